@@ -1,0 +1,71 @@
+"""Exact distances and top-k in numpy, shared by the core and index plugins."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return x / norms
+
+
+def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> np.ndarray:
+    """(nq, n) distances: l2 = squared L2, ip = 1 - a.b, cosine = 1 - cos."""
+    q = np.asarray(queries, dtype=np.float32)
+    v = np.asarray(vectors, dtype=np.float32)
+    if space == "l2":
+        d = (q * q).sum(1)[:, None] - 2.0 * (q @ v.T) + (v * v).sum(1)[None, :]
+        np.maximum(d, 0.0, out=d)
+        return d
+    if space == "ip":
+        return 1.0 - q @ v.T
+    if space == "cosine":
+        return 1.0 - normalize_rows(q) @ normalize_rows(v).T
+    raise ValueError(f"unknown space {space!r}; expected one of l2, cosine, ip")
+
+
+def top_k(
+    distances: np.ndarray, labels: np.ndarray, k: int
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Smallest k per row, ties broken by label, padded with -1/inf to width k."""
+    nq, n = distances.shape
+    out_labels = np.full((nq, k), -1, dtype=np.int64)
+    out_dist = np.full((nq, k), np.inf, dtype=np.float32)
+    take = min(k, n)
+    if take == 0:
+        return out_labels, out_dist
+    if take < n:
+        part = np.argpartition(distances, take - 1, axis=1)[:, :take]
+        _resolve_boundary_ties(distances, labels, part)
+    else:
+        part = np.broadcast_to(np.arange(n), (nq, n))
+    part_d = np.take_along_axis(distances, part, axis=1)
+    part_l = labels[part]
+    # lexsort: primary distance, secondary label, so top-k is a prefix of top-(k+1)
+    order = np.lexsort((part_l, part_d), axis=1)
+    out_labels[:, :take] = np.take_along_axis(part_l, order, axis=1)
+    out_dist[:, :take] = np.take_along_axis(part_d, order, axis=1)
+    return out_labels, out_dist
+
+
+def exact_search(
+    queries: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: int, space: str
+) -> Tuple[np.ndarray, np.ndarray]:
+    if len(labels) == 0:
+        return top_k(np.zeros((len(queries), 0), dtype=np.float32), labels, k)
+    return top_k(pairwise_distances(queries, vectors, space), np.asarray(labels, dtype=np.int64), k)
+
+
+def _resolve_boundary_ties(distances: np.ndarray, labels: np.ndarray, part: np.ndarray) -> None:
+    """argpartition picks arbitrarily among ties at the k-th distance; pick the lowest labels instead."""
+    take = part.shape[1]
+    kth = np.take_along_axis(distances, part, axis=1).max(axis=1)
+    tied_rows = np.nonzero((distances <= kth[:, None]).sum(axis=1) > take)[0]
+    for r in tied_rows:  # rare: only rows with exact ties at the boundary
+        inside = np.nonzero(distances[r] < kth[r])[0]
+        ties = np.nonzero(distances[r] == kth[r])[0]
+        ties = ties[np.argsort(labels[ties], kind="stable")][: take - len(inside)]
+        part[r] = np.concatenate([inside, ties])

@@ -1,0 +1,108 @@
+"""The EmbeddingFunction and DataLoader protocols.
+
+Implementations live in plugins (``plugins/embedding``, ``plugins/loaders`` or
+third-party packages) and reach the core only through the plugin registry.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Protocol, Sequence, TypeVar, Union, runtime_checkable
+
+import numpy as np
+
+Document = str
+Image = np.ndarray
+Embedding = np.ndarray
+Embeddings = List[np.ndarray]
+Documents = List[str]
+Images = List[np.ndarray]
+Embeddable = Union[Documents, Images]
+D = TypeVar("D", contravariant=True)
+
+SPACES = ("l2", "cosine", "ip")
+
+
+class EmbeddingFunction(Protocol[D]):
+    """Turns a batch of inputs (texts or images) into float32 vectors.
+
+    Subclasses implement ``__call__``; everything else has sensible defaults.
+    ``name()`` is the registry key persisted with each collection, and
+    ``get_config()``/``build_from_config()`` must round-trip without secrets
+    (store ``api_key_env_var``, never the key).
+    """
+
+    def __call__(self, input: D) -> Embeddings:
+        ...
+
+    def embed_query(self, input: D) -> Embeddings:
+        """Embeds query inputs; providers with a query mode override this."""
+        return self(input)
+
+    @staticmethod
+    def name() -> str:
+        return "legacy"
+
+    def get_config(self) -> Dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: Dict[str, Any]) -> "EmbeddingFunction[D]":
+        raise NotImplementedError("this embedding function cannot be rebuilt from a config")
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        """Checks a config before it is persisted; schema checks run too."""
+
+    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+        """Rejects config changes the EF cannot accept (e.g. a new model)."""
+
+    def default_space(self) -> str:
+        return "l2"
+
+    def supported_spaces(self) -> List[str]:
+        return list(SPACES)
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def supports_images(self) -> bool:
+        """True when the EF embeds numpy images as well as text."""
+        return False
+
+
+@runtime_checkable
+class DataLoader(Protocol):
+    """Loads the data behind URIs (e.g. images from files) for embedding and ``include=["data"]``."""
+
+    def __call__(self, uris: Sequence[Optional[str]]) -> List[Any]:
+        ...
+
+
+def normalize_embeddings(value: Any) -> Optional[np.ndarray]:
+    """Coerces embeddings (list of lists, list of arrays, 2-D array) to a 2-D float32 array."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        if len(value) > 0 and isinstance(value[0], (int, float, np.number)) and not isinstance(value[0], bool):
+            # A single embedding given as a flat list.
+            value = [value]
+        try:
+            arr = np.asarray(value)
+        except ValueError as e:
+            from huedb.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(f"Expected embeddings to be a list of equal-length numeric lists: {e}") from e
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1) if arr.size else arr.reshape(0, 0)
+    return arr
+
+
+def ef_is_legacy(ef: Any) -> bool:
+    """An EF without ``name()``/``get_config()`` of its own is a legacy EF: usable, not persistable."""
+    cls = type(ef)
+    return (
+        getattr(cls, "name", None) in (None, EmbeddingFunction.name)
+        or getattr(cls, "get_config", None) in (None, EmbeddingFunction.get_config)
+        or bool(getattr(ef, "is_legacy", lambda: False)())
+    )

@@ -1,0 +1,121 @@
+"""Error classes, named exactly as chromadb names them.
+
+Every error carries a ``name()`` used as the ``error`` field of HTTP error
+bodies, and a ``code()`` used as the HTTP status.
+"""
+from __future__ import annotations
+
+
+class ChromaError(Exception):
+    """Base class of every huedb error (named like chromadb's for drop-in use)."""
+
+    def code(self) -> int:
+        return 500
+
+    def message(self) -> str:
+        return ", ".join(str(a) for a in self.args)
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+
+class InvalidArgumentError(ChromaError, ValueError):
+    def code(self) -> int:
+        return 400
+
+
+class InvalidDimensionException(InvalidArgumentError):
+    pass
+
+
+class InvalidCollectionException(InvalidArgumentError):
+    pass
+
+
+class DuplicateIDError(InvalidArgumentError):
+    pass
+
+
+class NotFoundError(ChromaError, ValueError):
+    def code(self) -> int:
+        return 404
+
+
+class UniqueConstraintError(ChromaError, ValueError):
+    """Raised when creating something whose name already exists."""
+
+    def code(self) -> int:
+        return 409
+
+
+# chromadb 1.x raises this name for duplicate collections.
+InternalError = type("InternalError", (ChromaError,), {})
+
+
+class AuthorizationError(ChromaError):
+    def code(self) -> int:
+        return 401
+
+
+class AuthenticationError(AuthorizationError):
+    pass
+
+
+class ForbiddenError(ChromaError):
+    def code(self) -> int:
+        return 403
+
+
+class QuotaError(ChromaError):
+    def code(self) -> int:
+        return 400
+
+
+class NotImplementedFeatureError(ChromaError):
+    def code(self) -> int:
+        return 501
+
+
+class PluginNotFoundError(ChromaError, ValueError):
+    """A persisted or requested plugin (embedding function, index...) is not installed."""
+
+    def code(self) -> int:
+        return 400
+
+
+class PluginConflictError(ChromaError, ValueError):
+    """Two plugins claim the same name."""
+
+
+class RequestTooLargeError(ChromaError):
+    def code(self) -> int:
+        return 413
+
+
+_BY_NAME = {
+    cls.__name__: cls
+    for cls in (
+        ChromaError,
+        InvalidArgumentError,
+        InvalidDimensionException,
+        InvalidCollectionException,
+        DuplicateIDError,
+        NotFoundError,
+        UniqueConstraintError,
+        InternalError,
+        AuthorizationError,
+        AuthenticationError,
+        ForbiddenError,
+        QuotaError,
+        NotImplementedFeatureError,
+        PluginNotFoundError,
+        PluginConflictError,
+        RequestTooLargeError,
+    )
+}
+
+
+def error_from_name(name: str, message: str) -> ChromaError:
+    """Rebuild a typed error from its wire name (HTTP clients use this)."""
+    return _BY_NAME.get(name, ChromaError)(message)

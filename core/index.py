@@ -1,0 +1,86 @@
+"""The IndexSegment protocol: a vector index derived from SQLite.
+
+SQLite is the system of record. An index segment is a cache of the vectors that
+can always be rebuilt from it: it records the last applied sequence number so
+the core can tell whether it is current, stale (catch up) or corrupt (rebuild).
+Implementations are plugins (``plugins/index`` or third-party packages).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Dict, Optional, Protocol, Tuple
+
+import numpy as np
+
+
+class CorruptIndexError(Exception):
+    """An index file exists but cannot be trusted; the core rebuilds it from SQLite."""
+
+
+class IndexSegment(Protocol):
+    """A vector index over one collection.
+
+    Labels are int64 record ids assigned by the core (never reused). ``add``
+    replaces the vector of a label that is already present, so it also serves
+    updates. Distances are exact per space: ``l2`` squared L2, ``ip`` 1 - a.b,
+    ``cosine`` 1 - cos.
+    """
+
+    #: registry name, e.g. "hnswlib"
+    name: ClassVar[str]
+    #: config keys that ``update_config`` accepts after creation
+    mutable_params: ClassVar[Tuple[str, ...]]
+
+    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
+        ...
+
+    @classmethod
+    def load(
+        cls, dimension: int, space: str, config: Dict[str, Any], directory: Path
+    ) -> Optional["IndexSegment"]:
+        """Opens the persisted index under ``directory``; None if there is none.
+
+        Raises CorruptIndexError when a file is present but truncated or corrupt.
+        """
+        ...
+
+    @property
+    def applied_seq(self) -> int:
+        """Sequence number of the last write applied to this index."""
+        ...
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray, seq: int) -> None:
+        """Inserts or replaces vectors (float32, shape (n, dimension))."""
+        ...
+
+    def delete(self, labels: np.ndarray, seq: int) -> None:
+        """Removes labels; unknown labels are ignored."""
+        ...
+
+    def query(
+        self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """k nearest labels and distances per query, shape (nq, k).
+
+        With ``allowed`` (sorted int64 labels), only those labels are eligible.
+        Rows are padded with label -1 and distance +inf when fewer match.
+        """
+        ...
+
+    def get_vectors(self, labels: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``labels`` (all present), float32 (n, dimension)."""
+        ...
+
+    def count(self) -> int:
+        ...
+
+    def persist(self) -> None:
+        """Writes the index to its directory atomically (write then rename). No-op in memory."""
+        ...
+
+    def update_config(self, config: Dict[str, Any]) -> None:
+        """Applies changed runtime parameters (only keys in ``mutable_params``)."""
+        ...
+
+    def close(self) -> None:
+        ...

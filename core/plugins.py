@@ -1,0 +1,308 @@
+"""The plugin registry: one pluggy PluginManager, fed by the ``huedb`` entry-point group.
+
+Discovery is lazy (first use), tolerant (a plugin that fails to import is
+recorded against its name and everything else keeps working) and can be
+restricted with ``HUEDB_LOAD_PLUGINS=a,b`` (empty: load none). Set
+``HUEDB_STRICT_PLUGINS=1`` to turn recorded load errors into exceptions.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import os
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+import pluggy
+
+from huedb import hookspecs
+from huedb.errors import PluginConflictError, PluginNotFoundError
+
+ENTRY_POINT_GROUP = "huedb"
+
+#: kind -> hook name
+KINDS: Dict[str, str] = {
+    "embedding_function": "register_embedding_functions",
+    "index_segment": "register_index_segments",
+    "data_loader": "register_data_loaders",
+    "authn_provider": "register_authn_providers",
+    "authz_provider": "register_authz_providers",
+    "client_auth_provider": "register_client_auth_providers",
+}
+
+#: where well-known plugins come from, for "not installed" messages
+KNOWN_PROVIDERS: Dict[str, str] = {
+    "default": "huedb (built in: pip install huedb)",
+    "onnx_mini_lm_l6_v2": "huedb (built in: pip install huedb)",
+    "openai": "pip install 'huedb[openai]'",
+    "cohere": "pip install 'huedb[cohere]'",
+    "open_clip": "pip install 'huedb[clip]'",
+    "hnswlib": "huedb (built in: pip install huedb)",
+    "annoy": "huedb (built in: pip install huedb)",
+    "exact": "huedb (built in: pip install huedb)",
+}
+
+
+class StrictPluginError(RuntimeError):
+    """Raised under HUEDB_STRICT_PLUGINS=1 when a plugin failed to load."""
+
+
+@dataclass
+class Registration:
+    name: str
+    kind: str
+    obj: Any
+    plugin: str  # the plugin (entry point or registered object) that provided it
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+    error: Optional[str] = None
+    hooks: List[str] = field(default_factory=list)
+
+
+def _object_name(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def _registration_name(kind: str, cls: Any) -> str:
+    if kind == "embedding_function":
+        name = cls.name() if callable(getattr(cls, "name", None)) else None
+    else:
+        name = getattr(cls, "name", None)
+        if callable(name):
+            name = name()
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{_object_name(cls)} has no usable name; pass register(cls, name='...')")
+    return name
+
+
+class Registry:
+    """Wraps one PluginManager. Tests create a fresh one per test."""
+
+    def __init__(self, load_entrypoints: bool = True) -> None:
+        self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self._load_entrypoints = load_entrypoints
+        self._discovered = False
+        self._lock = threading.RLock()
+        self.plugin_info: Dict[str, PluginInfo] = {}
+        self._cache: Optional[Dict[str, Dict[str, Registration]]] = None
+
+    # -- discovery -------------------------------------------------------
+    def discover(self) -> None:
+        with self._lock:
+            if self._discovered:
+                return
+            self._discovered = True
+            if self._load_entrypoints:
+                self._load_from_entry_points()
+
+    def _load_from_entry_points(self) -> None:
+        wanted = os.environ.get("HUEDB_LOAD_PLUGINS")
+        allowed = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
+        strict = os.environ.get("HUEDB_STRICT_PLUGINS", "") not in ("", "0", "false", "False")
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue
+            if ep.name in self.plugin_info:
+                continue  # the same distribution seen twice on sys.path
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                version=dist.version if dist is not None else None,
+            )
+            self.plugin_info[ep.name] = info
+            try:
+                module = ep.load()
+                self.pm.register(module, name=ep.name)
+            except Exception as e:  # noqa: BLE001 - any import failure is recorded, not fatal
+                info.error = f"{type(e).__name__}: {e}"
+                if strict:
+                    raise StrictPluginError(f"plugin {ep.name!r} failed to load: {info.error}") from e
+                continue
+            self._cache = None
+
+    # -- registration ----------------------------------------------------
+    def register_plugin(self, plugin: Any, name: Optional[str] = None) -> str:
+        """Registers a plugin object (module or instance with hookimpls)."""
+        self.discover()
+        with self._lock:
+            plugin_name = self.pm.register(plugin, name=name)
+            if plugin_name is None:
+                raise ValueError(f"plugin {name!r} is blocked or already registered")
+            self.plugin_info.setdefault(plugin_name, PluginInfo(name=plugin_name))
+            self._cache = None
+            try:
+                self.registrations()  # surfaces name conflicts now, not at first use
+            except PluginConflictError:
+                self.pm.unregister(name=plugin_name)
+                self.plugin_info.pop(plugin_name, None)
+                self._cache = None
+                raise
+            return plugin_name
+
+    def unregister_plugin(self, name: str) -> None:
+        with self._lock:
+            self.pm.unregister(name=name)
+            self.plugin_info.pop(name, None)
+            self._cache = None
+
+    # -- lookup ----------------------------------------------------------
+    def registrations(self) -> Dict[str, Dict[str, Registration]]:
+        """kind -> name -> Registration, computed once per change of plugins."""
+        self.discover()
+        with self._lock:
+            if self._cache is not None:
+                return self._cache
+            table: Dict[str, Dict[str, Registration]] = {kind: {} for kind in KINDS}
+            for kind, hook_name in KINDS.items():
+                hook = getattr(self.pm.hook, hook_name)
+                for impl in reversed(hook.get_hookimpls()):  # registration order
+                    self._collect(table[kind], kind, impl.plugin_name, impl.function)
+            self._cache = table
+            return table
+
+    def _collect(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
+        info = self.plugin_info.get(plugin_name)
+
+        def register(cls: Any, name: Optional[str] = None) -> None:
+            key = name or _registration_name(kind, cls)
+            existing = into.get(key)
+            if existing is not None and existing.obj is not cls:
+                raise PluginConflictError(
+                    f"{kind.replace('_', ' ')} name {key!r} is claimed twice: by plugin "
+                    f"{existing.plugin!r} ({_object_name(existing.obj)}) and by plugin "
+                    f"{plugin_name!r} ({_object_name(cls)}). Rename one of them, or "
+                    f"uninstall one plugin."
+                )
+            into[key] = Registration(
+                name=key,
+                kind=kind,
+                obj=cls,
+                plugin=plugin_name,
+                distribution=info.distribution if info else None,
+                version=info.version if info else None,
+            )
+            if info is not None and kind not in info.hooks:
+                info.hooks.append(kind)
+
+        fn(register=register)
+
+    def get(self, kind: str, name: str) -> Any:
+        reg = self.registrations()[kind].get(name)
+        if reg is None:
+            raise PluginNotFoundError(self.not_found_message(kind, name))
+        return reg.obj
+
+    def names(self, kind: str) -> List[str]:
+        return sorted(self.registrations()[kind])
+
+    def not_found_message(self, kind: str, name: str) -> str:
+        label = kind.replace("_", " ")
+        hint = KNOWN_PROVIDERS.get(name)
+        where = f"It is provided by: {hint}." if hint else (
+            f"Install the package that provides it (a plugin in the {ENTRY_POINT_GROUP!r} entry-point group), "
+            f"or register it with register_embedding_function."
+        )
+        failed = self.plugin_info.get(name)
+        broken = f" Plugin {name!r} is installed but failed to load: {failed.error}." if failed and failed.error else ""
+        installed = ", ".join(self.names(kind)) or "none"
+        return f"{label} {name!r} is not installed.{broken} {where} Installed: {installed}."
+
+    def describe(self, include_all: bool = False, kind: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Rows for ``huedb plugins``: one per registered name, plus failed plugins."""
+        rows: List[Dict[str, Any]] = []
+        for k, regs in self.registrations().items():
+            if kind and k != kind:
+                continue
+            for reg in regs.values():
+                rows.append(
+                    {
+                        "name": reg.name,
+                        "kind": k,
+                        "plugin": reg.plugin,
+                        "distribution": reg.distribution,
+                        "version": reg.version,
+                        "error": None,
+                    }
+                )
+        for info in self.plugin_info.values():
+            if info.error and not kind:
+                rows.append(
+                    {
+                        "name": info.name,
+                        "kind": None,
+                        "plugin": info.name,
+                        "distribution": info.distribution,
+                        "version": info.version,
+                        "error": info.error,
+                    }
+                )
+        if not include_all:
+            rows = [r for r in rows if r["distribution"] not in ("huedb",) or r["error"]]
+        return sorted(rows, key=lambda r: (r["kind"] or "", r["name"]))
+
+
+_registry: Optional[Registry] = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = Registry()
+        return _registry
+
+
+def set_registry(registry: Optional[Registry]) -> Optional[Registry]:
+    """Swaps the process registry (tests use a fresh one); returns the previous one."""
+    global _registry
+    with _registry_lock:
+        previous, _registry = _registry, registry
+        return previous
+
+
+class _SingleClassPlugin:
+    """A one-class plugin built by ``register_embedding_function``."""
+
+    def __init__(self, cls: Any, name: Optional[str]) -> None:
+        self.cls = cls
+        self.name = name
+
+    @hookspecs.hookimpl
+    def register_embedding_functions(self, register):
+        register(self.cls, name=self.name)
+
+
+def register_embedding_function(cls: Any = None, *, name: Optional[str] = None) -> Any:
+    """Registers an EmbeddingFunction class; usable as a decorator or a call.
+
+    Registering the same class twice is a no-op; a name owned by a different
+    class raises PluginConflictError naming both owners.
+    """
+
+    def do_register(c: Any) -> Any:
+        if not inspect.isclass(c):
+            raise TypeError(f"register_embedding_function expects a class, got {c!r}")
+        key = name or _registration_name("embedding_function", c)
+        registry = get_registry()
+        existing = registry.registrations()["embedding_function"].get(key)
+        if existing is not None and existing.obj is c:
+            return c
+        registry.register_plugin(_SingleClassPlugin(c, name), name=_object_name(c))
+        return c
+
+    if cls is None:
+        return do_register
+    return do_register(cls)
+
