@@ -1,0 +1,317 @@
+"""Engine subprocess: runs the workload on one engine and writes its figures.
+
+    python -m bench.engines --engine huedb --workload W --data D --out F
+
+Engines: ``floor`` (raw hnswlib: the index alone), ``huedb`` and ``chroma``
+(both driven through the same chromadb-compatible client API). The results
+file is rewritten after every phase, so a child that crashes or times out
+still leaves the figures it got.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from bench import workload as wlm
+from bench.workload import Workload
+
+COLLECTION = "bench"
+HNSW = {"space": "l2", "max_neighbors": 16, "ef_construction": 100, "ef_search": 100}
+
+
+def _p(samples: List[float], q: float) -> float:
+    return float(np.percentile(np.asarray(samples) * 1000.0, q))
+
+
+def _timed(fn: Callable, *args, **kw):
+    t0 = time.perf_counter()
+    out = fn(*args, **kw)
+    return time.perf_counter() - t0, out
+
+
+def _disk_bytes(path: str) -> int:
+    """Allocated bytes under `path` (like du), not apparent sizes."""
+    if os.path.isfile(path):
+        return os.stat(path).st_blocks * 512
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
+            except FileNotFoundError:  # e.g. a journal removed while we walk
+                pass
+    return total
+
+
+def _peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0  # bytes vs KiB
+
+
+class Floor:
+    """Raw hnswlib with huedb's default build parameters: the lower bound."""
+
+    name = "floor"
+
+    def __init__(self, wl: Workload, data_dir: str, threads: int) -> None:
+        import hnswlib
+
+        self.hnswlib, self.wl, self.threads = hnswlib, wl, threads
+        self.path = os.path.join(data_dir, "index.bin")
+        self.index = self._new_index()
+        self.index.init_index(max_elements=wl.params.n, M=HNSW["max_neighbors"], ef_construction=HNSW["ef_construction"])
+        self.index.set_num_threads(threads)
+
+    def _new_index(self):
+        return self.hnswlib.Index(space=HNSW["space"], dim=self.wl.params.dim)
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return "hnswlib " + version("hnswlib")
+
+    def ingest(self) -> None:
+        p, vectors = self.wl.params, self.wl.vectors
+        for s in range(0, p.n, p.batch):
+            e = min(s + p.batch, p.n)
+            self.index.add_items(np.asarray(vectors[s:e]), np.arange(s, e))
+        self.index.set_ef(HNSW["ef_search"])
+
+    def query(self, q: np.ndarray, where: Optional[Dict] = None) -> np.ndarray:
+        if where is not None:
+            raise NotImplementedError("the floor has no metadata; its filtered reference is its unfiltered query")
+        labels, _ = self.index.knn_query(q[None, :], k=wlm.K)
+        return labels[0].astype(np.int64)
+
+    def close(self) -> None:
+        self.index.save_index(self.path)  # untimed: the floor's "disk" is its saved index
+        self.index = None
+        gc.collect()
+
+    def reopen(self) -> None:
+        self.index = self._new_index()
+        self.index.load_index(self.path, max_elements=self.wl.params.n)
+        self.index.set_ef(HNSW["ef_search"])
+        self.index.set_num_threads(self.threads)
+
+    def disk_path(self) -> str:
+        return self.path
+
+    def embedding_function(self):
+        raise NotImplementedError("the floor has no embedding function")
+
+
+class ClientEngine:
+    """huedb or Chroma through the chromadb client API (module name differs)."""
+
+    def __init__(self, name: str, module: str, wl: Workload, data_dir: str, threads: int) -> None:
+        self.name, self.module_name, self.wl, self.path = name, module, wl, data_dir
+        self.mod = importlib.import_module(module)
+        self.hnsw = dict(HNSW, num_threads=threads)
+        self.client = self.mod.PersistentClient(path=data_dir)
+        self.col = self.client.create_collection(COLLECTION, configuration={"hnsw": self.hnsw})
+        n = wl.params.n
+        # Built before timing: the API takes Python lists, building them is not ingest.
+        self.ids, self.metas, self.docs = wlm.ids(0, n), wlm.metadatas(0, n), wlm.documents(0, n)
+
+    def version(self) -> str:
+        return f"{self.module_name} {getattr(self.mod, '__version__', '?')}"
+
+    def ingest(self) -> None:
+        p, vectors = self.wl.params, self.wl.vectors
+        for s in range(0, p.n, p.batch):
+            e = min(s + p.batch, p.n)
+            self.col.add(
+                ids=self.ids[s:e],
+                embeddings=np.asarray(vectors[s:e]),
+                metadatas=self.metas[s:e],
+                documents=self.docs[s:e],
+            )
+
+    def query(self, q: np.ndarray, where: Optional[Dict] = None) -> np.ndarray:
+        kw = {"where": where} if where is not None else {}
+        res = self.col.query(query_embeddings=[q], n_results=wlm.K, include=[], **kw)
+        return np.fromiter(map(int, res["ids"][0]), dtype=np.int64)
+
+    def get(self, where: Dict) -> int:
+        return len(self.col.get(where=where, include=["metadatas"])["ids"])
+
+    def contains(self, token: str, limit: int) -> List[str]:
+        return self.col.get(where_document={"$contains": token}, limit=limit, include=["documents"])["documents"]
+
+    def close(self) -> None:
+        client = self.client
+        self.client = self.col = None
+        if hasattr(client, "close"):
+            client.close()
+        # Chroma caches one system per path: without this, "reopen" reuses it.
+        if hasattr(type(client), "clear_system_cache"):
+            type(client).clear_system_cache()
+        del client
+        gc.collect()
+
+    def reopen(self) -> None:
+        self.client = self.mod.PersistentClient(path=self.path)
+        self.col = self.client.get_collection(COLLECTION)
+
+    def disk_path(self) -> str:
+        return self.path
+
+    def embedding_function(self):
+        ef_mod = importlib.import_module(self.module_name + ".utils.embedding_functions")
+        return ef_mod.DefaultEmbeddingFunction()
+
+
+class Results:
+    """Figures so far, rewritten to `path` after each phase."""
+
+    def __init__(self, path: str, engine: str) -> None:
+        self.path = path
+        self.data: Dict = {
+            "engine": engine, "version": None, "python": sys.executable,
+            "python_version": platform.python_version(),
+            "figures": {}, "notes": {}, "checks": {}, "phase": "start", "complete": False,
+        }
+        self.flush()
+
+    def phase(self, name: str) -> None:
+        self.data["phase"] = name
+        self.flush()
+
+    def set(self, **figures: float) -> None:
+        self.data["figures"].update(figures)
+        self.flush()
+
+    def na(self, figure: str, why: str) -> None:
+        self.data["figures"][figure] = None
+        self.data["notes"][figure] = why
+        self.flush()
+
+    def flush(self) -> None:
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.data, f, indent=1)
+        os.replace(tmp, self.path)
+
+
+def run(engine, wl: Workload, res: Results) -> None:
+    p = wl.params
+    queries = wl.queries
+    res.data["version"] = engine.version()
+    is_floor = isinstance(engine, Floor)
+
+    res.phase("ingest")
+    t, _ = _timed(engine.ingest)
+    t_first, _ = _timed(engine.query, np.asarray(queries[0]))  # counts any deferred indexing
+    res.set(ingest_s=t + t_first)
+
+    res.phase("query")
+    lat, got = [], []
+    for q in np.asarray(queries):
+        dt, ids = _timed(engine.query, q)
+        lat.append(dt)
+        got.append(ids)
+    first_answer = got[0]
+    res.set(query_p50_ms=_p(lat, 50), query_p95_ms=_p(lat, 95), recall_at_10=wlm.recall(got, np.asarray(wl.truth_all)))
+
+    for label, where, truth in (("10pct", wlm.FILTER_10PCT, wl.truth_10pct), ("1pct", wlm.FILTER_1PCT, wl.truth_1pct)):
+        res.phase(f"filtered_{label}")
+        if is_floor:
+            for fig in (f"filtered_{label}_p50_ms", f"filtered_{label}_recall"):
+                res.na(fig, "no metadata; reference is the floor's unfiltered query p50")
+            continue
+        lat, got = [], []
+        for q in np.asarray(queries):
+            dt, ids = _timed(engine.query, q, where)
+            lat.append(dt)
+            got.append(ids)
+        res.set(**{f"filtered_{label}_p50_ms": _p(lat, 50), f"filtered_{label}_recall": wlm.recall(got, np.asarray(truth))})
+
+    reps = max(5, min(50, p.queries))
+    res.phase("get_and")
+    if is_floor:
+        res.na("get_and_p50_ms", "no metadata")
+        res.na("contains_p50_ms", "no documents")
+    else:
+        lat, counts = [], set()
+        for _ in range(reps):
+            dt, count = _timed(engine.get, wlm.GET_AND_FILTER)
+            lat.append(dt)
+            counts.add(count)
+        res.data["checks"]["get_and_rows"] = {"expected": int(wlm.mask_get_and(p.n).sum()), "got": sorted(counts)[0] if len(counts) == 1 else sorted(counts)}
+        res.set(get_and_p50_ms=_p(lat, 50))
+
+        res.phase("contains")
+        lat, docs = [], []
+        for _ in range(reps):
+            dt, docs = _timed(engine.contains, wlm.CONTAINS_TOKEN, wlm.K)
+            lat.append(dt)
+        res.data["checks"]["contains_rows"] = {
+            "expected": min(wlm.K, wlm.contains_count(p.n)),
+            "got": len(docs) if all(wlm.CONTAINS_TOKEN in d for d in docs) else "rows without the token",
+        }
+        res.set(contains_p50_ms=_p(lat, 50))
+
+    res.phase("reopen")
+    engine.close()
+    t_open, _ = _timed(engine.reopen)
+    t_q, ids = _timed(engine.query, np.asarray(queries[0]))
+    # The persisted index must answer as before closing (same graph, same ef).
+    overlap = len(np.intersect1d(ids, first_answer)) / max(1, len(first_answer))
+    res.data["checks"]["reopen_answer_overlap"] = {"expected": 1.0, "got": overlap}
+    res.set(reopen_first_query_ms=(t_open + t_q) * 1000.0)
+    res.set(disk_mb=_disk_bytes(engine.disk_path()) / 1e6)
+    res.set(peak_rss_mb=_peak_rss_mb())  # before the EF phase, which loads a model
+
+    res.phase("embed")
+    try:
+        ef = engine.embedding_function()
+        docs = wlm.embed_documents(p.embed_docs, p.seed)
+        ef(docs[:8])  # first call loads the model: not part of throughput
+        t, out = _timed(ef, docs)
+        if len(out) != len(docs):
+            raise RuntimeError(f"embedded {len(out)} of {len(docs)} documents")
+        res.set(embed_docs_per_s=len(docs) / t)
+    except Exception as e:  # not available (yet) or offline: a figure, not a failure
+        res.na("embed_docs_per_s", f"{type(e).__name__}: {e}"[:300])
+    res.data["complete"] = True
+    res.phase("done")
+
+
+def make_engine(name: str, wl: Workload, data_dir: str, threads: int):
+    if name == "floor":
+        return Floor(wl, data_dir, threads)
+    if name == "huedb":
+        return ClientEngine("huedb", "huedb", wl, data_dir, threads)
+    if name == "chroma":
+        return ClientEngine("chroma", "chromadb", wl, data_dir, threads)
+    raise ValueError(f"unknown engine {name!r}; expected floor, huedb or chroma")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.engines", description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", required=True, choices=["floor", "huedb", "chroma"])
+    ap.add_argument("--workload", required=True, help="directory written by Workload.create")
+    ap.add_argument("--data", required=True, help="empty directory for the engine's files")
+    ap.add_argument("--out", required=True, help="results JSON path")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args(argv)
+    wl = Workload(a.workload)
+    res = Results(a.out, a.engine)
+    res.phase("setup")
+    run(make_engine(a.engine, wl, a.data, a.threads), wl, res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""Client and AdminClient, as in chromadb, over any ServerAPI (embedded or HTTP)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+from huedb.api.collection import Collection
+from huedb.api.models import CollectionModel
+from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_settings
+from huedb.ef_persistence import check_conflict, rebuild, serialize
+from huedb.embedding_functions import ef_is_legacy
+from huedb.errors import InvalidArgumentError, NotFoundError
+from huedb.plugins import get_registry
+
+
+class _Default:
+    """Sentinel: "embedding_function not given" (None means "no embedding function")."""
+
+    def __repr__(self) -> str:
+        return "DefaultEmbeddingFunction"
+
+
+DEFAULT_EF = _Default()
+
+
+def default_embedding_function() -> Any:
+    """The default EF (all-MiniLM-L6-v2), provided by the ``default`` plugin."""
+    return get_registry().get("embedding_function", "default")()
+
+
+def make_server_api(settings: Settings) -> Any:
+    impl = str(settings.chroma_api_impl or "")
+    if settings.chroma_server_host or "fastapi" in impl.lower() or "http" in impl.lower():
+        from huedb.api.http_api import HttpAPI
+
+        return HttpAPI(settings)
+    from huedb.api.local import LocalAPI
+
+    return LocalAPI(settings)
+
+
+class _Base:
+    def __init__(self, settings: Optional[Settings] = None, _server: Any = None) -> None:
+        self._settings = settings if settings is not None else get_settings()
+        self._server = _server if _server is not None else make_server_api(self._settings)
+
+    def get_settings(self) -> Settings:
+        return self._settings
+
+    def heartbeat(self) -> int:
+        return self._server.heartbeat()
+
+    def get_version(self) -> str:
+        return self._server.get_version()
+
+    def close(self) -> None:
+        self._server.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AdminClient(_Base):
+    """Tenants and databases."""
+
+    def create_tenant(self, name: str) -> None:
+        self._server.create_tenant(name)
+
+    def get_tenant(self, name: str) -> Dict[str, str]:
+        return self._server.get_tenant(name)
+
+    def list_tenants(self) -> List[Dict[str, str]]:
+        return self._server.list_tenants()
+
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        self._server.create_database(name, tenant)
+
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]:
+        return self._server.get_database(name, tenant)
+
+    def list_databases(self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT) -> List[Dict[str, str]]:
+        return self._server.list_databases(limit, offset, tenant)
+
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        self._server.delete_database(name, tenant)
+
+
+class Client(_Base):
+    """The chromadb ClientAPI: collections within one tenant and database."""
+
+    def __init__(
+        self,
+        settings: Optional[Settings] = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        _server: Any = None,
+    ) -> None:
+        super().__init__(settings, _server)
+        self.tenant = tenant
+        self.database = database
+        self._validate_tenant_database(tenant, database)
+
+    def _validate_tenant_database(self, tenant: str, database: str) -> None:
+        try:
+            self._server.get_tenant(tenant)
+        except NotFoundError:
+            self._server.close()
+            raise ValueError(f"Could not connect to tenant {tenant}. Are you sure it exists?") from None
+        try:
+            self._server.get_database(database, tenant)
+        except NotFoundError:
+            self._server.close()
+            raise ValueError(f"Could not connect to database {database} for tenant {tenant}. Are you sure it exists?") from None
+
+    def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
+        self._validate_tenant_database(tenant, database)
+        self.tenant, self.database = tenant, database
+
+    def set_database(self, database: str) -> None:
+        self._validate_tenant_database(self.tenant, database)
+        self.database = database
+
+    def _scope(self) -> Dict[str, str]:
+        return {"tenant": self.tenant, "database": self.database}
+
+    def reset(self) -> bool:
+        return self._server.reset()
+
+    def get_max_batch_size(self) -> int:
+        return self._server.get_max_batch_size()
+
+    @property
+    def max_batch_size(self) -> int:
+        return self.get_max_batch_size()
+
+    # -- collections -------------------------------------------------------
+    def _wrap(self, model: CollectionModel, embedding_function: Any, data_loader: Any) -> Collection:
+        persisted = model.configuration_json.get("embedding_function")
+        if embedding_function is DEFAULT_EF:
+            ef = rebuild(persisted, model.name)
+        else:
+            check_conflict(embedding_function, persisted, model.name)
+            ef = embedding_function
+        return Collection(self, model, ef, data_loader)
+
+    def list_collections(self, limit: Optional[int] = None, offset: Optional[int] = None) -> List[Collection]:
+        models = self._server.list_collections(limit, offset, **self._scope())
+        return [self._wrap(m, DEFAULT_EF, None) for m in models]
+
+    def count_collections(self) -> int:
+        return self._server.count_collections(**self._scope())
+
+    def create_collection(
+        self,
+        name: str,
+        configuration: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        embedding_function: Any = DEFAULT_EF,
+        data_loader: Any = None,
+        get_or_create: bool = False,
+        schema: Any = None,
+    ) -> Collection:
+        configuration = dict(configuration or {})
+        config_ef = configuration.get("embedding_function")
+        if config_ef is not None and embedding_function is not DEFAULT_EF and embedding_function is not None:
+            if config_ef is not embedding_function:
+                raise InvalidArgumentError(
+                    "Pass the embedding function once: either embedding_function= or configuration['embedding_function']"
+                )
+        ef = config_ef if config_ef is not None else embedding_function
+        if ef is DEFAULT_EF:
+            ef = default_embedding_function()
+        if isinstance(ef, dict):  # already persisted form {"name", "type", "config"}
+            spec = ef
+            ef = rebuild(spec, name)
+        else:
+            spec = serialize(ef)
+        if ef is not None and not ef_is_legacy(ef) and spec and spec.get("type") != "legacy":
+            self._check_space(name, ef, configuration, metadata)
+        configuration["embedding_function"] = spec
+        model = self._server.create_collection(name, configuration, metadata, get_or_create, **self._scope())
+        if get_or_create:
+            # An existing collection keeps its own embedding function.
+            given = embedding_function if embedding_function is not DEFAULT_EF else DEFAULT_EF
+            return self._wrap(model, given if config_ef is None else config_ef, data_loader)
+        return Collection(self, model, ef, data_loader)
+
+    @staticmethod
+    def _check_space(name: str, ef: Any, configuration: Dict[str, Any], metadata: Optional[Dict[str, Any]]) -> None:
+        space = (configuration.get("hnsw") or {}).get("space") or (metadata or {}).get("hnsw:space")
+        try:
+            supported = list(ef.supported_spaces())
+        except Exception:  # a lazily-built EF whose plugin is missing: nothing to check
+            return
+        if space is None:
+            if "l2" not in supported:
+                configuration.setdefault("hnsw", {})
+                configuration["hnsw"] = {**configuration["hnsw"], "space": ef.default_space()}
+            return
+        if space not in supported:
+            raise InvalidArgumentError(
+                f"Collection {name!r}: space {space!r} is not supported by embedding function "
+                f"{ef.name()!r}; supported spaces: {', '.join(supported)}"
+            )
+
+    def get_collection(self, name: str, embedding_function: Any = DEFAULT_EF, data_loader: Any = None) -> Collection:
+        model = self._server.get_collection(name, **self._scope())
+        return self._wrap(model, embedding_function, data_loader)
+
+    def get_or_create_collection(
+        self,
+        name: str,
+        configuration: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        embedding_function: Any = DEFAULT_EF,
+        data_loader: Any = None,
+        schema: Any = None,
+    ) -> Collection:
+        try:
+            model = self._server.get_collection(name, **self._scope())
+        except NotFoundError:
+            return self.create_collection(name, configuration, metadata, embedding_function, data_loader, get_or_create=True)
+        return self._wrap(model, embedding_function, data_loader)
+
+    def delete_collection(self, name: str) -> None:
+        self._server.delete_collection(name, **self._scope())
+
+    def _vacuum(self) -> None:
+        self._server.vacuum()
+
+
+def EphemeralClient(
+    settings: Optional[Settings] = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+) -> Client:
+    """An in-memory client; clients in one process share the same in-memory data."""
+    settings = (settings or get_settings()).copy(is_persistent=False, chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI")
+    return Client(settings, tenant, database)
+
+
+def PersistentClient(
+    path: Any = "./chroma",
+    settings: Optional[Settings] = None,
+    tenant: str = DEFAULT_TENANT,
+    database: str = DEFAULT_DATABASE,
+) -> Client:
+    """A client storing data under ``path`` (SQLite in WAL mode plus index files)."""
+    settings = (settings or get_settings()).copy(
+        is_persistent=True, persist_directory=str(path), chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI"
+    )
+    return Client(settings, tenant, database)

@@ -1,0 +1,193 @@
+"""``where`` and ``where_document`` filters: validated and compiled to SQL in one pass.
+
+The SQL is a boolean expression over the alias ``r`` (the records table).
+Metadata predicates become ``r.rid IN (SELECT rid FROM meta ...)`` probes on
+the covering index ``meta(collection_id, key, vtype, value, rid)``; negations
+(``$ne``, ``$nin``, ``$not_contains``) are ``NOT IN`` of the positive probe, so
+records that lack the key match them, as in Chroma.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Tuple
+
+from huedb.errors import InvalidArgumentError
+
+# Value types in the meta table: numbers (int and float compare as numbers), strings, booleans.
+VT_NUM, VT_STR, VT_BOOL = 0, 1, 2
+
+_SCALAR_OPS = {"$eq": "=", "$ne": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_LIST_OPS = {"$in", "$nin"}
+_ARRAY_OPS = {"$contains", "$not_contains"}
+_DOC_OPS = {"$contains", "$not_contains", "$regex", "$not_regex"}
+FTS_MIN_CHARS = 3  # the trigram index answers substrings of 3+ characters
+
+
+def vtype_of(value: Any) -> int:
+    if isinstance(value, bool):
+        return VT_BOOL
+    if isinstance(value, (int, float)):
+        return VT_NUM
+    if isinstance(value, str):
+        return VT_STR
+    raise InvalidArgumentError(
+        f"Expected a filter value of type str, int, float or bool, got {type(value).__name__} {value!r}"
+    )
+
+
+def sql_value(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+class Compiled:
+    __slots__ = ("sql", "params")
+
+    def __init__(self) -> None:
+        self.sql: List[str] = []
+        self.params: List[Any] = []
+
+
+def compile_where(where: Any, cid: int) -> Tuple[str, List[Any]]:
+    """Validates ``where`` and returns (sql, params). Raises InvalidArgumentError on bad input."""
+    params: List[Any] = []
+    sql = _where(where, cid, params)
+    return sql, params
+
+
+def _where(where: Any, cid: int, params: List[Any]) -> str:
+    if not isinstance(where, dict):
+        raise InvalidArgumentError(f"Expected where to be a dict, got {type(where).__name__} {where!r}")
+    if len(where) == 0:
+        raise InvalidArgumentError(
+            "Expected where to have exactly one operator or key, got an empty dict {}; pass None for no filter"
+        )
+    if len(where) > 1:
+        raise InvalidArgumentError(
+            f"Expected where to have exactly one top-level key, got {len(where)}: {list(where)}. "
+            'Combine conditions with {"$and": [{...}, {...}]}'
+        )
+    key, value = next(iter(where.items()))
+    if not isinstance(key, str):
+        raise InvalidArgumentError(f"Expected where keys to be strings, got {key!r}")
+    if key in ("$and", "$or"):
+        if not isinstance(value, list) or len(value) == 0:
+            raise InvalidArgumentError(
+                f"Expected where value for {key} to be a non-empty list of where expressions, got {value!r}"
+            )
+        parts = [_where(w, cid, params) for w in value]
+        joiner = " AND " if key == "$and" else " OR "
+        return "(" + joiner.join(parts) + ")"
+    if key.startswith("$"):
+        raise InvalidArgumentError(
+            f"Unknown where operator {key!r}; expected $and, $or, or a metadata key"
+        )
+    if isinstance(value, dict):
+        if len(value) != 1:
+            raise InvalidArgumentError(
+                f"Expected operator expression for key {key!r} to have exactly one operator, got {value!r}"
+            )
+        op, operand = next(iter(value.items()))
+    else:
+        op, operand = "$eq", value
+    return _field(key, op, operand, cid, params)
+
+
+def _probe(cid: int, key: str, vtype: int, cmp: str, is_list: int, params: List[Any], value: Any) -> str:
+    params.extend((cid, key, vtype, is_list, sql_value(value)))
+    return f"SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=? AND value {cmp} ?"
+
+
+def _field(key: str, op: str, operand: Any, cid: int, params: List[Any]) -> str:
+    if op in _SCALAR_OPS:
+        if op in ("$gt", "$gte", "$lt", "$lte"):
+            if isinstance(operand, bool) or not isinstance(operand, (int, float)):
+                raise InvalidArgumentError(
+                    f"Expected operand of {op} on key {key!r} to be an int or float, got {operand!r}"
+                )
+        vt = vtype_of(operand)
+        probe = _probe(cid, key, vt, _SCALAR_OPS[op], 0, params, operand)
+        return f"r.rid {'NOT IN' if op == '$ne' else 'IN'} ({probe})"
+    if op in _LIST_OPS:
+        if not isinstance(operand, list) or len(operand) == 0:
+            raise InvalidArgumentError(
+                f"Expected operand of {op} on key {key!r} to be a non-empty list of str, int, float or bool, got {operand!r}"
+            )
+        probes = []
+        for item in operand:
+            vt = vtype_of(item)
+            probes.append(_probe(cid, key, vt, "=", 0, params, item))
+        union = " UNION ALL ".join(probes)
+        return f"r.rid {'NOT IN' if op == '$nin' else 'IN'} ({union})"
+    if op in _ARRAY_OPS:
+        vt = vtype_of(operand)
+        probe = _probe(cid, key, vt, "=", 1, params, operand)
+        return f"r.rid {'NOT IN' if op == '$not_contains' else 'IN'} ({probe})"
+    raise InvalidArgumentError(
+        f"Unknown operator {op!r} for key {key!r}; expected one of "
+        "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $contains, $not_contains"
+    )
+
+
+def compile_where_document(where_document: Any, cid: int) -> Tuple[str, List[Any]]:
+    params: List[Any] = []
+    return _doc(where_document, cid, params), params
+
+
+def _doc(wd: Any, cid: int, params: List[Any]) -> str:
+    if not isinstance(wd, dict):
+        raise InvalidArgumentError(f"Expected where_document to be a dict, got {type(wd).__name__} {wd!r}")
+    if len(wd) != 1:
+        raise InvalidArgumentError(
+            f"Expected where_document to have exactly one operator, got {len(wd)}: {list(wd)}. "
+            "Valid operators: $contains, $not_contains, $regex, $not_regex, $and, $or"
+        )
+    op, operand = next(iter(wd.items()))
+    if op in ("$and", "$or"):
+        if not isinstance(operand, list) or len(operand) == 0:
+            raise InvalidArgumentError(
+                f"Expected where_document value for {op} to be a non-empty list of where_document expressions, got {operand!r}"
+            )
+        parts = [_doc(w, cid, params) for w in operand]
+        return "(" + (" AND " if op == "$and" else " OR ").join(parts) + ")"
+    if op not in _DOC_OPS:
+        raise InvalidArgumentError(
+            f"Unknown where_document operator {op!r}; expected $contains, $not_contains, $regex, $not_regex, $and or $or"
+        )
+    if not isinstance(operand, str) or operand == "":
+        raise InvalidArgumentError(f"Expected where_document operand of {op} to be a non-empty string, got {operand!r}")
+    if op in ("$contains", "$not_contains"):
+        if op == "$contains" and len(operand) >= FTS_MIN_CHARS:
+            # The trigram index narrows candidates; instr() makes the match exact and case-sensitive.
+            params.extend((fts_phrase(operand), operand))
+            return "(r.rid IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?) AND instr(r.document, ?) > 0)"
+        params.append(operand)
+        if op == "$contains":
+            return "(r.document IS NOT NULL AND instr(r.document, ?) > 0)"
+        return "(r.document IS NULL OR instr(r.document, ?) = 0)"
+    try:
+        re.compile(operand)
+    except re.error as e:
+        raise InvalidArgumentError(f"Invalid regular expression {operand!r} in {op}: {e}") from e
+    params.append(operand)
+    if op == "$regex":
+        return "(r.document IS NOT NULL AND huedb_regexp(?, r.document))"
+    return "(r.document IS NULL OR NOT huedb_regexp(?, r.document))"
+
+
+def fts_phrase(text: str) -> str:
+    """A FTS5 phrase literal: the text in double quotes, inner quotes doubled."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def meta_rows(cid: int, rid: int, metadata: Dict[str, Any]) -> List[Tuple[Any, ...]]:
+    """Rows for the meta table: one per scalar, one per list element (is_list=1)."""
+    rows = []
+    for key, value in metadata.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            for item in value:
+                rows.append((cid, rid, key, vtype_of(item), 1, sql_value(item)))
+        else:
+            rows.append((cid, rid, key, vtype_of(value), 0, sql_value(value)))
+    return rows

@@ -1,0 +1,222 @@
+"""Index segments per collection: open, heal, and keep current with SQLite.
+
+An index is derived data. On first use it is loaded from disk and checked
+against the collection's sequence number in SQLite: a current index is used
+as is, a stale one is caught up (newer records re-added, logged deletions
+applied), and a missing, corrupt or unusable one is rebuilt from SQLite.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+
+from huedb.api.models import CollectionModel
+from huedb.configuration import segment_config
+from huedb.index import CorruptIndexError, IndexSegment
+from huedb.plugins import get_registry
+from huedb.store import records as rec
+from huedb.store.sqlite import Store
+
+logger = logging.getLogger("huedb")
+
+
+class RWLock:
+    """Many readers or one writer; queries run concurrently, writes one at a time."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    def acquire_read(self) -> None:
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0:
+                self._cond.notify_all()
+
+    def acquire_write(self) -> None:
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+
+    def release_write(self) -> None:
+        with self._cond:
+            self._writer = False
+            self._cond.notify_all()
+
+
+class Segment:
+    """One collection's index plus the lock that guards it."""
+
+    def __init__(self, index: IndexSegment, cid: int) -> None:
+        self.index = index
+        self.cid = cid
+        self.lock = RWLock()
+
+
+class SegmentManager:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._segments: Dict[int, Segment] = {}
+        self._lock = threading.Lock()
+        #: serialises writes per collection so batches reach the index in sequence order
+        self._write_locks: Dict[int, threading.Lock] = {}
+
+    def write_lock(self, cid: int) -> threading.Lock:
+        with self._lock:
+            return self._write_locks.setdefault(cid, threading.Lock())
+
+    def directory(self, collection: CollectionModel) -> Optional[Path]:
+        if self.store.directory is None:
+            return None
+        return self.store.directory / collection.id
+
+    def _index_class(self, collection: CollectionModel) -> Any:
+        return get_registry().get("index_segment", collection.configuration_json["index"]["name"])
+
+    def get(self, collection: CollectionModel) -> Optional[Segment]:
+        """The collection's segment, current with SQLite; None while the collection has no vectors."""
+        cid = collection.internal_id
+        seg = self._segments.get(cid)
+        if seg is None:
+            if collection.dimension is None:
+                return None
+            with self._lock:
+                seg = self._segments.get(cid)
+                if seg is None:
+                    seg = Segment(self._open(collection), cid)
+                    self._segments[cid] = seg
+        if seg.index.applied_seq < collection.version:
+            # Another process (or a crash before the index caught up) wrote newer records.
+            with self.write_lock(cid):
+                self._catch_up(seg, collection.dimension)
+        return seg
+
+    def _open(self, collection: CollectionModel) -> IndexSegment:
+        cls = self._index_class(collection)
+        space = collection.configuration_json["hnsw"]["space"]
+        config = segment_config(collection.configuration_json)
+        directory = self.directory(collection)
+        index: Optional[IndexSegment] = None
+        if directory is not None and directory.exists():
+            try:
+                index = cls.load(collection.dimension, space, config, directory)
+            except CorruptIndexError as e:
+                logger.warning(
+                    "Index for collection %r is corrupt (%s); rebuilding it from SQLite. No data is lost.",
+                    collection.name,
+                    e,
+                )
+                shutil.rmtree(directory, ignore_errors=True)
+                index = None
+            if index is not None and index.applied_seq > collection.version:
+                logger.warning(
+                    "Index for collection %r is ahead of SQLite (seq %d > %d); rebuilding it from SQLite.",
+                    collection.name,
+                    index.applied_seq,
+                    collection.version,
+                )
+                index.close()
+                shutil.rmtree(directory, ignore_errors=True)
+                index = None
+        if index is None:
+            if directory is not None:
+                directory.mkdir(parents=True, exist_ok=True)
+            index = cls(collection.dimension, space, config, directory)
+        return index
+
+    def _catch_up(self, seg: Segment, dimension: int) -> None:
+        with self.store.read() as conn:
+            row = conn.execute("SELECT seq FROM collections WHERE cid=?", (seg.cid,)).fetchone()
+            if row is None:
+                return
+            target = row[0]
+            applied = seg.index.applied_seq
+            if applied >= target:
+                return
+            deleted = rec.deleted_since(conn, seg.cid, applied)
+            chunks = list(rec.changed_since(conn, seg.cid, applied))
+        seg.lock.acquire_write()
+        try:
+            if len(deleted):
+                seg.index.delete(deleted, target)
+            for rids, blobs in chunks:
+                seg.index.add(rids, rec.embeddings_from_blobs(blobs, dimension), target)
+            if not len(deleted) and not chunks:
+                seg.index.add(np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32), target)
+            seg.index.persist()
+        finally:
+            seg.lock.release_write()
+        self._prune(seg)
+
+    def apply(self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], None]) -> None:
+        """Applies a committed batch to the index (caller holds the collection's write lock)."""
+        seg = self._segments.get(collection.internal_id)
+        if seg is None:
+            # Not open yet: the next get() loads it and catches up from SQLite.
+            return
+        seg.lock.acquire_write()
+        try:
+            fn(seg.index)
+        finally:
+            seg.lock.release_write()
+
+    def _prune(self, seg: Segment) -> None:
+        # The deletion log is needed only until a persisted index has applied it.
+        if self.store.persistent:
+            with self.store.write() as conn:
+                rec.prune_deletions(conn, seg.cid, seg.index.applied_seq)
+
+    def update_config(self, collection: CollectionModel, config: Dict[str, Any]) -> None:
+        seg = self._segments.get(collection.internal_id)
+        if seg is not None:
+            seg.lock.acquire_write()
+            try:
+                seg.index.update_config(config)
+            finally:
+                seg.lock.release_write()
+
+    def drop(self, collection: CollectionModel) -> None:
+        """Forgets a deleted collection's index and removes its files."""
+        with self._lock:
+            seg = self._segments.pop(collection.internal_id, None)
+            self._write_locks.pop(collection.internal_id, None)
+        if seg is not None:
+            seg.index.close()
+        directory = self.directory(collection)
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def drop_cached(self, collection: CollectionModel) -> None:
+        """Forgets the in-memory index (its files stay); the next use reloads and catches up."""
+        with self._lock:
+            seg = self._segments.pop(collection.internal_id, None)
+        if seg is not None:
+            seg.index.close()
+
+    def rebuild(self, collection: CollectionModel) -> None:
+        """Drops the index so the next use rebuilds it from SQLite (vacuum uses this)."""
+        self.drop(collection)
+
+    def close(self) -> None:
+        with self._lock:
+            segments = list(self._segments.values())
+            self._segments.clear()
+        for seg in segments:
+            try:
+                seg.index.persist()
+                self._prune(seg)
+            finally:
+                seg.index.close()

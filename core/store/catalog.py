@@ -1,0 +1,203 @@
+"""Tenants, databases and collections in SQLite."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from typing import Any, Dict, List, Optional
+
+from huedb.api.models import CollectionModel
+from huedb.errors import InvalidArgumentError, NotFoundError, UniqueConstraintError
+
+_COLLECTION_COLUMNS = "c.cid, c.id, c.name, c.metadata, c.configuration, c.dimension, c.seq, d.tenant, d.name"
+
+
+def _validate_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"Expected {kind} name to be a non-empty string, got {name!r}")
+    if len(name) > 512:
+        raise InvalidArgumentError(f"Expected {kind} name to be at most 512 characters, got {len(name)}")
+    return name
+
+
+# -- tenants ---------------------------------------------------------------
+def create_tenant(conn: sqlite3.Connection, name: str) -> None:
+    _validate_name("tenant", name)
+    try:
+        conn.execute("INSERT INTO tenants(name) VALUES (?)", (name,))
+    except sqlite3.IntegrityError:
+        raise UniqueConstraintError(f"Tenant {name} already exists") from None
+
+
+def tenant_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM tenants WHERE name=?", (name,)).fetchone() is not None
+
+
+def get_tenant(conn: sqlite3.Connection, name: str) -> Dict[str, str]:
+    if not tenant_exists(conn, name):
+        raise NotFoundError(f"Tenant {name} not found")
+    return {"name": name}
+
+
+def list_tenants(conn: sqlite3.Connection) -> List[Dict[str, str]]:
+    return [{"name": n} for (n,) in conn.execute("SELECT name FROM tenants ORDER BY rowid")]
+
+
+# -- databases -------------------------------------------------------------
+def create_database(conn: sqlite3.Connection, name: str, tenant: str, db_id: Optional[str] = None) -> None:
+    _validate_name("database", name)
+    if not tenant_exists(conn, tenant):
+        raise NotFoundError(f"Tenant {tenant} not found; create it first with create_tenant")
+    try:
+        conn.execute(
+            "INSERT INTO databases(id, name, tenant) VALUES (?, ?, ?)", (db_id or str(uuid.uuid4()), name, tenant)
+        )
+    except sqlite3.IntegrityError:
+        raise UniqueConstraintError(f"Database {name} already exists for tenant {tenant}") from None
+
+
+def _database_row(conn: sqlite3.Connection, name: str, tenant: str) -> sqlite3.Row:
+    row = conn.execute("SELECT did, id, name, tenant FROM databases WHERE tenant=? AND name=?", (tenant, name)).fetchone()
+    if row is None:
+        if not tenant_exists(conn, tenant):
+            raise NotFoundError(f"Tenant {tenant} not found")
+        raise NotFoundError(f"Database {name} not found for tenant {tenant}")
+    return row
+
+
+def database_did(conn: sqlite3.Connection, name: str, tenant: str) -> int:
+    return _database_row(conn, name, tenant)[0]
+
+
+def get_database(conn: sqlite3.Connection, name: str, tenant: str) -> Dict[str, str]:
+    _, db_id, db_name, db_tenant = _database_row(conn, name, tenant)
+    return {"id": db_id, "name": db_name, "tenant": db_tenant}
+
+
+def list_databases(
+    conn: sqlite3.Connection, tenant: str, limit: Optional[int] = None, offset: Optional[int] = None
+) -> List[Dict[str, str]]:
+    if not tenant_exists(conn, tenant):
+        raise NotFoundError(f"Tenant {tenant} not found")
+    rows = conn.execute(
+        "SELECT id, name, tenant FROM databases WHERE tenant=? ORDER BY did LIMIT ? OFFSET ?",
+        (tenant, -1 if limit is None else limit, offset or 0),
+    )
+    return [{"id": i, "name": n, "tenant": t} for i, n, t in rows]
+
+
+def delete_database(conn: sqlite3.Connection, name: str, tenant: str) -> List[str]:
+    """Deletes a database and its collections; returns the deleted collection ids."""
+    did = database_did(conn, name, tenant)
+    ids = [cid_id for (cid_id,) in conn.execute("SELECT id FROM collections WHERE did=?", (did,))]
+    for (cid,) in conn.execute("SELECT cid FROM collections WHERE did=?", (did,)).fetchall():
+        delete_collection_rows(conn, cid)
+    conn.execute("DELETE FROM databases WHERE did=?", (did,))
+    return ids
+
+
+# -- collections -----------------------------------------------------------
+def _model(row: tuple) -> CollectionModel:
+    cid, cid_uuid, name, metadata, configuration, dimension, seq, tenant, database = row
+    return CollectionModel(
+        id=cid_uuid,
+        name=name,
+        metadata=json.loads(metadata) if metadata else None,
+        configuration_json=json.loads(configuration),
+        dimension=dimension,
+        tenant=tenant,
+        database=database,
+        version=seq,
+        internal_id=cid,
+    )
+
+
+def insert_collection(
+    conn: sqlite3.Connection,
+    name: str,
+    metadata: Optional[Dict[str, Any]],
+    configuration: Dict[str, Any],
+    tenant: str,
+    database: str,
+) -> CollectionModel:
+    did = database_did(conn, database, tenant)
+    try:
+        conn.execute(
+            "INSERT INTO collections(id, name, did, metadata, configuration) VALUES (?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), name, did, json.dumps(metadata) if metadata else None, json.dumps(configuration)),
+        )
+    except sqlite3.IntegrityError:
+        raise UniqueConstraintError(f"Collection [{name}] already exists") from None
+    return get_collection_by_name(conn, name, tenant, database)
+
+
+def get_collection_by_name(conn: sqlite3.Connection, name: str, tenant: str, database: str) -> CollectionModel:
+    did = database_did(conn, database, tenant)
+    row = conn.execute(
+        f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did WHERE c.did=? AND c.name=?",
+        (did, name),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"Collection [{name}] does not exist")
+    return _model(row)
+
+
+def get_collection_by_id(conn: sqlite3.Connection, collection_id: str) -> CollectionModel:
+    row = conn.execute(
+        f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did WHERE c.id=?",
+        (str(collection_id),),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"Collection [{collection_id}] does not exist")
+    return _model(row)
+
+
+def list_collections(
+    conn: sqlite3.Connection, tenant: str, database: str, limit: Optional[int], offset: Optional[int]
+) -> List[CollectionModel]:
+    did = database_did(conn, database, tenant)
+    rows = conn.execute(
+        f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did "
+        "WHERE c.did=? ORDER BY c.cid LIMIT ? OFFSET ?",
+        (did, -1 if limit is None else limit, offset or 0),
+    )
+    return [_model(r) for r in rows]
+
+
+def count_collections(conn: sqlite3.Connection, tenant: str, database: str) -> int:
+    did = database_did(conn, database, tenant)
+    return conn.execute("SELECT count(*) FROM collections WHERE did=?", (did,)).fetchone()[0]
+
+
+def update_collection(
+    conn: sqlite3.Connection,
+    cid: int,
+    name: Optional[str] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+    configuration: Optional[Dict[str, Any]] = None,
+) -> None:
+    try:
+        if name is not None:
+            conn.execute("UPDATE collections SET name=? WHERE cid=?", (name, cid))
+    except sqlite3.IntegrityError:
+        raise UniqueConstraintError(f"Collection [{name}] already exists") from None
+    if metadata is not None:
+        conn.execute("UPDATE collections SET metadata=? WHERE cid=?", (json.dumps(metadata) if metadata else None, cid))
+    if configuration is not None:
+        conn.execute("UPDATE collections SET configuration=? WHERE cid=?", (json.dumps(configuration), cid))
+
+
+def delete_collection_rows(conn: sqlite3.Connection, cid: int) -> None:
+    conn.execute("DELETE FROM meta WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM records WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM deletions WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM collections WHERE cid=?", (cid,))
+
+
+def ensure_defaults(conn: sqlite3.Connection, tenant: str, database: str) -> None:
+    conn.execute("INSERT OR IGNORE INTO tenants(name) VALUES (?)", (tenant,))
+    if conn.execute("SELECT 1 FROM databases WHERE tenant=? AND name=?", (tenant, database)).fetchone() is None:
+        conn.execute(
+            "INSERT INTO databases(id, name, tenant) VALUES (?, ?, ?)",
+            ("00000000-0000-0000-0000-000000000000", database, tenant),
+        )

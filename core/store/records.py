@@ -1,0 +1,200 @@
+"""Record reads and writes in SQLite, batched.
+
+Batches of ids travel as one JSON parameter (``json_each``), so there is no
+limit on batch size and no per-record round trip. Metadata filter rows are
+derived from the stored metadata JSON inside SQLite.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from itertools import repeat
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from huedb.filters import compile_where, compile_where_document
+
+_META_FROM_JSON = """
+INSERT INTO meta(collection_id, rid, key, vtype, is_list, value)
+SELECT r.collection_id, r.rid, j.key,
+       CASE j.type WHEN 'text' THEN 1 WHEN 'true' THEN 2 WHEN 'false' THEN 2 ELSE 0 END, 0, j.value
+  FROM records r, json_each(r.metadata) j
+ WHERE {rows} AND r.metadata IS NOT NULL AND j.type NOT IN ('array', 'object', 'null')
+UNION ALL
+SELECT r.collection_id, r.rid, j.key,
+       CASE e.type WHEN 'text' THEN 1 WHEN 'true' THEN 2 WHEN 'false' THEN 2 ELSE 0 END, 1, e.value
+  FROM records r, json_each(r.metadata) j, json_each(j.value) e
+ WHERE {rows} AND r.metadata IS NOT NULL AND j.type = 'array'
+"""
+
+
+def ids_param(values: Sequence[Any]) -> str:
+    return json.dumps(list(values))
+
+
+def dumps_metadata(md: Optional[Dict[str, Any]]) -> Optional[str]:
+    return json.dumps(md, ensure_ascii=False) if md else None
+
+
+def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> Dict[str, int]:
+    """id -> rid for the ids that exist in the collection."""
+    rows = conn.execute(
+        "SELECT id, rid FROM records WHERE collection_id=? AND id IN (SELECT value FROM json_each(?))",
+        (cid, ids_param(ids)),
+    )
+    return dict(rows.fetchall())
+
+
+def next_rid(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='records'").fetchone()
+    return (row[0] if row else 0) + 1
+
+
+def insert(
+    conn: sqlite3.Connection,
+    cid: int,
+    seq: int,
+    ids: Sequence[str],
+    embeddings: np.ndarray,
+    documents: Optional[Sequence[Optional[str]]],
+    uris: Optional[Sequence[Optional[str]]],
+    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]],
+) -> np.ndarray:
+    """Inserts new records under the write transaction; returns their rids (contiguous)."""
+    n = len(ids)
+    first = next_rid(conn)
+    rids = np.arange(first, first + n, dtype=np.int64)
+    blobs = [row.tobytes() for row in embeddings]
+    docs = documents if documents is not None else repeat(None, n)
+    uri_col = uris if uris is not None else repeat(None, n)
+    metas = [dumps_metadata(m) for m in metadatas] if metadatas is not None else repeat(None, n)
+    conn.executemany(
+        "INSERT INTO records(rid, collection_id, id, version, embedding, document, uri, metadata) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        zip(rids.tolist(), repeat(cid, n), ids, repeat(seq, n), blobs, docs, uri_col, metas),
+    )
+    if metadatas is not None:
+        conn.execute(_META_FROM_JSON.format(rows="r.rid BETWEEN ? AND ?"), (first, first + n - 1) * 2)
+    return rids
+
+
+def update(
+    conn: sqlite3.Connection,
+    seq: int,
+    rids: Sequence[int],
+    embeddings: Optional[np.ndarray],
+    documents: Optional[Sequence[Optional[str]]],
+    uris: Optional[Sequence[Optional[str]]],
+    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]],
+) -> None:
+    """Updates existing records: given fields replace, metadata merges (None values delete keys)."""
+    n = len(rids)
+    conn.executemany("UPDATE records SET version=? WHERE rid=?", zip(repeat(seq, n), rids))
+    if embeddings is not None:
+        conn.executemany("UPDATE records SET embedding=? WHERE rid=?", zip([r.tobytes() for r in embeddings], rids))
+    if documents is not None:
+        conn.executemany("UPDATE records SET document=? WHERE rid=?", zip(documents, rids))
+    if uris is not None:
+        conn.executemany("UPDATE records SET uri=? WHERE rid=?", zip(uris, rids))
+    if metadatas is not None:
+        patches = [(json.dumps(m, ensure_ascii=False), rid) for m, rid in zip(metadatas, rids) if m is not None]
+        # RFC 7396 merge patch: keys with null values are removed.
+        conn.executemany(
+            "UPDATE records SET metadata = nullif(json_patch(coalesce(metadata, '{}'), ?), '{}') WHERE rid=?",
+            patches,
+        )
+        param = ids_param([rid for _, rid in patches])
+        conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?))", (param,))
+        conn.execute(_META_FROM_JSON.format(rows="r.rid IN (SELECT value FROM json_each(?))"), (param, param))
+
+
+def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: bool) -> None:
+    """Deletes records; with ``log``, their labels (only) are kept for catching up persisted indexes."""
+    param = ids_param(rids.tolist())
+    conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?))", (param,))
+    conn.execute("DELETE FROM records WHERE rid IN (SELECT value FROM json_each(?))", (param,))
+    if log:
+        conn.execute(
+            "INSERT INTO deletions(collection_id, seq, rid) SELECT ?, ?, value FROM json_each(?)", (cid, seq, param)
+        )
+
+
+def filter_sql(
+    cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any
+) -> Tuple[str, List[Any]]:
+    """WHERE clause (over alias r) for a collection plus optional ids/where/where_document."""
+    clauses = ["r.collection_id = ?"]
+    params: List[Any] = [cid]
+    if ids is not None:
+        clauses.append("r.id IN (SELECT value FROM json_each(?))")
+        params.append(ids_param(ids))
+    if where is not None:
+        sql, p = compile_where(where, cid)
+        clauses.append(sql)
+        params.extend(p)
+    if where_document is not None:
+        sql, p = compile_where_document(where_document, cid)
+        clauses.append(sql)
+        params.extend(p)
+    return " AND ".join(clauses), params
+
+
+def select_rids(conn: sqlite3.Connection, where_sql: str, params: Sequence[Any]) -> np.ndarray:
+    rows = conn.execute(f"SELECT r.rid FROM records r WHERE {where_sql} ORDER BY r.rid", params).fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+_FIELD_COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": "r.uri", "embeddings": "r.embedding"}
+
+
+def select_records(
+    conn: sqlite3.Connection,
+    where_sql: str,
+    params: Sequence[Any],
+    fields: Sequence[str],
+    limit: Optional[int] = None,
+    offset: Optional[int] = None,
+) -> List[tuple]:
+    """Rows of (rid, id, *fields) in insertion order."""
+    cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
+    sql = f"SELECT {cols} FROM records r WHERE {where_sql} ORDER BY r.rid"
+    if limit is not None or offset:
+        sql += " LIMIT ? OFFSET ?"
+        params = list(params) + [-1 if limit is None else limit, offset or 0]
+    return conn.execute(sql, params).fetchall()
+
+
+def fetch_by_rids(conn: sqlite3.Connection, rids: Sequence[int], fields: Sequence[str]) -> Dict[int, tuple]:
+    cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
+    rows = conn.execute(
+        f"SELECT {cols} FROM records r WHERE r.rid IN (SELECT value FROM json_each(?))", (ids_param(rids),)
+    ).fetchall()
+    return {row[0]: row for row in rows}
+
+
+def embeddings_from_blobs(blobs: Sequence[bytes], dimension: Optional[int]) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dimension or 0), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
+
+
+def changed_since(conn: sqlite3.Connection, cid: int, seq: int, batch: int = 20000):
+    """Yields (rids, blobs) of records written after ``seq``, in chunks, for index catch-up."""
+    cursor = conn.execute(
+        "SELECT rid, embedding FROM records WHERE collection_id=? AND version>? ORDER BY rid", (cid, seq)
+    )
+    while True:
+        rows = cursor.fetchmany(batch)
+        if not rows:
+            return
+        yield np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
+
+def deleted_since(conn: sqlite3.Connection, cid: int, seq: int) -> np.ndarray:
+    rows = conn.execute("SELECT rid FROM deletions WHERE collection_id=? AND seq>?", (cid, seq)).fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def prune_deletions(conn: sqlite3.Connection, cid: int, upto_seq: int) -> None:
+    conn.execute("DELETE FROM deletions WHERE collection_id=? AND seq<=?", (cid, upto_seq))

@@ -1,0 +1,87 @@
+"""The SQLite schema: the system of record.
+
+``records.rid`` is the label used by index segments (AUTOINCREMENT: never
+reused, so a re-added id gets a fresh label). ``records.version`` is the
+collection sequence number of the last write to the row; ``deletions`` keeps
+only labels (no text, no vectors) so a stale index can be caught up.
+"""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS huedb_meta (key TEXT PRIMARY KEY, value TEXT);
+
+CREATE TABLE IF NOT EXISTS tenants (
+    name TEXT PRIMARY KEY
+);
+
+CREATE TABLE IF NOT EXISTS databases (
+    did INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    tenant TEXT NOT NULL REFERENCES tenants(name),
+    UNIQUE (tenant, name)
+);
+
+CREATE TABLE IF NOT EXISTS collections (
+    cid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    did INTEGER NOT NULL REFERENCES databases(did),
+    metadata TEXT,
+    configuration TEXT NOT NULL,
+    dimension INTEGER,
+    seq INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (did, name)
+);
+
+CREATE TABLE IF NOT EXISTS records (
+    rid INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    embedding BLOB NOT NULL,
+    document TEXT,
+    uri TEXT,
+    metadata TEXT,
+    UNIQUE (collection_id, id)
+);
+CREATE INDEX IF NOT EXISTS records_version ON records (collection_id, version);
+
+CREATE TABLE IF NOT EXISTS meta (
+    collection_id INTEGER NOT NULL,
+    rid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    vtype INTEGER NOT NULL,
+    is_list INTEGER NOT NULL,
+    value
+);
+CREATE INDEX IF NOT EXISTS meta_lookup ON meta (collection_id, key, vtype, is_list, value, rid);
+CREATE INDEX IF NOT EXISTS meta_rid ON meta (rid);
+
+CREATE TABLE IF NOT EXISTS deletions (
+    collection_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    rid INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deletions_seq ON deletions (collection_id, seq);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+    document, content='records', content_rowid='rid', tokenize='trigram case_sensitive 1'
+);
+
+CREATE TRIGGER IF NOT EXISTS records_fts_insert AFTER INSERT ON records
+WHEN new.document IS NOT NULL BEGIN
+    INSERT INTO docs_fts(rowid, document) VALUES (new.rid, new.document);
+END;
+CREATE TRIGGER IF NOT EXISTS records_fts_delete AFTER DELETE ON records
+WHEN old.document IS NOT NULL BEGIN
+    INSERT INTO docs_fts(docs_fts, rowid, document) VALUES ('delete', old.rid, old.document);
+END;
+CREATE TRIGGER IF NOT EXISTS records_fts_update AFTER UPDATE OF document ON records BEGIN
+    INSERT INTO docs_fts(docs_fts, rowid, document)
+        SELECT 'delete', old.rid, old.document WHERE old.document IS NOT NULL;
+    INSERT INTO docs_fts(rowid, document)
+        SELECT new.rid, new.document WHERE new.document IS NOT NULL;
+END;
+"""

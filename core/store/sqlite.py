@@ -1,0 +1,138 @@
+"""SQLite connections: one writer, per-thread readers, WAL mode.
+
+A write is a single ``BEGIN IMMEDIATE`` transaction: committed whole or
+rolled back whole, and acknowledged only after COMMIT returns. Readers run
+concurrently with the writer (WAL); an in-memory store has one connection
+shared under a lock.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Optional
+
+from huedb.store.schema import SCHEMA, SCHEMA_VERSION
+
+DB_FILENAME = "huedb.sqlite3"
+_SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> "re.Pattern[str]":
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, text: Optional[str]) -> bool:
+    return text is not None and _compiled(pattern).search(text) is not None
+
+
+class Store:
+    def __init__(self, directory: Optional[Path], synchronous: str = "FULL") -> None:
+        self.directory = directory
+        self.synchronous = synchronous.upper()
+        if self.synchronous not in _SYNC_LEVELS:
+            raise ValueError(f"sqlite_synchronous must be one of {sorted(_SYNC_LEVELS)}, got {synchronous!r}")
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list = []
+        self._closed = False
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            self.db_path: Optional[Path] = directory / DB_FILENAME
+        else:
+            self.db_path = None
+        self._writer = self._connect()
+        self._writer.executescript(SCHEMA)
+        self._writer.execute(
+            "INSERT OR IGNORE INTO huedb_meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    @property
+    def persistent(self) -> bool:
+        return self.db_path is not None
+
+    def _connect(self) -> sqlite3.Connection:
+        target = str(self.db_path) if self.db_path is not None else ":memory:"
+        conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30.0)
+        if self.db_path is not None:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        # Zero freed pages so deleted documents and vectors do not linger in the file.
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.create_function("huedb_regexp", 2, _regexp, deterministic=True)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One all-or-nothing transaction; writers are serialised."""
+        with self._write_lock:
+            self._check_open()
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for a multi-statement read."""
+        self._check_open()
+        if self.db_path is None:
+            with self._write_lock:
+                yield self._writer
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._write_lock:
+                self._readers.append(conn)
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Folds the WAL into the main file and truncates it (no deleted data left in the log)."""
+        if self.db_path is not None:
+            with self._write_lock:
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def vacuum(self) -> None:
+        with self._write_lock:
+            self._check_open()
+            # Merge FTS segments so postings of deleted documents are dropped, then rebuild the file.
+            self._writer.execute("INSERT INTO docs_fts(docs_fts) VALUES ('optimize')")
+            self._writer.execute("VACUUM")
+            self.checkpoint()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("This huedb client has been closed; create a new client")
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for conn in self._readers:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            try:
+                if self.db_path is not None:
+                    self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                self._writer.close()

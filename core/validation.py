@@ -1,0 +1,224 @@
+"""Validation of user input: names, ids, embeddings, metadata, include lists.
+
+Each check raises a typed error saying what was wrong and what was expected.
+Where (metadata filter) validation lives in ``filters.py``, next to its compiler.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from huedb.errors import DuplicateIDError, InvalidArgumentError
+
+_NAME_CHARS = re.compile(r"^[a-zA-Z0-9._-]+$")
+
+GET_INCLUDE = ("documents", "embeddings", "metadatas", "uris", "data")
+QUERY_INCLUDE = GET_INCLUDE + ("distances",)
+DEFAULT_GET_INCLUDE = ["metadatas", "documents"]
+DEFAULT_QUERY_INCLUDE = ["metadatas", "documents", "distances"]
+
+
+def validate_collection_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"Collection name must be a string, got {type(name).__name__}")
+    rule = None
+    if not 3 <= len(name) <= 512:
+        rule = f"it must be 3-512 characters long (got {len(name)})"
+    elif not _NAME_CHARS.match(name):
+        rule = "it may only contain characters from [a-zA-Z0-9._-]"
+    elif not (name[0].isalnum() and name[-1].isalnum()):
+        rule = "it must start and end with a letter or digit ([a-zA-Z0-9])"
+    elif ".." in name:
+        rule = "it must not contain two consecutive periods (..)"
+    else:
+        try:
+            ipaddress.IPv4Address(name)
+            rule = "it must not be a valid IPv4 address"
+        except ValueError:
+            pass
+    if rule:
+        raise InvalidArgumentError(f"Invalid collection name {name!r}: {rule}.")
+    return name
+
+
+def validate_ids(ids: Any) -> List[str]:
+    if isinstance(ids, str):
+        ids = [ids]
+    if not isinstance(ids, (list, tuple, np.ndarray)):
+        raise InvalidArgumentError(f"Expected ids to be a list of strings, got {type(ids).__name__}")
+    ids = list(ids)
+    if len(ids) == 0:
+        raise InvalidArgumentError("Expected ids to be a non-empty list of strings, got an empty list")
+    for i in ids:
+        if not isinstance(i, str):
+            raise InvalidArgumentError(f"Expected each id to be a str, got {i!r} ({type(i).__name__})")
+        if i == "":
+            raise InvalidArgumentError("Expected ids to be non-empty strings, got an empty string")
+    if len(set(ids)) != len(ids):
+        dups = [i for i, n in Counter(ids).items() if n > 1]
+        shown = ", ".join(dups[:10]) + (f", ... ({len(dups)} in all)" if len(dups) > 10 else "")
+        raise DuplicateIDError(
+            f"Expected IDs to be unique, found duplicates of: {shown}. Each id may appear once per call."
+        )
+    return ids
+
+
+def validate_embeddings(embeddings: Any, expected_count: int) -> np.ndarray:
+    """Returns a C-contiguous 2-D float32 array with one row per id."""
+    from huedb.embedding_functions import normalize_embeddings
+
+    arr = normalize_embeddings(embeddings)
+    if arr is None:
+        raise InvalidArgumentError("Expected embeddings, got None")
+    if arr.dtype == object:
+        raise InvalidArgumentError(
+            "Expected embeddings to be a list of equal-length lists of numbers; the rows have different lengths"
+        )
+    if arr.ndim != 2:
+        raise InvalidArgumentError(f"Expected embeddings to be 2-D (one vector per record), got {arr.ndim}-D")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise InvalidArgumentError(f"Expected embeddings to contain numbers, got {arr.dtype}")
+    if arr.shape[0] != expected_count:
+        raise InvalidArgumentError(
+            f"Number of embeddings {arr.shape[0]} must match number of ids {expected_count}"
+        )
+    if arr.shape[0] and arr.shape[1] == 0:
+        raise InvalidArgumentError("Expected each embedding to be a non-empty list of numbers")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise InvalidArgumentError("Embeddings must be finite numbers (no NaN or infinity)")
+    return arr
+
+
+def _scalar_ok(v: Any) -> bool:
+    return isinstance(v, (str, bool, int, float, np.integer, np.floating)) and not (
+        isinstance(v, float) and not np.isfinite(v)
+    )
+
+
+def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> Optional[Dict[str, Any]]:
+    """Checks one metadata dict; returns it with numpy scalars converted to Python ones.
+
+    ``allow_none``: in update/upsert a None value deletes the key; in add, None keys are dropped.
+    """
+    if md is None:
+        return None
+    if not isinstance(md, Mapping):
+        raise InvalidArgumentError(f"Expected {where} to be a dict, got {type(md).__name__}")
+    if len(md) == 0:
+        raise InvalidArgumentError(
+            f"Expected {where} to be a non-empty dict; pass None instead of an empty dict for no metadata"
+        )
+    out: Dict[str, Any] = {}
+    for key, value in md.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"Expected {where} keys to be strings, got {key!r}")
+        if key.startswith("chroma:") or key.startswith("#"):
+            raise InvalidArgumentError(f"{where} key {key!r} is reserved (keys may not start with 'chroma:' or '#')")
+        if value is None:
+            if allow_none:
+                out[key] = None
+            continue
+        if isinstance(value, (list, tuple, np.ndarray)):
+            items = list(value)
+            if not items:
+                raise InvalidArgumentError(f"{where} key {key!r}: lists must be non-empty")
+            kinds = {_kind(x) for x in items}
+            if None in kinds or not all(_scalar_ok(x) for x in items):
+                raise InvalidArgumentError(
+                    f"{where} key {key!r}: list values must be str, int, float or bool, got {items!r}"
+                )
+            if len(kinds) != 1:
+                raise InvalidArgumentError(
+                    f"{where} key {key!r}: list values must all have the same type (str, int, float or bool), got {items!r}"
+                )
+            out[key] = [_py(x) for x in items]
+            continue
+        if not _scalar_ok(value):
+            raise InvalidArgumentError(
+                f"{where} key {key!r}: expected a str, int, float, bool or a list of them, got {type(value).__name__} {value!r}"
+            )
+        out[key] = _py(value)
+    return out
+
+
+def _kind(v: Any) -> Optional[str]:
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (int, np.integer)):
+        return "int"
+    if isinstance(v, (float, np.floating)):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    return None
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def validate_metadatas(metadatas: Any, count: int, *, allow_none: bool) -> Optional[List[Optional[Dict[str, Any]]]]:
+    if metadatas is None:
+        return None
+    if isinstance(metadatas, Mapping):
+        metadatas = [metadatas]
+    if not isinstance(metadatas, (list, tuple)):
+        raise InvalidArgumentError(f"Expected metadatas to be a list of dicts, got {type(metadatas).__name__}")
+    if len(metadatas) != count:
+        raise InvalidArgumentError(f"Number of metadatas {len(metadatas)} must match number of ids {count}")
+    return [validate_metadata(m, allow_none=allow_none) for m in metadatas]
+
+
+def validate_strings(values: Any, count: int, what: str) -> Optional[List[Optional[str]]]:
+    """documents and uris: a list of str (or None) with one per id."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        raise InvalidArgumentError(f"Expected {what} to be a list of strings, got {type(values).__name__}")
+    values = list(values)
+    if len(values) != count:
+        raise InvalidArgumentError(f"Number of {what} {len(values)} must match number of ids {count}")
+    for v in values:
+        if v is not None and not isinstance(v, str):
+            raise InvalidArgumentError(f"Expected each of {what} to be a str, got {type(v).__name__} {v!r}")
+    return values
+
+
+def validate_include(include: Any, allowed: Sequence[str], default: List[str]) -> List[str]:
+    if include is None:
+        return list(default)
+    if isinstance(include, str) or not isinstance(include, (list, tuple)):
+        raise InvalidArgumentError(f"Expected include to be a list of strings from {list(allowed)}, got {include!r}")
+    out: List[str] = []
+    for item in include:
+        item = getattr(item, "value", item)  # accept enum members
+        if item not in allowed:
+            raise InvalidArgumentError(f"Expected include item to be one of {', '.join(allowed)}, got {item!r}")
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def validate_n_results(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise InvalidArgumentError(f"Expected n_results to be a positive int, got {n!r}")
+    if n <= 0:
+        raise InvalidArgumentError(f"Expected n_results to be a positive int, got {n}")
+    return int(n)
+
+
+def validate_limit_offset(limit: Any, offset: Any) -> None:
+    for name, v in (("limit", limit), ("offset", offset)):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise InvalidArgumentError(f"Expected {name} to be a non-negative int, got {v!r}")

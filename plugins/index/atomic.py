@@ -1,0 +1,173 @@
+"""Crash-safe persistence for index segments: generation files plus a manifest.
+
+A persist writes each data file under a fresh generation name (temp file,
+fsync, rename), then atomically replaces a small JSON manifest naming those
+files with their size and SHA-256. Replacing the manifest is the commit point:
+a crash before it leaves the previous generation intact, a crash after it
+leaves the new one complete. Older generations are deleted after the commit.
+``read_manifest`` / ``verified_path`` check everything before a plugin hands a
+file to a native loader (hnswlib may crash on a truncated file).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Union
+
+import numpy as np
+
+from huedb.index import CorruptIndexError
+
+FORMAT_VERSION = 1
+
+Writer = Callable[[Path], None]
+#: a writer for a new file, or an entry of the current manifest to keep as is
+FileSource = Union[Writer, Dict[str, Any]]
+
+
+def manifest_path(directory: Path, name: str) -> Path:
+    return Path(directory) / f"{name}.manifest.json"
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # platforms without directory fds
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Writer) -> None:
+    """``write(tmp)`` then fsync and rename over ``path``; the temp file never survives a failure."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _write_bytes(data: bytes) -> Writer:
+    def write(p: Path) -> None:
+        with open(p, "wb") as f:
+            f.write(data)
+
+    return write
+
+
+def npy_writer(array: np.ndarray) -> Writer:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return _write_bytes(buf.getvalue())
+
+
+def file_digest(path: Path) -> Dict[str, Any]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return {"size": size, "sha256": h.hexdigest()}
+
+
+def _body_checksum(body: Dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def write_generation(directory: Path, name: str, files: Dict[str, FileSource], meta: Dict[str, Any]) -> Dict[str, Any]:
+    """Writes a new generation of ``files`` and commits it with a manifest; returns the manifest."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        previous = read_manifest(directory, name)
+    except CorruptIndexError:
+        previous = None
+    generation = (previous or {}).get("generation", 0) + 1
+    entries: Dict[str, Dict[str, Any]] = {}
+    for key, source in files.items():
+        if isinstance(source, dict):  # unchanged file of the current generation
+            entries[key] = dict(source)
+            continue
+        file_name = f"{name}.{generation}.{key}"
+        atomic_write(directory / file_name, source)
+        entries[key] = {"file": file_name, **file_digest(directory / file_name)}
+    body = {"format": FORMAT_VERSION, "plugin": name, "generation": generation, **meta, "files": entries}
+    manifest = {**body, "checksum": _body_checksum(body)}
+    atomic_write(manifest_path(directory, name), _write_bytes(json.dumps(manifest, indent=1, sort_keys=True).encode()))
+    _remove_stale(directory, name, {e["file"] for e in entries.values()})
+    return manifest
+
+
+def _remove_stale(directory: Path, name: str, keep: set) -> None:
+    for p in directory.iterdir():
+        stale_file = p.name.startswith(f"{name}.") and p.name != manifest_path(directory, name).name
+        stale_tmp = p.name.startswith(f".{name}.") and p.name.endswith(".tmp")
+        if (stale_file and p.name not in keep) or stale_tmp:
+            try:
+                p.unlink()
+            except OSError:
+                pass  # removed concurrently or still in use; the next persist retries
+
+
+def read_manifest(directory: Path, name: str) -> Optional[Dict[str, Any]]:
+    """The committed manifest, None when nothing was persisted; CorruptIndexError if unreadable."""
+    path = manifest_path(directory, name)
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CorruptIndexError(f"{path}: unreadable index manifest ({e})") from e
+    if not isinstance(manifest, dict) or "checksum" not in manifest:
+        raise CorruptIndexError(f"{path}: index manifest has no checksum")
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    if _body_checksum(body) != manifest["checksum"]:
+        raise CorruptIndexError(f"{path}: index manifest checksum mismatch")
+    if manifest.get("format") != FORMAT_VERSION or manifest.get("plugin") != name:
+        raise CorruptIndexError(
+            f"{path}: manifest is format {manifest.get('format')!r} of plugin {manifest.get('plugin')!r}, "
+            f"expected format {FORMAT_VERSION} of {name!r}"
+        )
+    return manifest
+
+
+def check_meta(manifest: Dict[str, Any], **expected: Any) -> None:
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            raise CorruptIndexError(f"persisted index has {key}={manifest.get(key)!r}, expected {value!r}")
+
+
+def verified_path(directory: Path, manifest: Dict[str, Any], key: str) -> Path:
+    """Path of a manifest file after checking it exists with the recorded size and SHA-256."""
+    entry = manifest.get("files", {}).get(key)
+    if entry is None:
+        raise CorruptIndexError(f"index manifest in {directory} lists no {key!r} file")
+    path = Path(directory) / entry["file"]
+    if not path.is_file():
+        raise CorruptIndexError(f"index file {path} is missing")
+    if path.stat().st_size != entry["size"]:
+        raise CorruptIndexError(f"index file {path} is truncated: {path.stat().st_size} bytes, expected {entry['size']}")
+    if file_digest(path)["sha256"] != entry["sha256"]:
+        raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
+    return path
+
+
+def load_npy(directory: Path, manifest: Dict[str, Any], key: str) -> np.ndarray:
+    path = verified_path(directory, manifest, key)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CorruptIndexError(f"index file {path} is unreadable: {e}") from e

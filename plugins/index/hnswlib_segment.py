@@ -1,0 +1,297 @@
+"""``hnswlib``: HNSW graph index segment (the default), with a brute-force write buffer.
+
+New and updated vectors first go to a numpy buffer searched exactly; once it
+holds ``batch_size`` items they are added to the graph in one ``add_items``
+call. A label whose vector moves to the buffer is marked deleted in the graph
+(``add_items`` of that label later unmarks and updates it in place), so the
+graph and the buffer never both answer for one label. Queries merge both.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from pathlib import Path
+from typing import Any, ClassVar, Dict, Optional, Tuple
+
+import hnswlib
+import numpy as np
+
+from huedb.hookspecs import hookimpl
+from huedb_plugins.index import atomic
+from huedb_plugins.index.common import (
+    Result,
+    as_labels,
+    as_vectors,
+    check_add,
+    check_allowed,
+    check_dimension,
+    check_k,
+    check_space,
+    config_changes,
+    empty_result,
+    exact_topk,
+    filter_exact_limit,
+    float_above,
+    int_at_least,
+    merge_topk,
+    positive_int,
+    resolve_config,
+)
+from huedb_plugins.index.vector_table import VectorTable, dedupe_last
+
+#: graph slots reserved when the graph is first created
+INITIAL_CAPACITY = 1000
+
+SPEC = {
+    "ef_construction": (100, positive_int),
+    "ef_search": (100, positive_int),
+    "max_neighbors": (16, int_at_least(2)),
+    "num_threads": (os.cpu_count() or 1, positive_int),
+    "batch_size": (100, positive_int),
+    "sync_threshold": (1000, positive_int),
+    "resize_factor": (1.2, float_above(1.0)),
+}
+
+
+class HnswlibSegment:
+    """hnswlib graph + exact buffer; labels are the hnswlib ids."""
+
+    name: ClassVar[str] = "hnswlib"
+    mutable_params: ClassVar[Tuple[str, ...]] = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
+
+    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
+        self._dim = check_dimension(dimension)
+        self._space = check_space(space)
+        self._cfg = resolve_config(self.name, self._space, config, SPEC)
+        self._dir = Path(directory) if directory is not None else None
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._buffer = VectorTable(self._dim)
+        # live graph labels -> original vector norm (hnswlib stores cosine vectors normalised)
+        self._live = VectorTable(1)
+        self._index: Optional[hnswlib.Index] = None
+        self._unsynced = 0  # writes since the last persist
+
+    # -- persistence -------------------------------------------------------
+    @classmethod
+    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["HnswlibSegment"]:
+        manifest = atomic.read_manifest(directory, cls.name)
+        if manifest is None:
+            return None
+        atomic.check_meta(manifest, dimension=dimension, space=space)
+        seg = cls(dimension, space, config, directory)
+        live_labels = atomic.load_npy(directory, manifest, "live_labels.npy")
+        live_norms = atomic.load_npy(directory, manifest, "live_norms.npy")
+        buf_labels = atomic.load_npy(directory, manifest, "buffer_labels.npy")
+        buf_vectors = atomic.load_npy(directory, manifest, "buffer_vectors.npy")
+        if (
+            live_norms.shape != (len(live_labels), 1)
+            or buf_vectors.shape != (len(buf_labels), dimension)
+            or len(live_labels) + len(buf_labels) != manifest.get("count")
+        ):
+            raise atomic.CorruptIndexError(f"hnswlib index in {directory} has inconsistent arrays")
+        if "graph.bin" in manifest["files"]:
+            path = atomic.verified_path(directory, manifest, "graph.bin")  # before hnswlib touches it
+            index = hnswlib.Index(space=space, dim=dimension)
+            try:
+                index.load_index(str(path))
+            except Exception as e:  # noqa: BLE001 - any loader failure means "rebuild"
+                raise atomic.CorruptIndexError(f"hnswlib could not load {path}: {e}") from e
+            if index.get_current_count() - len(live_labels) < 0:
+                raise atomic.CorruptIndexError(f"hnswlib graph {path} holds fewer items than recorded")
+            seg._index = index
+            seg._apply_runtime_params()
+        elif len(live_labels):
+            raise atomic.CorruptIndexError(f"hnswlib index in {directory} lists graph items but no graph file")
+        seg._live = VectorTable.from_arrays(live_labels.astype(np.int64), live_norms.astype(np.float32))
+        seg._buffer = VectorTable.from_arrays(buf_labels.astype(np.int64), buf_vectors.astype(np.float32))
+        seg._seq = int(manifest["applied_seq"])
+        return seg
+
+    def persist(self) -> None:
+        if self._dir is None:
+            return
+        with self._lock:
+            files: Dict[str, atomic.FileSource] = {
+                "live_labels.npy": atomic.npy_writer(self._live.labels),
+                "live_norms.npy": atomic.npy_writer(self._live.vectors),
+                "buffer_labels.npy": atomic.npy_writer(self._buffer.labels),
+                "buffer_vectors.npy": atomic.npy_writer(self._buffer.vectors),
+            }
+            if self._index is not None:
+                index = self._index
+                files["graph.bin"] = lambda p: index.save_index(str(p))
+            atomic.write_generation(
+                self._dir,
+                self.name,
+                files,
+                {
+                    "applied_seq": self._seq,
+                    "dimension": self._dim,
+                    "space": self._space,
+                    "count": self.count(),
+                    "max_neighbors": self._cfg["max_neighbors"],
+                    "ef_construction": self._cfg["ef_construction"],
+                },
+            )
+            self._unsynced = 0
+
+    # -- protocol ----------------------------------------------------------
+    @property
+    def applied_seq(self) -> int:
+        return self._seq
+
+    @property
+    def capacity(self) -> int:
+        """Graph slots currently allocated (0 before the first flush)."""
+        return 0 if self._index is None else self._index.get_max_elements()
+
+    @property
+    def buffered(self) -> int:
+        """Items waiting in the brute-force buffer."""
+        return len(self._buffer)
+
+    def add(self, labels: np.ndarray, vectors: np.ndarray, seq: int) -> None:
+        labels, vectors = check_add(labels, vectors, self._dim)
+        labels, vectors = dedupe_last(labels, vectors)
+        with self._lock:
+            self._mark_deleted(self._live.remove(labels))  # the buffer answers for them now
+            self._buffer.upsert(labels, vectors)
+            if len(self._buffer) >= self._cfg["batch_size"]:
+                self._flush()
+            self._seq = max(self._seq, int(seq))
+            self._wrote(len(labels))
+
+    def delete(self, labels: np.ndarray, seq: int) -> None:
+        labels = as_labels(labels)
+        with self._lock:
+            removed = len(self._buffer.remove(labels))
+            gone = self._live.remove(labels)
+            self._mark_deleted(gone)
+            self._seq = max(self._seq, int(seq))
+            self._wrote(removed + len(gone))
+
+    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        q = as_vectors(queries, self._dim, "query embeddings")
+        k = check_k(k)
+        allowed = check_allowed(allowed)
+        nq = len(q)
+        with self._lock:
+            if k == 0 or nq == 0 or self.count() == 0:
+                return empty_result(nq, k)
+            if allowed is None:
+                parts = [exact_topk(q, self._buffer.vectors, self._buffer.labels, k, self._space)]
+                if len(self._live):
+                    parts.append(self._graph_search(q, min(k, len(self._live)), None))
+                return merge_topk(parts, k, nq)
+            buf_rows = self._buffer.find(allowed)
+            buf_rows = buf_rows[buf_rows >= 0]
+            graph_allowed = allowed[self._live.contains(allowed)]
+            parts = [exact_topk(q, self._buffer.vectors[buf_rows], self._buffer.labels[buf_rows], k, self._space)]
+            if len(graph_allowed) == 0:
+                pass
+            elif len(buf_rows) + len(graph_allowed) <= filter_exact_limit(k, self.count()):
+                parts.append(exact_topk(q, self._graph_vectors(graph_allowed), graph_allowed, k, self._space))
+            else:
+                parts.append(self._graph_search(q, min(k, len(graph_allowed)), graph_allowed))
+            return merge_topk(parts, k, nq)
+
+    def get_vectors(self, labels: np.ndarray) -> np.ndarray:
+        labels = as_labels(labels)
+        with self._lock:
+            out = np.empty((len(labels), self._dim), dtype=np.float32)
+            in_buffer = self._buffer.contains(labels)
+            out[in_buffer] = self._buffer.get(labels[in_buffer])
+            rest = labels[~in_buffer]
+            if len(rest):
+                self._live.get(rest)  # raises NotFoundError for unknown labels
+                out[~in_buffer] = self._graph_vectors(rest)
+            return out
+
+    def count(self) -> int:
+        return len(self._buffer) + len(self._live)
+
+    def update_config(self, config: Dict[str, Any]) -> None:
+        with self._lock:
+            changed = config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC)
+            self._cfg.update(changed)
+            self._apply_runtime_params()
+            if len(self._buffer) >= self._cfg["batch_size"]:
+                self._flush()
+
+    def close(self) -> None:
+        """Releases memory; call persist() first to keep unsynced writes on disk."""
+        with self._lock:
+            self._index = None
+            self._buffer = VectorTable(self._dim)
+            self._live = VectorTable(1)
+
+    # -- internals ---------------------------------------------------------
+    def _apply_runtime_params(self) -> None:
+        if self._index is not None:
+            self._index.set_num_threads(self._cfg["num_threads"])
+            self._index.set_ef(self._cfg["ef_search"])
+
+    def _wrote(self, n: int) -> None:
+        self._unsynced += n
+        if self._dir is not None and self._unsynced >= self._cfg["sync_threshold"]:
+            self.persist()
+
+    def _mark_deleted(self, labels: np.ndarray) -> None:
+        for label in labels.tolist():  # hnswlib only deletes one label per call
+            self._index.mark_deleted(label)
+
+    def _flush(self) -> None:
+        """Moves the whole buffer into the graph in one add_items call."""
+        n = len(self._buffer)
+        if n == 0:
+            return
+        labels, vectors = self._buffer.labels.copy(), self._buffer.vectors.copy()
+        if self._index is None:
+            self._index = hnswlib.Index(space=self._space, dim=self._dim)
+            self._index.init_index(
+                max_elements=max(INITIAL_CAPACITY, n),
+                M=self._cfg["max_neighbors"],
+                ef_construction=self._cfg["ef_construction"],
+            )
+            self._apply_runtime_params()
+        needed = self._index.element_count + n  # an upper bound: re-added labels reuse their slot
+        capacity = self._index.get_max_elements()
+        if needed > capacity:
+            self._index.resize_index(max(needed, math.ceil(capacity * self._cfg["resize_factor"])))
+        self._index.add_items(vectors, labels, num_threads=self._cfg["num_threads"])
+        self._live.upsert(labels, np.linalg.norm(vectors, axis=1, keepdims=True))
+        self._buffer.clear()
+
+    def _graph_vectors(self, labels: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(self._index.get_items(labels), dtype=np.float32).reshape(len(labels), self._dim)
+        if self._space == "cosine":  # hnswlib keeps unit vectors; restore the original length
+            vectors = vectors * self._live.get(labels)
+        return vectors
+
+    def _graph_search(self, q: np.ndarray, k: int, allowed: Optional[np.ndarray]) -> Result:
+        """Graph kNN widening ef until k hits come back; exact over the graph as a last resort."""
+        allowed_set = None if allowed is None else set(allowed.tolist())
+        keep = None if allowed_set is None else allowed_set.__contains__
+        ceiling = max(self._index.element_count, k)
+        ef = max(self._cfg["ef_search"], k)
+        try:
+            while True:
+                self._index.set_ef(ef)
+                try:
+                    labels, dists = self._index.knn_query(q, k=k, num_threads=self._cfg["num_threads"], filter=keep)
+                    return labels.astype(np.int64), dists.astype(np.float32)
+                except RuntimeError:  # "Cannot return the results in a contiguous 2D array"
+                    if ef >= ceiling:
+                        break
+                    ef = min(ceiling, ef * 4)
+        finally:
+            self._index.set_ef(self._cfg["ef_search"])
+        eligible = self._live.sorted_labels if allowed is None else allowed
+        return exact_topk(q, self._graph_vectors(eligible), eligible, k, self._space)
+
+
+@hookimpl
+def register_index_segments(register):
+    register(HnswlibSegment)

@@ -1,0 +1,47 @@
+"""Shared fixtures.
+
+``client`` is the fixture every Collection scenario test uses. It is
+parametrised over client kinds ("embedded" now; "http" is added by the server
+suite) so that one set of scenario tests covers every client.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+# No test may reach the network or the user's real cache.
+os.environ.setdefault("HUEDB_TEST", "1")
+
+CLIENT_KINDS = ["embedded"]
+
+
+def _make_embedded_client(tmp_path):
+    import huedb
+    from huedb.config import Settings
+
+    return huedb.PersistentClient(path=str(tmp_path / f"db-{uuid.uuid4().hex[:8]}"), settings=Settings(allow_reset=True))
+
+
+@pytest.fixture(params=CLIENT_KINDS)
+def client(request, tmp_path):
+    """A fresh client on an empty database, for each client kind."""
+    if request.param == "embedded":
+        c = _make_embedded_client(tmp_path)
+    else:
+        factory = request.getfixturevalue(f"{request.param}_client_factory")
+        c = factory()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def fresh_registry():
+    """A fresh plugin registry (with entry-point discovery), swapped in for the test."""
+    from huedb.plugins import Registry, set_registry
+
+    registry = Registry()
+    previous = set_registry(registry)
+    yield registry
+    set_registry(previous)
