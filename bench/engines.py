@@ -54,6 +54,16 @@ def _disk_bytes(path: str) -> int:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS. On Linux ru_maxrss survives fork+exec, so a
+    child would report its parent's RSS when that is larger; VmHWM belongs to
+    the process's own address space, which exec replaces."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0  # bytes vs KiB
 

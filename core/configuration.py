@@ -140,8 +140,8 @@ def apply_update(stored: Dict[str, Any], update: Mapping[str, Any], mutable_inde
     return new
 
 
-def segment_config(configuration: Mapping[str, Any]) -> Dict[str, Any]:
-    """The config handed to the index plugin: hnsw parameters plus the plugin's own keys."""
-    cfg = dict(configuration["hnsw"])
-    cfg.update({k: v for k, v in configuration["index"].items() if k != "name"})
-    return cfg
+def segment_config(configuration: Mapping[str, Any], index_class: Any) -> Dict[str, Any]:
+    """The config handed to an index plugin: the section it declares (``config_section``,
+    default "index", e.g. "hnsw" for hnswlib), without the plugin name."""
+    section = getattr(index_class, "config_section", "index")
+    return {k: v for k, v in (configuration.get(section) or {}).items() if k != "name"}

@@ -16,11 +16,24 @@ from typing import Any, Dict, List, Optional
 
 from huedb.embedding_functions import EmbeddingFunction, ef_is_legacy
 from huedb.errors import InvalidArgumentError, PluginNotFoundError
-from huedb.plugins import get_registry
+from huedb.plugins import get_registry, register_embedding_function
 
 logger = logging.getLogger("huedb")
 
-_SECRET_KEYS = {"api_key", "apikey", "token", "secret", "password", "access_token"}
+_SECRET_PARTS = ("key", "secret", "token", "password", "authorization", "credential")
+
+
+def _secret_fields(config: Any, prefix: str = "") -> List[str]:
+    """Config fields that look like secrets (``*_env_var`` names are fine: they hold a variable's name)."""
+    found: List[str] = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            low = str(key).lower()
+            path = f"{prefix}{key}"
+            if not low.endswith("env_var") and any(part in low for part in _SECRET_PARTS) and value not in (None, ""):
+                found.append(path)
+            found.extend(_secret_fields(value, path + "."))
+    return found
 
 
 @lru_cache(maxsize=None)
@@ -57,15 +70,25 @@ def serialize(ef: Any) -> Optional[Dict[str, Any]]:
         return {"type": "legacy"}
     name = ef.name()
     config = dict(ef.get_config() or {})
-    leaked = sorted(k for k in config if k.lower() in _SECRET_KEYS)
+    leaked = _secret_fields(config)
     if leaked:
         raise InvalidArgumentError(
             f"Embedding function {name!r} get_config() returned secret field(s) {leaked}; "
             "persist the name of an environment variable (api_key_env_var) instead"
         )
     validate_config_schema(name, config)
-    reg = get_registry().registrations()["embedding_function"].get(name)
-    kind = "known" if reg is not None and reg.distribution else "custom"
+    registry = get_registry()
+    reg = registry.registrations()["embedding_function"].get(name)
+    if reg is None:
+        # As chromadb does: an EF used once can be rebuilt later in this process by name.
+        register_embedding_function(type(ef))
+        reg = registry.registrations()["embedding_function"][name]
+    elif not issubclass(type(ef), reg.obj):
+        raise InvalidArgumentError(
+            f"Embedding function {type(ef).__qualname__} calls itself {name!r}, a name owned by "
+            f"{reg.obj.__module__}.{reg.obj.__qualname__} (plugin {reg.plugin!r}); give it a name of its own"
+        )
+    kind = "known" if reg.distribution else "custom"
     return {"name": name, "type": kind, "config": config}
 
 
@@ -83,10 +106,12 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
             registry = get_registry()
             try:
                 cls = registry.get("embedding_function", name)
-            except PluginNotFoundError as e:
+            except PluginNotFoundError:
                 raise PluginNotFoundError(
-                    f"Collection {self.collection_name!r} uses embedding function {name!r}, which is not "
-                    f"installed. {e}"
+                    registry.not_found_message(
+                        "embedding_function", name,
+                        context=f"Collection {self.collection_name!r} uses embedding function {name!r}",
+                    )
                 ) from None
             self._ef = cls.build_from_config(self.spec.get("config") or {})
         return self._ef

@@ -39,14 +39,6 @@ def sql_value(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-class Compiled:
-    __slots__ = ("sql", "params")
-
-    def __init__(self) -> None:
-        self.sql: List[str] = []
-        self.params: List[Any] = []
-
-
 def compile_where(where: Any, cid: int) -> Tuple[str, List[Any]]:
     """Validates ``where`` and returns (sql, params). Raises InvalidArgumentError on bad input."""
     params: List[Any] = []

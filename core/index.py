@@ -30,6 +30,8 @@ class IndexSegment(Protocol):
     name: ClassVar[str]
     #: config keys that ``update_config`` accepts after creation
     mutable_params: ClassVar[Tuple[str, ...]]
+    #: which section of the collection configuration configures this plugin (default "index")
+    config_section: ClassVar[str]
 
     def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
         ...

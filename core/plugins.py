@@ -45,6 +45,10 @@ KNOWN_PROVIDERS: Dict[str, str] = {
 }
 
 
+def _strict() -> bool:
+    return os.environ.get("HUEDB_STRICT_PLUGINS", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 class StrictPluginError(RuntimeError):
     """Raised under HUEDB_STRICT_PLUGINS=1 when a plugin failed to load."""
 
@@ -94,6 +98,7 @@ class Registry:
         self._discovered = False
         self._lock = threading.RLock()
         self.plugin_info: Dict[str, PluginInfo] = {}
+        self._from_entry_points: set = set()
         self._cache: Optional[Dict[str, Dict[str, Registration]]] = None
 
     # -- discovery -------------------------------------------------------
@@ -108,7 +113,7 @@ class Registry:
     def _load_from_entry_points(self) -> None:
         wanted = os.environ.get("HUEDB_LOAD_PLUGINS")
         allowed = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
-        strict = os.environ.get("HUEDB_STRICT_PLUGINS", "") not in ("", "0", "false", "False")
+        strict = _strict()
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             if allowed is not None and ep.name not in allowed:
                 continue
@@ -121,6 +126,7 @@ class Registry:
                 version=dist.version if dist is not None else None,
             )
             self.plugin_info[ep.name] = info
+            self._from_entry_points.add(ep.name)
             try:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
@@ -166,10 +172,27 @@ class Registry:
             table: Dict[str, Dict[str, Registration]] = {kind: {} for kind in KINDS}
             for kind, hook_name in KINDS.items():
                 hook = getattr(self.pm.hook, hook_name)
-                for impl in reversed(hook.get_hookimpls()):  # registration order
-                    self._collect(table[kind], kind, impl.plugin_name, impl.function)
+                for impl in hook.get_hookimpls():  # registration order
+                    self._collect_safely(table[kind], kind, impl.plugin_name, impl.function)
             self._cache = table
             return table
+
+    def _collect_safely(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
+        """One faulty installed plugin is recorded against its name; it never breaks the others."""
+        staged: Dict[str, Registration] = dict(into)
+        try:
+            self._collect(staged, kind, plugin_name, fn)
+        except Exception as e:  # noqa: BLE001
+            info = self.plugin_info.get(plugin_name)
+            if info is None or plugin_name not in self._from_entry_points:
+                raise  # runtime registrations (register_embedding_function) fail loudly
+            info.error = f"{type(e).__name__}: {e}"
+            if _strict():
+                raise StrictPluginError(f"plugin {plugin_name!r} failed to register: {info.error}") from e
+            return
+        into.clear()
+        into.update(staged)
+
 
     def _collect(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
         info = self.plugin_info.get(plugin_name)
@@ -206,7 +229,11 @@ class Registry:
     def names(self, kind: str) -> List[str]:
         return sorted(self.registrations()[kind])
 
-    def not_found_message(self, kind: str, name: str) -> str:
+    def not_found_message(self, kind: str, name: str, context: str = "") -> str:
+        """Says what is missing, where it comes from, and what is installed.
+
+        ``context`` replaces the opening, e.g. "Collection 'docs' uses embedding function 'openai'".
+        """
         label = kind.replace("_", " ")
         hint = KNOWN_PROVIDERS.get(name)
         where = f"It is provided by: {hint}." if hint else (
@@ -216,7 +243,8 @@ class Registry:
         failed = self.plugin_info.get(name)
         broken = f" Plugin {name!r} is installed but failed to load: {failed.error}." if failed and failed.error else ""
         installed = ", ".join(self.names(kind)) or "none"
-        return f"{label} {name!r} is not installed.{broken} {where} Installed: {installed}."
+        opening = f"{context}, which is not installed." if context else f"{label} {name!r} is not installed."
+        return f"{opening}{broken} {where} Installed: {installed}."
 
     def describe(self, include_all: bool = False, kind: Optional[str] = None) -> List[Dict[str, Any]]:
         """Rows for ``huedb plugins``: one per registered name, plus failed plugins."""

@@ -107,7 +107,7 @@ class SegmentManager:
     def _open(self, collection: CollectionModel) -> IndexSegment:
         cls = self._index_class(collection)
         space = collection.configuration_json["hnsw"]["space"]
-        config = segment_config(collection.configuration_json)
+        config = segment_config(collection.configuration_json, cls)
         directory = self.directory(collection)
         index: Optional[IndexSegment] = None
         if directory is not None and directory.exists():
@@ -179,9 +179,10 @@ class SegmentManager:
             with self.store.write() as conn:
                 rec.prune_deletions(conn, seg.cid, seg.index.applied_seq)
 
-    def update_config(self, collection: CollectionModel, config: Dict[str, Any]) -> None:
+    def update_config(self, collection: CollectionModel, configuration: Dict[str, Any]) -> None:
         seg = self._segments.get(collection.internal_id)
         if seg is not None:
+            config = segment_config(configuration, type(seg.index))
             seg.lock.acquire_write()
             try:
                 seg.index.update_config(config)

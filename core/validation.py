@@ -45,13 +45,13 @@ def validate_collection_name(name: Any) -> str:
     return name
 
 
-def validate_ids(ids: Any) -> List[str]:
+def validate_ids(ids: Any, allow_empty: bool = False) -> List[str]:
     if isinstance(ids, str):
         ids = [ids]
     if not isinstance(ids, (list, tuple, np.ndarray)):
         raise InvalidArgumentError(f"Expected ids to be a list of strings, got {type(ids).__name__}")
     ids = list(ids)
-    if len(ids) == 0:
+    if len(ids) == 0 and not allow_empty:
         raise InvalidArgumentError("Expected ids to be a non-empty list of strings, got an empty list")
     for i in ids:
         if not isinstance(i, str):

@@ -11,8 +11,12 @@ import uuid
 
 import pytest
 
-# No test may reach the network or the user's real cache.
+# No test may reach the network or the user's real cache: the ONNX graph built from the
+# model weights is cached inside the checkout (ignored by git), reused across runs.
 os.environ.setdefault("HUEDB_TEST", "1")
+os.environ.setdefault(
+    "HUEDB_CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".huedb-test-cache")
+)
 
 CLIENT_KINDS = ["embedded"]
 

@@ -139,6 +139,8 @@ class Client(_Base):
     def _wrap(self, model: CollectionModel, embedding_function: Any, data_loader: Any) -> Collection:
         persisted = model.configuration_json.get("embedding_function")
         if embedding_function is DEFAULT_EF:
+            # A legacy EF cannot be rebuilt: the collection opens without one (chromadb would
+            # silently switch to the default EF, embedding queries into a different space).
             ef = rebuild(persisted, model.name)
         else:
             check_conflict(embedding_function, persisted, model.name)
@@ -195,9 +197,8 @@ class Client(_Base):
         except Exception:  # a lazily-built EF whose plugin is missing: nothing to check
             return
         if space is None:
-            if "l2" not in supported:
-                configuration.setdefault("hnsw", {})
-                configuration["hnsw"] = {**configuration["hnsw"], "space": ef.default_space()}
+            # As chromadb: with no space given, the embedding function's default space is used.
+            configuration["hnsw"] = {**(configuration.get("hnsw") or {}), "space": ef.default_space()}
             return
         if space not in supported:
             raise InvalidArgumentError(

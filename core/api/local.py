@@ -19,7 +19,7 @@ import numpy as np
 from huedb import __version__
 from huedb.api.models import CollectionModel
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
-from huedb.configuration import apply_update, build_configuration, segment_config
+from huedb.configuration import apply_update, build_configuration
 from huedb.ef_persistence import validate_config_schema
 from huedb.errors import InvalidArgumentError, NotFoundError
 from huedb.plugins import get_registry
@@ -316,7 +316,7 @@ class LocalAPI:
             with self.store.write() as conn:
                 catalog.update_collection(conn, model.internal_id, new_name, new_metadata, stored)
             if stored is not None:
-                self.segments.update_config(model, segment_config(stored))
+                self.segments.update_config(model, stored)
         return self.get_collection_by_id(model.id)
 
     def _collection(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
@@ -425,7 +425,7 @@ class LocalAPI:
                 "delete() needs ids, where or where_document; to delete every record, use delete_collection()"
             )
         if ids is not None:
-            ids = _validate_get_ids(ids)
+            ids = validate_ids(ids, allow_empty=True)
             if not ids:
                 return []
         where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
@@ -450,7 +450,7 @@ class LocalAPI:
         include = validate_include(include, GET_INCLUDE, DEFAULT_GET_INCLUDE)
         validate_limit_offset(limit, offset)
         if ids is not None:
-            ids = _validate_get_ids(ids)
+            ids = validate_ids(ids, allow_empty=True)
         fields = [f for f in ("documents", "metadatas", "uris", "embeddings") if f in include]
         where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
         with self.store.read() as conn:
@@ -474,7 +474,7 @@ class LocalAPI:
             raise InvalidArgumentError("query() needs query_embeddings (or query_texts with an embedding function)")
         queries = _validate_queries(query_embeddings)
         if ids is not None:
-            ids = _validate_get_ids(ids)
+            ids = validate_ids(ids, allow_empty=True)
         nq = len(queries)
         fields = [f for f in ("documents", "metadatas", "uris", "embeddings") if f in include]
         if model.dimension is not None and queries.shape[1] != model.dimension:
@@ -535,22 +535,6 @@ def _take_meta(metas, sel, n, drop_none: bool):
     if taken is None or not drop_none:
         return taken
     return [({k: v for k, v in m.items() if v is not None} or None) if m else None for m in taken]
-
-
-def _validate_get_ids(ids: Any) -> List[str]:
-    if isinstance(ids, str):
-        ids = [ids]
-    if not isinstance(ids, (list, tuple, np.ndarray)):
-        raise InvalidArgumentError(f"Expected ids to be a list of strings, got {type(ids).__name__}")
-    out: List[str] = []
-    seen = set()
-    for i in ids:
-        if not isinstance(i, str):
-            raise InvalidArgumentError(f"Expected each id to be a str, got {i!r}")
-        if i not in seen:
-            seen.add(i)
-            out.append(i)
-    return out
 
 
 def _validate_queries(query_embeddings: Any) -> np.ndarray:

@@ -196,14 +196,13 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
         return True
 
     def get_config(self) -> Dict[str, Any]:
-        config: Dict[str, Any] = {"api_key_env_var": self.api_key_env_var, "model_name": self.model_name}
-        if self.truncate is not None:
-            config["truncate"] = self.truncate
-        return config
+        # truncate, api_base and max_retries are session-only: the shared cohere
+        # schema (additionalProperties: false) has no field for them.
+        return {"api_key_env_var": self.api_key_env_var, "model_name": self.model_name}
 
     @staticmethod
     def build_from_config(config: Dict[str, Any]) -> "CohereEmbeddingFunction":
-        known = ("api_key_env_var", "model_name", "truncate")
+        known = ("api_key_env_var", "model_name", "truncate")  # truncate: accepted if a config carries it
         return CohereEmbeddingFunction(**{k: config[k] for k in known if config.get(k) is not None})
 
     def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:

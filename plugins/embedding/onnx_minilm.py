@@ -6,14 +6,13 @@ call only. Sessions are shared by every instance with the same settings.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
-from importlib import resources
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from huedb.ef_persistence import validate_config_schema
 from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
@@ -31,19 +30,6 @@ def _default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))  # respects taskset/cgroup pinning
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
-
-
-def _validate_schema(name: str, config: Dict[str, Any]) -> None:
-    """Validates an EF config against the JSON schema shipped in ``huedb.schemas``."""
-    import jsonschema
-
-    if not isinstance(config, dict):
-        raise InvalidArgumentError(f"Expected the {name!r} embedding function config to be a dict, got {config!r}.")
-    schema = json.loads(resources.files("huedb.schemas").joinpath(f"{name}.json").read_text(encoding="utf-8"))
-    try:
-        jsonschema.validate(config, schema)
-    except jsonschema.ValidationError as e:
-        raise InvalidArgumentError(f"Invalid config for the {name!r} embedding function: {e.message}") from e
 
 
 def _check_input(input: Any) -> List[str]:
@@ -202,7 +188,7 @@ class ONNXMiniLM_L6_V2(EmbeddingFunction[Documents]):
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
-        _validate_schema("onnx_mini_lm_l6_v2", config)
+        validate_config_schema("onnx_mini_lm_l6_v2", config)
 
     def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
         """Providers only change where the model runs, not its vectors, so any update is accepted."""
@@ -243,7 +229,7 @@ class DefaultEmbeddingFunction(EmbeddingFunction[Documents]):
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
-        _validate_schema("default", config)
+        validate_config_schema("default", config)
 
 
 @hookimpl

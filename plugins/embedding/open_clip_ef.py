@@ -41,7 +41,8 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
             ) from e
         if not isinstance(model_name, str) or not model_name:
             raise InvalidArgumentError(f"model_name must be a non-empty string, got {model_name!r}")
-        if model_name not in open_clip.list_models():
+        # hf-hub:/local-dir: names point at a model config outside open_clip's list.
+        if not model_name.startswith(("hf-hub:", "local-dir:")) and model_name not in open_clip.list_models():
             raise InvalidArgumentError(
                 f"Unknown OpenCLIP model {model_name!r}; open_clip.list_models() lists the valid names "
                 f"(e.g. 'ViT-B-32')."

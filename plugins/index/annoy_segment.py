@@ -10,9 +10,10 @@ An annoy forest cannot change once built, so the segment keeps:
 
 Queries over-fetch forest candidates, drop tombstones, re-rank the rest with
 exact numpy distances and merge them with the exact delta results, so every
-returned distance is exact for the space. When delta + tombstones exceed
-``max(rebuild_threshold, rebuild_fraction * forest size)`` the forest is
-rebuilt from the table (geometric, so rebuilds stay amortised O(n)).
+returned distance is exact for the space. When a query finds delta +
+tombstones above ``max(rebuild_threshold, rebuild_fraction * forest size)`` it
+first rebuilds the forest from the table: checking at query time means a bulk
+load builds once, and the fraction keeps interleaved rebuilds amortised O(n).
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ SEED = 42  # reproducible forests
 SPEC = {
     "n_trees": (50, positive_int),
     "search_k": (-1, int_at_least(-1)),
-    "overfetch": (10, positive_int),
+    "overfetch": (20, positive_int),
     "rebuild_threshold": (1000, positive_int),
     "rebuild_fraction": (0.1, float_above(0.0)),
     "n_jobs": (-1, int_at_least(-1)),
@@ -174,7 +175,6 @@ class AnnoySegment:
             self._bury(labels)
             self._delta = np.union1d(self._delta, labels)
             self._seq = max(self._seq, int(seq))
-            self._maybe_rebuild()
 
     def delete(self, labels: np.ndarray, seq: int) -> None:
         labels = as_labels(labels)
@@ -183,7 +183,6 @@ class AnnoySegment:
             self._bury(gone)
             self._delta = np.setdiff1d(self._delta, gone, assume_unique=True)
             self._seq = max(self._seq, int(seq))
-            self._maybe_rebuild()
 
     def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
@@ -193,15 +192,17 @@ class AnnoySegment:
         with self._lock:
             if k == 0 or nq == 0 or len(self._table) == 0:
                 return empty_result(nq, k)
+            if allowed is not None:
+                allowed = allowed[self._table.contains(allowed)]
+                if len(allowed) <= filter_exact_limit(k, len(self._table)):
+                    return self._exact(q, allowed, k)
+            self._maybe_rebuild()  # at query time, so a bulk load builds the forest once
             if allowed is None:
                 delta = self._delta
                 forest_eligible = len(self._forest_labels) - self._n_tomb
             else:
-                allowed = allowed[self._table.contains(allowed)]
                 delta = np.intersect1d(allowed, self._delta, assume_unique=True)
                 forest_eligible = len(allowed) - len(delta)
-                if len(allowed) <= filter_exact_limit(k, len(self._table)):
-                    return self._exact(q, allowed, k)
             parts = [self._exact(q, delta, k)]
             if forest_eligible > 0:
                 parts.append(self._forest_search(q, k, allowed, forest_eligible))
@@ -218,7 +219,6 @@ class AnnoySegment:
         """n_trees applies from the next rebuild; the other keys immediately."""
         with self._lock:
             self._cfg.update(config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC))
-            self._maybe_rebuild()
 
     def close(self) -> None:
         with self._lock:
@@ -275,8 +275,7 @@ class AnnoySegment:
         want = min(k, eligible)
         usable = eligible / m  # share of forest items a query may return
         fetch = min(m, math.ceil(max(k * self._cfg["overfetch"], k + 10) / usable))
-        search_k = self._cfg["search_k"]
-        search_k = search_k * math.ceil(fetch / max(k, 1)) if search_k > 0 else -1
+        search_k = self._cfg["search_k"]  # -1: annoy's default, fetch * n_trees nodes
         if fetch >= m // 2:  # the forest would visit most items anyway
             return self._exact(q, self._forest_eligible(allowed), k)
         items = np.full((len(q), fetch), -1, dtype=np.int64)

@@ -60,6 +60,8 @@ def check_add(labels: Any, vectors: Any, dimension: int) -> Tuple[np.ndarray, np
     vectors = as_vectors(vectors, dimension)
     if len(labels) != len(vectors):
         raise InvalidArgumentError(f"got {len(labels)} labels but {len(vectors)} vectors; pass one vector per label")
+    if len(labels) and labels.min() < 0:  # -1 marks padding in results; hnswlib ids are unsigned
+        raise InvalidArgumentError(f"labels must be non-negative, got {int(labels.min())}")
     return labels, vectors
 
 

@@ -58,6 +58,8 @@ class HnswlibSegment:
     """hnswlib graph + exact buffer; labels are the hnswlib ids."""
 
     name: ClassVar[str] = "hnswlib"
+    #: this plugin is configured by the collection's configuration["hnsw"] section
+    config_section: ClassVar[str] = "hnsw"
     mutable_params: ClassVar[Tuple[str, ...]] = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
 
     def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:

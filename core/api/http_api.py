@@ -1,0 +1,386 @@
+"""HttpAPI: the ServerAPI over HTTP (httpx), speaking Chroma's REST API v2.
+
+Same methods and signatures as LocalAPI, so the client-side Client and
+Collection work unchanged (embedding functions run client side; the server
+only stores their configs). Errors come back typed: the server's
+``{"error", "message"}`` body is rebuilt with ``error_from_name``.
+Large writes are split by the server's max batch size (pre-flight-checks) and
+by an estimate of the request size.
+"""
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any, Dict, List, Optional, Sequence
+
+import httpx
+import numpy as np
+
+from huedb.api.models import CollectionModel
+from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
+from huedb.errors import (
+    ChromaError,
+    DuplicateIDError,
+    ForbiddenError,
+    InvalidArgumentError,
+    InvalidDimensionException,
+    NotImplementedFeatureError,
+    error_from_name,
+)
+from huedb.plugins import get_registry
+from huedb.validation import validate_metadata, validate_metadatas
+
+#: Chroma's wire names for errors whose class name differs in huedb
+_ALIASES = {
+    "DuplicateID": DuplicateIDError,
+    "InvalidDimension": InvalidDimensionException,
+    "AuthError": ForbiddenError,
+}
+#: keep each write request under this many bytes (servers default to a 64 MiB limit)
+_TARGET_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    name, message = None, None
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            name, message = body.get("error"), body.get("message")
+    except ValueError:
+        pass
+    if not isinstance(name, str):
+        text = response.text[:500]
+        raise ChromaError(f"HTTP {response.status_code} from {response.request.url.path}: {text}")
+    message = message if isinstance(message, str) else name
+    cls = _ALIASES.get(name)
+    raise cls(message) if cls is not None else error_from_name(name, message)
+
+
+def base_url(settings: Settings) -> str:
+    host = str(settings.chroma_server_host or "localhost")
+    ssl = bool(settings.chroma_server_ssl_enabled)
+    port = settings.chroma_server_http_port
+    if host.startswith(("http://", "https://")):
+        parsed = urllib.parse.urlparse(host)
+        ssl = parsed.scheme == "https"
+        host = parsed.hostname or "localhost"
+        port = parsed.port or port
+    if port in (None, ""):
+        port = 443 if ssl else 8000
+    path = str(settings.chroma_server_api_default_path or "/api/v2").rstrip("/")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # IPv6 literal
+    return f"{'https' if ssl else 'http'}://{host}:{int(port)}{path}"
+
+
+def _q(part: Any) -> str:
+    return urllib.parse.quote(str(part), safe="")
+
+
+def _rows(value: Any) -> Optional[np.ndarray]:
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float32)
+    return arr.reshape(0, 0) if arr.size == 0 and arr.ndim != 2 else arr
+
+
+def _to_list(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return [v.tolist() if isinstance(v, np.ndarray) else v for v in value]
+
+
+class HttpAPI:
+    """A ServerAPI whose backend is a huedb (or Chroma) server."""
+
+    def __init__(self, settings: Settings, transport: Optional[httpx.BaseTransport] = None) -> None:
+        self.settings = settings
+        self._url = base_url(settings)
+        headers: Dict[str, str] = {"Content-Type": "application/json"}
+        extra = settings.chroma_server_headers
+        if extra:
+            if not isinstance(extra, dict):
+                raise InvalidArgumentError("chroma_server_headers (the headers= argument) must be a dict of header names to values")
+            headers.update({str(k): str(v) for k, v in extra.items()})
+        provider_name = settings.chroma_client_auth_provider
+        if provider_name:
+            provider = get_registry().get("client_auth_provider", provider_name)(settings)
+            headers.update(provider.authenticate())
+        verify = settings.chroma_server_ssl_verify
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(None, connect=10.0),
+            verify=True if verify is None else verify,
+            transport=transport,
+        )
+        self._preflight: Optional[Dict[str, Any]] = None
+
+    # -- plumbing ----------------------------------------------------------
+    def _request(self, method: str, path: str, json: Any = None, params: Optional[Dict[str, Any]] = None) -> Any:
+        url = self._url + path
+        try:
+            response = self._http.request(method, url, json=json, params=params)
+        except httpx.ConnectError:
+            raise ValueError(f"Could not connect to a huedb/Chroma server at {self._url}. Are you sure it is running?") from None
+        raise_for_error(response)
+        if not response.content:
+            return None
+        return response.json()
+
+    def _db(self, tenant: str, database: str) -> str:
+        return f"/tenants/{_q(tenant)}/databases/{_q(database)}"
+
+    def _coll(self, collection_id: Any, tenant: str, database: str) -> str:
+        return f"{self._db(tenant, database)}/collections/{_q(collection_id)}"
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- system --------------------------------------------------------------
+    def heartbeat(self) -> int:
+        return int(self._request("GET", "/heartbeat")["nanosecond heartbeat"])
+
+    def get_version(self) -> str:
+        return str(self._request("GET", "/version"))
+
+    def get_settings(self) -> Settings:
+        return self.settings
+
+    def pre_flight_checks(self) -> Dict[str, Any]:
+        if self._preflight is None:
+            self._preflight = self._request("GET", "/pre-flight-checks")
+        return self._preflight
+
+    def get_max_batch_size(self) -> int:
+        return int(self.pre_flight_checks().get("max_batch_size") or 1000)
+
+    def supports_base64_encoding(self) -> bool:
+        return bool(self.pre_flight_checks().get("supports_base64_encoding"))
+
+    def get_user_identity(self) -> Dict[str, Any]:
+        return self._request("GET", "/auth/identity")
+
+    def reset(self) -> bool:
+        return bool(self._request("POST", "/reset"))
+
+    def vacuum(self) -> None:
+        raise NotImplementedFeatureError("vacuum runs on the server's machine: use `huedb vacuum --path ...` there")
+
+    # -- tenants and databases --------------------------------------------
+    def create_tenant(self, name: str) -> None:
+        self._request("POST", "/tenants", json={"name": name})
+
+    def get_tenant(self, name: str) -> Dict[str, str]:
+        return {"name": self._request("GET", f"/tenants/{_q(name)}")["name"]}
+
+    def list_tenants(self) -> List[Dict[str, str]]:
+        raise NotImplementedFeatureError("Listing tenants is not part of the REST API; use get_tenant(name)")
+
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        self._request("POST", f"/tenants/{_q(tenant)}/databases", json={"name": name})
+
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]:
+        return self._request("GET", self._db(tenant, name))
+
+    def list_databases(self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT) -> List[Dict[str, str]]:
+        params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
+        return self._request("GET", f"/tenants/{_q(tenant)}/databases", params=params)
+
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        self._request("DELETE", self._db(tenant, name))
+
+    # -- collections ---------------------------------------------------------
+    @staticmethod
+    def _model(data: Dict[str, Any]) -> CollectionModel:
+        from huedb.server.wire import collection_from_json
+
+        return collection_from_json(data)
+
+    def create_collection(self, name: str, configuration: Optional[Dict[str, Any]] = None,
+                          metadata: Optional[Dict[str, Any]] = None, get_or_create: bool = False,
+                          tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+        metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
+        body = {"name": name, "configuration": configuration, "metadata": metadata, "get_or_create": get_or_create}
+        return self._model(self._request("POST", f"{self._db(tenant, database)}/collections", json=body))
+
+    def get_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"Expected collection name to be a string, got {name!r}")
+        return self._model(self._request("GET", self._coll(name, tenant, database)))
+
+    def get_collection_by_id(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+        return self._model(self._request("GET", f"{self._db(tenant, database)}/collections/by-id/{_q(collection_id)}"))
+
+    def list_collections(self, limit: Optional[int] = None, offset: Optional[int] = None,
+                         tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> List[CollectionModel]:
+        params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
+        data = self._request("GET", f"{self._db(tenant, database)}/collections", params=params)
+        return [self._model(d) for d in data]
+
+    def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+        return int(self._request("GET", f"{self._db(tenant, database)}/collections_count"))
+
+    def delete_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> None:
+        self._request("DELETE", self._coll(name, tenant, database))
+
+    def modify_collection(self, collection_id: str, new_name: Optional[str] = None,
+                          new_metadata: Optional[Dict[str, Any]] = None,
+                          new_configuration: Optional[Dict[str, Any]] = None,
+                          tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+        new_metadata = validate_metadata(new_metadata, allow_none=False, where="collection metadata")
+        body = {"new_name": new_name, "new_metadata": new_metadata, "new_configuration": new_configuration}
+        data = self._request("PUT", self._coll(collection_id, tenant, database), json=body)
+        if isinstance(data, dict) and "id" in data:  # huedb answers with the collection
+            return self._model(data)
+        return self.get_collection_by_id(collection_id, tenant, database)  # a Chroma server answers {}
+
+    # -- records ---------------------------------------------------------------
+    def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+        return int(self._request("GET", self._coll(collection_id, tenant, database) + "/count"))
+
+    def _add(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
+             uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> bool:
+        self._write("add", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
+        return True
+
+    def _update(self, collection_id: str, ids: Any, embeddings: Any = None, metadatas: Any = None,
+                documents: Any = None, uris: Any = None, tenant: str = DEFAULT_TENANT,
+                database: str = DEFAULT_DATABASE) -> bool:
+        self._write("update", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
+        return True
+
+    def _upsert(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
+                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> bool:
+        self._write("upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
+        return True
+
+    def _encode_embeddings(self, embeddings: Any) -> Any:
+        if embeddings is None:
+            return None
+        from huedb.embedding_functions import normalize_embeddings
+        from huedb.server.wire import encode_embeddings_b64
+
+        try:
+            arr = normalize_embeddings(embeddings)
+        except InvalidArgumentError:
+            return _to_list(embeddings)  # ragged: the server explains what is wrong
+        if arr.ndim == 2 and arr.size and np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
+            with np.errstate(over="ignore", invalid="ignore"):
+                as32 = arr.astype(np.float32)
+            if not np.isfinite(as32).all():
+                raise InvalidArgumentError("Embeddings must be finite numbers (no NaN or infinity)")
+            if self.supports_base64_encoding():
+                return encode_embeddings_b64(as32)
+            return as32.tolist()
+        return _to_list(embeddings)
+
+    def _write(self, op: str, collection_id: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any,
+               uris: Any, tenant: str, database: str) -> None:
+        if isinstance(ids, str):
+            ids = [ids]
+        if not isinstance(ids, (list, tuple, np.ndarray)):
+            raise InvalidArgumentError(f"Expected ids to be a list of strings, got {type(ids).__name__}")
+        ids = list(ids)
+        if metadatas is not None:
+            # JSON would silently turn non-str keys into strings and fail on numpy scalars: check here, as embedded does.
+            metadatas = validate_metadatas(metadatas, len(ids), allow_none=op != "add")
+            if op == "add":  # as embedded: a None value in add means "no such key"
+                metadatas = [({k: v for k, v in m.items() if v is not None} or None) if m else None for m in metadatas]
+        encoded = self._encode_embeddings(embeddings)
+        columns = {"embeddings": encoded, "metadatas": _list_or_none(metadatas), "documents": _list_or_none(documents),
+                   "uris": _list_or_none(uris)}
+        path = self._coll(collection_id, tenant, database) + "/" + op
+        n = len(ids)
+        step = self._chunk_size(n, encoded, columns["documents"])
+        lengths_match = all(v is None or len(v) == n for v in columns.values())
+        if step >= n or not lengths_match:
+            self._request("POST", path, json={"ids": ids, **columns})
+            return
+        for start in range(0, n, step):
+            chunk = {k: (None if v is None else v[start:start + step]) for k, v in columns.items()}
+            self._request("POST", path, json={"ids": ids[start:start + step], **chunk})
+
+    def _chunk_size(self, n: int, encoded: Any, documents: Any) -> int:
+        step = max(1, self.get_max_batch_size())
+        if n == 0:
+            return step
+        per_record = 64
+        if encoded:
+            first = encoded[0]
+            per_record += len(first) if isinstance(first, str) else 12 * len(first or [])
+        if documents:
+            per_record += sum(len(d) for d in documents if isinstance(d, str)) // n
+        return max(1, min(step, _TARGET_REQUEST_BYTES // per_record))
+
+    def _delete(self, collection_id: str, ids: Any = None, where: Any = None, where_document: Any = None,
+                tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+        """Returns how many records were deleted (LocalAPI returns their ids; REST gives only the count)."""
+        body = {"ids": _list_or_none(ids), "where": where, "where_document": where_document}
+        data = self._request("POST", self._coll(collection_id, tenant, database) + "/delete", json=body)
+        return int((data or {}).get("deleted", 0))
+
+    def _get(self, collection_id: str, ids: Any = None, where: Any = None, limit: Optional[int] = None,
+             offset: Optional[int] = None, where_document: Any = None, include: Any = None,
+             tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> Dict[str, Any]:
+        body = {"ids": _list_or_none(ids), "where": where, "limit": limit, "offset": offset,
+                "where_document": where_document, "include": _include(include)}
+        if body["include"] is None:
+            del body["include"]
+        data = self._request("POST", self._coll(collection_id, tenant, database) + "/get", json=body)
+        return {
+            "ids": data["ids"],
+            "embeddings": _rows(data.get("embeddings")),
+            "documents": data.get("documents"),
+            "uris": data.get("uris"),
+            "metadatas": data.get("metadatas"),
+            "data": None,
+            "included": data.get("include", []),
+        }
+
+    def _query(self, collection_id: str, query_embeddings: Any, n_results: int = 10, where: Any = None,
+               where_document: Any = None, include: Any = None, ids: Any = None,
+               tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> Dict[str, Any]:
+        from huedb.embedding_functions import normalize_embeddings
+
+        try:
+            queries = normalize_embeddings(query_embeddings)
+            queries = _to_list(queries.astype(np.float32) if np.issubdtype(queries.dtype, np.number) else queries)
+        except (InvalidArgumentError, TypeError, AttributeError):
+            queries = _to_list(query_embeddings)
+        body = {"query_embeddings": queries, "n_results": n_results, "where": where,
+                "where_document": where_document, "include": _include(include), "ids": _list_or_none(ids)}
+        if body["include"] is None:
+            del body["include"]
+        data = self._request("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
+        embs = data.get("embeddings")
+        return {
+            "ids": data["ids"],
+            "embeddings": None if embs is None else [_rows(e) for e in embs],
+            "documents": data.get("documents"),
+            "uris": data.get("uris"),
+            "metadatas": data.get("metadatas"),
+            "distances": data.get("distances"),
+            "data": None,
+            "included": data.get("include", []),
+        }
+
+
+def _list_or_none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (str, dict)):
+        return [value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return list(value)
+
+
+def _include(include: Any) -> Any:
+    if include is None:
+        return None
+    if isinstance(include, (list, tuple)):
+        return [getattr(i, "value", i) for i in include]
+    return include

@@ -1,0 +1,177 @@
+"""HttpClient, AsyncHttpClient and CloudClient: huedb's clients for a remote server.
+
+They return the same Client (and Collection) as embedded mode, over HttpAPI;
+embedding functions run client side. ``AsyncHttpClient`` is awaitable and its
+methods are coroutines: each call runs the HTTP client in a worker thread
+(embedding functions are synchronous anyway), so the event loop never blocks.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from typing import Any, Dict, List, Optional
+
+from huedb.api.client import AdminClient, Client
+from huedb.api.collection import Collection
+from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_settings
+from huedb.errors import InvalidArgumentError
+
+HTTP_API_IMPL = "huedb.api.http_api.HttpAPI"
+
+
+def _http_settings(host: str, port: Any, ssl: bool, headers: Optional[Dict[str, str]], settings: Optional[Settings]) -> Settings:
+    base = settings if settings is not None else get_settings()
+    if headers is not None and not isinstance(headers, dict):
+        raise InvalidArgumentError("headers must be a dict of header names to values")
+    if port is not None:
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"port must be an integer, got {port!r}") from None
+    merged_headers = dict(base.chroma_server_headers or {})
+    merged_headers.update(headers or {})
+    return base.copy(
+        chroma_api_impl=HTTP_API_IMPL,
+        chroma_server_host=host,
+        chroma_server_http_port=port,
+        chroma_server_ssl_enabled=bool(ssl),
+        chroma_server_headers=merged_headers or None,
+    )
+
+
+def HttpClient(
+    host: str = "localhost",
+    port: int = 8000,
+    ssl: bool = False,
+    headers: Optional[Dict[str, str]] = None,
+    settings: Optional[Settings] = None,
+    tenant: str = DEFAULT_TENANT,
+    database: str = DEFAULT_DATABASE,
+) -> Client:
+    """A client for a huedb (or Chroma) server at ``host:port``."""
+    return Client(_http_settings(host, port, ssl, headers, settings), tenant, database)
+
+
+def CloudClient(
+    api_key: Optional[str] = None,
+    tenant: Optional[str] = None,
+    database: Optional[str] = None,
+    cloud_host: str = "api.trychroma.com",
+    cloud_port: int = 443,
+    enable_ssl: bool = True,
+    settings: Optional[Settings] = None,
+) -> Client:
+    """A client for a hosted server with API-key (token) auth, sent as ``X-Chroma-Token``.
+
+    ``api_key``, ``tenant`` and ``database`` default to CHROMA_API_KEY,
+    CHROMA_TENANT and CHROMA_DATABASE; a missing tenant or database is taken
+    from the key's identity (``/auth/identity``) when it is bound to one.
+    """
+    api_key = api_key or os.environ.get("CHROMA_API_KEY")
+    if not api_key:
+        raise ValueError("CloudClient needs an API key: pass api_key=... or set CHROMA_API_KEY")
+    tenant = tenant or os.environ.get("CHROMA_TENANT") or None
+    database = database or os.environ.get("CHROMA_DATABASE") or None
+    base = settings if settings is not None else get_settings()
+    cloud = _http_settings(cloud_host, cloud_port, enable_ssl, None, base).copy(
+        chroma_client_auth_provider="token",
+        chroma_client_auth_credentials=api_key,
+        chroma_auth_token_transport_header="X-Chroma-Token",
+    )
+    if tenant is None or database is None:
+        from huedb.api.http_api import HttpAPI
+
+        api = HttpAPI(cloud)
+        try:
+            ident = api.get_user_identity()
+        finally:
+            api.close()
+        dbs = [d for d in ident.get("databases") or [] if d != "*"]
+        if tenant is None:
+            tenant = ident.get("tenant") if ident.get("tenant") not in (None, "", "*") else DEFAULT_TENANT
+        if database is None:
+            database = dbs[0] if len(dbs) == 1 else DEFAULT_DATABASE
+    return Client(cloud, tenant, database)
+
+
+# -- async -------------------------------------------------------------------
+async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, Collection):
+        return AsyncCollection(value)
+    if isinstance(value, list) and value and all(isinstance(v, Collection) for v in value):
+        return [AsyncCollection(v) for v in value]
+    return value
+
+
+class _AsyncProxy:
+    """Exposes the named sync methods of ``_sync`` as coroutines; other attributes pass through."""
+
+    _ASYNC_METHODS: frozenset = frozenset()
+
+    def __init__(self, sync: Any) -> None:
+        self._sync = sync
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._sync, name)
+        if name in self._ASYNC_METHODS:
+            @functools.wraps(attr)
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                return _wrap(await _in_thread(attr, *args, **kwargs))
+
+            return call
+        return attr
+
+    def __repr__(self) -> str:
+        return f"Async{self._sync!r}"
+
+
+class AsyncCollection(_AsyncProxy):
+    _ASYNC_METHODS = frozenset({"count", "add", "upsert", "update", "delete", "get", "peek", "query", "modify"})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AsyncCollection) and other._sync == self._sync
+
+    def __hash__(self) -> int:
+        return hash(self._sync)
+
+
+class AsyncClientAPI(_AsyncProxy):
+    _ASYNC_METHODS = frozenset({
+        "heartbeat", "get_version", "reset", "get_max_batch_size", "list_collections", "count_collections",
+        "create_collection", "get_collection", "get_or_create_collection", "delete_collection",
+        "set_tenant", "set_database", "close",
+    })
+
+
+class AsyncAdminClientAPI(_AsyncProxy):
+    _ASYNC_METHODS = frozenset({
+        "heartbeat", "get_version", "create_tenant", "get_tenant", "create_database", "get_database",
+        "list_databases", "delete_database", "close",
+    })
+
+
+async def AsyncHttpClient(
+    host: str = "localhost",
+    port: int = 8000,
+    ssl: bool = False,
+    headers: Optional[Dict[str, str]] = None,
+    settings: Optional[Settings] = None,
+    tenant: str = DEFAULT_TENANT,
+    database: str = DEFAULT_DATABASE,
+) -> AsyncClientAPI:
+    """``client = await huedb.AsyncHttpClient(...)``; then ``await client.get_collection(...)`` etc."""
+    sync = await _in_thread(HttpClient, host, port, ssl, headers, settings, tenant, database)
+    return AsyncClientAPI(sync)
+
+
+async def AsyncAdminClient(settings: Optional[Settings] = None) -> AsyncAdminClientAPI:
+    sync = await _in_thread(AdminClient, settings if settings is not None else get_settings())
+    return AsyncAdminClientAPI(sync)
+
+
+__all__: List[str] = ["HttpClient", "AsyncHttpClient", "CloudClient", "AsyncAdminClient", "AsyncCollection", "AsyncClientAPI"]
