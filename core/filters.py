@@ -1,15 +1,21 @@
 """``where`` and ``where_document`` filters: validated and compiled to SQL in one pass.
 
-The SQL is a boolean expression over the alias ``r`` (the records table).
-Metadata predicates become ``r.rid IN (SELECT rid FROM meta ...)`` probes on
-the covering index ``meta(collection_id, key, vtype, value, rid)``; negations
-(``$ne``, ``$nin``, ``$not_contains``) are ``NOT IN`` of the positive probe, so
-records that lack the key match them, as in Chroma.
+A ``where`` filter compiles to a *rid set*: a SELECT of matching record ids
+built from probes of the covering index ``meta(collection_id, key, vtype,
+is_list, value, rid)``, combined with INTERSECT ($and) and UNION ($or).
+Negations (``$ne``, ``$nin``, ``$not_contains``) are the collection's records
+EXCEPT the positive probe, so records that lack the key match them, as in
+Chroma. The rid set drives the record lookup, so a selective filter touches
+only the rows it matches.
+
+A ``where_document`` filter compiles to a boolean expression over the alias
+``r`` (records), plus, where possible, a narrowing rid set from the trigram
+full-text index.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from huedb.errors import InvalidArgumentError
 
@@ -40,7 +46,7 @@ def sql_value(value: Any) -> Any:
 
 
 def compile_where(where: Any, cid: int) -> Tuple[str, List[Any]]:
-    """Validates ``where`` and returns (sql, params). Raises InvalidArgumentError on bad input."""
+    """Validates ``where``; returns (a SELECT of matching rids, params). Raises InvalidArgumentError."""
     params: List[Any] = []
     sql = _where(where, cid, params)
     return sql, params
@@ -66,9 +72,8 @@ def _where(where: Any, cid: int, params: List[Any]) -> str:
             raise InvalidArgumentError(
                 f"Expected where value for {key} to be a non-empty list of where expressions, got {value!r}"
             )
-        parts = [_where(w, cid, params) for w in value]
-        joiner = " AND " if key == "$and" else " OR "
-        return "(" + joiner.join(parts) + ")"
+        parts = [f"SELECT rid FROM ({_where(w, cid, params)})" for w in value]
+        return (" INTERSECT " if key == "$and" else " UNION ").join(parts)
     if key.startswith("$"):
         raise InvalidArgumentError(
             f"Unknown where operator {key!r}; expected $and, $or, or a metadata key"
@@ -89,6 +94,14 @@ def _probe(cid: int, key: str, vtype: int, cmp: str, is_list: int, params: List[
     return f"SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=? AND value {cmp} ?"
 
 
+def _signed(negated: bool, cid: int, params: List[Any], positive) -> str:
+    """The positive probe, or the collection's records EXCEPT it (params stay in text order)."""
+    if not negated:
+        return positive()
+    params.append(cid)
+    return f"SELECT rid FROM records WHERE collection_id=? EXCEPT SELECT rid FROM ({positive()})"
+
+
 def _field(key: str, op: str, operand: Any, cid: int, params: List[Any]) -> str:
     if op in _SCALAR_OPS:
         if op in ("$gt", "$gte", "$lt", "$lte"):
@@ -97,23 +110,26 @@ def _field(key: str, op: str, operand: Any, cid: int, params: List[Any]) -> str:
                     f"Expected operand of {op} on key {key!r} to be an int or float, got {operand!r}"
                 )
         vt = vtype_of(operand)
-        probe = _probe(cid, key, vt, _SCALAR_OPS[op], 0, params, operand)
-        return f"r.rid {'NOT IN' if op == '$ne' else 'IN'} ({probe})"
+        return _signed(op == "$ne", cid, params, lambda: _probe(cid, key, vt, _SCALAR_OPS[op], 0, params, operand))
     if op in _LIST_OPS:
         if not isinstance(operand, list) or len(operand) == 0:
             raise InvalidArgumentError(
                 f"Expected operand of {op} on key {key!r} to be a non-empty list of str, int, float or bool, got {operand!r}"
             )
-        probes = []
-        for item in operand:
-            vt = vtype_of(item)
-            probes.append(_probe(cid, key, vt, "=", 0, params, item))
-        union = " UNION ALL ".join(probes)
-        return f"r.rid {'NOT IN' if op == '$nin' else 'IN'} ({union})"
+        if len({vtype_of(item) for item in operand}) > 1:
+            raise InvalidArgumentError(
+                f"Expected operand of {op} on key {key!r} to be a list of values of the same type "
+                f"(all str, all numbers or all bool), got {operand!r}"
+            )
+        return _signed(
+            op == "$nin",
+            cid,
+            params,
+            lambda: " UNION ".join(_probe(cid, key, vtype_of(i), "=", 0, params, i) for i in operand),
+        )
     if op in _ARRAY_OPS:
         vt = vtype_of(operand)
-        probe = _probe(cid, key, vt, "=", 1, params, operand)
-        return f"r.rid {'NOT IN' if op == '$not_contains' else 'IN'} ({probe})"
+        return _signed(op == "$not_contains", cid, params, lambda: _probe(cid, key, vt, "=", 1, params, operand))
     raise InvalidArgumentError(
         f"Unknown operator {op!r} for key {key!r}; expected one of "
         "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $contains, $not_contains"
@@ -121,8 +137,23 @@ def _field(key: str, op: str, operand: Any, cid: int, params: List[Any]) -> str:
 
 
 def compile_where_document(where_document: Any, cid: int) -> Tuple[str, List[Any]]:
+    """Validates ``where_document``; returns (a boolean expression over ``r``, params)."""
     params: List[Any] = []
     return _doc(where_document, cid, params), params
+
+
+def document_rid_set(where_document: Any) -> Optional[Tuple[str, List[Any]]]:
+    """A rid set from the trigram index that every match lies in, when there is one
+    (a top-level $contains of 3+ characters, or one inside a top-level $and)."""
+    op, operand = next(iter(where_document.items()))
+    if op == "$contains" and isinstance(operand, str) and len(operand) >= FTS_MIN_CHARS:
+        return "SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", [fts_phrase(operand)]
+    if op == "$and" and isinstance(operand, list):
+        for child in operand:
+            found = document_rid_set(child) if isinstance(child, dict) and len(child) == 1 else None
+            if found:
+                return found
+    return None
 
 
 def _doc(wd: Any, cid: int, params: List[Any]) -> str:

@@ -18,7 +18,9 @@ os.environ.setdefault(
     "HUEDB_CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".huedb-test-cache")
 )
 
-CLIENT_KINDS = ["embedded"]
+# The HTTP kind runs every scenario against a real server on 127.0.0.1 (tests/server_fixtures.py).
+pytest_plugins = ["server_fixtures"]
+CLIENT_KINDS = ["embedded", "http"]
 
 
 def _make_embedded_client(tmp_path):

@@ -163,3 +163,17 @@ def test_config_update_and_spaces(make_ef):
 
 def test_registered_as_a_plugin(fresh_registry):
     assert fresh_registry.get("embedding_function", "cohere") is CohereEmbeddingFunction
+
+
+def test_collection_reopened_rebuilds_the_ef_from_its_config(make_ef, server, tmp_path):
+    import huedb
+
+    path = str(tmp_path / "db")
+    collection = huedb.PersistentClient(path=path).create_collection(
+        "cohere-docs", embedding_function=make_ef(model_name="embed-english-v3.0")
+    )
+    collection.add(ids=["a", "b"], documents=["hello", "world"])
+    reopened = huedb.PersistentClient(path=path).get_collection("cohere-docs")
+    assert reopened.query(query_texts=["world"], n_results=2)["ids"][0][0] == "b"
+    last = server.embed_requests[-1]
+    assert last.body["input_type"] == "search_query" and last.body["texts"] == ["world"]

@@ -194,3 +194,17 @@ def test_spaces_and_invalid_arguments(make_ef):
 
 def test_registered_as_a_plugin(fresh_registry):
     assert fresh_registry.get("embedding_function", "openai") is OpenAIEmbeddingFunction
+
+
+def test_collection_reopened_rebuilds_the_ef_from_its_config(make_ef, server, tmp_path):
+    import huedb
+
+    path = str(tmp_path / "db")
+    collection = huedb.PersistentClient(path=path).create_collection("openai-docs", embedding_function=make_ef())
+    collection.add(ids=["a", "b"], documents=["hello", "world"])
+    assert collection.configuration["hnsw"]["space"] == "cosine"  # the EF's default space
+    stored = (tmp_path / "db").rglob("*")
+    assert not any(KEY.encode() in p.read_bytes() for p in stored if p.is_file())
+    reopened = huedb.PersistentClient(path=path).get_collection("openai-docs")
+    assert reopened.query(query_texts=["world"], n_results=1)["ids"] == [["b"]]
+    assert server.embedding_requests[-1].body["input"] == ["world"]

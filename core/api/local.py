@@ -261,9 +261,14 @@ class LocalAPI:
         with self.store.read() as conn:
             return catalog.get_collection_by_name(conn, name, tenant, database)
 
-    def get_collection_by_id(self, collection_id: str) -> CollectionModel:
-        with self.store.read() as conn:
-            return catalog.get_collection_by_id(conn, collection_id)
+    def get_collection_by_id(
+        self, collection_id: str, tenant: Optional[str] = None, database: Optional[str] = None
+    ) -> CollectionModel:
+        """A collection by id; with tenant/database, one outside them does not exist."""
+        if tenant is None and database is None:
+            with self.store.read() as conn:
+                return catalog.get_collection_by_id(conn, collection_id)
+        return self._collection(collection_id, tenant or DEFAULT_TENANT, database or DEFAULT_DATABASE)
 
     def list_collections(
         self,
@@ -425,9 +430,7 @@ class LocalAPI:
                 "delete() needs ids, where or where_document; to delete every record, use delete_collection()"
             )
         if ids is not None:
-            ids = validate_ids(ids, allow_empty=True)
-            if not ids:
-                return []
+            ids = validate_ids(ids)
         where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
         cid = model.internal_id
         with self.segments.write_lock(cid):

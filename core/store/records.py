@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from huedb.filters import compile_where, compile_where_document
+from huedb.filters import compile_where, compile_where_document, document_rid_set
 
 _META_FROM_JSON = """
 INSERT INTO meta(collection_id, rid, key, vtype, is_list, value)
@@ -123,20 +123,36 @@ def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: 
 def filter_sql(
     cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any
 ) -> Tuple[str, List[Any]]:
-    """WHERE clause (over alias r) for a collection plus optional ids/where/where_document."""
-    clauses = ["r.collection_id = ?"]
-    params: List[Any] = [cid]
+    """WHERE clause (over alias r) for a collection plus optional ids/where/where_document.
+
+    When there is a narrowing rid set (ids, a where filter, a full-text $contains), it
+    drives the lookup (``r.rid IN (...)`` by rowid) and the collection check is made
+    per row (``+r.collection_id`` keeps the planner from scanning the whole collection).
+    """
+    sets: List[str] = []
+    set_params: List[Any] = []
     if ids is not None:
-        clauses.append("r.id IN (SELECT value FROM json_each(?))")
-        params.append(ids_param(ids))
+        sets.append("SELECT rid FROM records WHERE collection_id=? AND id IN (SELECT value FROM json_each(?))")
+        set_params.extend((cid, ids_param(ids)))
     if where is not None:
         sql, p = compile_where(where, cid)
-        clauses.append(sql)
-        params.extend(p)
+        sets.append(sql)
+        set_params.extend(p)
+    doc_sql, doc_params = (None, [])
     if where_document is not None:
-        sql, p = compile_where_document(where_document, cid)
-        clauses.append(sql)
-        params.extend(p)
+        doc_sql, doc_params = compile_where_document(where_document, cid)
+        narrowing = document_rid_set(where_document)
+        if narrowing:
+            sets.append(narrowing[0])
+            set_params.extend(narrowing[1])
+    if not sets:
+        clauses, params = ["r.collection_id = ?"], [cid]
+    else:
+        ridset = " INTERSECT ".join(f"SELECT rid FROM ({s})" for s in sets)
+        clauses, params = ["+r.collection_id = ?", f"r.rid IN ({ridset})"], [cid, *set_params]
+    if doc_sql:
+        clauses.append(doc_sql)
+        params.extend(doc_params)
     return " AND ".join(clauses), params
 
 
