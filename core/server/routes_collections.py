@@ -50,7 +50,7 @@ async def get_collection(ctx: Ctx):
 
 
 async def get_collection_by_id(ctx: Ctx):
-    model = await ctx.call(ctx.api._collection, ctx.params["collection_id"], ctx.tenant, ctx.database)
+    model = await ctx.call(ctx.api.get_collection_by_id, ctx.params["collection_id"], ctx.tenant, ctx.database)
     return wire.collection_json(model)
 
 
@@ -93,7 +93,7 @@ async def delete_collection(ctx: Ctx):
 
 
 async def fork_count(ctx: Ctx):
-    await ctx.call(ctx.api._collection, ctx.params["collection_id"], ctx.tenant, ctx.database)
+    await ctx.call(ctx.api.get_collection_by_id, ctx.params["collection_id"], ctx.tenant, ctx.database)
     return {"count": 0}  # huedb has no forks
 
 
