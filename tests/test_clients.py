@@ -105,7 +105,9 @@ def test_get_version_is_str(tmp_path):
 # --- settings, env vars, configure ------------------------------------------------
 
 
-def test_settings_defaults():
+def test_settings_defaults(monkeypatch):
+    for var in ("ALLOW_RESET", "IS_PERSISTENT", "PERSIST_DIRECTORY", "ANONYMIZED_TELEMETRY"):
+        monkeypatch.delenv(var, raising=False)
     s = Settings()
     assert s.allow_reset is False
     assert s.is_persistent is False

@@ -221,6 +221,26 @@ def test_upsert_metadata_merges_and_none_removes_key(client):
     assert got["documents"] == ["db"]
 
 
+def test_none_entries_in_update_keep_old_values(client):
+    # chromadb: a None document or metadata entry in update/upsert means "leave as is".
+    col = _new(client)
+    col.add(ids=["a", "b"], embeddings=[[0.0], [1.0]], documents=["keep", "kb"], metadatas=[{"k": 1}, {"k": 2}])
+    col.update(ids=["a", "b"], embeddings=[[0.0], [1.0]], documents=[None, "new"], metadatas=[None, {"z": 1}])
+    got = col.get()
+    assert got["documents"] == ["keep", "new"]
+    assert got["metadatas"] == [{"k": 1}, {"k": 2, "z": 1}]
+
+
+def test_none_entries_in_upsert_keep_old_values(client):
+    col = _new(client)
+    col.add(ids=["a", "b"], embeddings=[[0.0], [1.0]], documents=["keep", "kb"], metadatas=[{"k": 1}, {"k": 2}])
+    col.upsert(ids=["a", "b"], embeddings=[[0.5], [1.5]], documents=[None, "new"], metadatas=[None, {"y": 1}])
+    got = col.get(include=["documents", "metadatas", "embeddings"])
+    assert got["documents"] == ["keep", "new"]
+    assert got["metadatas"] == [{"k": 1}, {"k": 2, "y": 1}]
+    assert got["embeddings"].tolist() == [[0.5], [1.5]]
+
+
 def test_upsert_new_record_with_none_metadata_value(client):
     col = _new(client)
     col.upsert(ids=["n"], embeddings=[[1.0]], metadatas=[{"gone": None, "here": 1}])

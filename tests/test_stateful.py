@@ -19,6 +19,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from huedb.errors import DuplicateIDError
 
 DIM = 3
+# Counts invariant checks (one after init and one after every step of every run).
+STEPS = {"checks": 0, "runs": 0}
 ID_POOL = [f"id{i}" for i in range(12)]
 
 ids_st = st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=5, unique=True)
@@ -80,6 +82,7 @@ class CollectionMachine(RuleBasedStateMachine):
         self.col = client.create_collection(self.name, embedding_function=None)
         # Python dicts keep insertion order; a re-added id goes to the end, as in the collection.
         self.model: Dict[str, Record] = {}
+        STEPS["runs"] += 1
 
     def teardown(self) -> None:
         self.client.delete_collection(self.name)
@@ -201,6 +204,7 @@ class CollectionMachine(RuleBasedStateMachine):
 
     @invariant()
     def matches_model(self):
+        STEPS["checks"] += 1
         got = self.col.get(include=["embeddings", "documents", "metadatas"])
         ids = list(self.model)
         assert got["ids"] == ids
@@ -211,9 +215,10 @@ class CollectionMachine(RuleBasedStateMachine):
         assert [_norm_meta(m) for m in got["metadatas"]] == [_norm_meta(self.model[r].meta) for r in ids]
 
 
-# max_examples x stateful_step_count >= 1,000 steps per run.
+# Runs end at random lengths up to stateful_step_count; 60 x 50 gives ~2,000 steps.
+MIN_STEPS = 1000
 STATEFUL_SETTINGS = settings(
-    max_examples=25,
+    max_examples=60,
     stateful_step_count=50,
     deadline=None,
     database=None,
@@ -222,4 +227,7 @@ STATEFUL_SETTINGS = settings(
 
 
 def test_collection_matches_model(client):
+    STEPS.update(checks=0, runs=0)
     run_state_machine_as_test(lambda: CollectionMachine(client), settings=STATEFUL_SETTINGS)
+    steps = STEPS["checks"] - STEPS["runs"]
+    assert steps >= MIN_STEPS, f"only {steps} steps ran; raise max_examples"

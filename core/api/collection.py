@@ -179,9 +179,7 @@ class Collection:
         images: Any = None,
         uris: Any = None,
     ) -> None:
-        new_modality = embeddings is None and (images is not None or uris is not None or documents is not None)
         ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required=True)
-        documents, uris = self._replace_modality(ids, new_modality, images, documents, uris)
         self._api._upsert(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
 
     def update(
@@ -193,22 +191,8 @@ class Collection:
         images: Any = None,
         uris: Any = None,
     ) -> None:
-        new_modality = embeddings is None and (images is not None or uris is not None or documents is not None)
         ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required=False)
-        documents, uris = self._replace_modality(ids, new_modality, images, documents, uris)
         self._api._update(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
-
-    @staticmethod
-    def _replace_modality(ids: Any, new_modality: bool, images: Any, documents: Any, uris: Any):
-        """A record has one modality: embedding a new one clears the other (images are never stored)."""
-        if not new_modality or ids is None:
-            return documents, uris
-        n = len(ids)
-        if documents is None:
-            documents = [None] * n
-        if uris is None:
-            uris = [None] * n
-        return documents, uris
 
     def delete(self, ids: Any = None, where: Any = None, where_document: Any = None) -> None:
         self._api._delete(self._model.id, _as_list(ids), where, where_document, **self._scope())

@@ -20,6 +20,7 @@ from huedb import __version__
 from huedb.api.models import CollectionModel
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
 from huedb.configuration import apply_update, build_configuration
+from huedb.distance import exact_search
 from huedb.ef_persistence import validate_config_schema
 from huedb.errors import InvalidArgumentError, NotFoundError
 from huedb.plugins import get_registry
@@ -46,6 +47,8 @@ from huedb.validation import (
 logger = logging.getLogger("huedb")
 
 MAX_BATCH_SIZE = 2**31 - 1  # batches of any size are accepted; SQLite and indexes take them whole
+#: filtered queries with at most this many candidates are answered by exact search over SQLite's vectors
+EXACT_SCAN_MAX = 2000
 
 
 class System:
@@ -422,6 +425,16 @@ class LocalAPI:
             logger.exception("Index update for collection %r failed; it will be rebuilt from SQLite", model.name)
             self.segments.drop_cached(model)
 
+    def _index_query(self, model: CollectionModel, queries: np.ndarray, k: int, allowed: Optional[np.ndarray]):
+        seg = self.segments.get(model)
+        if seg is None:
+            return np.full((len(queries), 0), -1, dtype=np.int64), np.zeros((len(queries), 0), dtype=np.float32)
+        seg.lock.acquire_read()
+        try:
+            return seg.index.query(queries, k, allowed)
+        finally:
+            seg.lock.release_read()
+
     def _delete(self, collection_id: str, ids: Any = None, where: Any = None, where_document: Any = None,
                 tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> List[str]:
         model = self._collection(collection_id, tenant, database)
@@ -489,16 +502,13 @@ class LocalAPI:
             where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
             with self.store.read() as conn:
                 allowed = rec.select_rids(conn, where_sql, params)
-        seg = self.segments.get(model)
-        if seg is None or (allowed is not None and len(allowed) == 0):
-            labels = np.full((nq, 0), -1, dtype=np.int64)
-            dists = np.zeros((nq, 0), dtype=np.float32)
+        if allowed is not None and (ids is not None or len(allowed) <= EXACT_SCAN_MAX):
+            # A small candidate set (or explicit ids) is searched exactly: recall 1.0.
+            with self.store.read() as conn:
+                present, vectors = rec.embeddings_by_rids(conn, allowed, model.dimension)
+            labels, dists = exact_search(queries, vectors, present, k, model.configuration_json["hnsw"]["space"])
         else:
-            seg.lock.acquire_read()
-            try:
-                labels, dists = seg.index.query(queries, k, allowed)
-            finally:
-                seg.lock.release_read()
+            labels, dists = self._index_query(model, queries, k, allowed)
         wanted = np.unique(labels[labels >= 0])
         with self.store.read() as conn:
             rows = rec.fetch_by_rids(conn, wanted.tolist(), fields) if len(wanted) else {}

@@ -93,10 +93,13 @@ def update(
     conn.executemany("UPDATE records SET version=? WHERE rid=?", zip(repeat(seq, n), rids))
     if embeddings is not None:
         conn.executemany("UPDATE records SET embedding=? WHERE rid=?", zip([r.tobytes() for r in embeddings], rids))
+    # As in chromadb, a None document or URI in an update leaves the stored one unchanged.
     if documents is not None:
-        conn.executemany("UPDATE records SET document=? WHERE rid=?", zip(documents, rids))
+        conn.executemany(
+            "UPDATE records SET document=? WHERE rid=?", [(d, r) for d, r in zip(documents, rids) if d is not None]
+        )
     if uris is not None:
-        conn.executemany("UPDATE records SET uri=? WHERE rid=?", zip(uris, rids))
+        conn.executemany("UPDATE records SET uri=? WHERE rid=?", [(u, r) for u, r in zip(uris, rids) if u is not None])
     if metadatas is not None:
         patches = [(json.dumps(m, ensure_ascii=False), rid) for m, rid in zip(metadatas, rids) if m is not None]
         # RFC 7396 merge patch: keys with null values are removed.
@@ -187,6 +190,18 @@ def fetch_by_rids(conn: sqlite3.Connection, rids: Sequence[int], fields: Sequenc
         f"SELECT {cols} FROM records r WHERE r.rid IN (SELECT value FROM json_each(?))", (ids_param(rids),)
     ).fetchall()
     return {row[0]: row for row in rows}
+
+
+def embeddings_by_rids(
+    conn: sqlite3.Connection, rids: np.ndarray, dimension: Optional[int]
+) -> Tuple[np.ndarray, np.ndarray]:
+    """(rids still present, their vectors), sorted by rid."""
+    rows = conn.execute(
+        "SELECT r.rid, r.embedding FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
+        (ids_param(rids.tolist()),),
+    ).fetchall()
+    found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return found, embeddings_from_blobs([r[1] for r in rows], dimension)
 
 
 def embeddings_from_blobs(blobs: Sequence[bytes], dimension: Optional[int]) -> np.ndarray:
