@@ -158,41 +158,23 @@ class Collection:
     def count(self) -> int:
         return self._api._count(self._model.id, **self._scope())
 
-    def add(
-        self,
-        ids: Any,
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
-    ) -> None:
-        ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required=True)
-        self._api._add(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
+    def add(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
+            images: Any = None, uris: Any = None) -> None:
+        self._write(self._api._add, ids, embeddings, metadatas, documents, images, uris, required=True)
 
-    def upsert(
-        self,
-        ids: Any,
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
-    ) -> None:
-        ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required=True)
-        self._api._upsert(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
+    def upsert(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
+               images: Any = None, uris: Any = None) -> None:
+        self._write(self._api._upsert, ids, embeddings, metadatas, documents, images, uris, required=True)
 
-    def update(
-        self,
-        ids: Any,
-        embeddings: Any = None,
-        metadatas: Any = None,
-        documents: Any = None,
-        images: Any = None,
-        uris: Any = None,
-    ) -> None:
-        ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required=False)
-        self._api._update(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
+    def update(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
+               images: Any = None, uris: Any = None) -> None:
+        self._write(self._api._update, ids, embeddings, metadatas, documents, images, uris, required=False)
+
+    def _write(self, send: Any, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any,
+               uris: Any, required: bool) -> None:
+        """Embeds whatever modality was given (client side), then sends plain records."""
+        ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required)
+        send(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
 
     def delete(self, ids: Any = None, where: Any = None, where_document: Any = None) -> None:
         self._api._delete(self._model.id, _as_list(ids), where, where_document, **self._scope())

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from huedb.embedding_functions import Embeddable, Embeddings, EmbeddingFunction
+from huedb_plugins.embedding.api_keys import resolve_api_key
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
 
@@ -24,22 +25,8 @@ TRUNCATE_MODES = ("NONE", "START", "END")
 
 
 def _resolve_api_key(api_key: Optional[str], api_key_env_var: str) -> Tuple[str, str]:
-    """Returns (key, env var to persist). The named variable wins; with the
-    default name, COHERE_API_KEY is the fallback."""
-    candidates = [api_key_env_var]
-    if api_key_env_var == DEFAULT_API_KEY_ENV_VAR:
-        candidates.append(STANDARD_API_KEY_ENV_VAR)
-    if api_key:
-        return api_key, api_key_env_var
-    for var in candidates:
-        value = os.environ.get(var)
-        if value:
-            return value, var
-    names = " or ".join(candidates)
-    raise InvalidArgumentError(
-        f"CohereEmbeddingFunction needs an API key: set the {names} environment variable, "
-        f"pass api_key_env_var='<YOUR_VAR>' naming the variable that holds it, or pass api_key=... "
-        f"(a key passed directly is used but never persisted)."
+    return resolve_api_key(
+        "CohereEmbeddingFunction", api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR
     )
 
 

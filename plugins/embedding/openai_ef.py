@@ -7,12 +7,12 @@ environment variable holding the key, never the key.
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from huedb.embedding_functions import Documents, Embeddings, EmbeddingFunction
+from huedb_plugins.embedding.api_keys import resolve_api_key
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
 
@@ -22,22 +22,8 @@ MAX_INPUTS_PER_REQUEST = 2048  # OpenAI rejects larger `input` arrays
 
 
 def _resolve_api_key(api_key: Optional[str], api_key_env_var: str) -> Tuple[str, str]:
-    """Returns (key, env var to persist). The named variable wins; with the
-    default name, OPENAI_API_KEY is the fallback."""
-    candidates = [api_key_env_var]
-    if api_key_env_var == DEFAULT_API_KEY_ENV_VAR:
-        candidates.append(STANDARD_API_KEY_ENV_VAR)
-    if api_key:
-        return api_key, api_key_env_var
-    for var in candidates:
-        value = os.environ.get(var)
-        if value:
-            return value, var
-    names = " or ".join(candidates)
-    raise InvalidArgumentError(
-        f"OpenAIEmbeddingFunction needs an API key: set the {names} environment variable, "
-        f"pass api_key_env_var='<YOUR_VAR>' naming the variable that holds it, or pass api_key=... "
-        f"(a key passed directly is used but never persisted)."
+    return resolve_api_key(
+        "OpenAIEmbeddingFunction", api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR
     )
 
 
