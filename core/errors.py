@@ -42,15 +42,18 @@ class NotFoundError(ChromaError, ValueError):
         return 404
 
 
-class UniqueConstraintError(ChromaError, ValueError):
-    """Raised when creating something whose name already exists."""
+class InternalError(ChromaError):
+    """chromadb 1.x raises this class for duplicate collections; kept for ``except InternalError``."""
+
+
+class UniqueConstraintError(InternalError, ValueError):
+    """Raised when creating something whose name already exists.
+
+    Catchable as UniqueConstraintError (older chromadb), InternalError (chromadb 1.x) or ValueError.
+    """
 
     def code(self) -> int:
         return 409
-
-
-# chromadb 1.x raises this name for duplicate collections.
-InternalError = type("InternalError", (ChromaError,), {})
 
 
 class AuthorizationError(ChromaError):

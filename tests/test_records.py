@@ -135,17 +135,22 @@ def test_duplicate_ids_in_delete_and_get(client, op):
 
 def test_add_existing_id_is_ignored_with_a_warning(client, caplog):
     col = _new(client)
-    col.add(ids=["a"], embeddings=[[1.0, 2.0]], documents=["original"], metadatas=[{"v": 1}])
+    col.add(ids=["already-here"], embeddings=[[1.0, 2.0]], documents=["original"], metadatas=[{"v": 1}])
     caplog.set_level(logging.WARNING)
     with warnings.catch_warnings(record=True) as recorded:
         warnings.simplefilter("always")
-        col.add(ids=["a", "b"], embeddings=[[9.0, 9.0], [3.0, 4.0]], documents=["changed", "new"], metadatas=[{"v": 2}, {"v": 3}])
+        col.add(
+            ids=["already-here", "b"],
+            embeddings=[[9.0, 9.0], [3.0, 4.0]],
+            documents=["changed", "new"],
+            metadatas=[{"v": 2}, {"v": 3}],
+        )
     got = col.get(include=["embeddings", "documents", "metadatas"])
-    assert got["ids"] == ["a", "b"]
+    assert got["ids"] == ["already-here", "b"]
     assert got["embeddings"].tolist() == [[1.0, 2.0], [3.0, 4.0]]
     assert got["documents"] == ["original", "new"]
     assert got["metadatas"] == [{"v": 1}, {"v": 3}]
-    assert _warned(caplog, recorded, "a")
+    assert _warned(caplog, recorded, "already-here")
 
 
 def test_update_missing_id_is_ignored_with_a_warning(client, caplog):

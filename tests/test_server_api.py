@@ -61,16 +61,16 @@ def test_tenants_and_databases(http):
     assert http.get(f"/tenants/{t}").json() == {"name": t, "resource_name": None}
     _error(http.post("/tenants", json={"name": t}), 409, "UniqueConstraintError")
     _error(http.get("/tenants/nope-nope"), 404, "NotFoundError")
-    for name in ("a1", "a2", "a3"):
+    for name in ("db_a1", "db_a2", "db_a3"):
         assert http.post(f"/tenants/{t}/databases", json={"name": name}).json() == {}
     dbs = http.get(f"/tenants/{t}/databases").json()
-    assert [d["name"] for d in dbs] == ["a1", "a2", "a3"]
+    assert [d["name"] for d in dbs] == ["db_a1", "db_a2", "db_a3"]
     assert set(dbs[0]) == {"id", "name", "tenant"} and dbs[0]["tenant"] == t
     uuid.UUID(dbs[0]["id"])
-    assert [d["name"] for d in http.get(f"/tenants/{t}/databases", params={"limit": 1, "offset": 1}).json()] == ["a2"]
-    assert http.get(f"/tenants/{t}/databases/a2").json()["name"] == "a2"
-    assert http.delete(f"/tenants/{t}/databases/a2").json() == {}
-    _error(http.get(f"/tenants/{t}/databases/a2"), 404, "NotFoundError")
+    assert [d["name"] for d in http.get(f"/tenants/{t}/databases", params={"limit": 1, "offset": 1}).json()] == ["db_a2"]
+    assert http.get(f"/tenants/{t}/databases/db_a2").json()["name"] == "db_a2"
+    assert http.delete(f"/tenants/{t}/databases/db_a2").json() == {}
+    _error(http.get(f"/tenants/{t}/databases/db_a2"), 404, "NotFoundError")
     _error(http.post(f"/tenants/{t}/databases", json={"nam": "x"}), 400, "InvalidArgumentError")
     _error(http.get(f"/tenants/{t}/databases", params={"limit": "abc"}), 400, "InvalidArgumentError")
 
@@ -214,7 +214,8 @@ def test_update_tenant_is_501_and_v1_is_gone(http):
 def test_reset_needs_allow_reset(tmp_path):
     with ServerThread(str(tmp_path / "d"), allow_reset=False) as server:
         r = httpx.post(server.url + V2 + "/reset")
-        body = _error(r, 400, "InvalidArgumentError")
+        # chromadb's class for a disabled reset is AuthorizationError.
+        body = _error(r, 401, "AuthorizationError")
         assert "ALLOW_RESET" in body["message"]
     with ServerThread(str(tmp_path / "e")) as server:
         httpx.post(server.url + V2 + "/tenants", json={"name": "gone"})

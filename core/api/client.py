@@ -107,12 +107,17 @@ class Client(_Base):
             self._server.get_tenant(tenant)
         except NotFoundError:
             self._server.close()
-            raise ValueError(f"Could not connect to tenant {tenant}. Are you sure it exists?") from None
+            raise NotFoundError(
+                f"Could not connect to tenant {tenant}. Are you sure it exists? Create it with AdminClient().create_tenant"
+            ) from None
         try:
             self._server.get_database(database, tenant)
         except NotFoundError:
             self._server.close()
-            raise ValueError(f"Could not connect to database {database} for tenant {tenant}. Are you sure it exists?") from None
+            raise NotFoundError(
+                f"Could not connect to database {database} for tenant {tenant}. Are you sure it exists? "
+                "Create it with AdminClient().create_database"
+            ) from None
 
     def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
         self._validate_tenant_database(tenant, database)

@@ -22,7 +22,7 @@ from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
 from huedb.configuration import apply_update, build_configuration
 from huedb.distance import exact_search
 from huedb.ef_persistence import validate_config_schema
-from huedb.errors import InvalidArgumentError, NotFoundError
+from huedb.errors import AuthorizationError, InvalidArgumentError, NotFoundError
 from huedb.plugins import get_registry
 from huedb.segments import SegmentManager
 from huedb.store import catalog
@@ -141,7 +141,7 @@ class LocalAPI:
 
     def reset(self) -> bool:
         if not self.settings.allow_reset:
-            raise ValueError(
+            raise AuthorizationError(
                 "Resetting is not allowed by this configuration (to enable it, set ALLOW_RESET=TRUE in your "
                 "environment or pass settings=Settings(allow_reset=True))"
             )

@@ -13,8 +13,8 @@ _COLLECTION_COLUMNS = "c.cid, c.id, c.name, c.metadata, c.configuration, c.dimen
 
 
 def _validate_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidArgumentError(f"Expected {kind} name to be a non-empty string, got {name!r}")
+    if not isinstance(name, str) or len(name.strip()) < 3:
+        raise InvalidArgumentError(f"Expected {kind} name to be a string of at least 3 characters, got {name!r}")
     if len(name) > 512:
         raise InvalidArgumentError(f"Expected {kind} name to be at most 512 characters, got {len(name)}")
     return name

@@ -241,6 +241,13 @@ class HnswlibSegment:
             self.persist()
 
     def _mark_deleted(self, labels: np.ndarray) -> None:
+        if len(labels) == 0:
+            return
+        # hnswlib keeps a deleted element's vector in memory and in saved files: overwrite it
+        # with zeros first, so a deleted vector never reaches disk.
+        self._index.add_items(
+            np.zeros((len(labels), self._dim), dtype=np.float32), labels, num_threads=self._cfg["num_threads"]
+        )
         for label in labels.tolist():  # hnswlib only deletes one label per call
             self._index.mark_deleted(label)
 
