@@ -62,7 +62,7 @@ def test_main_reports_bad_config_without_traceback(tmp_path, capsys):
 @pytest.mark.slow
 def test_sigterm_is_graceful_and_in_flight_write_is_committed(tmp_path):
     path = str(tmp_path / "data")
-    vecs = np.random.default_rng(5).random((20000, 96), dtype=np.float32)
+    vecs = np.random.default_rng(5).random((40000, 256), dtype=np.float32)  # big enough to still be in flight
     ids = [f"v{i}" for i in range(len(vecs))]
     server = ServerProcess(path).start()
     base = f"{server.url}{V2}/tenants/default_tenant/databases/default_database/collections"
@@ -90,4 +90,4 @@ def test_sigterm_is_graceful_and_in_flight_write_is_committed(tmp_path):
     add_at = next(i for i, line in enumerate(lines) if line.get("path", "").endswith("/add"))
     assert msgs.index("Shutting down") < add_at  # the add was still running when SIGTERM arrived
     with ServerProcess(path) as again:
-        assert httpx.get(f"{again.url}{V2}/tenants/default_tenant/databases/default_database/collections/{cid}/count").json() == 20000
+        assert httpx.get(f"{again.url}{V2}/tenants/default_tenant/databases/default_database/collections/{cid}/count").json() == 40000
