@@ -15,7 +15,7 @@ from huedb.api.client import EphemeralClient, PersistentClient  # noqa: E402
 from huedb.api.collection import Collection, GetResult, QueryResult  # noqa: E402
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, configure, get_settings  # noqa: E402
 from huedb.embedding_functions import DataLoader, EmbeddingFunction  # noqa: E402
-from huedb.plugins import register_embedding_function  # noqa: E402
+from huedb.registry import register_embedding_function  # noqa: E402
 
 ClientAPI = _Client
 AdminAPI = _AdminClient

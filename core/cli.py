@@ -6,7 +6,7 @@ import json
 import sys
 from typing import List, Optional
 
-from huedb.plugins import KINDS, get_registry
+from huedb.registry import KINDS, get_registry
 
 
 def _plugins(args: argparse.Namespace) -> int:

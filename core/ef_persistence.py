@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 
 from huedb.embedding_functions import EmbeddingFunction, ef_is_legacy
 from huedb.errors import InvalidArgumentError, PluginNotFoundError
-from huedb.plugins import get_registry, register_embedding_function
+from huedb.registry import get_registry, register_embedding_function
 
 logger = logging.getLogger("huedb")
 

@@ -18,7 +18,7 @@ import numpy as np
 from huedb.api.models import CollectionModel
 from huedb.configuration import segment_config
 from huedb.index import CorruptIndexError, IndexSegment
-from huedb.plugins import get_registry
+from huedb.registry import get_registry
 from huedb.store import records as rec
 from huedb.store.sqlite import Store
 

@@ -45,7 +45,7 @@ def client(request, tmp_path):
 @pytest.fixture
 def fresh_registry():
     """A fresh plugin registry (with entry-point discovery), swapped in for the test."""
-    from huedb.plugins import Registry, set_registry
+    from huedb.registry import Registry, set_registry
 
     registry = Registry()
     previous = set_registry(registry)

@@ -20,7 +20,7 @@ import pytest
 
 from huedb.auth import AuthzResource, UserIdentity
 from huedb.errors import AuthenticationError, ForbiddenError, InvalidArgumentError
-from huedb.plugins import Registry
+from huedb.registry import Registry
 from huedb_plugins.auth import common
 from huedb_plugins.auth.basic import BasicAuthClientProvider, BasicAuthenticationServerProvider
 from huedb_plugins.auth.common import singleton_tenant_database_if_applicable

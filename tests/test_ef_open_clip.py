@@ -31,7 +31,7 @@ def test_plugin_modules_import_and_register_without_sdks():
 import sys
 for sdk in ("openai", "cohere", "open_clip", "torch"):
     sys.modules[sdk] = None  # makes `import sdk` fail
-from huedb.plugins import Registry
+from huedb.registry import Registry
 registry = Registry()
 names = registry.names("embedding_function")
 assert {"openai", "cohere", "open_clip"} <= set(names), names

@@ -12,7 +12,7 @@ from typing import List
 import pytest
 
 from huedb import hookspecs
-from huedb.plugins import KINDS
+from huedb.registry import KINDS
 
 TESTS = Path(__file__).resolve().parent
 DOCS = TESTS.parent / "docs" / "plugins.md"

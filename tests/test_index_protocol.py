@@ -11,7 +11,7 @@ import pytest
 from huedb.distance import exact_search, pairwise_distances
 from huedb.errors import InvalidArgumentError, InvalidDimensionException, NotFoundError, PluginNotFoundError
 from huedb.index import CorruptIndexError
-from huedb.plugins import Registry
+from huedb.registry import Registry
 
 PLUGINS = ["exact", "hnswlib", "annoy"]
 SPACES = ["l2", "cosine", "ip"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from huedb.distance import exact_search
-from huedb.plugins import Registry
+from huedb.registry import Registry
 
 N, DIM, NQ, K = 20_000, 128, 200, 10
 

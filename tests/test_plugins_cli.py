@@ -14,7 +14,7 @@ import pytest
 import huedb
 from huedb.cli import main
 from huedb.embedding_functions import EmbeddingFunction
-from huedb.plugins import KINDS, register_embedding_function
+from huedb.registry import KINDS, register_embedding_function
 
 ROW_KEYS = {"name", "kind", "plugin", "distribution", "version", "error"}
 BUILTINS = {

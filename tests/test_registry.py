@@ -23,7 +23,7 @@ import pytest
 from huedb.embedding_functions import EmbeddingFunction
 from huedb.errors import PluginConflictError, PluginNotFoundError
 from huedb.hookspecs import hookimpl
-from huedb.plugins import (
+from huedb.registry import (
     ENTRY_POINT_GROUP,
     KINDS,
     Registry,
@@ -161,9 +161,9 @@ def test_importing_huedb_loads_no_plugin():
     code = textwrap.dedent(
         """
         import json, sys
-        import huedb, huedb.plugins, huedb.utils.embedding_functions
+        import huedb, huedb.registry, huedb.utils.embedding_functions
         print(json.dumps({
-            "registry": huedb.plugins._registry is not None,
+            "registry": huedb.registry._registry is not None,
             "plugin_modules": sorted(m for m in sys.modules
                                      if m.startswith(("huedb_plugins.", "huedb_example_plugins"))),
         }))

@@ -27,7 +27,7 @@ from huedb.config import Settings
 from huedb.distance import exact_search
 from huedb.errors import AuthenticationError, PluginNotFoundError
 from huedb.index import CorruptIndexError
-from huedb.plugins import Registry, StrictPluginError
+from huedb.registry import Registry, StrictPluginError
 
 PACKAGES = Path(__file__).parent / "plugin_packages"
 EXAMPLE_DIST, EXAMPLE_VERSION = "huedb-example-plugins", "0.3.1"
@@ -378,7 +378,7 @@ def test_broken_plugin_failure_is_recorded_against_its_name():
 def test_broken_plugin_breaks_nothing_else(tmp_path):
     code = f"""
         import json, huedb
-        from huedb.plugins import get_registry
+        from huedb.registry import get_registry
         c = huedb.PersistentClient(path={str(tmp_path / "db")!r})
         ef = get_registry().get("embedding_function", "example_hash")(dimension=16)
         col = c.create_collection("still_works", embedding_function=ef)

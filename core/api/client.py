@@ -9,7 +9,7 @@ from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_setting
 from huedb.ef_persistence import check_conflict, rebuild, serialize
 from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, NotFoundError
-from huedb.plugins import get_registry
+from huedb.registry import get_registry
 
 
 class _Default:

@@ -26,7 +26,7 @@ from huedb.errors import (
     NotImplementedFeatureError,
     error_from_name,
 )
-from huedb.plugins import get_registry
+from huedb.registry import get_registry
 from huedb.validation import validate_metadata, validate_metadatas
 
 #: Chroma's wire names for errors whose class name differs in huedb

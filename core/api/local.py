@@ -23,7 +23,7 @@ from huedb.configuration import apply_update, build_configuration
 from huedb.distance import exact_search
 from huedb.ef_persistence import validate_config_schema
 from huedb.errors import AuthorizationError, InvalidArgumentError, NotFoundError
-from huedb.plugins import get_registry
+from huedb.registry import get_registry
 from huedb.segments import SegmentManager
 from huedb.store import catalog
 from huedb.store import records as rec

@@ -14,7 +14,7 @@ from typing import Any, Optional, Tuple
 from huedb.auth import AuthzResource, UserIdentity
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
 from huedb.errors import AuthenticationError, ForbiddenError
-from huedb.plugins import get_registry
+from huedb.registry import get_registry
 
 logger = logging.getLogger("huedb.server.auth")
 

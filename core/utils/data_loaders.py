@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from huedb.embedding_functions import DataLoader
-from huedb.plugins import get_registry
+from huedb.registry import get_registry
 
 _CLASSES: Dict[str, str] = {"ImageLoader": "image"}
 

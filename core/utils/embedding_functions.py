@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from huedb.embedding_functions import EmbeddingFunction
-from huedb.plugins import get_registry, register_embedding_function
+from huedb.registry import get_registry, register_embedding_function
 
 #: chromadb class name -> (registry name, class attribute name in the plugin)
 _CLASSES: Dict[str, str] = {

@@ -6,6 +6,7 @@ records every request, and can be scripted to fail (``fail_next``).
 """
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import threading
@@ -39,7 +40,7 @@ class _Failure:
     headers: Dict[str, str] = field(default_factory=dict)
 
 
-class FakeServer:
+class FakeServer(abc.ABC):
     """Base class: subclasses implement ``handle(method, path, headers, body) -> (status, headers, body)``."""
 
     def __init__(self) -> None:
@@ -123,8 +124,9 @@ class FakeServer:
         return status, extra, payload
 
     # -- subclass API ----------------------------------------------------
+    @abc.abstractmethod
     def handle(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
-        raise NotImplementedError
+        """Answers one request as the provider would: (status, headers, JSON payload)."""
 
     def error_body(self, status: int) -> Any:
         return {"message": f"fake error {status}"}
