@@ -146,7 +146,7 @@ class LocalAPI:
                 "environment or pass settings=Settings(allow_reset=True))"
             )
         with self.store.read() as conn:
-            models = [catalog.get_collection_by_id(conn, cid) for (cid,) in conn.execute("SELECT id FROM collections")]
+            models = catalog.all_collections(conn)
         with self.store.write() as conn:
             for m in models:
                 catalog.delete_collection_rows(conn, m.internal_id)
@@ -162,7 +162,7 @@ class LocalAPI:
     def vacuum(self) -> None:
         """Reclaims space: compacts SQLite and rebuilds indexes without deleted vectors."""
         with self.store.read() as conn:
-            models = [catalog.get_collection_by_id(conn, cid) for (cid,) in conn.execute("SELECT id FROM collections")]
+            models = catalog.all_collections(conn)
         for m in models:
             with self.segments.write_lock(m.internal_id):
                 self.segments.rebuild(m)
@@ -201,9 +201,7 @@ class LocalAPI:
     def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
         with self.store.read() as conn:
             did = catalog.database_did(conn, name, tenant)
-            models = [
-                catalog.get_collection_by_id(conn, i) for (i,) in conn.execute("SELECT id FROM collections WHERE did=?", (did,))
-            ]
+            models = catalog.all_collections(conn, did)
         with self.store.write() as conn:
             catalog.delete_database(conn, name, tenant)
         for m in models:

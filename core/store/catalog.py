@@ -164,6 +164,16 @@ def list_collections(
     return [_model(r) for r in rows]
 
 
+def all_collections(conn: sqlite3.Connection, did: Optional[int] = None) -> List[CollectionModel]:
+    """Every collection, or those of one database (by internal id), in creation order."""
+    where, params = ("WHERE c.did=?", (did,)) if did is not None else ("", ())
+    rows = conn.execute(
+        f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did {where} ORDER BY c.cid",
+        params,
+    )
+    return [_model(r) for r in rows]
+
+
 def count_collections(conn: sqlite3.Connection, tenant: str, database: str) -> int:
     did = database_did(conn, database, tenant)
     return conn.execute("SELECT count(*) FROM collections WHERE did=?", (did,)).fetchone()[0]

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from huedb.embedding_functions import Embeddable, Embeddings, EmbeddingFunction
-from huedb_plugins.embedding.api_keys import resolve_api_key
+from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
 
@@ -46,12 +46,7 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
         api_base: Optional[str] = None,
         max_retries: Optional[int] = None,
     ) -> None:
-        try:
-            import cohere
-        except ImportError as e:
-            raise InvalidArgumentError(
-                "CohereEmbeddingFunction needs the cohere package: pip install 'huedb[cohere]'"
-            ) from e
+        cohere = import_sdk("cohere", "CohereEmbeddingFunction", "cohere", "cohere")
         if not isinstance(model_name, str) or not model_name:
             raise InvalidArgumentError(f"model_name must be a non-empty string, got {model_name!r}")
         if truncate is not None and truncate not in TRUNCATE_MODES:

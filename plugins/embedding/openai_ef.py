@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from huedb.embedding_functions import Documents, Embeddings, EmbeddingFunction
-from huedb_plugins.embedding.api_keys import resolve_api_key
+from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
 
@@ -44,12 +44,7 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
         max_retries: Optional[int] = None,
     ) -> None:
-        try:
-            import openai
-        except ImportError as e:
-            raise InvalidArgumentError(
-                "OpenAIEmbeddingFunction needs the openai package: pip install 'huedb[openai]'"
-            ) from e
+        openai = import_sdk("openai", "OpenAIEmbeddingFunction", "openai", "openai")
         if not isinstance(model_name, str) or not model_name:
             raise InvalidArgumentError(f"model_name must be a non-empty string, got {model_name!r}")
         if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):

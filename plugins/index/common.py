@@ -115,6 +115,22 @@ def float_above(minimum: float) -> Validator:
 _PASSTHROUGH = ("name",)
 
 
+def _own_keys(
+    plugin: str, given: Optional[Dict[str, Any]], spec: Dict[str, Tuple[Any, Validator]], space: str, space_error: str
+) -> Dict[str, Any]:
+    """The plugin's own keys of ``given``: a matching space and passthrough keys are dropped;
+    another space or an unknown key is an error."""
+    given = dict(given or {})
+    if "space" in given and given.pop("space") != space:
+        raise InvalidArgumentError(space_error)
+    for key in _PASSTHROUGH:
+        given.pop(key, None)
+    unknown = sorted(set(given) - set(spec))
+    if unknown:
+        raise InvalidArgumentError(f"unknown {plugin} index config key(s) {unknown}; expected some of {sorted(spec)}")
+    return given
+
+
 def resolve_config(
     plugin: str,
     space: str,
@@ -122,16 +138,7 @@ def resolve_config(
     spec: Dict[str, Tuple[Any, Validator]],
 ) -> Dict[str, Any]:
     """Defaults overlaid with ``given``, each value validated; unknown keys are errors."""
-    given = dict(given or {})
-    if "space" in given and given.pop("space") != space:
-        raise InvalidArgumentError(f"{plugin} config space does not match the collection space {space!r}")
-    for key in _PASSTHROUGH:
-        given.pop(key, None)
-    unknown = sorted(set(given) - set(spec))
-    if unknown:
-        raise InvalidArgumentError(
-            f"unknown {plugin} index config key(s) {unknown}; expected some of {sorted(spec)}"
-        )
+    given = _own_keys(plugin, given, spec, space, f"{plugin} config space does not match the collection space {space!r}")
     out = {}
     for key, (default, validate) in spec.items():
         value = given.get(key, default)
@@ -144,14 +151,7 @@ def config_changes(
     spec: Dict[str, Tuple[Any, Validator]],
 ) -> Dict[str, Any]:
     """Validated changed values; changing an immutable key is an error."""
-    new = dict(new or {})
-    if "space" in new and new.pop("space") != space:
-        raise InvalidArgumentError(f"the space of a {plugin} index cannot change after creation (it is {space!r})")
-    for key in _PASSTHROUGH:
-        new.pop(key, None)
-    unknown = sorted(set(new) - set(spec))
-    if unknown:
-        raise InvalidArgumentError(f"unknown {plugin} index config key(s) {unknown}; expected some of {sorted(spec)}")
+    new = _own_keys(plugin, new, spec, space, f"the space of a {plugin} index cannot change after creation (it is {space!r})")
     changed = {}
     for key, value in new.items():
         value = spec[key][1](key, value) if value is not None else None

@@ -1,7 +1,10 @@
-"""API keys for provider embedding functions: read from the environment, never persisted."""
+"""Shared by provider embedding functions: their optional SDKs, and API keys (read from the
+environment, never persisted)."""
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 from typing import Optional, Tuple
 
 from huedb.errors import InvalidArgumentError
@@ -27,3 +30,11 @@ def resolve_api_key(
         f"pass api_key_env_var='<YOUR_VAR>' naming the variable that holds it, or pass api_key=... "
         f"(a key passed directly is used but never persisted)."
     )
+
+
+def import_sdk(module: str, ef_name: str, package: str, extra: str) -> ModuleType:
+    """Imports a provider SDK on first use, so the plugin is listed even without its extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise InvalidArgumentError(f"{ef_name} needs the {package} package: pip install 'huedb[{extra}]'") from e
