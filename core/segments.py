@@ -72,11 +72,12 @@ class SegmentManager:
         self._segments: Dict[int, Segment] = {}
         self._lock = threading.Lock()
         #: serialises writes per collection so batches reach the index in sequence order
-        self._write_locks: Dict[int, threading.Lock] = {}
+        #: (reentrant: a write that opens the segment catches it up under the same lock)
+        self._write_locks: Dict[int, threading.RLock] = {}
 
-    def write_lock(self, cid: int) -> threading.Lock:
+    def write_lock(self, cid: int) -> threading.RLock:
         with self._lock:
-            return self._write_locks.setdefault(cid, threading.Lock())
+            return self._write_locks.setdefault(cid, threading.RLock())
 
     def directory(self, collection: CollectionModel) -> Optional[Path]:
         if self.store.directory is None:
@@ -88,23 +89,30 @@ class SegmentManager:
 
     def get(self, collection: CollectionModel) -> Optional[Segment]:
         """The collection's segment, current with SQLite; None while the collection has no vectors."""
-        cid = collection.internal_id
-        seg = self._segments.get(cid)
+        if collection.dimension is None:
+            return None
+        seg = self._segments.get(collection.internal_id)
         if seg is None:
-            if collection.dimension is None:
-                return None
-            with self._lock:
-                seg = self._segments.get(cid)
-                if seg is None:
-                    seg = Segment(self._open(collection), cid)
-                    self._segments[cid] = seg
+            return self._open_current(collection, collection.dimension)
         if seg.index.applied_seq < collection.version:
             # Another process (or a crash before the index caught up) wrote newer records.
-            with self.write_lock(cid):
+            with self.write_lock(collection.internal_id):
                 self._catch_up(seg, collection.dimension)
         return seg
 
-    def _open(self, collection: CollectionModel) -> IndexSegment:
+    def _open_current(self, collection: CollectionModel, dimension: int) -> Segment:
+        """Opens (loads or creates) the segment and catches it up with SQLite."""
+        cid = collection.internal_id
+        with self._lock:
+            seg = self._segments.get(cid)
+            if seg is None:
+                seg = Segment(self._open(collection, dimension), cid)
+                self._segments[cid] = seg
+        with self.write_lock(cid):
+            self._catch_up(seg, dimension)
+        return seg
+
+    def _open(self, collection: CollectionModel, dimension: int) -> IndexSegment:
         cls = self._index_class(collection)
         space = collection.configuration_json["hnsw"]["space"]
         config = segment_config(collection.configuration_json, cls)
@@ -112,7 +120,7 @@ class SegmentManager:
         index: Optional[IndexSegment] = None
         if directory is not None and directory.exists():
             try:
-                index = cls.load(collection.dimension, space, config, directory)
+                index = cls.load(dimension, space, config, directory)
             except CorruptIndexError as e:
                 logger.warning(
                     "Index for collection %r is corrupt (%s); rebuilding it from SQLite. No data is lost.",
@@ -121,23 +129,33 @@ class SegmentManager:
                 )
                 shutil.rmtree(directory, ignore_errors=True)
                 index = None
-            if index is not None and index.applied_seq > collection.version:
-                logger.warning(
-                    "Index for collection %r is ahead of SQLite (seq %d > %d); rebuilding it from SQLite.",
-                    collection.name,
-                    index.applied_seq,
-                    collection.version,
-                )
-                index.close()
-                shutil.rmtree(directory, ignore_errors=True)
-                index = None
+            if index is not None:
+                index = self._usable(collection, index, directory)
         if index is None:
             if directory is not None:
                 directory.mkdir(parents=True, exist_ok=True)
-            index = cls(collection.dimension, space, config, directory)
+            index = cls(dimension, space, config, directory)
         return index
 
+    def _usable(self, collection: CollectionModel, index: IndexSegment, directory: Path) -> Optional[IndexSegment]:
+        """The loaded index, or None (files removed) when SQLite cannot bring it up to date."""
+        with self.store.read() as conn:
+            row = conn.execute("SELECT seq FROM collections WHERE cid=?", (collection.internal_id,)).fetchone()
+            current = row[0] if row else 0
+            pruned = rec.deletions_pruned_upto(conn, collection.internal_id)
+        if index.applied_seq > current:
+            why = f"it is ahead of SQLite (seq {index.applied_seq} > {current})"
+        elif index.applied_seq < pruned:
+            why = f"it is older (seq {index.applied_seq}) than the deletion log, which starts after seq {pruned}"
+        else:
+            return index
+        logger.warning("Index for collection %r is unusable: %s; rebuilding it from SQLite.", collection.name, why)
+        index.close()
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
+
     def _catch_up(self, seg: Segment, dimension: int) -> None:
+        """Applies what SQLite has and the index lacks, streaming records in chunks."""
         with self.store.read() as conn:
             row = conn.execute("SELECT seq FROM collections WHERE cid=?", (seg.cid,)).fetchone()
             if row is None:
@@ -146,26 +164,33 @@ class SegmentManager:
             applied = seg.index.applied_seq
             if applied >= target:
                 return
-            deleted = rec.deleted_since(conn, seg.cid, applied)
-            chunks = list(rec.changed_since(conn, seg.cid, applied))
-        seg.lock.acquire_write()
-        try:
-            if len(deleted):
-                seg.index.delete(deleted, target)
-            for rids, blobs in chunks:
-                seg.index.add(rids, rec.embeddings_from_blobs(blobs, dimension), target)
-            if not len(deleted) and not chunks:
+            seg.lock.acquire_write()
+            try:
+                deleted = rec.deleted_since(conn, seg.cid, applied)
+                if len(deleted):
+                    seg.index.delete(deleted, applied)
+                # Chunks are applied at the old seq, so a persist between chunks never
+                # claims records that are not in the index yet; the target is set last.
+                for rids, blobs in rec.changed_since(conn, seg.cid, applied):
+                    seg.index.add(rids, rec.embeddings_from_blobs(blobs, dimension), applied)
                 seg.index.add(np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32), target)
-            seg.index.persist()
-        finally:
-            seg.lock.release_write()
+                seg.index.persist()
+            finally:
+                seg.lock.release_write()
         self._prune(seg)
 
-    def apply(self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], None]) -> None:
-        """Applies a committed batch to the index (caller holds the collection's write lock)."""
+    def apply(
+        self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], None], dimension: Optional[int]
+    ) -> None:
+        """Applies a committed batch to the index (caller holds the collection's write lock).
+
+        A segment that is not open yet is opened and caught up from SQLite, which
+        already holds this batch, so ``fn`` is not needed then.
+        """
         seg = self._segments.get(collection.internal_id)
         if seg is None:
-            # Not open yet: the next get() loads it and catches up from SQLite.
+            if dimension is not None:
+                self._open_current(collection, dimension)
             return
         seg.lock.acquire_write()
         try:

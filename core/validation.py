@@ -6,6 +6,7 @@ Where (metadata filter) validation lives in ``filters.py``, next to its compiler
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -100,6 +101,23 @@ def _scalar_ok(v: Any) -> bool:
     )
 
 
+_PLAIN_TYPES = frozenset((str, int, bool))
+
+
+def _plain(md: Dict[Any, Any]) -> bool:
+    """The common case, checked fast: unreserved str keys, plain str/int/bool or finite float values."""
+    for key, value in md.items():
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind not in _PLAIN_TYPES:
+            return False
+        if type(key) is not str or key.startswith(("chroma:", "#")):
+            return False
+    return True
+
+
 def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> Optional[Dict[str, Any]]:
     """Checks one metadata dict; returns it with numpy scalars converted to Python ones.
 
@@ -107,6 +125,8 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
     """
     if md is None:
         return None
+    if type(md) is dict and md and _plain(md):
+        return dict(md)
     if not isinstance(md, Mapping):
         raise InvalidArgumentError(f"Expected {where} to be a dict, got {type(md).__name__}")
     if len(md) == 0:

@@ -436,6 +436,17 @@ def test_hnswlib_sync_threshold_persists(tmp_path):
     assert back.count() == 25 and back.applied_seq == 2 and back.buffered == 25  # the buffer is persisted too
 
 
+def test_hnswlib_large_index_persists_after_a_quarter_of_its_size(tmp_path):
+    seg = make("hnswlib", config={"batch_size": 10, "sync_threshold": 20}, directory=tmp_path)
+    seg.add(labels_for(200), vectors(200), seq=1)  # 200 >= max(20, 200 // 4)
+    assert load("hnswlib", tmp_path).count() == 200
+    seg.add(labels_for(60, 1000), vectors(60, seed=1), seq=2)  # 60 < 260 // 4: not yet
+    assert load("hnswlib", tmp_path).applied_seq == 1
+    seg.add(labels_for(10, 2000), vectors(10, seed=2), seq=3)  # 70 >= 270 // 4
+    back = load("hnswlib", tmp_path)
+    assert back.count() == 270 and back.applied_seq == 3
+
+
 def test_hnswlib_resizes_beyond_initial_capacity():
     from huedb_plugins.index.hnswlib_segment import INITIAL_CAPACITY
 

@@ -263,7 +263,7 @@ def test_reopen_with_index_files_garbage(tmp_path):
     _check_all_there(root, expected)
 
 
-def test_reopen_with_stale_index_catches_up(tmp_path):
+def test_reopen_with_index_older_than_deletion_log_is_rebuilt(tmp_path, caplog):
     root = tmp_path / "heal-stale"
     expected = _populate(root, 200)
     snapshot = tmp_path / "index-snapshot"
@@ -286,11 +286,37 @@ def test_reopen_with_stale_index_catches_up(tmp_path):
     for rel, src in saved.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, root / rel)
-    _check_all_there(root, expected)
+    # The deletes were applied and the log pruned, so the old files cannot be caught up.
+    with caplog.at_level("WARNING", logger="huedb"):
+        _check_all_there(root, expected)
+    assert "older (seq 1) than the deletion log" in caplog.text
     c = huedb.PersistentClient(path=str(root))
     res = c.get_collection("heal").query(query_embeddings=[new_vec], n_results=1)
     assert res["ids"] == [["r2"]]
     c.close()
+
+
+def test_stale_index_within_deletion_log_is_caught_up_not_rebuilt(tmp_path, caplog):
+    root = tmp_path / "heal-catch-up"
+    expected = _populate(root, 200)  # rids 1..200, index persisted at seq 1
+    saved = {p.relative_to(root): p.read_bytes() for p in _index_files(root)}
+    expected.update(_populate(root, 100, start=200))  # rids 201..300, seq 2
+    c = huedb.PersistentClient(path=str(root))
+    c.get_collection("heal").delete(ids=["r0", "r250"])  # seq 3
+    c.close()
+    for rid in ("r0", "r250"):
+        del expected[rid]
+    # The state after a crash between the SQLite commits and any index persist:
+    # old index files, and a deletion log that was never pruned.
+    for rel, data in saved.items():
+        (root / rel).write_bytes(data)
+    with sqlite3.connect(root / "huedb.sqlite3") as db:
+        db.execute("DELETE FROM deletions_pruned")
+        db.executemany("INSERT INTO deletions(collection_id, seq, rid) VALUES (1, 3, ?)", [(1,), (251,)])
+    db.close()
+    with caplog.at_level("WARNING", logger="huedb"):
+        _check_all_there(root, expected)
+    assert "rebuilding" not in caplog.text
 
 
 def test_reopen_after_collection_recreated_under_same_name(tmp_path):

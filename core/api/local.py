@@ -153,6 +153,7 @@ class LocalAPI:
             conn.execute("DELETE FROM databases")
             conn.execute("DELETE FROM tenants")
             conn.execute("DELETE FROM deletions")
+            conn.execute("DELETE FROM deletions_pruned")
             catalog.ensure_defaults(conn, DEFAULT_TENANT, DEFAULT_DATABASE)
         for m in models:
             self.segments.drop(m)
@@ -414,11 +415,11 @@ class LocalAPI:
             else:
                 index_rids = np.concatenate([new_rids, old_rids])
                 index_vecs = vectors[np.concatenate([new_sel, old_sel])]
-            self._apply(model, seq, lambda ix: ix.add(index_rids, index_vecs, seq))
+            self._apply(model, seq, lambda ix: ix.add(index_rids, index_vecs, seq), dimension)
 
-    def _apply(self, model: CollectionModel, seq: int, fn) -> None:
+    def _apply(self, model: CollectionModel, seq: int, fn, dimension: Optional[int]) -> None:
         try:
-            self.segments.apply(model, seq, fn)
+            self.segments.apply(model, seq, fn, dimension)
         except Exception:  # the write is committed; the index heals from SQLite on next use
             logger.exception("Index update for collection %r failed; it will be rebuilt from SQLite", model.name)
             self.segments.drop_cached(model)
@@ -453,7 +454,7 @@ class LocalAPI:
                 seq = conn.execute("SELECT seq FROM collections WHERE cid=?", (cid,)).fetchone()[0] + 1
                 rec.delete(conn, cid, seq, rids, log=self.store.persistent)
                 conn.execute("UPDATE collections SET seq=? WHERE cid=?", (seq, cid))
-            self._apply(model, seq, lambda ix: ix.delete(rids, seq))
+            self._apply(model, seq, lambda ix: ix.delete(rids, seq), model.dimension)
         self.store.checkpoint()
         return [r[1] for r in rows]
 

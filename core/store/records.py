@@ -33,8 +33,11 @@ def ids_param(values: Sequence[Any]) -> str:
     return json.dumps(list(values))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**kw) builds one per call
+
+
 def dumps_metadata(md: Optional[Dict[str, Any]]) -> Optional[str]:
-    return json.dumps(md, ensure_ascii=False) if md else None
+    return _ENCODER.encode(md) if md else None
 
 
 def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> Dict[str, int]:
@@ -74,8 +77,15 @@ def insert(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         zip(rids.tolist(), repeat(cid, n), ids, repeat(seq, n), blobs, docs, uri_col, metas),
     )
+    last = first + n - 1
+    if documents is not None:
+        conn.execute(
+            "INSERT INTO docs_fts(rowid, document) SELECT rid, document FROM records "
+            "WHERE rid BETWEEN ? AND ? AND document IS NOT NULL",
+            (first, last),
+        )
     if metadatas is not None:
-        conn.execute(_META_FROM_JSON.format(rows="r.rid BETWEEN ? AND ?"), (first, first + n - 1) * 2)
+        conn.execute(_META_FROM_JSON.format(rows="r.rid BETWEEN ? AND ?"), (first, last) * 2)
     return rids
 
 
@@ -101,7 +111,7 @@ def update(
     if uris is not None:
         conn.executemany("UPDATE records SET uri=? WHERE rid=?", [(u, r) for u, r in zip(uris, rids) if u is not None])
     if metadatas is not None:
-        patches = [(json.dumps(m, ensure_ascii=False), rid) for m, rid in zip(metadatas, rids) if m is not None]
+        patches = [(_ENCODER.encode(m), rid) for m, rid in zip(metadatas, rids) if m is not None]
         # RFC 7396 merge patch: keys with null values are removed.
         conn.executemany(
             "UPDATE records SET metadata = nullif(json_patch(coalesce(metadata, '{}'), ?), '{}') WHERE rid=?",
@@ -210,7 +220,7 @@ def embeddings_from_blobs(blobs: Sequence[bytes], dimension: Optional[int]) -> n
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
 
 
-def changed_since(conn: sqlite3.Connection, cid: int, seq: int, batch: int = 20000):
+def changed_since(conn: sqlite3.Connection, cid: int, seq: int, batch: int = 5000):
     """Yields (rids, blobs) of records written after ``seq``, in chunks, for index catch-up."""
     cursor = conn.execute(
         "SELECT rid, embedding FROM records WHERE collection_id=? AND version>? ORDER BY rid", (cid, seq)
@@ -229,3 +239,14 @@ def deleted_since(conn: sqlite3.Connection, cid: int, seq: int) -> np.ndarray:
 
 def prune_deletions(conn: sqlite3.Connection, cid: int, upto_seq: int) -> None:
     conn.execute("DELETE FROM deletions WHERE collection_id=? AND seq<=?", (cid, upto_seq))
+    conn.execute(
+        "INSERT INTO deletions_pruned(collection_id, pruned_seq) VALUES (?, ?) "
+        "ON CONFLICT(collection_id) DO UPDATE SET pruned_seq=max(pruned_seq, excluded.pruned_seq)",
+        (cid, upto_seq),
+    )
+
+
+def deletions_pruned_upto(conn: sqlite3.Connection, cid: int) -> int:
+    """Seq up to which the deletion log was pruned (0: it is complete)."""
+    row = conn.execute("SELECT pruned_seq FROM deletions_pruned WHERE collection_id=?", (cid,)).fetchone()
+    return row[0] if row else 0

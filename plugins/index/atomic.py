@@ -1,10 +1,15 @@
 """Crash-safe persistence for index segments: generation files plus a manifest.
 
 A persist writes each data file under a fresh generation name (temp file,
-fsync, rename), then atomically replaces a small JSON manifest naming those
-files with their size and SHA-256. Replacing the manifest is the commit point:
-a crash before it leaves the previous generation intact, a crash after it
+rename), then atomically replaces a small JSON manifest naming those files
+with their size and SHA-256. Replacing the manifest is the commit point: a
+crash before it leaves the previous generation intact, a crash after it
 leaves the new one complete. Older generations are deleted after the commit.
+
+Nothing is fsynced: an index is derived data. A process crash (kill -9)
+loses nothing that was written, and after a power loss any file that did not
+reach the disk fails its size or SHA-256 check, so the core rebuilds the
+index from SQLite. Skipping fsync keeps a persist of a large graph cheap.
 ``read_manifest`` / ``verified_path`` check everything before a plugin hands a
 file to a native loader (hnswlib may crash on a truncated file).
 """
@@ -33,30 +38,16 @@ def manifest_path(directory: Path, name: str) -> Path:
     return Path(directory) / f"{name}.manifest.json"
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # platforms without directory fds
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, write: Writer) -> None:
-    """``write(tmp)`` then fsync and rename over ``path``; the temp file never survives a failure."""
+    """``write(tmp)`` then rename over ``path``; the temp file never survives a failure."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
 
 
 def _write_bytes(data: bytes) -> Writer:

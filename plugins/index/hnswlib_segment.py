@@ -237,7 +237,10 @@ class HnswlibSegment:
 
     def _wrote(self, n: int) -> None:
         self._unsynced += n
-        if self._dir is not None and self._unsynced >= self._cfg["sync_threshold"]:
+        # Each persist rewrites the whole graph, so a large index waits for a quarter of its
+        # size in new writes: bytes written stay linear in the index size, not quadratic.
+        due = max(self._cfg["sync_threshold"], self.count() // 4)
+        if self._dir is not None and self._unsynced >= due:
             self.persist()
 
     def _mark_deleted(self, labels: np.ndarray) -> None:
