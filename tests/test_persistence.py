@@ -334,3 +334,26 @@ def test_index_files_stay_under_path(tmp_path, monkeypatch):
     root = tmp_path / "contained"
     _populate(root, 50)
     assert sorted(os.listdir(tmp_path)) == ["contained"]
+
+
+def test_files_from_before_batched_fts_inserts_lose_the_insert_trigger(tmp_path):
+    # Stores created before documents were indexed per batch had a per-row trigger;
+    # keeping it would index every new document twice.
+    huedb.PersistentClient(path=str(tmp_path)).close()
+    db = sqlite3.connect(tmp_path / "huedb.sqlite3")
+    db.execute(
+        "CREATE TRIGGER records_fts_insert AFTER INSERT ON records WHEN new.document IS NOT NULL BEGIN "
+        "INSERT INTO docs_fts(rowid, document) VALUES (new.rid, new.document); END"
+    )
+    db.commit()
+    db.close()
+    c = huedb.PersistentClient(path=str(tmp_path))
+    col = c.create_collection("docs", embedding_function=None)
+    col.add(ids=["a", "b"], embeddings=[[1.0, 2.0], [3.0, 4.0]], documents=["hello world", "other"])
+    col.delete(ids=["b"])
+    assert col.get(where_document={"$contains": "hello"})["ids"] == ["a"]
+    c.close()
+    db = sqlite3.connect(tmp_path / "huedb.sqlite3")
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE name='records_fts_insert'").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM docs_fts_docsize").fetchone() == (1,)
+    db.close()
