@@ -395,7 +395,7 @@ class LocalAPI:
                     new_rids = np.zeros(0, dtype=np.int64)
                     if len(new_sel):
                         new_rids = rec.insert(
-                            conn, cid, seq, _take(ids, new_sel, n), vectors[new_sel], _take(docs, new_sel, n),
+                            conn, cid, seq, _take(ids, new_sel, n), _take_rows(vectors, new_sel, n), _take(docs, new_sel, n),
                             _take(uri_list, new_sel, n), _take_meta(metas, new_sel, n, drop_none=True),
                         )
                     old_rids = np.fromiter((found[ids[i]] for i in old_sel), dtype=np.int64, count=len(old_sel))
@@ -414,7 +414,7 @@ class LocalAPI:
                 index_rids, index_vecs = new_rids, np.zeros((0, dimension or 0), dtype=np.float32)
             else:
                 index_rids = np.concatenate([new_rids, old_rids])
-                index_vecs = vectors[np.concatenate([new_sel, old_sel])]
+                index_vecs = _take_rows(vectors, np.concatenate([new_sel, old_sel]), n)
             self._apply(model, seq, lambda ix: ix.add(index_rids, index_vecs, seq), dimension)
 
     def _apply(self, model: CollectionModel, seq: int, fn, dimension: Optional[int]) -> None:
@@ -532,6 +532,13 @@ class LocalAPI:
 
 class _NothingToDo(Exception):
     """Internal: a write that changes nothing (all ids skipped) rolls back quietly."""
+
+
+def _take_rows(array: np.ndarray, sel: np.ndarray, n: int) -> np.ndarray:
+    """Rows ``sel`` of ``array``; the array itself when ``sel`` is every row in order (no copy)."""
+    if len(sel) == n and (n == 0 or (sel[0] == 0 and (np.diff(sel) == 1).all())):
+        return array
+    return array[sel]
 
 
 def _take(values: Optional[Sequence[Any]], sel: np.ndarray, n: int) -> Optional[List[Any]]:

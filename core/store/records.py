@@ -68,7 +68,7 @@ def insert(
     n = len(ids)
     first = next_rid(conn)
     rids = np.arange(first, first + n, dtype=np.int64)
-    blobs = [row.tobytes() for row in embeddings]
+    blobs = [memoryview(row) for row in np.ascontiguousarray(embeddings, dtype=np.float32)]  # no copies
     docs = documents if documents is not None else repeat(None, n)
     uri_col = uris if uris is not None else repeat(None, n)
     metas = [dumps_metadata(m) for m in metadatas] if metadatas is not None else repeat(None, n)

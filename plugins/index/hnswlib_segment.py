@@ -259,7 +259,7 @@ class HnswlibSegment:
         n = len(self._buffer)
         if n == 0:
             return
-        labels, vectors = self._buffer.labels.copy(), self._buffer.vectors.copy()
+        labels, vectors = self._buffer.labels, self._buffer.vectors  # views: the buffer is cleared below
         if self._index is None:
             self._index = hnswlib.Index(space=self._space, dim=self._dim)
             self._index.init_index(

@@ -81,9 +81,10 @@ class VectorTable:
             return
         start = self._n
         self._reserve(start + m)
-        self._vectors[start : start + m] = vectors[new]
-        self._labels[start : start + m] = labels[new]
-        new_labels = labels[new]
+        all_new = m == len(labels)  # the common case: no copies of the input
+        self._vectors[start : start + m] = vectors if all_new else vectors[new]
+        new_labels = labels if all_new else labels[new]
+        self._labels[start : start + m] = new_labels
         order = np.argsort(new_labels, kind="stable")
         new_labels = new_labels[order]
         new_rows = np.arange(start, start + m, dtype=np.int64)[order]
