@@ -1,8 +1,10 @@
 """``where`` and ``where_document`` filters: validated and compiled to SQL in one pass.
 
-A ``where`` filter compiles to a *rid set*: a SELECT of matching record ids
-built from probes of the covering index ``meta(collection_id, key, vtype,
-is_list, value, rid)``, combined with INTERSECT ($and) and UNION ($or).
+A ``where`` filter compiles to a *rid set*: a tree of probes, each a SELECT
+of matching record ids from the covering index ``meta(collection_id, key,
+vtype, is_list, value, rid)``, combined by ``$and`` (intersection) and
+``$or`` (union). The store runs each probe in SQLite and combines the sorted
+rid arrays in numpy, which is several times faster than SQLite's INTERSECT.
 Negations (``$ne``, ``$nin``, ``$not_contains``) are the collection's records
 EXCEPT the positive probe, so records that lack the key match them, as in
 Chroma. The rid set drives the record lookup, so a selective filter touches
@@ -15,7 +17,8 @@ full-text index.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple, Union
 
 from huedb.errors import InvalidArgumentError
 
@@ -27,6 +30,25 @@ _LIST_OPS = {"$in", "$nin"}
 _ARRAY_OPS = {"$contains", "$not_contains"}
 _DOC_OPS = {"$contains", "$not_contains", "$regex", "$not_regex"}
 FTS_MIN_CHARS = 3  # the trigram index answers substrings of 3+ characters
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A SELECT of matching record ids (one column, ``rid``)."""
+
+    sql: str
+    params: Tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Combine:
+    """``$and`` (op "and": intersection) or ``$or`` (op "or": union) of rid sets."""
+
+    op: str
+    parts: Tuple["RidSet", ...]
+
+
+RidSet = Union[Probe, Combine]
 
 
 def vtype_of(value: Any) -> int:
@@ -45,14 +67,8 @@ def sql_value(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
-def compile_where(where: Any, cid: int) -> Tuple[str, List[Any]]:
-    """Validates ``where``; returns (a SELECT of matching rids, params). Raises InvalidArgumentError."""
-    params: List[Any] = []
-    sql = _where(where, cid, params)
-    return sql, params
-
-
-def _where(where: Any, cid: int, params: List[Any]) -> str:
+def compile_where(where: Any, cid: int) -> RidSet:
+    """Validates ``where``; returns the rid set it selects. Raises InvalidArgumentError."""
     if not isinstance(where, dict):
         raise InvalidArgumentError(f"Expected where to be a dict, got {type(where).__name__} {where!r}")
     if len(where) == 0:
@@ -72,8 +88,7 @@ def _where(where: Any, cid: int, params: List[Any]) -> str:
             raise InvalidArgumentError(
                 f"Expected where value for {key} to be a non-empty list of where expressions, got {value!r}"
             )
-        parts = [f"SELECT rid FROM ({_where(w, cid, params)})" for w in value]
-        return (" INTERSECT " if key == "$and" else " UNION ").join(parts)
+        return Combine("and" if key == "$and" else "or", tuple(compile_where(w, cid) for w in value))
     if key.startswith("$"):
         raise InvalidArgumentError(
             f"Unknown where operator {key!r}; expected $and, $or, or a metadata key"
@@ -86,23 +101,30 @@ def _where(where: Any, cid: int, params: List[Any]) -> str:
         op, operand = next(iter(value.items()))
     else:
         op, operand = "$eq", value
-    return _field(key, op, operand, cid, params)
+    return _field(key, op, operand, cid)
 
 
-def _probe(cid: int, key: str, vtype: int, cmp: str, is_list: int, params: List[Any], value: Any) -> str:
-    params.extend((cid, key, vtype, is_list, sql_value(value)))
-    return f"SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=? AND value {cmp} ?"
+_PROBE_SQL = "SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=? AND value {cmp} ?"
 
 
-def _signed(negated: bool, cid: int, params: List[Any], positive) -> str:
-    """The positive probe, or the collection's records EXCEPT it (params stay in text order)."""
+def _probe(cid: int, key: str, vtype: int, cmp: str, is_list: int, values: List[Any]) -> Probe:
+    """Rows of ``key`` whose value compares with one of ``values`` (several values: a UNION)."""
+    sql = " UNION ".join(_PROBE_SQL.format(cmp=cmp) for _ in values)
+    params = tuple(p for v in values for p in (cid, key, vtype, is_list, sql_value(v)))
+    return Probe(sql, params)
+
+
+def _signed(negated: bool, cid: int, positive: Probe) -> Probe:
+    """The positive probe, or the collection's records EXCEPT it."""
     if not negated:
-        return positive()
-    params.append(cid)
-    return f"SELECT rid FROM records WHERE collection_id=? EXCEPT SELECT rid FROM ({positive()})"
+        return positive
+    # The subquery keeps a multi-value (UNION) probe together: compound SELECTs associate left.
+    return Probe(
+        f"SELECT rid FROM records WHERE collection_id=? EXCEPT SELECT rid FROM ({positive.sql})", (cid, *positive.params)
+    )
 
 
-def _field(key: str, op: str, operand: Any, cid: int, params: List[Any]) -> str:
+def _field(key: str, op: str, operand: Any, cid: int) -> Probe:
     if op in _SCALAR_OPS:
         if op in ("$gt", "$gte", "$lt", "$lte"):
             if isinstance(operand, bool) or not isinstance(operand, (int, float)):
@@ -110,26 +132,22 @@ def _field(key: str, op: str, operand: Any, cid: int, params: List[Any]) -> str:
                     f"Expected operand of {op} on key {key!r} to be an int or float, got {operand!r}"
                 )
         vt = vtype_of(operand)
-        return _signed(op == "$ne", cid, params, lambda: _probe(cid, key, vt, _SCALAR_OPS[op], 0, params, operand))
+        return _signed(op == "$ne", cid, _probe(cid, key, vt, _SCALAR_OPS[op], 0, [operand]))
     if op in _LIST_OPS:
         if not isinstance(operand, list) or len(operand) == 0:
             raise InvalidArgumentError(
                 f"Expected operand of {op} on key {key!r} to be a non-empty list of str, int, float or bool, got {operand!r}"
             )
-        if len({vtype_of(item) for item in operand}) > 1:
+        kinds = {vtype_of(item) for item in operand}
+        if len(kinds) > 1:
             raise InvalidArgumentError(
                 f"Expected operand of {op} on key {key!r} to be a list of values of the same type "
                 f"(all str, all numbers or all bool), got {operand!r}"
             )
-        return _signed(
-            op == "$nin",
-            cid,
-            params,
-            lambda: " UNION ".join(_probe(cid, key, vtype_of(i), "=", 0, params, i) for i in operand),
-        )
+        return _signed(op == "$nin", cid, _probe(cid, key, kinds.pop(), "=", 0, operand))
     if op in _ARRAY_OPS:
         vt = vtype_of(operand)
-        return _signed(op == "$not_contains", cid, params, lambda: _probe(cid, key, vt, "=", 1, params, operand))
+        return _signed(op == "$not_contains", cid, _probe(cid, key, vt, "=", 1, [operand]))
     raise InvalidArgumentError(
         f"Unknown operator {op!r} for key {key!r}; expected one of "
         "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $contains, $not_contains"
@@ -142,12 +160,12 @@ def compile_where_document(where_document: Any, cid: int) -> Tuple[str, List[Any
     return _doc(where_document, cid, params), params
 
 
-def document_rid_set(where_document: Any) -> Optional[Tuple[str, List[Any]]]:
+def document_rid_set(where_document: Any) -> Optional[Probe]:
     """A rid set from the trigram index that every match lies in, when there is one
     (a top-level $contains of 3+ characters, or one inside a top-level $and)."""
     op, operand = next(iter(where_document.items()))
     if op == "$contains" and isinstance(operand, str) and len(operand) >= FTS_MIN_CHARS:
-        return "SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", [fts_phrase(operand)]
+        return Probe("SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", (fts_phrase(operand),))
     if op == "$and" and isinstance(operand, list):
         for child in operand:
             found = document_rid_set(child) if isinstance(child, dict) and len(child) == 1 else None
@@ -200,17 +218,3 @@ def _doc(wd: Any, cid: int, params: List[Any]) -> str:
 def fts_phrase(text: str) -> str:
     """A FTS5 phrase literal: the text in double quotes, inner quotes doubled."""
     return '"' + text.replace('"', '""') + '"'
-
-
-def meta_rows(cid: int, rid: int, metadata: Dict[str, Any]) -> List[Tuple[Any, ...]]:
-    """Rows for the meta table: one per scalar, one per list element (is_list=1)."""
-    rows = []
-    for key, value in metadata.items():
-        if value is None:
-            continue
-        if isinstance(value, list):
-            for item in value:
-                rows.append((cid, rid, key, vtype_of(item), 1, sql_value(item)))
-        else:
-            rows.append((cid, rid, key, vtype_of(value), 0, sql_value(value)))
-    return rows

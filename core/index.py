@@ -86,3 +86,11 @@ class IndexSegment(Protocol):
 
     def close(self) -> None:
         ...
+
+
+def sorted_unique(labels: np.ndarray) -> np.ndarray:
+    """``labels`` sorted without duplicates; input that already is (the usual case:
+    rid sets from SQLite) comes back as is after one linear check."""
+    if len(labels) < 2 or (labels[1:] > labels[:-1]).all():
+        return labels
+    return np.unique(labels)

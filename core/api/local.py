@@ -7,7 +7,6 @@ write is durable even if the index update is lost (it is caught up on open).
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -443,11 +442,11 @@ class LocalAPI:
             )
         if ids is not None:
             ids = validate_ids(ids)
-        where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
+        selection = rec.select(model.internal_id, ids, where, where_document)
         cid = model.internal_id
         with self.segments.write_lock(cid):
             with self.store.write() as conn:
-                rows = rec.select_records(conn, where_sql, params, [])
+                rows = rec.select_records(conn, selection, [])
                 if not rows:
                     return []
                 rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -467,13 +466,13 @@ class LocalAPI:
         if ids is not None:
             ids = validate_ids(ids, allow_empty=True)
         fields = [f for f in ("documents", "metadatas", "uris", "embeddings") if f in include]
-        where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
+        selection = rec.select(model.internal_id, ids, where, where_document)
         with self.store.read() as conn:
             if ids is None:
-                rows = rec.select_records(conn, where_sql, params, fields, limit, offset)
+                rows = rec.select_records(conn, selection, fields, limit, offset)
             else:
                 # Records come back in the order the ids were asked for.
-                found = {row[1]: row for row in rec.select_records(conn, where_sql, params, fields)}
+                found = {row[1]: row for row in rec.select_records(conn, selection, fields)}
                 rows = [found[i] for i in ids if i in found]
                 start = offset or 0
                 rows = rows[start: None if limit is None else start + limit]
@@ -498,9 +497,9 @@ class LocalAPI:
             )
         allowed = None
         if ids is not None or where is not None or where_document is not None:
-            where_sql, params = rec.filter_sql(model.internal_id, ids, where, where_document)
+            selection = rec.select(model.internal_id, ids, where, where_document)
             with self.store.read() as conn:
-                allowed = rec.select_rids(conn, where_sql, params)
+                allowed = rec.matching_rids(conn, selection)
         if allowed is not None and (ids is not None or len(allowed) <= EXACT_SCAN_MAX):
             # A small candidate set (or explicit ids) is searched exactly: recall 1.0.
             with self.store.read() as conn:
@@ -575,7 +574,7 @@ def _columns(rows: Sequence[tuple], fields: Sequence[str], include: Sequence[str
     out["documents"] = [r[pos["documents"]] for r in rows] if "documents" in pos else None
     out["uris"] = [r[pos["uris"]] for r in rows] if "uris" in pos else None
     out["metadatas"] = (
-        [json.loads(r[pos["metadatas"]]) if r[pos["metadatas"]] else None for r in rows] if "metadatas" in pos else None
+        rec.loads_metadatas([r[pos["metadatas"]] for r in rows]) if "metadatas" in pos else None
     )
     out["data"] = None
     out["included"] = list(include)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from itertools import repeat
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from huedb.filters import compile_where, compile_where_document, document_rid_set
+from huedb.filters import Combine, Probe, RidSet, compile_where, compile_where_document, document_rid_set
+from huedb.index import sorted_unique
 
 _META_FROM_JSON = """
 INSERT INTO meta(collection_id, rid, key, vtype, is_list, value)
@@ -38,6 +40,11 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**kw)
 
 def dumps_metadata(md: Optional[Dict[str, Any]]) -> Optional[str]:
     return _ENCODER.encode(md) if md else None
+
+
+def loads_metadatas(texts: Sequence[Optional[str]]) -> List[Optional[Dict[str, Any]]]:
+    """Stored metadata JSON (or NULL) to dicts, in one parse: per-call overhead dominates small dicts."""
+    return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
 
 
 def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> Dict[str, int]:
@@ -133,45 +140,104 @@ def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: 
         )
 
 
-def filter_sql(
-    cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any
-) -> Tuple[str, List[Any]]:
-    """WHERE clause (over alias r) for a collection plus optional ids/where/where_document.
+@dataclass(frozen=True)
+class Selection:
+    """What a get/query/delete selects in one collection, validated before any read.
 
-    When there is a narrowing rid set (ids, a where filter, a full-text $contains), it
-    drives the lookup (``r.rid IN (...)`` by rowid) and the collection check is made
-    per row (``+r.collection_id`` keeps the planner from scanning the whole collection).
+    ``narrowing``: rid sets every match lies in (ids, the where filter, the trigram
+    index for a $contains); ``predicate``: a per-row check over alias ``r`` that the
+    rid sets cannot answer alone (where_document), with its params.
     """
-    sets: List[str] = []
-    set_params: List[Any] = []
+
+    cid: int
+    narrowing: Tuple[RidSet, ...]
+    predicate: Optional[str] = None
+    predicate_params: Tuple[Any, ...] = ()
+
+
+def select(cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Selection:
+    """Compiles (and so validates) the filters of a get/query/delete."""
+    narrowing: List[RidSet] = []
     if ids is not None:
-        sets.append("SELECT rid FROM records WHERE collection_id=? AND id IN (SELECT value FROM json_each(?))")
-        set_params.extend((cid, ids_param(ids)))
+        narrowing.append(
+            Probe("SELECT rid FROM records WHERE collection_id=? AND id IN (SELECT value FROM json_each(?))",
+                  (cid, ids_param(ids)))
+        )
     if where is not None:
-        sql, p = compile_where(where, cid)
-        sets.append(sql)
-        set_params.extend(p)
-    doc_sql, doc_params = (None, [])
+        narrowing.append(compile_where(where, cid))
+    predicate, predicate_params = None, ()
     if where_document is not None:
-        doc_sql, doc_params = compile_where_document(where_document, cid)
-        narrowing = document_rid_set(where_document)
-        if narrowing:
-            sets.append(narrowing[0])
-            set_params.extend(narrowing[1])
-    if not sets:
-        clauses, params = ["r.collection_id = ?"], [cid]
+        predicate, doc_params = compile_where_document(where_document, cid)
+        predicate_params = tuple(doc_params)
+        fts = document_rid_set(where_document)
+        if fts is not None:
+            narrowing.append(fts)
+    return Selection(cid, tuple(narrowing), predicate, predicate_params)
+
+
+def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
+    """Sorted, unique rids of a rid set: probes run in SQLite, $and/$or combine in numpy."""
+    if isinstance(node, Probe):
+        # One text value instead of a row per rid: about 3x faster to bring into numpy.
+        text = conn.execute(f"SELECT group_concat(rid) FROM ({node.sql})", node.params).fetchone()[0]
+        rids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
+        return sorted_unique(rids)  # probes of an index on (value, rid) come sorted for one value
+    result: Optional[np.ndarray] = None
+    for part in node.parts:
+        rids = rid_array(conn, part)
+        if result is None:
+            result = rids
+        elif node.op == "and":
+            result = intersect_sorted(result, rids)
+        else:
+            result = np.union1d(result, rids)
+        if node.op == "and" and len(result) == 0:
+            break
+    assert result is not None  # a Combine has at least one part (compile_where checks)
+    return result
+
+
+def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection of two sorted unique arrays (binary search of the smaller in the larger)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0:
+        return a
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return a[b[at] == a]
+
+
+def candidates(conn: sqlite3.Connection, sel: Selection) -> Optional[np.ndarray]:
+    """Sorted rids every match lies in; None when nothing narrows (the whole collection)."""
+    result: Optional[np.ndarray] = None
+    for node in sel.narrowing:
+        rids = rid_array(conn, node)
+        result = rids if result is None else intersect_sorted(result, rids)
+        if len(result) == 0:
+            break
+    return result
+
+
+def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
+    """Sorted rids of every record the selection matches."""
+    found = candidates(conn, sel)
+    if sel.predicate is None and found is not None:
+        return found  # meta rows and rid probes exist only for live records
+    where_sql, params = _where_sql(sel, found)
+    return rid_array(conn, Probe(f"SELECT r.rid FROM records r WHERE {where_sql}", tuple(params)))
+
+
+def _where_sql(sel: Selection, found: Optional[np.ndarray]) -> Tuple[str, List[Any]]:
+    if found is None:
+        clauses, params = ["r.collection_id = ?"], [sel.cid]
     else:
-        ridset = " INTERSECT ".join(f"SELECT rid FROM ({s})" for s in sets)
-        clauses, params = ["+r.collection_id = ?", f"r.rid IN ({ridset})"], [cid, *set_params]
-    if doc_sql:
-        clauses.append(doc_sql)
-        params.extend(doc_params)
+        # The rid list drives the lookup by rowid; the unary + keeps the planner from
+        # scanning the whole collection through the (collection_id, ...) indexes instead.
+        clauses, params = ["+r.collection_id = ?", "r.rid IN (SELECT value FROM json_each(?))"], [sel.cid, ids_param(found.tolist())]
+    if sel.predicate is not None:
+        clauses.append(sel.predicate)
+        params.extend(sel.predicate_params)
     return " AND ".join(clauses), params
-
-
-def select_rids(conn: sqlite3.Connection, where_sql: str, params: Sequence[Any]) -> np.ndarray:
-    rows = conn.execute(f"SELECT r.rid FROM records r WHERE {where_sql} ORDER BY r.rid", params).fetchall()
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
 _FIELD_COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": "r.uri", "embeddings": "r.embedding"}
@@ -179,13 +245,16 @@ _FIELD_COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": 
 
 def select_records(
     conn: sqlite3.Connection,
-    where_sql: str,
-    params: Sequence[Any],
+    sel: Selection,
     fields: Sequence[str],
     limit: Optional[int] = None,
     offset: Optional[int] = None,
 ) -> List[tuple]:
     """Rows of (rid, id, *fields) in insertion order."""
+    found = candidates(conn, sel)
+    if found is not None and len(found) == 0:
+        return []
+    where_sql, params = _where_sql(sel, found)
     cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
     sql = f"SELECT {cols} FROM records r WHERE {where_sql} ORDER BY r.rid"
     if limit is not None or offset:

@@ -8,6 +8,7 @@ import numpy as np
 
 from huedb.distance import exact_search, normalize_rows
 from huedb.errors import InvalidArgumentError, InvalidDimensionException
+from huedb.index import sorted_unique
 
 SPACES = ("l2", "ip", "cosine")
 
@@ -72,10 +73,10 @@ def check_k(k: Any) -> int:
 
 
 def check_allowed(allowed: Any) -> Optional[np.ndarray]:
-    """Sorted unique int64 labels (sorting is cheap and protects against unsorted input)."""
+    """Sorted unique int64 labels (protects against unsorted input; sorted input is not copied)."""
     if allowed is None:
         return None
-    return np.unique(as_labels(allowed, "allowed"))
+    return sorted_unique(as_labels(allowed, "allowed"))
 
 
 def filter_exact_limit(k: int, total: int) -> int:
