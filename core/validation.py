@@ -9,7 +9,7 @@ import ipaddress
 import math
 import re
 from collections import Counter
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -211,6 +211,20 @@ def validate_strings(values: Any, count: int, what: str) -> Optional[List[Option
         if v is not None and not isinstance(v, str):
             raise InvalidArgumentError(f"Expected each of {what} to be a str, got {type(v).__name__} {v!r}")
     return values
+
+
+CLEARABLE = ("documents", "uris")
+#: the JSON field of an update/upsert request that carries ``clear`` (not in Chroma's API)
+CLEAR_FIELD = "huedb_clear"
+
+
+def validate_clear(clear: Any) -> Tuple[str, ...]:
+    """Fields an update may empty (huedb's modality replacement): a subset of documents, uris."""
+    if clear is None:
+        return ()
+    if isinstance(clear, str) or not isinstance(clear, (list, tuple)) or any(f not in CLEARABLE for f in clear):
+        raise InvalidArgumentError(f"Expected clear to be a list drawn from {list(CLEARABLE)}, got {clear!r}")
+    return tuple(clear)
 
 
 def validate_include(include: Any, allowed: Sequence[str], default: List[str]) -> List[str]:

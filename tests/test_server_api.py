@@ -161,6 +161,8 @@ def test_records_roundtrip_with_base64_and_lists(http, db):
         ("query", {}, "query_embeddings"),
         ("delete", {}, "ids"),
         ("get", [1, 2], "object"),
+        ("update", {"ids": ["a"], "huedb_clear": ["embeddings"]}, "clear"),
+        ("upsert", {"ids": ["a"], "embeddings": [[1.0]], "huedb_clear": "documents"}, "huedb_clear"),
     ],
 )
 def test_bad_input_is_400_with_a_clear_message(http, db, path, body, needle):

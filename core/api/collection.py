@@ -6,7 +6,7 @@ hands plain ids/vectors/fields to the ServerAPI, which validates and stores.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -164,17 +164,36 @@ class Collection:
 
     def upsert(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
                images: Any = None, uris: Any = None) -> None:
-        self._write(self._api._upsert, ids, embeddings, metadatas, documents, images, uris, required=True)
+        clear = self._replaced_modalities(documents, images, uris)
+        self._write(self._api._upsert, ids, embeddings, metadatas, documents, images, uris, required=True, clear=clear)
 
     def update(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
                images: Any = None, uris: Any = None) -> None:
-        self._write(self._api._update, ids, embeddings, metadatas, documents, images, uris, required=False)
+        clear = self._replaced_modalities(documents, images, uris)
+        self._write(self._api._update, ids, embeddings, metadatas, documents, images, uris, required=False, clear=clear)
+
+    def _replaced_modalities(self, documents: Any, images: Any, uris: Any) -> Tuple[str, ...]:
+        """Stored fields that a write in another modality empties: a record has one modality.
+
+        Images replace the document and any URI (images themselves are never stored). In a
+        collection with a data loader, URIs replace the document and documents replace the URI.
+        Anywhere else a field that is not given stays as it is, as in Chroma.
+        """
+        if images is not None:
+            return ("documents", "uris")
+        if self._data_loader is not None:
+            if uris is not None and documents is None:
+                return ("documents",)
+            if documents is not None and uris is None:
+                return ("uris",)
+        return ()
 
     def _write(self, send: Any, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any,
-               uris: Any, required: bool) -> None:
+               uris: Any, required: bool, clear: Tuple[str, ...] = ()) -> None:
         """Embeds whatever modality was given (client side), then sends plain records."""
         ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required)
-        send(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope())
+        extra = {"clear": clear} if clear else {}  # only when used: any ServerAPI takes the plain call
+        send(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope(), **extra)
 
     def delete(self, ids: Any = None, where: Any = None, where_document: Any = None) -> None:
         self._api._delete(self._model.id, _as_list(ids), where, where_document, **self._scope())

@@ -27,7 +27,7 @@ from huedb.errors import (
     error_from_name,
 )
 from huedb.registry import get_registry
-from huedb.validation import validate_metadata, validate_metadatas
+from huedb.validation import CLEAR_FIELD, validate_clear, validate_metadata, validate_metadatas
 
 #: Chroma's wire names for errors whose class name differs in huedb
 _ALIASES = {
@@ -248,13 +248,14 @@ class HttpAPI:
 
     def _update(self, collection_id: str, ids: Any, embeddings: Any = None, metadatas: Any = None,
                 documents: Any = None, uris: Any = None, tenant: str = DEFAULT_TENANT,
-                database: str = DEFAULT_DATABASE) -> bool:
-        self._write("update", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
+                database: str = DEFAULT_DATABASE, clear: Sequence[str] = ()) -> bool:
+        self._write("update", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
     def _upsert(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
-                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> bool:
-        self._write("upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
+                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE,
+                clear: Sequence[str] = ()) -> bool:
+        self._write("upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
     def _encode_embeddings(self, embeddings: Any) -> Any:
@@ -278,7 +279,7 @@ class HttpAPI:
         return _to_list(embeddings)
 
     def _write(self, op: str, collection_id: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any,
-               uris: Any, tenant: str, database: str) -> None:
+               uris: Any, tenant: str, database: str, clear: Sequence[str] = ()) -> None:
         if isinstance(ids, str):
             ids = [ids]
         if not isinstance(ids, (list, tuple, np.ndarray)):
@@ -293,15 +294,17 @@ class HttpAPI:
         columns = {"embeddings": encoded, "metadatas": _list_or_none(metadatas), "documents": _list_or_none(documents),
                    "uris": _list_or_none(uris)}
         path = self._coll(collection_id, tenant, database) + "/" + op
+        # huedb's modality replacement; sent only when used, so a Chroma server sees its own schema.
+        extra = {CLEAR_FIELD: list(validate_clear(clear))} if clear else {}
         n = len(ids)
         step = self._chunk_size(n, encoded, columns["documents"])
         lengths_match = all(v is None or len(v) == n for v in columns.values())
         if step >= n or not lengths_match:
-            self._request("POST", path, json={"ids": ids, **columns})
+            self._request("POST", path, json={"ids": ids, **columns, **extra})
             return
         for start in range(0, n, step):
             chunk = {k: (None if v is None else v[start:start + step]) for k, v in columns.items()}
-            self._request("POST", path, json={"ids": ids[start:start + step], **chunk})
+            self._request("POST", path, json={"ids": ids[start:start + step], **chunk, **extra})
 
     def _chunk_size(self, n: int, encoded: Any, documents: Any) -> int:
         step = max(1, self.get_max_batch_size())

@@ -32,6 +32,7 @@ from huedb.validation import (
     DEFAULT_QUERY_INCLUDE,
     GET_INCLUDE,
     QUERY_INCLUDE,
+    validate_clear,
     validate_collection_name,
     validate_embeddings,
     validate_ids,
@@ -346,18 +347,22 @@ class LocalAPI:
 
     def _update(self, collection_id: str, ids: Any, embeddings: Any = None, metadatas: Any = None,
                 documents: Any = None, uris: Any = None, tenant: str = DEFAULT_TENANT,
-                database: str = DEFAULT_DATABASE) -> bool:
-        self._write(collection_id, "update", ids, embeddings, metadatas, documents, uris, tenant, database)
+                database: str = DEFAULT_DATABASE, clear: Sequence[str] = ()) -> bool:
+        """``clear``: fields ("documents", "uris") that become empty where this write gives no
+        value: a record written in another modality drops the old one (huedb only)."""
+        self._write(collection_id, "update", ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
     def _upsert(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
-                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> bool:
-        self._write(collection_id, "upsert", ids, embeddings, metadatas, documents, uris, tenant, database)
+                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE,
+                clear: Sequence[str] = ()) -> bool:
+        self._write(collection_id, "upsert", ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
     def _write(self, collection_id: str, mode: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any,
-               uris: Any, tenant: str, database: str) -> None:
+               uris: Any, tenant: str, database: str, clear: Sequence[str] = ()) -> None:
         model = self._collection(collection_id, tenant, database)
+        clear = validate_clear(clear)
         ids = validate_ids(ids)
         n = len(ids)
         if embeddings is None and mode != "update":
@@ -401,7 +406,7 @@ class LocalAPI:
                     if len(old_sel):
                         rec.update(
                             conn, seq, old_rids.tolist(), None if vectors is None else vectors[old_sel],
-                            _take(docs, old_sel, n), _take(uri_list, old_sel, n), _take(metas, old_sel, n),
+                            _take(docs, old_sel, n), _take(uri_list, old_sel, n), _take(metas, old_sel, n), clear,
                         )
                     if dimension is None and vectors is not None:
                         dimension = vectors.shape[1]

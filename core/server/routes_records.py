@@ -8,6 +8,7 @@ from starlette.routing import Route
 from huedb.server import wire
 from huedb.server.routes_collections import DB
 from huedb.server.routes_common import Ctx, endpoint
+from huedb.validation import CLEAR_FIELD
 
 C = DB + "/collections/{collection_id}"
 
@@ -29,6 +30,8 @@ def _write(method_name: str, embeddings_required: bool):
         ids = wire.str_list(body, "ids", required=True)
         _check_batch(ctx, ids)
         fn = getattr(ctx.api, method_name)
+        # huedb's own field: update/upsert in another modality empties the old one.
+        extra = {} if method_name == "_add" else {"clear": wire.str_list(body, CLEAR_FIELD) or ()}
         await ctx.call(
             fn,
             ctx.params["collection_id"],
@@ -39,6 +42,7 @@ def _write(method_name: str, embeddings_required: bool):
             wire.nullable_str_list(body, "uris"),
             tenant=ctx.tenant,
             database=ctx.database,
+            **extra,
         )
         return {}
 

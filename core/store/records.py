@@ -104,8 +104,12 @@ def update(
     documents: Optional[Sequence[Optional[str]]],
     uris: Optional[Sequence[Optional[str]]],
     metadatas: Optional[Sequence[Optional[Dict[str, Any]]]],
+    clear: Sequence[str] = (),
 ) -> None:
-    """Updates existing records: given fields replace, metadata merges (None values delete keys)."""
+    """Updates existing records: given fields replace, metadata merges (None values delete keys).
+
+    A field named in ``clear`` ("documents", "uris") becomes NULL where no new value is given.
+    """
     n = len(rids)
     conn.executemany("UPDATE records SET version=? WHERE rid=?", zip(repeat(seq, n), rids))
     if embeddings is not None:
@@ -117,6 +121,10 @@ def update(
         )
     if uris is not None:
         conn.executemany("UPDATE records SET uri=? WHERE rid=?", [(u, r) for u, r in zip(uris, rids) if u is not None])
+    for field, column, given in (("documents", "document", documents), ("uris", "uri", uris)):
+        if field in clear:
+            values = given if given is not None else repeat(None, n)
+            conn.executemany(f"UPDATE records SET {column}=NULL WHERE rid=?", [(r,) for v, r in zip(values, rids) if v is None])
     if metadatas is not None:
         patches = [(_ENCODER.encode(m), rid) for m, rid in zip(metadatas, rids) if m is not None]
         # RFC 7396 merge patch: keys with null values are removed.
