@@ -163,3 +163,14 @@ def test_multimodal_collection(ef, tmp_path):
 
     got = collection.get(ids=["noise"], include=["data"])
     np.testing.assert_array_equal(got["data"][0], images[0])
+
+    # Texts and images share the collection; rewriting a record in another modality replaces it.
+    collection.add(ids=["caption"], documents=["a photo of stripes"])
+    assert collection.query(query_texts=["a photo of stripes"], n_results=1)["ids"] == [["caption"]]
+    collection.update(ids=["caption"], images=[images[1]])
+    got = collection.get(ids=["caption"], include=["documents", "uris", "embeddings"])
+    assert got["documents"] == [None] and got["uris"] == [None]
+    np.testing.assert_allclose(got["embeddings"][0], ef([images[1]])[0], rtol=1e-5, atol=1e-6)
+    collection.update(ids=["noise"], documents=["noise, as text now"])
+    got = collection.get(ids=["noise"], include=["documents", "uris"])
+    assert got["documents"] == ["noise, as text now"] and got["uris"] == [None]
