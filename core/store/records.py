@@ -201,7 +201,7 @@ def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
             result = np.union1d(result, rids)
         if node.op == "and" and len(result) == 0:
             break
-    assert result is not None  # a Combine has at least one part (compile_where checks)
+    assert result is not None  # a Combine has at least one part (callers check)
     return result
 
 
@@ -217,13 +217,7 @@ def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def candidates(conn: sqlite3.Connection, sel: Selection) -> Optional[np.ndarray]:
     """Sorted rids every match lies in; None when nothing narrows (the whole collection)."""
-    result: Optional[np.ndarray] = None
-    for node in sel.narrowing:
-        rids = rid_array(conn, node)
-        result = rids if result is None else intersect_sorted(result, rids)
-        if len(result) == 0:
-            break
-    return result
+    return rid_array(conn, Combine("and", sel.narrowing)) if sel.narrowing else None
 
 
 def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
