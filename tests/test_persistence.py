@@ -202,7 +202,10 @@ DIM = 8
 
 def _populate(root: Path, n: int, start: int = 0, space: str = "l2"):
     c = huedb.PersistentClient(path=str(root))
-    col = c.get_or_create_collection("heal", configuration={"hnsw": {"space": space}}, embedding_function=None)
+    # These tests check that no record is lost, so the index must answer exactly: one build
+    # thread (a deterministic graph) and ef_search above the record count (an exhaustive search).
+    hnsw = {"space": space, "num_threads": 1, "ef_search": 500}
+    col = c.get_or_create_collection("heal", configuration={"hnsw": hnsw}, embedding_function=None)
     X = np.random.default_rng(start).normal(size=(n, DIM)).astype(np.float32)
     ids = [f"r{start + i}" for i in range(n)]
     col.add(ids=ids, embeddings=X, documents=[f"doc {i}" for i in ids], metadatas=[{"n": start + i} for i in range(n)])
