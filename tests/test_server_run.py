@@ -61,29 +61,43 @@ def test_main_reports_bad_config_without_traceback(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_sigterm_is_graceful_and_in_flight_write_is_committed(tmp_path):
+    import base64
+    import socket
+    import urllib.parse
+
     path = str(tmp_path / "data")
-    vecs = np.random.default_rng(5).random((40000, 256), dtype=np.float32)  # big enough to still be in flight
+    vecs = np.random.default_rng(5).random((40000, 256), dtype=np.float32)
     ids = [f"v{i}" for i in range(len(vecs))]
     server = ServerProcess(path).start()
     base = f"{server.url}{V2}/tenants/default_tenant/databases/default_database/collections"
     cid = httpx.post(base, json={"name": "sig"}).json()["id"]
-    result = {}
-
-    import base64
-
-    emb = [base64.b64encode(v.tobytes()).decode() for v in vecs]
-
-    def write():
-        r = httpx.post(f"{base}/{cid}/add", json={"ids": ids, "embeddings": emb}, timeout=120)
-        result["status"] = r.status_code
-
-    t = threading.Thread(target=write)
-    t.start()
-    time.sleep(0.3)  # the add is in flight
-    code = server.stop(timeout=120)
-    t.join(120)
-    assert result.get("status") == 201
-    assert code in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown
+    body = json.dumps({"ids": ids, "embeddings": [base64.b64encode(v.tobytes()).decode() for v in vecs]}).encode()
+    url = urllib.parse.urlsplit(f"{base}/{cid}/add")
+    # A raw socket makes "in flight" certain: the server has the headers and half the body
+    # when SIGTERM arrives, and gets the rest only after it has begun shutting down.
+    sock = socket.create_connection((url.hostname, url.port))
+    head = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    half = len(body) // 2
+    sock.sendall(head + body[:half])
+    time.sleep(0.5)  # the server has parsed the headers: the request is running
+    codes = []
+    stopper = threading.Thread(target=lambda: codes.append(server.stop(timeout=120)))
+    stopper.start()
+    deadline = time.monotonic() + 30
+    while "Shutting down" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Shutting down" in server.log()
+    sock.sendall(body[half:])
+    response = b""
+    while chunk := sock.recv(65536):
+        response += chunk
+    sock.close()
+    stopper.join(120)
+    assert response.split(b" ", 2)[1] == b"201", response[:300]
+    assert codes and codes[0] in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     msgs = [line["msg"] for line in lines]
     assert "huedb server stopped" in msgs
