@@ -19,6 +19,7 @@ from huedb.api.models import CollectionModel
 from huedb.configuration import segment_config
 from huedb.index import CorruptIndexError, IndexSegment
 from huedb.registry import get_registry
+from huedb.store import catalog
 from huedb.store import records as rec
 from huedb.store.sqlite import Store
 
@@ -140,8 +141,7 @@ class SegmentManager:
     def _usable(self, collection: CollectionModel, index: IndexSegment, directory: Path) -> Optional[IndexSegment]:
         """The loaded index, or None (files removed) when SQLite cannot bring it up to date."""
         with self.store.read() as conn:
-            row = conn.execute("SELECT seq FROM collections WHERE cid=?", (collection.internal_id,)).fetchone()
-            current = row[0] if row else 0
+            current = catalog.collection_seq(conn, collection.internal_id) or 0
             pruned = rec.deletions_pruned_upto(conn, collection.internal_id)
         if index.applied_seq > current:
             why = f"it is ahead of SQLite (seq {index.applied_seq} > {current})"
@@ -157,12 +157,9 @@ class SegmentManager:
     def _catch_up(self, seg: Segment, dimension: int) -> None:
         """Applies what SQLite has and the index lacks, streaming records in chunks."""
         with self.store.read() as conn:
-            row = conn.execute("SELECT seq FROM collections WHERE cid=?", (seg.cid,)).fetchone()
-            if row is None:
-                return
-            target = row[0]
+            target = catalog.collection_seq(conn, seg.cid)
             applied = seg.index.applied_seq
-            if applied >= target:
+            if target is None or applied >= target:
                 return
             seg.lock.acquire_write()
             try:

@@ -102,6 +102,7 @@ def _scalar_ok(v: Any) -> bool:
 
 
 _PLAIN_TYPES = frozenset((str, int, bool))
+_RESERVED_PREFIXES = ("chroma:", "#")
 
 
 def _plain(md: Dict[Any, Any]) -> bool:
@@ -113,7 +114,7 @@ def _plain(md: Dict[Any, Any]) -> bool:
                 return False
         elif kind not in _PLAIN_TYPES:
             return False
-        if type(key) is not str or key.startswith(("chroma:", "#")):
+        if type(key) is not str or key.startswith(_RESERVED_PREFIXES):
             return False
     return True
 
@@ -137,7 +138,7 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
     for key, value in md.items():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"Expected {where} keys to be strings, got {key!r}")
-        if key.startswith("chroma:") or key.startswith("#"):
+        if key.startswith(_RESERVED_PREFIXES):
             raise InvalidArgumentError(f"{where} key {key!r} is reserved (keys may not start with 'chroma:' or '#')")
         if value is None:
             if allow_none:

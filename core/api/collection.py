@@ -192,7 +192,7 @@ class Collection:
                uris: Any, required: bool, clear: Tuple[str, ...] = ()) -> None:
         """Embeds whatever modality was given (client side), then sends plain records."""
         ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required)
-        extra = {"clear": clear} if clear else {}  # only when used: any ServerAPI takes the plain call
+        extra = {"clear": clear} if clear else {}  # add() takes no clear
         send(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope(), **extra)
 
     def delete(self, ids: Any = None, where: Any = None, where_document: Any = None) -> None:

@@ -455,7 +455,7 @@ class LocalAPI:
                 if not rows:
                     return []
                 rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                seq = conn.execute("SELECT seq FROM collections WHERE cid=?", (cid,)).fetchone()[0] + 1
+                seq = catalog.collection_seq(conn, cid) + 1
                 rec.delete(conn, cid, seq, rids, log=self.store.persistent)
                 conn.execute("UPDATE collections SET seq=? WHERE cid=?", (seq, cid))
             self._apply(model, seq, lambda ix: ix.delete(rids, seq), model.dimension)

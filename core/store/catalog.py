@@ -197,6 +197,12 @@ def update_collection(
         conn.execute("UPDATE collections SET configuration=? WHERE cid=?", (json.dumps(configuration), cid))
 
 
+def collection_seq(conn: sqlite3.Connection, cid: int) -> Optional[int]:
+    """The collection's sequence number (its last write); None once it is deleted."""
+    row = conn.execute("SELECT seq FROM collections WHERE cid=?", (cid,)).fetchone()
+    return None if row is None else row[0]
+
+
 def delete_collection_rows(conn: sqlite3.Connection, cid: int) -> None:
     conn.execute("DELETE FROM meta WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM records WHERE collection_id=?", (cid,))

@@ -223,7 +223,7 @@ def candidates(conn: sqlite3.Connection, sel: Selection) -> Optional[np.ndarray]
 def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
     """Sorted rids of every record the selection matches."""
     found = candidates(conn, sel)
-    if sel.predicate is None and found is not None:
+    if found is not None and (sel.predicate is None or len(found) == 0):
         return found  # meta rows and rid probes exist only for live records
     where_sql, params = _where_sql(sel, found)
     return rid_array(conn, Probe(f"SELECT r.rid FROM records r WHERE {where_sql}", tuple(params)))

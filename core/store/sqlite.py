@@ -64,7 +64,7 @@ class Store:
         # Zero freed pages so deleted documents and vectors do not linger in the file.
         conn.execute("PRAGMA secure_delete=ON")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA cache_size=-4096")  # 16 MiB per connection; the OS page cache does the rest
+        conn.execute("PRAGMA cache_size=-4096")  # 4 MiB per connection; the OS page cache does the rest
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.create_function("huedb_regexp", 2, _regexp, deterministic=True)
         return conn

@@ -10,6 +10,7 @@ Nothing is fsynced: an index is derived data. A process crash (kill -9)
 loses nothing that was written, and after a power loss any file that did not
 reach the disk fails its size or SHA-256 check, so the core rebuilds the
 index from SQLite. Skipping fsync keeps a persist of a large graph cheap.
+
 ``read_manifest`` / ``verified_path`` check everything before a plugin hands a
 file to a native loader (hnswlib may crash on a truncated file).
 """
