@@ -1,131 +1,231 @@
-"""Settings, with chromadb's field names.
+"""Settings, with chromadb's field names, types and defaults, on pydantic-settings.
 
 Every field can also come from an environment variable of the same name,
 upper-cased (``ALLOW_RESET=TRUE``, ``PERSIST_DIRECTORY=...``,
-``CHROMA_SERVER_AUTHN_PROVIDER=...``), as in chromadb. Unknown keyword
-arguments are kept (chromadb accepts many implementation settings that huedb
-has no use for), so chromadb configs load unchanged.
+``CHROMA_SERVER_AUTHN_PROVIDER=...``), as in chromadb. Values are coerced by
+type the way chromadb's (also pydantic) Settings coerce them: ``"false"``,
+``"0"``, ``"no"``, ``"off"`` are False for a bool field; a value that cannot be
+coerced raises ``pydantic.ValidationError`` (a ``ValueError``) naming the field.
+
+Names huedb does not know warn (``UserWarning``) and are ignored by huedb; they
+stay readable as attributes so a plugin can read a setting of its own. Names of
+chromadb settings that only matter to Chroma's distributed deployment are
+accepted silently. docs/settings.md lists every setting.
 """
 from __future__ import annotations
 
+import contextvars
 import json
-import os
-from typing import Any, Dict, List, Optional
+import warnings
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Union
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
 
-_DEFAULTS: Dict[str, Any] = {
-    "environment": "",
-    "is_persistent": False,
-    "persist_directory": "./chroma",
-    "allow_reset": False,
-    # Accepted for compatibility; huedb never sends telemetry.
-    "anonymized_telemetry": True,
-    "chroma_api_impl": "huedb.api.local.LocalAPI",
-    "chroma_server_host": None,
-    "chroma_server_http_port": None,
-    "chroma_server_ssl_enabled": False,
-    "chroma_server_ssl_verify": None,
-    "chroma_server_headers": None,
-    "chroma_server_api_default_path": "/api/v2",
-    "chroma_server_cors_allow_origins": [],
-    "chroma_server_max_request_bytes": 64 * 1024 * 1024,
-    "chroma_client_auth_provider": None,
-    "chroma_client_auth_credentials": None,
-    "chroma_auth_token_transport_header": None,
-    "chroma_server_authn_provider": None,
-    "chroma_server_authn_credentials": None,
-    "chroma_server_authn_credentials_file": None,
-    "chroma_server_authz_provider": None,
-    "chroma_server_authz_config": None,
-    "chroma_server_authz_config_file": None,
-    "chroma_overwrite_singleton_tenant_database_access_from_auth": False,
-    "chroma_http_keepalive_secs": 40.0,
-    "chroma_query_request_timeout_seconds": 60,
-    # huedb-specific
-    "sqlite_synchronous": "FULL",
-    "index_cache_size": None,
-}
+#: chromadb 1.5.9 settings for its distributed/Rust internals: accepted without a warning, unused.
+CHROMA_ONLY_SETTINGS = frozenset({
+    "chroma_server_auth_ignore_paths", "chroma_product_telemetry_impl", "chroma_telemetry_impl",
+    "chroma_otel_collection_endpoint", "chroma_otel_service_name", "chroma_otel_collection_headers",
+    "chroma_otel_granularity", "migrations", "migrations_hash_algorithm", "chroma_segment_directory_impl",
+    "chroma_segment_directory_routing_mode", "chroma_memberlist_provider_impl", "worker_memberlist_name",
+    "chroma_coordinator_host", "chroma_server_grpc_port", "chroma_sysdb_impl", "chroma_producer_impl",
+    "chroma_consumer_impl", "chroma_segment_manager_impl", "chroma_executor_impl",
+    "chroma_query_replication_factor", "chroma_logservice_host", "chroma_logservice_port",
+    "chroma_quota_provider_impl", "chroma_rate_limiting_provider_impl", "chroma_quota_enforcer_impl",
+    "chroma_rate_limit_enforcer_impl", "chroma_async_rate_limit_enforcer_impl",
+    "chroma_logservice_request_timeout_seconds", "chroma_sysdb_request_timeout_seconds", "chroma_db_impl",
+    "chroma_collection_assignment_policy_impl",
+})
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_SQLITE_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+_SECRET_FIELDS = frozenset({"chroma_client_auth_credentials", "chroma_server_authn_credentials"})
+
+# Set while copying settings, so unknown names already warned about do not warn again.
+_quiet_unknown: contextvars.ContextVar[bool] = contextvars.ContextVar("huedb_settings_quiet", default=False)
+
+#: a list read from an env var as a JSON list or as comma-separated values (pydantic would take JSON only)
+StrList = Annotated[List[str], NoDecode]
 
 
-def _coerce(name: str, raw: str) -> Any:
-    default = _DEFAULTS.get(name)
-    if isinstance(default, bool):
-        low = raw.strip().lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise ValueError(f"environment variable {name.upper()}={raw!r}: expected true or false")
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    if isinstance(default, list) or name == "chroma_server_headers":
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return [part.strip() for part in raw.split(",") if part.strip()]
-    if name == "chroma_server_http_port":
-        return int(raw)
-    return raw
+def _huedb_alias(name: str) -> Any:
+    """Accepts ``name`` and ``huedb_<name>`` (keyword and env var); the HUEDB_ one wins."""
+    return Field(default_factory=list, validation_alias=AliasChoices(f"huedb_{name}", name))
 
 
-class Settings:
+class Settings(BaseSettings):
     """Configuration for clients and servers.
 
     ``Settings(allow_reset=True)``; attribute access; ``settings["name"]`` too.
     Explicit arguments win over environment variables, which win over defaults.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        values: Dict[str, Any] = dict(_DEFAULTS)
-        env = {k.lower(): v for k, v in os.environ.items()}
-        for name in _DEFAULTS:
-            if name in env:
-                values[name] = _coerce(name, env[name])
-        values.update(kwargs)
-        object.__setattr__(self, "_values", values)
+    model_config = SettingsConfigDict(
+        extra="allow",  # unknown names warn (below) but stay readable for plugins
+        case_sensitive=False,
+        env_prefix="",
+        validate_assignment=True,
+        validate_default=True,
+    )
 
-    def __getattr__(self, name: str) -> Any:
-        values = object.__getattribute__(self, "_values")
-        if name in values:
-            return values[name]
-        raise AttributeError(f"Settings has no field {name!r}")
+    environment: str = ""
+    chroma_api_impl: str = "huedb.api.local.LocalAPI"
+    chroma_server_nofile: Optional[int] = None
+    chroma_server_thread_pool_size: int = 40
+    tenant_id: str = "default"
+    topic_namespace: str = "default"
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._values[name] = value
+    # client side: where the server is and how to talk to it
+    chroma_server_host: Optional[str] = None
+    chroma_server_headers: Optional[Dict[str, str]] = None
+    chroma_server_http_port: Optional[int] = None
+    chroma_server_ssl_enabled: Optional[bool] = False
+    #: True/False, or the path of a CA bundle
+    chroma_server_ssl_verify: Union[bool, str, None] = None
+    chroma_server_api_default_path: Optional[str] = "/api/v2"
+    chroma_http_keepalive_secs: Optional[float] = 40.0
+    chroma_http_max_connections: Optional[int] = None
+    chroma_http_max_keepalive_connections: Optional[int] = None
+    chroma_query_request_timeout_seconds: int = 60
 
+    # server side
+    chroma_server_cors_allow_origins: StrList = []
+    chroma_server_max_request_bytes: int = Field(default=64 * 1024 * 1024, gt=0)  # huedb-specific
+
+    # embedded storage
+    is_persistent: bool = False
+    persist_directory: str = "./chroma"
+    chroma_memory_limit_bytes: int = 0
+    chroma_segment_cache_policy: Optional[str] = None
+    allow_reset: bool = False
+
+    # auth
+    chroma_auth_token_transport_header: Optional[str] = None
+    chroma_client_auth_provider: Optional[str] = None
+    chroma_client_auth_credentials: Optional[str] = None
+    chroma_overwrite_singleton_tenant_database_access_from_auth: bool = False
+    chroma_server_authn_provider: Optional[str] = None
+    chroma_server_authn_credentials: Optional[str] = None
+    chroma_server_authn_credentials_file: Optional[str] = None
+    chroma_server_authz_provider: Optional[str] = None
+    chroma_server_authz_config: Optional[str] = None
+    chroma_server_authz_config_file: Optional[str] = None
+
+    #: accepted for compatibility; huedb never sends telemetry
+    anonymized_telemetry: bool = True
+
+    # huedb-specific
+    sqlite_synchronous: str = "FULL"
+    index_cache_size: Optional[int] = None
+    #: hosts a persisted embedding-function config may send data to (beyond the provider's default)
+    embedding_function_allowed_hosts: StrList = _huedb_alias("embedding_function_allowed_hosts")
+    #: env vars a persisted embedding-function config may read a key from (beyond the provider's own)
+    embedding_function_allowed_env_vars: StrList = _huedb_alias("embedding_function_allowed_env_vars")
+
+    # -- coercion ------------------------------------------------------------
+    @field_validator(
+        "chroma_server_cors_allow_origins", "embedding_function_allowed_hosts",
+        "embedding_function_allowed_env_vars", mode="before",
+    )
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """A string is a JSON list or comma-separated values (how env vars and YAML give lists)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)  # a JSONDecodeError is a ValueError: pydantic names the field
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    @field_validator("chroma_server_ssl_verify", mode="before")
+    @classmethod
+    def _ssl_verify_words(cls, value: Any) -> Any:
+        # chromadb keeps "false" as a str, which httpx then takes for a CA-bundle path:
+        # boolean words are booleans here; anything else is the bundle's path.
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _TRUE_WORDS:
+                return True
+            if word in _FALSE_WORDS:
+                return False
+        return value
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _sync_level(cls, value: Any) -> Any:
+        level = str(value).strip().upper()
+        if level not in _SQLITE_SYNC_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_SQLITE_SYNC_LEVELS)}")
+        return level
+
+    @model_validator(mode="before")
+    @classmethod
+    def _warn_unknown(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _quiet_unknown.get():
+            for name in sorted(set(map(str, data)) - _known_names() - CHROMA_ONLY_SETTINGS):
+                warnings.warn(
+                    f"Unknown setting {name!r} is ignored by huedb (see docs/settings.md for the settings).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return data
+
+    # -- the helpers huedb's code and older callers use ------------------------
     def __getitem__(self, name: str) -> Any:
-        return self._values[name]
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Settings) and self._values == other._values
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self._values.items() if v != _DEFAULTS.get(k, object())}
-        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+        # Only what differs from the defaults, and never a credential.
+        fields = type(self).model_fields
+        shown = []
+        for name, value in self.dict().items():
+            if name in fields and value == fields[name].get_default(call_default_factory=True):
+                continue
+            shown.append(f"{name}={'**********' if name in _SECRET_FIELDS and value else repr(value)}")
+        return f"Settings({', '.join(shown)})"
 
-    def dict(self) -> Dict[str, Any]:
-        return dict(self._values)
+    __str__ = __repr__
 
-    def copy(self, **changes: Any) -> "Settings":
-        merged = dict(self._values)
-        merged.update(changes)
-        return Settings(**merged)
+    def dict(self) -> Dict[str, Any]:  # type: ignore[override]
+        """Every setting (known and unknown) by name; ``Settings(**s.dict())`` rebuilds ``s``."""
+        return self.model_dump()
+
+    def copy(self, **changes: Any) -> "Settings":  # type: ignore[override]
+        """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
+        token = _quiet_unknown.set(True)
+        try:
+            return type(self)(**{**self.dict(), **changes})
+        finally:
+            _quiet_unknown.reset(token)
 
     def require(self, name: str) -> Any:
-        value = self._values.get(name)
+        value = getattr(self, name, None)
         if value is None:
             raise ValueError(f"Missing required setting {name!r}")
         return value
 
     def field_names(self) -> List[str]:
-        return list(self._values)
+        return list(self.dict())
+
+
+@lru_cache(maxsize=1)
+def _known_names() -> frozenset:
+    """Field names and their aliases (``huedb_...``), the keys Settings accepts without a warning."""
+    names = set(Settings.model_fields)
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice) for choice in alias.choices)
+    return frozenset(names)
 
 
 _global_settings: Optional[Settings] = None
@@ -134,9 +234,7 @@ _global_settings: Optional[Settings] = None
 def configure(**kwargs: Any) -> None:
     """Overrides the default settings of clients created afterwards."""
     global _global_settings
-    base = _global_settings.dict() if _global_settings else {}
-    base.update(kwargs)
-    _global_settings = Settings(**base)
+    _global_settings = _global_settings.copy(**kwargs) if _global_settings else Settings(**kwargs)
 
 
 def get_settings() -> Settings:
