@@ -54,6 +54,16 @@ _quiet_unknown: contextvars.ContextVar[bool] = contextvars.ContextVar("huedb_set
 StrList = Annotated[List[str], NoDecode]
 
 
+def split_list(value: Any) -> Any:
+    """A string is a JSON list or comma-separated values (how env vars and YAML give lists)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)  # a JSONDecodeError is a ValueError: pydantic names the field
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _huedb_alias(name: str) -> Any:
     """Accepts ``name`` and ``huedb_<name>`` (keyword and env var); the HUEDB_ one wins."""
     return Field(default_factory=list, validation_alias=AliasChoices(f"huedb_{name}", name))
@@ -135,13 +145,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
-        """A string is a JSON list or comma-separated values (how env vars and YAML give lists)."""
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)  # a JSONDecodeError is a ValueError: pydantic names the field
-        return [part.strip() for part in text.split(",") if part.strip()]
+        return split_list(value)
 
     @field_validator("chroma_server_ssl_verify", mode="before")
     @classmethod

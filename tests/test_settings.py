@@ -135,3 +135,55 @@ def test_copy_dict_item_access_and_assignment():
 def test_repr_never_shows_a_credential():
     text = repr(Settings(chroma_client_auth_credentials="hunter2", allow_reset=True))
     assert "hunter2" not in text and "allow_reset=True" in text
+
+
+# -- the server's config.yaml and env vars go through the same typed Settings ----------------
+def _server_config(tmp_path, text: str, environ=None):
+    from huedb.server.config import load_config
+
+    cfg_file = tmp_path / "config.yaml"
+    cfg_file.write_text(f"path: {tmp_path / 'data'}\n" + text)
+    return load_config(str(cfg_file), environ=environ or {})
+
+
+def test_quoted_false_in_server_yaml_keeps_reset_disabled(tmp_path):
+    from starlette.testclient import TestClient
+
+    from huedb.server.app import create_app
+
+    config = _server_config(tmp_path, 'allow_reset: "false"\nlog_json: "false"\n')
+    assert config.log_json is False
+    with TestClient(create_app(config)) as client:
+        base = "/api/v2/tenants/default_tenant/databases/default_database/collections"
+        assert client.post(base, json={"name": "keep"}).status_code == 200
+        assert client.post("/api/v2/reset").status_code >= 400
+        assert [c["name"] for c in client.get(base).json()] == ["keep"]
+
+
+def test_bad_setting_in_server_yaml_is_a_config_error_naming_it(tmp_path, capsys):
+    from huedb.errors import InvalidArgumentError
+    from huedb.server.run import main
+
+    with pytest.raises(InvalidArgumentError, match="allow_reset"):
+        _server_config(tmp_path, "allow_reset: maybe\n")
+    with pytest.raises(InvalidArgumentError, match="log_json"):
+        _server_config(tmp_path, "log_json: sometimes\n")
+    with pytest.raises(InvalidArgumentError, match="port"):
+        _server_config(tmp_path, "", environ={"HUEDB_PORT": "eighty"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"path: {tmp_path / 'd'}\nsqlite_synchronous: sometimes\n")
+    assert main(["--config", str(bad)]) == 2
+    assert "sqlite_synchronous" in capsys.readouterr().err
+
+
+def test_unknown_key_in_server_yaml_warns(tmp_path):
+    with pytest.warns(UserWarning, match="'allow_rest'"):
+        _server_config(tmp_path, "allow_rest: true\n")
+
+
+def test_server_yaml_never_echoes_a_credential(tmp_path):
+    from huedb.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="chroma_server_authn_credentials") as info:
+        _server_config(tmp_path, "chroma_server_authn_credentials: [hunter2]\n")
+    assert "hunter2" not in str(info.value)

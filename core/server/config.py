@@ -1,24 +1,25 @@
 """Server configuration: defaults < YAML file < environment < explicit arguments.
 
-The YAML file holds the same keys as the dataclass below, plus any huedb /
+The YAML file holds the same keys as ``ServerConfig`` below, plus any huedb /
 Chroma setting (``chroma_server_authn_provider``, ``allow_reset``...) which is
 passed to ``Settings``. Environment variables: ``HUEDB_HOST``, ``HUEDB_PORT``,
 ``HUEDB_PATH`` (or Chroma's ``PERSIST_DIRECTORY``), ``HUEDB_MAX_REQUEST_BYTES``
 (or Chroma's ``CHROMA_SERVER_MAX_REQUEST_BYTES``), ``HUEDB_MAX_BATCH_SIZE``,
-``CHROMA_SERVER_CORS_ALLOW_ORIGINS`` (JSON list or comma-separated), and every
-Settings field upper-cased (``CHROMA_SERVER_AUTHN_PROVIDER``...).
+``CHROMA_SERVER_CORS_ALLOW_ORIGINS`` (JSON list or comma-separated),
+``HUEDB_LOG_LEVEL``, ``HUEDB_LOG_JSON``, and every Settings field upper-cased
+(``CHROMA_SERVER_AUTHN_PROVIDER``...). Values are typed and coerced by pydantic,
+as Settings are: a quoted ``"false"`` is False, ``port: abc`` is an error naming ``port``.
 """
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from huedb.config import Settings
+from huedb.config import Settings, split_list
 from huedb.errors import InvalidArgumentError
 
 #: Chroma's single-node value (SQLite variable limit / 6); clients split bigger batches.
@@ -26,20 +27,54 @@ DEFAULT_MAX_BATCH_SIZE = 41666
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 _SERVER_KEYS = ("host", "port", "path", "cors_allow_origins", "max_request_bytes", "max_batch_size", "log_level", "log_json")
+#: YAML spellings (Chroma's setting names) of server keys
+_KEY_ALIASES = {
+    "chroma_server_cors_allow_origins": "cors_allow_origins",
+    "chroma_server_max_request_bytes": "max_request_bytes",
+    "persist_directory": "path",
+}
+_ENV_NAMES = {
+    "host": ("HUEDB_HOST", "CHROMA_HOST"),
+    "port": ("HUEDB_PORT", "CHROMA_PORT"),
+    "path": ("HUEDB_PATH", "PERSIST_DIRECTORY"),
+    "cors_allow_origins": ("HUEDB_CORS_ALLOW_ORIGINS", "CHROMA_SERVER_CORS_ALLOW_ORIGINS"),
+    "max_request_bytes": ("HUEDB_MAX_REQUEST_BYTES", "CHROMA_SERVER_MAX_REQUEST_BYTES"),
+    "max_batch_size": ("HUEDB_MAX_BATCH_SIZE",),
+    "log_level": ("HUEDB_LOG_LEVEL",),
+    "log_json": ("HUEDB_LOG_JSON",),
+}
+#: settings whose values must never reach an error message
+_SECRET_HINTS = ("credential", "authz_config")
 
 
-@dataclass
-class ServerConfig:
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
     host: str = "localhost"
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
     path: Optional[str] = "./huedb_data"  # None: in-memory
-    cors_allow_origins: List[str] = field(default_factory=list)
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+    cors_allow_origins: List[str] = Field(default_factory=list)
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, ge=1)
     log_level: str = "info"
     log_json: bool = True
     #: every other key: huedb/Chroma Settings fields (auth, allow_reset, sqlite_synchronous...)
-    settings: Dict[str, Any] = field(default_factory=dict)
+    settings: Dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _memory_path(cls, value: Any) -> Any:
+        return None if value == ":memory:" else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     def make_settings(self) -> Settings:
         """The Settings of the embedded backend (and of the auth providers)."""
@@ -53,41 +88,33 @@ class ServerConfig:
         else:
             values["is_persistent"] = True
             values["persist_directory"] = str(self.path)
-        return Settings(**values)
+        try:
+            return Settings(**values)
+        except ValidationError as e:
+            raise InvalidArgumentError(_describe(e)) from None
 
-    def validate(self) -> "ServerConfig":
-        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 0 <= self.port <= 65535:
-            raise InvalidArgumentError(f"port must be an integer 0-65535, got {self.port!r}")
-        for name in ("max_request_bytes", "max_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.cors_allow_origins, list) or not all(isinstance(o, str) for o in self.cors_allow_origins):
-            raise InvalidArgumentError(
-                f"cors_allow_origins must be a list of origins such as ['https://app.example.com'], got {self.cors_allow_origins!r}"
-            )
-        return self
+    def validate(self) -> "ServerConfig":  # type: ignore[override]
+        """Re-checks every field (after attribute changes) with the config's error type."""
+        return _build(self.model_dump())
 
 
-def _origins(raw: Any) -> List[str]:
-    if isinstance(raw, list):
-        return raw
-    if isinstance(raw, str):
-        raw = raw.strip()
-        if raw.startswith("["):
-            try:
-                return json.loads(raw)
-            except json.JSONDecodeError:
-                raise InvalidArgumentError("CORS origins: invalid JSON list; use [\"https://a\", ...] or a comma-separated list") from None
-        return [o.strip() for o in raw.split(",") if o.strip()]
-    raise InvalidArgumentError(f"CORS origins must be a list or a comma-separated string, got {raw!r}")
+def _describe(error: ValidationError) -> str:
+    """Names each bad field and what was wrong; shows the value unless it may be a secret."""
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]) or "config"
+        text = f"{name}: {item['msg']}"
+        if not any(hint in name for hint in _SECRET_HINTS) and "input" in item:
+            text += f", got {item['input']!r}"
+        parts.append(text)
+    return "Invalid configuration: " + "; ".join(parts)
 
 
-def _int(name: str, raw: Any) -> int:
+def _build(values: Mapping[str, Any]) -> ServerConfig:
     try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name} must be an integer, got {raw!r}") from None
+        return ServerConfig.model_validate(dict(values))
+    except ValidationError as e:
+        raise InvalidArgumentError(_describe(e)) from None
 
 
 def read_yaml(path: str) -> Dict[str, Any]:
@@ -111,59 +138,24 @@ def load_config(
     overrides: Optional[Mapping[str, Any]] = None,
     environ: Optional[Mapping[str, str]] = None,
 ) -> ServerConfig:
-    """Builds the server config: defaults, then the YAML file, then env vars, then ``overrides``."""
+    """Builds the server config: defaults, then the YAML file, then env vars, then ``overrides``.
+
+    The Settings part is validated too, so a bad value fails here, before the server starts.
+    """
     env = os.environ if environ is None else environ
     values: Dict[str, Any] = {}
     settings: Dict[str, Any] = {}
     if config_file:
         for key, value in read_yaml(config_file).items():
-            key = str(key).lower()
-            if key in ("chroma_server_cors_allow_origins",):
-                key = "cors_allow_origins"
-            if key in ("chroma_server_max_request_bytes",):
-                key = "max_request_bytes"
-            if key in ("persist_directory",):
-                key = "path"
-            if key in _SERVER_KEYS:
-                values[key] = value
-            else:
-                settings[key] = value
-    env_map = {
-        "host": ("HUEDB_HOST", "CHROMA_HOST"),
-        "port": ("HUEDB_PORT", "CHROMA_PORT"),
-        "path": ("HUEDB_PATH", "PERSIST_DIRECTORY"),
-        "cors_allow_origins": ("HUEDB_CORS_ALLOW_ORIGINS", "CHROMA_SERVER_CORS_ALLOW_ORIGINS"),
-        "max_request_bytes": ("HUEDB_MAX_REQUEST_BYTES", "CHROMA_SERVER_MAX_REQUEST_BYTES"),
-        "max_batch_size": ("HUEDB_MAX_BATCH_SIZE",),
-        "log_level": ("HUEDB_LOG_LEVEL",),
-    }
-    for key, names in env_map.items():
-        for name in names:
-            if env.get(name) not in (None, ""):
-                values[key] = env[name]
-                break
+            key = _KEY_ALIASES.get(str(key).lower(), str(key).lower())
+            (values if key in _SERVER_KEYS else settings)[key] = value
+    for key, names in _ENV_NAMES.items():
+        found = next((env[name] for name in names if env.get(name) not in (None, "")), None)
+        if found is not None:
+            values[key] = found
     for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key in _SERVER_KEYS:
-            values[key] = value
-        else:
-            settings[key] = value
-    cfg = ServerConfig(settings=settings)
-    if "host" in values:
-        cfg.host = str(values["host"])
-    if "port" in values:
-        cfg.port = _int("port", values["port"])
-    if "path" in values:
-        cfg.path = None if values["path"] in (":memory:",) else str(values["path"])
-    if "cors_allow_origins" in values:
-        cfg.cors_allow_origins = _origins(values["cors_allow_origins"])
-    if "max_request_bytes" in values:
-        cfg.max_request_bytes = _int("max_request_bytes", values["max_request_bytes"])
-    if "max_batch_size" in values:
-        cfg.max_batch_size = _int("max_batch_size", values["max_batch_size"])
-    if "log_level" in values:
-        cfg.log_level = str(values["log_level"]).lower()
-    if "log_json" in values:
-        cfg.log_json = bool(values["log_json"])
-    return cfg.validate()
+        if value is not None:  # an unset command-line flag does not override
+            (values if key in _SERVER_KEYS else settings)[key] = value
+    config = _build({**values, "settings": settings})
+    config.make_settings()
+    return config
