@@ -5,6 +5,12 @@
 (no ``name()``/``get_config()``: usable in the session, not rebuildable).
 Rebuilding is lazy: a collection whose plugin is missing still opens and reads;
 only embedding fails, with a message saying what to install.
+
+A persisted config is written by whoever created (or modified) the collection, and is
+rebuilt by every client that opens it. ``check_persisted_ef`` is the one place that
+decides whether a rebuilt EF may read an API-key variable or reach an endpoint: only
+what the provider documents (``EmbeddingFunction.egress``), plus what this client's
+settings allow (see docs/auth.md, "Embedding functions rebuilt from a stored config").
 """
 from __future__ import annotations
 
@@ -12,10 +18,11 @@ import json
 import logging
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
 
-from huedb.embedding_functions import EmbeddingFunction, ef_is_legacy
-from huedb.errors import InvalidArgumentError, PluginNotFoundError
+from huedb.embedding_functions import EmbeddingFunction, ProviderEgress, ef_is_legacy
+from huedb.errors import ForbiddenError, InvalidArgumentError, PluginNotFoundError
 from huedb.registry import get_registry, register_embedding_function
 
 logger = logging.getLogger("huedb")
@@ -60,6 +67,41 @@ def validate_config_schema(name: str, config: Dict[str, Any]) -> None:
         ) from None
 
 
+EF_TYPES = ("known", "custom", "legacy")
+
+
+def validate_spec(spec: Any, where: str = "configuration['embedding_function']") -> Optional[Dict[str, Any]]:
+    """Checks the persisted form ``{"name", "type", "config"}`` before it is stored.
+
+    A "known" name must be an installed EF plugin or one of Chroma's catalogue of known
+    EFs (a schema ships for each, so chromadb clients can store e.g. "jina"); anything
+    else is a typo or garbage that no client could ever rebuild. "custom" names are
+    accepted as Chroma does: they belong to code registered in some client process.
+    """
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("type") not in EF_TYPES:
+        raise InvalidArgumentError(
+            f"{where} must be an embedding function or {{\"name\", \"type\", \"config\"}} with type "
+            f"known, custom or legacy; got {spec!r}"
+        )
+    if spec["type"] == "legacy":
+        return spec
+    name, config = spec.get("name"), spec.get("config")
+    if not isinstance(name, str) or not name:
+        raise InvalidArgumentError(f"{where}['name'] must be a non-empty string, got {name!r}")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidArgumentError(f"{where}['config'] must be a dict, got {type(config).__name__}")
+    registry = get_registry()
+    if spec["type"] == "known" and name not in registry.names("embedding_function") and _schema(name) is None:
+        raise InvalidArgumentError(
+            registry.not_found_message("embedding_function", name, context=f"{where} names embedding function {name!r}")
+            + " Check the name, or install the plugin before creating the collection."
+        )
+    validate_config_schema(name, config or {})
+    return spec
+
+
 def serialize(ef: Any) -> Optional[Dict[str, Any]]:
     """The persisted form of an EF (None: the collection has no EF)."""
     if ef is None:
@@ -92,12 +134,110 @@ def serialize(ef: Any) -> Optional[Dict[str, Any]]:
     return {"name": name, "type": kind, "config": config}
 
 
-class LazyEmbeddingFunction(EmbeddingFunction[Any]):
-    """Stands in for a persisted EF until it is first needed, then builds it through the registry."""
+# -- what a rebuilt EF may reach ---------------------------------------------------------
 
-    def __init__(self, spec: Dict[str, Any], collection_name: str) -> None:
+#: config fields that name where an EF sends requests (the names Chroma's EF schemas use)
+ENDPOINT_FIELDS = ("api_base", "base_url", "api_url", "url", "endpoint", "azure_endpoint", "host", "server_url")
+ALLOWED_HOSTS_SETTING = "embedding_function_allowed_hosts"
+ALLOWED_ENV_VARS_SETTING = "embedding_function_allowed_env_vars"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _allowed(settings: Any, name: str) -> List[str]:
+    """A list setting; comma-separated text (an environment variable) is split."""
+    if settings is None:
+        from huedb.config import get_settings
+
+        settings = get_settings()
+    value = getattr(settings, name, None) or []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _host_port(url: str) -> Tuple[str, str, Optional[int]]:
+    """(scheme, lower-cased host, port or None) of a URL or a bare 'host[:port]'."""
+    parts = urlsplit(url if "://" in url else "//" + url)
+    host = (parts.hostname or "").lower()
+    port = parts.port  # ValueError for a port that is not a number in 0..65535
+    if not host:
+        raise ValueError("no host")
+    return parts.scheme.lower(), host, port
+
+
+def _endpoint_allowed(url: str, egress: ProviderEgress, allowed_hosts: List[str]) -> bool:
+    scheme, host, port = _host_port(url)
+    if scheme == "https" and host in egress.default_hosts and port in (None, 443):
+        return True  # the provider's own API, over TLS
+    effective = port if port is not None else _DEFAULT_PORTS.get(scheme)
+    for entry in allowed_hosts:
+        try:
+            _, a_host, a_port = _host_port(entry)
+        except ValueError:
+            continue
+        if a_host == host and (a_port is None or a_port == effective):
+            return True
+    return False
+
+
+def _host_hint(url: str) -> str:
+    try:
+        _, host, port = _host_port(url)
+    except ValueError:
+        return "<host>"
+    return f"{host}:{port}" if port is not None else host
+
+
+def check_persisted_ef(spec: Dict[str, Any], cls: Any, collection_name: str, settings: Any) -> None:
+    """Refuses a persisted EF config that would make this client send its API key, or its
+    text, anywhere its own user did not allow. Runs before the EF is built, so a refused
+    config reads no variable and opens no connection."""
+    name = spec.get("name")
+    config = spec.get("config") or {}
+    if not isinstance(config, dict):
+        raise InvalidArgumentError(
+            f"Collection {collection_name!r} persists embedding function {name!r} with a config that is not a dict "
+            f"({type(config).__name__}); pass embedding_function= yourself"
+        )
+    egress = getattr(cls, "egress", None) or ProviderEgress()
+    opening = f"Collection {collection_name!r} persists embedding function {name!r} with"
+    hosts = _allowed(settings, ALLOWED_HOSTS_SETTING)
+    for field in (*ENDPOINT_FIELDS, *egress.endpoint_fields):
+        value = config.get(field)
+        if value in (None, ""):
+            continue  # the provider's default endpoint
+        try:
+            ok = isinstance(value, str) and _endpoint_allowed(value, egress, hosts)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ForbiddenError(
+                f"{opening} {field} {value!r} which this client has not allowed; pass embedding_function= yourself, "
+                f"or allow the host with Settings({ALLOWED_HOSTS_SETTING}=[{_host_hint(str(value))!r}]) / "
+                f"HUEDB_{ALLOWED_HOSTS_SETTING.upper()}"
+            )
+    env_vars = set(egress.api_key_env_vars) | set(_allowed(settings, ALLOWED_ENV_VARS_SETTING))
+    for field, value in config.items():
+        if not str(field).lower().endswith("env_var") or value in (None, ""):
+            continue
+        if isinstance(value, str) and value in env_vars:
+            continue
+        documented = ", ".join(egress.api_key_env_vars) or "none"
+        raise ForbiddenError(
+            f"{opening} {field} {value!r} which this client has not allowed (documented for {name!r}: {documented}); "
+            f"pass embedding_function= yourself, or allow the variable with "
+            f"Settings({ALLOWED_ENV_VARS_SETTING}=[{value!r}]) / HUEDB_{ALLOWED_ENV_VARS_SETTING.upper()}"
+        )
+
+
+class LazyEmbeddingFunction(EmbeddingFunction[Any]):
+    """Stands in for a persisted EF until it is first needed, then builds it through the registry
+    (after ``check_persisted_ef`` has passed it under this client's settings)."""
+
+    def __init__(self, spec: Dict[str, Any], collection_name: str, settings: Any = None) -> None:
         self.spec = spec
         self.collection_name = collection_name
+        self.settings = settings
         self._ef: Optional[EmbeddingFunction[Any]] = None
 
     def resolve(self) -> EmbeddingFunction[Any]:
@@ -113,6 +253,7 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
                         context=f"Collection {self.collection_name!r} uses embedding function {name!r}",
                     )
                 ) from None
+            check_persisted_ef(self.spec, cls, self.collection_name, self.settings)
             self._ef = cls.build_from_config(self.spec.get("config") or {})
         return self._ef
 
@@ -143,11 +284,14 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
         return f"<persisted embedding function {self.spec['name']!r} (not built yet)>" if self._ef is None else repr(self._ef)
 
 
-def rebuild(spec: Optional[Dict[str, Any]], collection_name: str) -> Optional[EmbeddingFunction[Any]]:
-    """The session EF for a persisted spec; None when the collection has none (or a legacy one)."""
-    if not spec or spec.get("type") == "legacy" or not spec.get("name"):
+def rebuild(
+    spec: Optional[Dict[str, Any]], collection_name: str, settings: Any = None
+) -> Optional[EmbeddingFunction[Any]]:
+    """The session EF for a persisted spec; None when the collection has none (or a legacy one).
+    ``settings`` are the opening client's (None: the global settings)."""
+    if not isinstance(spec, dict) or spec.get("type") == "legacy" or not spec.get("name"):
         return None
-    return LazyEmbeddingFunction(spec, collection_name)
+    return LazyEmbeddingFunction(spec, collection_name, settings)
 
 
 def check_conflict(given: Any, persisted: Optional[Dict[str, Any]], collection_name: str) -> None:

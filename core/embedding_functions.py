@@ -5,7 +5,8 @@ third-party packages) and reach the core only through the plugin registry.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Protocol, Sequence, TypeVar, Union, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union, runtime_checkable
 
 import numpy as np
 
@@ -21,14 +22,34 @@ D = TypeVar("D", contravariant=True)
 SPACES = ("l2", "cosine", "ip")
 
 
+@dataclass(frozen=True)
+class ProviderEgress:
+    """What a provider EF documents about where its key comes from and where it sends data.
+
+    A persisted config is written by whoever created the collection, not by the user whose
+    client rebuilds it, so ``huedb.ef_persistence.check_persisted_ef`` lets a rebuilt EF read
+    only these variables and reach only these hosts unless that user allows more in settings.
+    """
+
+    #: environment variables the provider documents for its API key
+    api_key_env_vars: Tuple[str, ...] = ()
+    #: hosts the SDK reaches (over https) when no endpoint is configured
+    default_hosts: Tuple[str, ...] = ()
+    #: config fields naming an endpoint, beyond the common ones (api_base, base_url, url, ...)
+    endpoint_fields: Tuple[str, ...] = ()
+
+
 class EmbeddingFunction(Protocol[D]):
     """Turns a batch of inputs (texts or images) into float32 vectors.
 
     Subclasses implement ``__call__``; everything else has sensible defaults.
     ``name()`` is the registry key persisted with each collection, and
     ``get_config()``/``build_from_config()`` must round-trip without secrets
-    (store ``api_key_env_var``, never the key).
+    (store ``api_key_env_var``, never the key). Providers that call a remote API set
+    ``egress`` to declare their documented key variables and default hosts.
     """
+
+    egress: ClassVar[Optional[ProviderEgress]] = None
 
     def __call__(self, input: D) -> Embeddings:
         ...

@@ -205,6 +205,8 @@ def test_collection_reopened_rebuilds_the_ef_from_its_config(make_ef, server, tm
     assert collection.configuration["hnsw"]["space"] == "cosine"  # the EF's default space
     stored = (tmp_path / "db").rglob("*")
     assert not any(KEY.encode() in p.read_bytes() for p in stored if p.is_file())
-    reopened = huedb.PersistentClient(path=path).get_collection("openai-docs")
+    # The fake's host is not OpenAI's: the reader allows it (docs/auth.md).
+    allow = huedb.Settings(embedding_function_allowed_hosts=[server.url.removeprefix("http://")])
+    reopened = huedb.PersistentClient(path=path, settings=allow).get_collection("openai-docs")
     assert reopened.query(query_texts=["world"], n_results=1)["ids"] == [["b"]]
     assert server.embedding_requests[-1].body["input"] == ["world"]

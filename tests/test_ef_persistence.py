@@ -279,12 +279,16 @@ def test_openai_key_never_reaches_disk_and_rebuilds_from_env_in_a_new_process(
     for p in files:
         assert OPENAI_KEY.encode() not in p.read_bytes(), f"the API key was written to {p}"
 
+    # The reader allows the fake's host and the non-default variable (docs/auth.md: a persisted
+    # config reaches only what the reader allows).
+    allow = (f"settings=huedb.Settings(embedding_function_allowed_hosts=[{openai_server.url.split('//')[1]!r}], "
+             f"embedding_function_allowed_env_vars=[{KEY_VAR!r}])")
     code = """
-        c = huedb.PersistentClient(path=path)
+        c = huedb.PersistentClient(path=path, ALLOW)
         col = c.get_collection("openai_docs")
         r = col.query(query_texts=["green pears"], n_results=3, include=["distances"])
         print(json.dumps({"ids": r["ids"], "distances": r["distances"], "ef": col.embedding_function.name()}))
-    """
+    """.replace("ALLOW", allow)
     there = run_py(code, db_path, env={KEY_VAR: OPENAI_KEY})
     assert there["ef"] == "openai"
     assert there["ids"] == here["ids"]
@@ -294,7 +298,7 @@ def test_openai_key_never_reaches_disk_and_rebuilds_from_env_in_a_new_process(
 
     # Without the variable, the collection still opens and reads; embedding says what is missing.
     code = """
-        c = huedb.PersistentClient(path=path)
+        c = huedb.PersistentClient(path=path, ALLOW)
         col = c.get_collection("openai_docs")
         out = {"ids": sorted(col.get()["ids"])}
         try:
@@ -302,7 +306,7 @@ def test_openai_key_never_reaches_disk_and_rebuilds_from_env_in_a_new_process(
         except Exception as e:
             out["error"] = type(e).__name__ + ": " + str(e)
         print(json.dumps(out))
-    """
+    """.replace("ALLOW", allow)
     missing = run_py(code, db_path)
     assert missing["ids"] == ["a", "b", "c"]
     assert missing["error"].startswith("InvalidArgumentError") and KEY_VAR in missing["error"]

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from huedb.api.collection import Collection
 from huedb.api.models import CollectionModel
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_settings
-from huedb.ef_persistence import check_conflict, rebuild, serialize
+from huedb.ef_persistence import check_conflict, rebuild, serialize, validate_spec
 from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, NotFoundError
 from huedb.registry import get_registry
@@ -146,7 +146,9 @@ class Client(_Base):
         if embedding_function is DEFAULT_EF:
             # A legacy EF cannot be rebuilt: the collection opens without one (chromadb would
             # silently switch to the default EF, embedding queries into a different space).
-            ef = rebuild(persisted, model.name)
+            # The persisted config was written by whoever made the collection: it is rebuilt
+            # under this client's settings (check_persisted_ef), never trusted as is.
+            ef = rebuild(persisted, model.name, self._settings)
         else:
             check_conflict(embedding_function, persisted, model.name)
             ef = embedding_function
@@ -180,8 +182,8 @@ class Client(_Base):
         if ef is DEFAULT_EF:
             ef = default_embedding_function()
         if isinstance(ef, dict):  # already persisted form {"name", "type", "config"}
-            spec = ef
-            ef = rebuild(spec, name)
+            spec = validate_spec(ef)
+            ef = rebuild(spec, name, self._settings)
         else:
             spec = serialize(ef)
         if ef is not None and not ef_is_legacy(ef) and spec and spec.get("type") != "legacy":

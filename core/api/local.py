@@ -20,7 +20,7 @@ from huedb.api.models import CollectionModel
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
 from huedb.configuration import apply_update, build_configuration
 from huedb.distance import exact_search
-from huedb.ef_persistence import validate_config_schema
+from huedb.ef_persistence import validate_spec
 from huedb.errors import AuthorizationError, InvalidArgumentError, NotFoundError
 from huedb.registry import get_registry
 from huedb.segments import SegmentManager
@@ -228,16 +228,7 @@ class LocalAPI:
                 pass
         stored = build_configuration(configuration, metadata)
         self._check_index_plugin(stored["index"]["name"])
-        ef_spec = (configuration or {}).get("embedding_function")
-        if ef_spec is not None:
-            if not isinstance(ef_spec, dict) or ef_spec.get("type") not in ("known", "custom", "legacy"):
-                raise InvalidArgumentError(
-                    f"configuration['embedding_function'] must be an embedding function or "
-                    f'{{"name", "type", "config"}} with type known, custom or legacy; got {ef_spec!r}'
-                )
-            if ef_spec.get("type") != "legacy":
-                validate_config_schema(ef_spec.get("name", ""), ef_spec.get("config") or {})
-        stored["embedding_function"] = ef_spec
+        stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"))
         with self.store.write() as conn:
             try:
                 return catalog.insert_collection(conn, name, metadata, stored, tenant, database)
@@ -317,7 +308,7 @@ class LocalAPI:
         if new_configuration is not None:
             cls = get_registry().get("index_segment", model.configuration_json["index"]["name"])
             stored = apply_update(model.configuration_json, new_configuration, tuple(getattr(cls, "mutable_params", ())))
-            ef_update = new_configuration.get("embedding_function")
+            ef_update = validate_spec(new_configuration.get("embedding_function"), "new_configuration['embedding_function']")
             stored["embedding_function"] = ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
         with self.segments.write_lock(model.internal_id):
             with self.store.write() as conn:

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from huedb.embedding_functions import Embeddable, Embeddings, EmbeddingFunction
+from huedb.embedding_functions import ProviderEgress, Embeddable, Embeddings, EmbeddingFunction
 from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
@@ -36,6 +36,12 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
     Documents are embedded with ``input_type="search_document"``, queries
     (``embed_query``) with ``"search_query"``, images with ``"image"``.
     """
+
+    # Where a rebuilt config may take its key from and send text to (huedb.ef_persistence.check_persisted_ef).
+    egress = ProviderEgress(
+        api_key_env_vars=(DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR),
+        default_hosts=("api.cohere.com",),
+    )
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from huedb.embedding_functions import Documents, Embeddings, EmbeddingFunction
+from huedb.embedding_functions import ProviderEgress, Documents, Embeddings, EmbeddingFunction
 from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
@@ -29,6 +29,12 @@ def _resolve_api_key(api_key: Optional[str], api_key_env_var: str) -> Tuple[str,
 
 class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     """Embeds text with OpenAI's ``/embeddings`` API (``api_type="azure"`` for Azure OpenAI)."""
+
+    # Where a rebuilt config may take its key from and send text to (huedb.ef_persistence.check_persisted_ef).
+    egress = ProviderEgress(
+        api_key_env_vars=(DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR),
+        default_hosts=("api.openai.com",),
+    )
 
     def __init__(
         self,
