@@ -11,12 +11,13 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -94,6 +95,23 @@ class _TooLarge(RequestTooLargeError):
     @classmethod
     def name(cls) -> str:
         return "RequestTooLargeError"
+
+
+class AuthPrecheck:
+    """Verifies credentials off the event loop before routing (see ``ServerAuth.precheck``).
+
+    The route's own ``authenticate`` call then reuses the outcome; open routes skip it.
+    """
+
+    def __init__(self, app: Any, auth: ServerAuth, open_paths: Iterable[str]) -> None:
+        self.app = app
+        self.auth = auth
+        self.open_paths = frozenset(open_paths)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.auth.enabled and scope.get("path") not in self.open_paths:
+            await self.auth.precheck(Headers(scope=scope))
+        await self.app(scope, receive, send)
 
 
 class AccessLog:
@@ -201,6 +219,7 @@ def create_app(config: Optional[ServerConfig] = None, api: Any = None) -> Starle
         middleware.append(
             Middleware(CORSMiddleware, allow_origins=config.cors_allow_origins, allow_methods=["*"], allow_headers=["*"])
         )
+    middleware.append(Middleware(AuthPrecheck, auth=auth, open_paths=routes_system.OPEN_PATHS))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={HTTPException: _http_exception, Exception: _last_resort})
     app.state.config = config

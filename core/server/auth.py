@@ -8,8 +8,19 @@ to a tenant (or databases) gets 403 outside them, with or without an authz provi
 """
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import hmac
 import logging
-from typing import Any, Optional, Tuple
+import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Mapping, Optional, Tuple, Union
+
+import anyio.to_thread
+from anyio import CapacityLimiter
 
 from huedb.auth import AuthzResource, UserIdentity
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
@@ -24,10 +35,57 @@ IDENTITY = "identity"
 TENANT_LEVEL = ("tenant:create_tenant", "tenant:get_tenant", "db:list_databases")
 
 
+#: verifications (bcrypt...) running at once; the rest wait, so a flood of wrong
+#: credentials costs at most this many threads and never the event loop
+AUTH_CONCURRENCY = max(1, min(4, (os.cpu_count() or 2) // 2))
+#: a verified credential is remembered this long (by a keyed hash, never in clear)
+VERIFIED_TTL_SECONDS = 300.0
+VERIFIED_MAX_ENTRIES = 4096
+
+Outcome = Union[UserIdentity, Exception]
+# The outcome verified off the event loop for the current request, with the key of its headers.
+_prechecked: contextvars.ContextVar[Optional[Tuple[bytes, Outcome]]] = contextvars.ContextVar(
+    "huedb_auth_prechecked", default=None
+)
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+class VerifiedCache:
+    """Successful verifications by HMAC of the credential headers (key random per process).
+
+    So a correct client pays for bcrypt once per ``ttl``, not on every request, and
+    is not queued behind a flood of wrong credentials. Failures are never cached.
+    """
+
+    def __init__(self, ttl: float = VERIFIED_TTL_SECONDS, max_entries: int = VERIFIED_MAX_ENTRIES) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: "OrderedDict[bytes, Tuple[float, UserIdentity]]" = OrderedDict()
+        self._lock = threading.Lock()  # put() runs in worker threads, get() on the loop
+
+    def get(self, key: bytes) -> Optional[UserIdentity]:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires, user = entry
+            if expires < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return user
+
+    def put(self, key: bytes, user: UserIdentity) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self._ttl, user)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
 
 
 class ServerAuth:
@@ -40,18 +98,70 @@ class ServerAuth:
         self.authn = registry.get("authn_provider", authn_name)(settings) if authn_name else None
         self.authz = registry.get("authz_provider", authz_name)(settings) if authz_name else None
         self.overwrite_singleton = _truthy(settings.chroma_overwrite_singleton_tenant_database_access_from_auth)
+        # Only providers that name the headers holding their credential are cached: a key
+        # over fewer headers than the provider reads could match someone else's request.
+        self._credential_headers: Tuple[str, ...] = tuple(
+            h.lower() for h in getattr(self.authn, "credential_headers", ()) or ()
+        )
+        self._hmac_key = secrets.token_bytes(32)
+        self._verified = VerifiedCache()
+        self._limiter: Optional[CapacityLimiter] = None  # created on the event loop, lazily
 
     @property
     def enabled(self) -> bool:
         return self.authn is not None
 
     def authenticate(self, headers: Any) -> Optional[UserIdentity]:
+        """The identity of a request; uses the outcome ``precheck`` found off the loop, if any."""
         if self.authn is None:
             return None
+        key = self._key(headers)
+        done = _prechecked.get()
+        if done is not None and hmac.compare_digest(done[0], key):
+            if isinstance(done[1], Exception):
+                raise done[1]
+            return done[1]
+        return self._verify(headers, key)
+
+    async def precheck(self, headers: Mapping[str, str]) -> None:
+        """Verifies the request's credentials in a worker thread, at most ``AUTH_CONCURRENCY`` at once.
+
+        bcrypt costs ~50 ms of CPU: on the event loop, 16 clients sending wrong passwords
+        stalled every other request. The outcome is kept for ``authenticate`` (same task).
+        """
+        if self.authn is None:
+            return
+        key = self._key(headers)
+        cached = self._verified.get(key) if self._credential_headers else None
+        if cached is not None:
+            _prechecked.set((key, cached))
+            return
+        if self._limiter is None:
+            self._limiter = CapacityLimiter(AUTH_CONCURRENCY)
+        outcome = await anyio.to_thread.run_sync(self._outcome, headers, key, limiter=self._limiter)
+        _prechecked.set((key, outcome))
+
+    def _outcome(self, headers: Mapping[str, str], key: bytes) -> Outcome:
+        try:
+            return self._verify(headers, key)
+        except Exception as exc:  # kept and raised where the route asks for the identity
+            return exc
+
+    def _verify(self, headers: Any, key: bytes) -> UserIdentity:
         user = self.authn.authenticate(headers)
         if user is None:  # a provider must raise; treat None as a failure, never as a pass
             raise AuthenticationError("Unauthorized: the credentials were not accepted.")
+        if self._credential_headers:
+            self._verified.put(key, user)
         return user
+
+    def _key(self, headers: Any) -> bytes:
+        """A keyed hash of the credential headers (all headers when the provider names none)."""
+        lowered = [(str(k).lower(), str(v)) for k, v in headers.items()]
+        if self._credential_headers:
+            lowered = [(k, v) for k, v in lowered if k in self._credential_headers]
+        material = "\n".join(f"{k}:{v}" for k, v in sorted(lowered)).encode("utf-8", "surrogatepass")
+        return hmac.new(self._hmac_key, material, hashlib.sha256).digest()
 
     def scope(self, user: Optional[UserIdentity], tenant: Optional[str], database: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
         """Chroma's singleton overwrite: a user bound to one tenant/database uses it for the defaults."""

@@ -13,7 +13,7 @@ import binascii
 import logging
 import os
 import re
-from typing import Any, ClassVar, Dict, Mapping
+from typing import Any, ClassVar, Dict, Mapping, Tuple
 
 import bcrypt
 
@@ -77,6 +77,8 @@ class BasicAuthenticationServerProvider:
     """Server authn: ``Authorization: Basic base64(user:password)`` checked with bcrypt."""
 
     name: ClassVar[str] = "basic"
+    #: every header authenticate() reads: the server caches a success keyed by them
+    credential_headers: ClassVar[Tuple[str, ...]] = ("authorization",)
 
     def __init__(self, settings: Any) -> None:
         text = read_text_or_file(

@@ -161,6 +161,8 @@ class TokenAuthenticationServerProvider:
     """Server authn: a static token maps to a UserIdentity (user id, tenant, databases)."""
 
     name: ClassVar[str] = "token"
+    #: every header authenticate() reads: the server caches a success keyed by them
+    credential_headers: ClassVar[Tuple[str, ...]] = ("authorization", "x-chroma-token")
 
     def __init__(self, settings: Any) -> None:
         self._header = normalize_token_header(setting(settings, "chroma_auth_token_transport_header"))
