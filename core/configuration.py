@@ -6,13 +6,31 @@ What is stored (and read back) is always the full effective configuration.
 """
 from __future__ import annotations
 
+import math
 import os
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
 
 from huedb.embedding_functions import SPACES
 from huedb.errors import InvalidArgumentError
 
 DEFAULT_INDEX = "hnswlib"
+
+
+#: Documented ranges of the hnsw parameters, inclusive (docs/index-plugins.md, "Configuration
+#: ranges"). Chroma 1.5.9 checks only that they are non-negative integers, so e.g.
+#: resize_factor=1e300 or max_neighbors=1e9 were accepted and broke the index later.
+HNSW_INT_RANGES: Dict[str, Tuple[int, int]] = {
+    "ef_construction": (1, 10_000),
+    "ef_search": (1, 100_000),
+    "max_neighbors": (2, 2048),
+    "num_threads": (1, 1024),
+    "batch_size": (2, 100_000),  # Chroma refuses < 2 too (hnsw:batch_size metadata)
+    "sync_threshold": (2, 1_000_000),  # likewise
+}
+#: resize_factor must be greater than the first bound and at most the second
+RESIZE_FACTOR_RANGE: Tuple[float, float] = (1.0, 10.0)
 
 
 def hnsw_defaults() -> Dict[str, Any]:
@@ -21,7 +39,7 @@ def hnsw_defaults() -> Dict[str, Any]:
         "ef_construction": 100,
         "ef_search": 100,
         "max_neighbors": 16,
-        "num_threads": os.cpu_count() or 1,
+        "num_threads": min(os.cpu_count() or 1, HNSW_INT_RANGES["num_threads"][1]),
         "batch_size": 100,
         "sync_threshold": 1000,
         "resize_factor": 1.2,
@@ -43,8 +61,34 @@ _LEGACY_KEYS = {
     "hnsw:resize_factor": "resize_factor",
 }
 
-_INT_FIELDS = ("ef_construction", "ef_search", "max_neighbors", "num_threads", "batch_size", "sync_threshold")
-_MINIMUMS = {"ef_construction": 1, "ef_search": 1, "max_neighbors": 2, "num_threads": 1, "batch_size": 2, "sync_threshold": 2}
+#: the sections a configuration may have; each is a dict (or None)
+SECTIONS = ("hnsw", "spann", "index", "embedding_function")
+
+
+def _check_int(key: str, value: Any) -> int:
+    low, high = HNSW_INT_RANGES[key]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"hnsw {key} must be an integer from {low} to {high}, got {value!r}")
+    if not low <= value <= high:
+        raise InvalidArgumentError(
+            f"hnsw {key} must be from {low} to {high}, got {value}; see docs/index-plugins.md for the ranges"
+        )
+    return int(value)
+
+
+def _check_resize_factor(value: Any) -> float:
+    low, high = RESIZE_FACTOR_RANGE
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(value)
+        or not low < value <= high
+    ):
+        raise InvalidArgumentError(
+            f"hnsw resize_factor must be a number > {low} and <= {high} (the graph grows by this factor "
+            f"when full), got {value!r}"
+        )
+    return float(value)
 
 
 def _check_hnsw_value(key: str, value: Any) -> Any:
@@ -52,19 +96,50 @@ def _check_hnsw_value(key: str, value: Any) -> Any:
         if value not in SPACES:
             raise InvalidArgumentError(f"Invalid hnsw space {value!r}; expected one of {', '.join(SPACES)}")
         return value
-    if key in _INT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidArgumentError(f"hnsw {key} must be an int, got {value!r}")
-        if value < _MINIMUMS[key]:
-            raise InvalidArgumentError(f"hnsw {key} must be >= {_MINIMUMS[key]}, got {value}")
-        return value
+    if key in HNSW_INT_RANGES:
+        return _check_int(key, value)
     if key == "resize_factor":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 1.0:
-            raise InvalidArgumentError(f"hnsw resize_factor must be a number > 1.0, got {value!r}")
-        return float(value)
+        return _check_resize_factor(value)
     raise InvalidArgumentError(
         f"Unknown hnsw configuration key {key!r}; expected one of {', '.join(hnsw_defaults())}"
     )
+
+
+def section(configuration: Mapping[str, Any], name: str, where: str = "configuration") -> Dict[str, Any]:
+    """One section as a dict; absent or None is empty, any other type (a list...) is an error."""
+    value = configuration.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(
+            f"{where}[{name!r}] must be a dict (or null), got {type(value).__name__}: {value!r:.100}"
+        )
+    return dict(value)
+
+
+def _as_configuration(configuration: Any, where: str) -> Dict[str, Any]:
+    if configuration is None:
+        return {}
+    if not isinstance(configuration, Mapping):
+        raise InvalidArgumentError(f"{where} must be a dict (or null), got {type(configuration).__name__}")
+    unknown = sorted(set(configuration) - set(SECTIONS), key=str)
+    if unknown:
+        raise InvalidArgumentError(f"Unknown {where} keys {unknown}; expected some of {', '.join(SECTIONS)}")
+    for name in ("hnsw", "spann", "index"):
+        section(configuration, name, where)
+    return dict(configuration)
+
+
+def validate_request(configuration: Any, metadata: Optional[Mapping[str, Any]] = None, where: str = "configuration") -> None:
+    """Client-side check of a create / modify request: section types and hnsw ranges, so every
+    client (HTTP too) reports a bad value the same way before anything is sent. The server
+    checks again, with the stored configuration and the index plugin."""
+    configuration = _as_configuration(configuration, where)
+    requested = dict(legacy_hnsw_from_metadata(metadata))
+    requested.update(section(configuration, "hnsw", where))
+    for key, value in requested.items():
+        if value is not None or key not in HNSW_INT_RANGES and key not in ("space", "resize_factor"):
+            _check_hnsw_value(key, value)
 
 
 def legacy_hnsw_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -84,27 +159,20 @@ def build_configuration(
     metadata: Optional[Mapping[str, Any]],
     ef_default_space: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """The effective stored configuration (without the embedding function, handled by the caller)."""
-    configuration = dict(configuration or {})
-    unknown = set(configuration) - {"hnsw", "index", "embedding_function", "spann"}
-    if unknown:
-        raise InvalidArgumentError(
-            f"Unknown configuration keys {sorted(unknown)}; expected hnsw, index or embedding_function"
-        )
+    """The effective stored configuration (without the embedding function, handled by the caller).
+    Every hnsw value is checked against its documented range; None means "the default", as in Chroma."""
+    configuration = _as_configuration(configuration, "configuration")
     hnsw = hnsw_defaults()
     if ef_default_space:
         hnsw["space"] = ef_default_space
     requested = dict(legacy_hnsw_from_metadata(metadata))
-    user_hnsw = configuration.get("hnsw") or {}
-    if not isinstance(user_hnsw, Mapping):
-        raise InvalidArgumentError(f"configuration['hnsw'] must be a dict, got {user_hnsw!r}")
-    requested.update(user_hnsw)
+    requested.update(section(configuration, "hnsw"))
     for key, value in requested.items():
-        hnsw[key] = _check_hnsw_value(key, value)
-    index = configuration.get("index") or {}
-    if not isinstance(index, Mapping):
-        raise InvalidArgumentError(f"configuration['index'] must be a dict, got {index!r}")
-    index = dict(index)
+        if value is not None:
+            hnsw[key] = _check_hnsw_value(key, value)
+        elif key not in hnsw:
+            _check_hnsw_value(key, value)  # an unknown key is an error even when null
+    index = section(configuration, "index")
     index.setdefault("name", DEFAULT_INDEX)
     if not isinstance(index["name"], str):
         raise InvalidArgumentError(f"configuration['index']['name'] must be a string, got {index['name']!r}")
@@ -112,12 +180,14 @@ def build_configuration(
 
 
 def apply_update(stored: Dict[str, Any], update: Mapping[str, Any], mutable_index_params: tuple) -> Dict[str, Any]:
-    """Applies ``modify(configuration=...)``; rejects parameters fixed at creation."""
-    unknown = set(update) - {"hnsw", "index", "embedding_function", "spann"}
-    if unknown:
-        raise InvalidArgumentError(f"Unknown configuration keys {sorted(unknown)}; expected hnsw or index")
+    """Applies ``modify(configuration=...)``; rejects parameters fixed at creation and values out of range."""
+    update = _as_configuration(update, "new_configuration")
     new = {"hnsw": dict(stored["hnsw"]), "index": dict(stored["index"])}
-    for key, value in (update.get("hnsw") or {}).items():
+    for key, value in section(update, "hnsw", "new_configuration").items():
+        if value is None:  # Chroma: null leaves the value as it is
+            if key not in new["hnsw"]:
+                _check_hnsw_value(key, value)
+            continue
         if key in HNSW_IMMUTABLE:
             if value == stored["hnsw"].get(key):
                 continue
@@ -126,7 +196,7 @@ def apply_update(stored: Dict[str, Any], update: Mapping[str, Any], mutable_inde
                 f"Create a new collection with the new {key} and copy the records into it."
             )
         new["hnsw"][key] = _check_hnsw_value(key, value)
-    for key, value in (update.get("index") or {}).items():
+    for key, value in section(update, "index", "new_configuration").items():
         if key == "name" and value != stored["index"]["name"]:
             raise InvalidArgumentError(
                 "The index plugin of a collection cannot be changed after creation; create a new collection instead"
@@ -143,5 +213,11 @@ def apply_update(stored: Dict[str, Any], update: Mapping[str, Any], mutable_inde
 def segment_config(configuration: Mapping[str, Any], index_class: Any) -> Dict[str, Any]:
     """The config handed to an index plugin: the section it declares (``config_section``,
     default "index", e.g. "hnsw" for hnswlib), without the plugin name."""
-    section = getattr(index_class, "config_section", "index")
-    return {k: v for k, v in (configuration.get(section) or {}).items() if k != "name"}
+    name = getattr(index_class, "config_section", "index")
+    return {k: v for k, v in (configuration.get(name) or {}).items() if k != "name"}
+
+
+def check_index_config(index_class: Any, configuration: Mapping[str, Any]) -> None:
+    """Lets the index plugin validate its own section now (create / modify), not at the first write:
+    plugins check their config in ``__init__``, so one is built without a directory and dropped."""
+    index_class(1, configuration["hnsw"]["space"], segment_config(configuration, index_class), None)

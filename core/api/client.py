@@ -1,15 +1,26 @@
 """Client and AdminClient, as in chromadb, over any ServerAPI (embedded or HTTP)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from huedb.api.collection import Collection
 from huedb.api.models import CollectionModel
+from huedb.configuration import validate_request
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_settings
 from huedb.ef_persistence import check_conflict, rebuild, serialize, validate_spec
 from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, NotFoundError
 from huedb.registry import get_registry
+
+
+def _check_ef_argument(ef: Any) -> None:
+    """An EF is callable (or its persisted dict form); anything else would be stored as 'legacy'."""
+    if ef is None or ef is DEFAULT_EF or isinstance(ef, dict) or callable(ef):
+        return
+    raise InvalidArgumentError(
+        f"embedding_function must be an embedding function (callable), its persisted form "
+        f'{{"name", "type", "config"}}, or None; got {type(ef).__name__}: {ef!r:.100}'
+    )
 
 
 class _Default:
@@ -171,8 +182,15 @@ class Client(_Base):
         get_or_create: bool = False,
         schema: Any = None,
     ) -> Collection:
+        if configuration is not None and not isinstance(configuration, Mapping):
+            raise InvalidArgumentError(
+                f"configuration must be a dict such as {{'hnsw': {{'space': 'cosine'}}}}, got {type(configuration).__name__}"
+            )
         configuration = dict(configuration or {})
+        validate_request({k: v for k, v in configuration.items() if k != "embedding_function"}, metadata)
         config_ef = configuration.get("embedding_function")
+        for given in (config_ef, embedding_function):
+            _check_ef_argument(given)
         if config_ef is not None and embedding_function is not DEFAULT_EF and embedding_function is not None:
             if config_ef is not embedding_function:
                 raise InvalidArgumentError(
@@ -198,7 +216,10 @@ class Client(_Base):
 
     @staticmethod
     def _check_space(name: str, ef: Any, configuration: Dict[str, Any], metadata: Optional[Dict[str, Any]]) -> None:
-        space = (configuration.get("hnsw") or {}).get("space") or (metadata or {}).get("hnsw:space")
+        hnsw = configuration.get("hnsw")
+        if hnsw is not None and not isinstance(hnsw, Mapping):
+            return  # a malformed section: the server refuses it with the details
+        space = (hnsw or {}).get("space") or (metadata or {}).get("hnsw:space")
         try:
             supported = list(ef.supported_spaces())
         except Exception:  # a lazily-built EF whose plugin is missing: nothing to check

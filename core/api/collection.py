@@ -6,11 +6,12 @@ hands plain ids/vectors/fields to the ServerAPI, which validates and stores.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from huedb.api.models import CollectionModel
+from huedb.configuration import validate_request
 from huedb.embedding_functions import normalize_embeddings
 from huedb.errors import InvalidArgumentError
 
@@ -284,8 +285,17 @@ class Collection:
     ) -> None:
         config_update = None
         if configuration is not None:
+            if not isinstance(configuration, Mapping):
+                raise InvalidArgumentError(
+                    f"configuration must be a dict such as {{'hnsw': {{'ef_search': 200}}}}, got {type(configuration).__name__}"
+                )
             config_update = dict(configuration)
             ef = config_update.get("embedding_function")
+            validate_request({k: v for k, v in config_update.items() if k != "embedding_function"}, where="configuration")
+            if ef is not None and not callable(ef):
+                raise InvalidArgumentError(
+                    f"configuration['embedding_function'] must be an embedding function, got {type(ef).__name__}"
+                )
             if ef is not None:
                 from huedb.ef_persistence import serialize
 

@@ -52,13 +52,16 @@ from huedb_plugins.index.vector_table import VectorTable, dedupe_last
 METRICS = {"l2": "euclidean", "cosine": "angular", "ip": "dot"}
 SEED = 42  # reproducible forests
 
+from huedb_plugins.index.common import float_in_range, int_in_range  # noqa: E402
+
+# Documented ranges (docs/index-plugins.md, "Configuration ranges").
 SPEC = {
-    "n_trees": (50, positive_int),
-    "search_k": (-1, int_at_least(-1)),
-    "overfetch": (20, positive_int),
-    "rebuild_threshold": (1000, positive_int),
-    "rebuild_fraction": (0.1, float_above(0.0)),
-    "n_jobs": (-1, int_at_least(-1)),
+    "n_trees": (50, int_in_range(1, 1000)),  # memory and build time grow with every tree
+    "search_k": (-1, int_in_range(-1, 2**31 - 1)),  # annoy takes a C int
+    "overfetch": (20, int_in_range(1, 1000)),
+    "rebuild_threshold": (1000, int_in_range(1, 100_000_000)),
+    "rebuild_fraction": (0.1, float_in_range(0.0, 1.0)),
+    "n_jobs": (-1, int_in_range(-1, 1024)),
 }
 
 
@@ -150,7 +153,8 @@ class AnnoySegment:
                 {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table),
                  "n_trees": self._forest.get_n_trees() if self._forest is not None else None},
             )
-            self._forest_entry = manifest["files"].get("forest.ann")
+            if manifest is not None:  # None: a newer index from another process is on disk
+                self._forest_entry = manifest["files"].get("forest.ann")
 
     # -- protocol ----------------------------------------------------------
     @property

@@ -112,6 +112,33 @@ def float_above(minimum: float) -> Validator:
     return check
 
 
+def int_in_range(low: int, high: int) -> Validator:
+    """An integer from ``low`` to ``high`` inclusive (upper bounds keep a config from breaking the index later)."""
+
+    def check(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+            raise InvalidArgumentError(f"index config {key!r} must be an integer from {low} to {high}, got {value!r}")
+        return int(value)
+
+    return check
+
+
+def float_in_range(above: float, high: float) -> Validator:
+    """A finite number greater than ``above`` and at most ``high``."""
+
+    def check(key: str, value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value)
+            or not above < value <= high
+        ):
+            raise InvalidArgumentError(f"index config {key!r} must be a number > {above} and <= {high}, got {value!r}")
+        return float(value)
+
+    return check
+
+
 # Keys that may accompany a plugin's own config (the collection passes them through).
 _PASSTHROUGH = ("name",)
 
