@@ -7,8 +7,9 @@ embedding function embeds the arrays. ``include=["data"]`` returns them too.
 from __future__ import annotations
 
 import os
+import stat
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, BinaryIO, List, Optional, Sequence, Union
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
@@ -60,7 +61,7 @@ class ImageLoader:
         path = _to_path(uri)
         Image = self._Image
         try:
-            with Image.open(path) as img:
+            with _open_regular_file(uri, path) as file, Image.open(file) as img:
                 # open() reads only the header: check the size before decoding pixels.
                 width, height = img.size
                 if self.max_pixels is not None and width * height > self.max_pixels:
@@ -89,6 +90,27 @@ class ImageLoader:
             raise ImageLoadError(f"{uri!r} is not an image pillow can read (expected PNG, JPEG, GIF, WebP, ...).") from e
         except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt files
             raise ImageLoadError(f"Image {uri!r} could not be decoded: {e}") from e
+
+
+def _open_regular_file(uri: Any, path: str) -> BinaryIO:
+    """Opens ``path`` for reading if it is a regular file (checked on the open descriptor).
+
+    O_NONBLOCK: opening a FIFO without a writer would otherwise block forever; on a
+    regular file the flag changes nothing. fstat on the descriptor, not stat on the
+    path, so the file cannot be swapped between the check and the read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ImageLoadError(f"Image {uri!r} is a directory, not an image file.")
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or special file"
+            raise ImageLoadError(f"Image {uri!r} is {kind}, not a regular file; ImageLoader reads regular files only.")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _to_path(uri: Any) -> str:
