@@ -77,7 +77,11 @@ class IndexSegment(Protocol):
         ...
 
     def persist(self) -> None:
-        """Writes the index to its directory atomically (write then rename). No-op in memory."""
+        """Writes the index to its directory atomically (write then rename). No-op in memory.
+
+        Several processes may share the directory: a persist must never replace a
+        persisted index whose ``applied_seq`` is newer than this one's (the built-in
+        plugins get this from ``huedb_plugins.index.atomic``)."""
         ...
 
     def update_config(self, config: Dict[str, Any]) -> None:
@@ -94,3 +98,20 @@ def sorted_unique(labels: np.ndarray) -> np.ndarray:
     if len(labels) < 2 or (labels[1:] > labels[:-1]).all():
         return labels
     return np.unique(labels)
+
+
+def index_lock_path(directory: Path) -> Path:
+    """The cross-process lock file of the index files under ``directory`` (a sibling, so
+    removing the directory never removes a lock another process is waiting on)."""
+    directory = Path(directory)
+    return directory.with_name(f".{directory.name}.lock")
+
+
+def index_lock(directory: Path) -> "filelock.FileLock":
+    """The lock that every process holds while it reads, writes or removes the index
+    files under ``directory``. Reentrant in one thread; exclusive across threads and
+    processes. The core takes it around every index call that may touch files, so
+    plugins need no locking of their own."""
+    import filelock
+
+    return filelock.FileLock(str(index_lock_path(directory)), is_singleton=True)

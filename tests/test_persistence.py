@@ -247,6 +247,44 @@ def test_reopen_with_index_files_deleted(tmp_path):
     _check_all_there(root, expected)
 
 
+def test_reopen_with_index_directory_replaced_by_a_plain_file(tmp_path):
+    root = tmp_path / "heal-notdir"
+    expected = _populate(root, 300)
+    (index_dir,) = [d for d in root.iterdir() if d.is_dir()]
+    shutil.rmtree(index_dir)
+    index_dir.write_bytes(b"not a directory")
+    _check_all_there(root, expected)
+    assert index_dir.is_dir()
+
+
+def test_deleted_vectors_leave_the_index_files_at_vacuum(tmp_path):
+    """hnswlib keeps a deleted element's vector in its graph (searches route through it)
+    until the graph is compacted or vacuum rebuilds the index: see docs/index-plugins.md."""
+    root = tmp_path / "vacuum-vectors"
+    c = huedb.PersistentClient(path=str(root))
+    col = c.create_collection("gone", embedding_function=None, configuration={"hnsw": {"batch_size": 100}})
+    X = np.random.default_rng(5).normal(size=(500, DIM)).astype(np.float32)
+    col.add(ids=[f"r{i}" for i in range(500)], embeddings=X)  # all flushed into the graph
+    col.delete(ids=[f"r{i}" for i in range(0, 500, 50)])
+    col.query(query_embeddings=X[:1], n_results=1)
+    c.close()
+    # Before vacuum the graph file still holds them (the test would prove nothing otherwise).
+    assert any(_files_containing(root, X[50].astype(np.float32).tobytes()))
+    proc = subprocess.run(
+        [sys.executable, "-m", "huedb.cli", "vacuum", "--path", str(root)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    for i in range(0, 500, 50):
+        for needle in _vector_needles(X[i]):
+            assert [f for f in _files_containing(root, needle) if Path(f) in _index_files(root)] == []
+    c = huedb.PersistentClient(path=str(root))
+    col = c.get_collection("gone")
+    assert col.count() == 490
+    res = col.query(query_embeddings=X[1:2], n_results=1, include=[])
+    assert res["ids"] == [["r1"]]
+    c.close()
+
+
 def test_reopen_with_index_files_truncated(tmp_path):
     root = tmp_path / "heal-trunc"
     expected = _populate(root, 300)

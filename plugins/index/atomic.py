@@ -6,6 +6,11 @@ with their size and SHA-256. Replacing the manifest is the commit point: a
 crash before it leaves the previous generation intact, a crash after it
 leaves the new one complete. Older generations are deleted after the commit.
 
+Several processes may share a directory. The core holds the directory's
+cross-process file lock (``huedb.index.index_lock``) around every call that may
+persist, so a persist and its cleanup of stale files never race another
+process's, and a persist never replaces a newer generation (by ``applied_seq``).
+
 Nothing is fsynced: an index is derived data. A process crash (kill -9)
 loses nothing that was written, and after a power loss any file that did not
 reach the disk fails its size or SHA-256 check, so the core rebuilds the
@@ -79,14 +84,25 @@ def _body_checksum(body: Dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def write_generation(directory: Path, name: str, files: Dict[str, FileSource], meta: Dict[str, Any]) -> Dict[str, Any]:
-    """Writes a new generation of ``files`` and commits it with a manifest; returns the manifest."""
+def write_generation(
+    directory: Path, name: str, files: Dict[str, FileSource], meta: Dict[str, Any]
+) -> Optional[Dict[str, Any]]:
+    """Writes a new generation of ``files`` and commits it with a manifest; returns the manifest.
+
+    Returns None, writing nothing, when the committed manifest already has an
+    ``applied_seq`` at least ``meta["applied_seq"]``: another process sharing the
+    directory persisted a newer (or the same) state, which an older one must not
+    replace. The caller holds the directory's cross-process lock (the core takes it).
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     try:
         previous = read_manifest(directory, name)
     except CorruptIndexError:
         previous = None
+    if previous is not None and previous.get("applied_seq", -1) >= meta.get("applied_seq", 0):
+        _remove_stale(directory, name, {e["file"] for e in previous.get("files", {}).values()})
+        return None
     generation = (previous or {}).get("generation", 0) + 1
     entries: Dict[str, Dict[str, Any]] = {}
     for key, source in files.items():

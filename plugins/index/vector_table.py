@@ -25,11 +25,12 @@ def dedupe_last(labels: np.ndarray, vectors: np.ndarray) -> Tuple[np.ndarray, np
 
 
 class VectorTable:
-    """float32 rows keyed by unique int64 labels."""
+    """float32 rows (or ``dtype`` rows, e.g. int64 ids) keyed by unique int64 labels."""
 
-    def __init__(self, dimension: int) -> None:
+    def __init__(self, dimension: int, dtype: "np.typing.DTypeLike" = np.float32) -> None:
         self.dimension = dimension
-        self._vectors = np.empty((0, dimension), dtype=np.float32)
+        self.dtype = np.dtype(dtype)
+        self._vectors = np.empty((0, dimension), dtype=self.dtype)
         self._labels = np.empty(0, dtype=np.int64)
         self._n = 0
         self._keys = np.empty(0, dtype=np.int64)  # sorted labels
@@ -71,7 +72,7 @@ class VectorTable:
         return self._vectors[rows]
 
     def upsert(self, labels: np.ndarray, vectors: np.ndarray) -> None:
-        labels, vectors = dedupe_last(np.asarray(labels, dtype=np.int64), np.asarray(vectors, dtype=np.float32))
+        labels, vectors = dedupe_last(np.asarray(labels, dtype=np.int64), np.asarray(vectors, dtype=self.dtype))
         rows = self.find(labels)
         present = rows >= 0
         self._vectors[rows[present]] = vectors[present]
@@ -117,14 +118,14 @@ class VectorTable:
         return gone
 
     def clear(self) -> None:
-        self.__init__(self.dimension)
+        self.__init__(self.dimension, self.dtype)
 
     def _reserve(self, needed: int) -> None:
         capacity = len(self._labels)
         if needed <= capacity:
             return
         capacity = max(needed, capacity + capacity // 2 + 16)
-        vectors = np.empty((capacity, self.dimension), dtype=np.float32)
+        vectors = np.empty((capacity, self.dimension), dtype=self.dtype)
         labels = np.empty(capacity, dtype=np.int64)
         vectors[: self._n] = self._vectors[: self._n]
         labels[: self._n] = self._labels[: self._n]
@@ -132,6 +133,6 @@ class VectorTable:
 
     @classmethod
     def from_arrays(cls, labels: np.ndarray, vectors: np.ndarray) -> "VectorTable":
-        table = cls(vectors.shape[1])
+        table = cls(vectors.shape[1], vectors.dtype)
         table.upsert(labels, vectors)
         return table
