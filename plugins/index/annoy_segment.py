@@ -153,7 +153,8 @@ class AnnoySegment:
                 {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table),
                  "n_trees": self._forest.get_n_trees() if self._forest is not None else None},
             )
-            self._forest_entry = manifest["files"].get("forest.ann")
+            if manifest is not None:  # None: a newer index from another process is on disk
+                self._forest_entry = manifest["files"].get("forest.ann")
 
     # -- protocol ----------------------------------------------------------
     @property

@@ -5,6 +5,14 @@ holds ``batch_size`` items they are added to the graph in one ``add_items``
 call. A label whose vector moves to the buffer is marked deleted in the graph
 (``add_items`` of that label later unmarks and updates it in place), so the
 graph and the buffer never both answer for one label. Queries merge both.
+
+A record's graph label is its record id. An update marks the old graph element
+deleted and, on the next flush, inserts the new vector as a fresh element with a
+label from ``MOVED_BASE`` up (a small map translates those back): hnswlib's
+in-place update repairs the graph less well than an insert, and recall after
+heavy upserts dropped. Deleted elements keep their vectors, so searches still
+route through them; when they outnumber the live ones the graph is rebuilt from
+the live vectors (and so loses the deleted ones), as vacuum also does.
 """
 from __future__ import annotations
 
@@ -42,6 +50,10 @@ from huedb_plugins.index.vector_table import VectorTable, dedupe_last
 
 #: graph slots reserved when the graph is first created
 INITIAL_CAPACITY = 1000
+#: graph labels of records re-inserted after an update start here (record ids stay far below)
+MOVED_BASE = 1 << 62
+#: the graph is rebuilt when it holds more deleted elements than this and than live ones
+COMPACT_MIN_DEAD = 1000
 
 # The ranges are the core's documented ones for Chroma's hnsw section (docs/index-plugins.md).
 from huedb.configuration import HNSW_INT_RANGES, RESIZE_FACTOR_RANGE  # noqa: E402
@@ -76,6 +88,7 @@ class HnswlibSegment:
         self._buffer = VectorTable(self._dim)
         # live graph labels -> original vector norm (hnswlib stores cosine vectors normalised)
         self._live = VectorTable(1)
+        self._init_moved()
         self._index: Optional[hnswlib.Index] = None
         self._unsynced = 0  # writes since the last persist
 
@@ -112,6 +125,14 @@ class HnswlibSegment:
             raise atomic.CorruptIndexError(f"hnswlib index in {directory} lists graph items but no graph file")
         seg._live = VectorTable.from_arrays(live_labels.astype(np.int64), live_norms.astype(np.float32))
         seg._buffer = VectorTable.from_arrays(buf_labels.astype(np.int64), buf_vectors.astype(np.float32))
+        if "moved_slots.npy" in manifest["files"]:  # absent in files written before updates moved
+            moved_ids = atomic.load_npy(directory, manifest, "moved_ids.npy").astype(np.int64)
+            moved_slots = atomic.load_npy(directory, manifest, "moved_slots.npy").astype(np.int64)
+            if moved_ids.shape != moved_slots.shape:
+                raise atomic.CorruptIndexError(f"hnswlib index in {directory} has inconsistent moved labels")
+            seg._set_moved(moved_ids, moved_slots)
+            seg._retired = atomic.load_npy(directory, manifest, "retired.npy").astype(np.int64)
+            seg._next_slot = int(manifest.get("next_slot", MOVED_BASE))
         seg._seq = int(manifest["applied_seq"])
         return seg
 
@@ -124,6 +145,9 @@ class HnswlibSegment:
                 "live_norms.npy": atomic.npy_writer(self._live.vectors),
                 "buffer_labels.npy": atomic.npy_writer(self._buffer.labels),
                 "buffer_vectors.npy": atomic.npy_writer(self._buffer.vectors),
+                "moved_ids.npy": atomic.npy_writer(self._slots.labels),
+                "moved_slots.npy": atomic.npy_writer(self._slots.vectors[:, 0]),
+                "retired.npy": atomic.npy_writer(self._retired),
             }
             if self._index is not None:
                 index = self._index
@@ -139,6 +163,7 @@ class HnswlibSegment:
                     "count": self.count(),
                     "max_neighbors": self._cfg["max_neighbors"],
                     "ef_construction": self._cfg["ef_construction"],
+                    "next_slot": self._next_slot,
                 },
             )
             self._unsynced = 0
@@ -162,7 +187,10 @@ class HnswlibSegment:
         labels, vectors = check_add(labels, vectors, self._dim)
         labels, vectors = dedupe_last(labels, vectors)
         with self._lock:
-            self._mark_deleted(self._live.remove(labels))  # the buffer answers for them now
+            gone = self._live.remove(labels)  # the buffer answers for them now
+            self._mark_deleted(gone)
+            if len(gone):  # their graph elements are dead: the flush inserts them anew
+                self._retired = np.union1d(self._retired, gone)
             self._buffer.upsert(labels, vectors)
             if len(self._buffer) >= self._cfg["batch_size"]:
                 self._flush()
@@ -175,6 +203,8 @@ class HnswlibSegment:
             removed = len(self._buffer.remove(labels))
             gone = self._live.remove(labels)
             self._mark_deleted(gone)
+            if len(self._retired):  # a deleted record never comes back
+                self._retired = np.setdiff1d(self._retired, labels, assume_unique=False)
             self._seq = max(self._seq, int(seq))
             self._wrote(removed + len(gone))
 
@@ -232,6 +262,7 @@ class HnswlibSegment:
             self._index = None
             self._buffer = VectorTable(self._dim)
             self._live = VectorTable(1)
+            self._init_moved()
 
     # -- internals ---------------------------------------------------------
     def _apply_runtime_params(self) -> None:
@@ -247,57 +278,134 @@ class HnswlibSegment:
         if self._dir is not None and self._unsynced >= due:
             self.persist()
 
+    def _init_moved(self) -> None:
+        self._slots = VectorTable(1, np.int64)  # record id -> graph label, for moved records only
+        self._owners = VectorTable(1, np.int64)  # graph label -> record id (the inverse)
+        self._retired = np.empty(0, dtype=np.int64)  # sorted ids whose graph element is dead
+        self._next_slot = MOVED_BASE
+
+    def _set_moved(self, ids: np.ndarray, slots: np.ndarray) -> None:
+        self._slots.upsert(ids, slots[:, None])
+        self._owners.upsert(slots, ids[:, None])
+
+    def _slot_of(self, ids: np.ndarray) -> np.ndarray:
+        """Graph labels of live graph records."""
+        if len(self._slots) == 0:
+            return ids
+        rows = self._slots.find(ids)
+        hit = rows >= 0
+        if not hit.any():
+            return ids
+        out = ids.copy()
+        out[hit] = self._slots.vectors[rows[hit], 0]
+        return out
+
+    def _ids_of(self, found: np.ndarray) -> np.ndarray:
+        """Record ids of graph search results (padding -1 stays)."""
+        moved = found >= MOVED_BASE
+        if moved.any():
+            found = found.copy()
+            found[moved] = self._owners.get(found[moved])[:, 0]
+        return found
+
     def _mark_deleted(self, labels: np.ndarray) -> None:
         if len(labels) == 0:
             return
-        # hnswlib keeps a deleted element's vector in memory and in saved files: overwrite it
-        # with zeros first, so a deleted vector never reaches disk.
-        self._index.add_items(
-            np.zeros((len(labels), self._dim), dtype=np.float32), labels, num_threads=self._cfg["num_threads"]
-        )
-        for label in labels.tolist():  # hnswlib only deletes one label per call
-            self._index.mark_deleted(label)
+        # The element keeps its vector: searches still route through it. (Overwriting it with
+        # zeros made every zero vector a hub near all points in l2 and wrecked recall.) A
+        # deleted vector leaves memory and the graph file when the graph is compacted or
+        # vacuum rebuilds the index from SQLite.
+        slots = self._slot_of(labels)
+        for slot in slots.tolist():  # hnswlib only deletes one label per call
+            self._index.mark_deleted(slot)
+        if len(self._slots):
+            self._owners.remove(slots[slots >= MOVED_BASE])
+            self._slots.remove(labels)
+
+    def _new_slots(self, labels: np.ndarray) -> np.ndarray:
+        """Graph labels for a flush: the record id, or a fresh label for a record whose
+        earlier graph element is dead (an update)."""
+        if len(self._retired) == 0:
+            return labels
+        again = np.isin(labels, self._retired, assume_unique=True)
+        if not again.any():
+            return labels
+        fresh = np.arange(self._next_slot, self._next_slot + int(again.sum()), dtype=np.int64)
+        self._next_slot += len(fresh)
+        self._set_moved(labels[again], fresh)
+        self._retired = np.setdiff1d(self._retired, labels[again], assume_unique=True)
+        slots = labels.copy()
+        slots[again] = fresh
+        return slots
 
     def _flush(self) -> None:
         """Moves the whole buffer into the graph in one add_items call."""
         n = len(self._buffer)
         if n == 0:
             return
+        if self._index is not None and self._should_compact():
+            self._compact()
+            return
         labels, vectors = self._buffer.labels, self._buffer.vectors  # views: the buffer is cleared below
         if self._index is None:
-            self._index = hnswlib.Index(space=self._space, dim=self._dim)
-            self._index.init_index(
-                max_elements=max(INITIAL_CAPACITY, n),
-                M=self._cfg["max_neighbors"],
-                ef_construction=self._cfg["ef_construction"],
-            )
-            self._apply_runtime_params()
-        needed = self._index.element_count + n  # an upper bound: re-added labels reuse their slot
+            self._index = self._new_graph(max(INITIAL_CAPACITY, n))
+        needed = self._index.element_count + n  # an upper bound: at most one new element per item
         capacity = self._index.get_max_elements()
         if needed > capacity:
             self._index.resize_index(max(needed, math.ceil(capacity * self._cfg["resize_factor"])))
-        self._index.add_items(vectors, labels, num_threads=self._cfg["num_threads"])
+        self._index.add_items(vectors, self._new_slots(labels), num_threads=self._cfg["num_threads"])
         self._live.upsert(labels, np.linalg.norm(vectors, axis=1, keepdims=True))
         self._buffer.clear()
 
+    def _new_graph(self, capacity: int) -> hnswlib.Index:
+        index = hnswlib.Index(space=self._space, dim=self._dim)
+        index.init_index(max_elements=capacity, M=self._cfg["max_neighbors"], ef_construction=self._cfg["ef_construction"])
+        self._index = index
+        self._apply_runtime_params()
+        return index
+
+    def _should_compact(self) -> bool:
+        dead = self._index.element_count - len(self._live)
+        return dead > max(COMPACT_MIN_DEAD, len(self._live))
+
+    def _compact(self) -> None:
+        """Rebuilds the graph from its live vectors plus the buffer, without deleted elements."""
+        live = self._live.labels.copy()
+        vectors = np.concatenate([self._graph_vectors(live), self._buffer.vectors])
+        labels = np.concatenate([live, self._buffer.labels])
+        self._live = VectorTable(1)
+        self._init_moved()
+        self._buffer = VectorTable(self._dim)
+        self._new_graph(max(INITIAL_CAPACITY, len(labels)))
+        if len(labels):
+            self._index.add_items(vectors, labels, num_threads=self._cfg["num_threads"])
+            self._live.upsert(labels, np.linalg.norm(vectors, axis=1, keepdims=True))
+
     def _graph_vectors(self, labels: np.ndarray) -> np.ndarray:
-        vectors = np.asarray(self._index.get_items(labels), dtype=np.float32).reshape(len(labels), self._dim)
+        slots = self._slot_of(labels)
+        vectors = np.asarray(self._index.get_items(slots), dtype=np.float32).reshape(len(labels), self._dim)
         if self._space == "cosine":  # hnswlib keeps unit vectors; restore the original length
             vectors = vectors * self._live.get(labels)
         return vectors
 
+    def _live_ef(self) -> int:
+        """ef_search scaled up by the share of deleted elements in the graph: deleted
+        elements still fill the candidate list, so without this, churn lowers recall."""
+        slots, live = self._index.element_count, len(self._live)
+        return math.ceil(self._cfg["ef_search"] * slots / max(live, 1))
+
     def _graph_search(self, q: np.ndarray, k: int, allowed: Optional[np.ndarray]) -> Result:
         """Graph kNN widening ef until k hits come back; exact over the graph as a last resort."""
-        allowed_set = None if allowed is None else set(allowed.tolist())
+        allowed_set = None if allowed is None else set(self._slot_of(allowed).tolist())
         keep = None if allowed_set is None else allowed_set.__contains__
         ceiling = max(self._index.element_count, k)
-        ef = max(self._cfg["ef_search"], k)
+        ef = max(self._live_ef(), k)
         try:
             while True:
                 self._index.set_ef(ef)
                 try:
                     labels, dists = self._index.knn_query(q, k=k, num_threads=self._cfg["num_threads"], filter=keep)
-                    return labels.astype(np.int64), dists.astype(np.float32)
+                    return self._ids_of(labels.astype(np.int64)), dists.astype(np.float32)
                 except RuntimeError:  # "Cannot return the results in a contiguous 2D array"
                     if ef >= ceiling:
                         break
