@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Dict, List, Optional, Tuple
@@ -149,7 +150,11 @@ def _allowed(settings: Any, name: str) -> List[str]:
         from huedb.config import get_settings
 
         settings = get_settings()
-    value = getattr(settings, name, None) or []
+    try:
+        value = getattr(settings, name)
+    except AttributeError:  # a Settings class without the field: its documented variable still counts
+        value = os.environ.get(f"HUEDB_{name.upper()}")
+    value = value or []
     if isinstance(value, str):
         value = value.split(",")
     return [str(v).strip() for v in value if str(v).strip()]

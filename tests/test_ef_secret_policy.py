@@ -246,6 +246,15 @@ def test_host_entries_match_any_port_and_host_port_entries_one():
     check({"api_base": "http://evil:9"}, embedding_function_allowed_hosts="other, evil:9")  # env-style text
 
 
+def test_the_documented_environment_variables_allow_too(tmp_path, evil, monkeypatch):
+    path = str(tmp_path / "db")
+    plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))
+    monkeypatch.setenv("HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS", f"other.example, {host_port(evil)}")
+    monkeypatch.setenv("HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS", "ANY_SECRET")
+    huedb.PersistentClient(path=path, settings=Settings()).get_collection("docs").query(query_texts=["env"], n_results=1)
+    assert [r.body["input"] for r in evil.embedding_requests] == [["env"]]
+
+
 def test_env_vars_documented_or_allowed():
     check({"api_key_env_var": "DOC_KEY"})
     check({"api_key_env_var": "MINE"}, embedding_function_allowed_env_vars=["MINE"])
