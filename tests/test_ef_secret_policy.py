@@ -139,6 +139,14 @@ def test_with_both_settings_the_request_goes_through(tmp_path, evil):
     assert request.headers["authorization"] == f"Bearer {SECRET}"
 
 
+def test_get_or_create_with_a_persisted_form_rebuilds_under_the_policy(tmp_path, evil):
+    path = str(tmp_path / "db")
+    plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))
+    col = huedb.PersistentClient(path=path).get_or_create_collection(
+        "docs", configuration={"embedding_function": openai_spec(evil.url + "/v1")})
+    assert_refused_and_silent(col, evil, ["embedding_function_allowed_hosts"])
+
+
 def test_passing_the_ef_yourself_needs_no_setting(tmp_path, evil):
     path = str(tmp_path / "db")
     plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))

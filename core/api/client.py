@@ -210,8 +210,10 @@ class Client(_Base):
         model = self._server.create_collection(name, configuration, metadata, get_or_create, **self._scope())
         if get_or_create:
             # An existing collection keeps its own embedding function.
-            given = embedding_function if embedding_function is not DEFAULT_EF else DEFAULT_EF
-            return self._wrap(model, given if config_ef is None else config_ef, data_loader)
+            given = embedding_function if config_ef is None else config_ef
+            if isinstance(given, dict):  # a persisted form: the stored one is rebuilt (and policy-checked)
+                given = DEFAULT_EF
+            return self._wrap(model, given, data_loader)
         return Collection(self, model, ef, data_loader)
 
     @staticmethod
