@@ -91,6 +91,10 @@ class PluginConflictError(ChromaError, ValueError):
     """Two plugins claim the same name."""
 
 
+class PluginValidationError(ChromaError, ValueError):
+    """A plugin implements a hook that no hookspec defines (usually a misspelling)."""
+
+
 class RequestTooLargeError(ChromaError):
     def code(self) -> int:
         return 413

@@ -4,9 +4,16 @@ Discovery is lazy (first use), tolerant (a plugin that fails to import is
 recorded against its name and everything else keeps working) and can be
 restricted with ``HUEDB_LOAD_PLUGINS=a,b`` (empty: load none). Set
 ``HUEDB_STRICT_PLUGINS=1`` to turn recorded load errors into exceptions.
+
+Nothing is dropped silently. Recorded against the plugin, by name:
+an import error; an entry-point name that two distributions declare (the
+second is not loaded, and the record names both); a hookimpl of a hook that
+does not exist (a misspelling, with the closest real hook name); a plugin that
+registered nothing; a registration name claimed by two plugins.
 """
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import inspect
 import os
@@ -18,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional
 import pluggy
 
 from huedb import hookspecs
-from huedb.errors import PluginConflictError, PluginNotFoundError
+from huedb.errors import PluginConflictError, PluginNotFoundError, PluginValidationError
 
 ENTRY_POINT_GROUP = "huedb"
 
@@ -117,14 +124,18 @@ class Registry:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             if allowed is not None and ep.name not in allowed:
                 continue
-            if ep.name in self.plugin_info:
-                continue  # the same distribution seen twice on sys.path
             dist = getattr(ep, "dist", None)
             info = PluginInfo(
                 name=ep.name,
                 distribution=dist.metadata["Name"] if dist is not None else None,
                 version=dist.version if dist is not None else None,
             )
+            first = self.plugin_info.get(ep.name)
+            if first is not None:
+                if first.distribution == info.distribution:
+                    continue  # the same distribution seen twice on sys.path
+                self._record_entry_point_conflict(first, info, strict)
+                continue
             self.plugin_info[ep.name] = info
             self._from_entry_points.add(ep.name)
             try:
@@ -135,7 +146,42 @@ class Registry:
                 if strict:
                     raise StrictPluginError(f"plugin {ep.name!r} failed to load: {info.error}") from e
                 continue
+            unknown = self._unknown_hooks(module)
+            if unknown:
+                info.error = unknown
+                if strict:
+                    try:
+                        self.pm.check_pending()
+                    except pluggy.PluginValidationError as e:
+                        raise StrictPluginError(f"plugin {ep.name!r}: {unknown}") from e
             self._cache = None
+
+    def _record_entry_point_conflict(self, first: PluginInfo, second: PluginInfo, strict: bool) -> None:
+        """Two distributions declare one entry-point name: only the first is loaded."""
+        message = (
+            f"PluginConflictError: entry point {first.name!r} in group {ENTRY_POINT_GROUP!r} is declared by two "
+            f"distributions, {first.distribution!r} {first.version} (loaded) and {second.distribution!r} "
+            f"{second.version} (not loaded). Uninstall one of them, or rename one entry point."
+        )
+        if strict:
+            raise StrictPluginError(message)
+        second.name = f"{second.name} ({second.distribution})"
+        second.error = message
+        self.plugin_info[second.name] = second
+
+    def _unknown_hooks(self, plugin: Any) -> Optional[str]:
+        """What a plugin implements that no hookspec defines (None when all is known)."""
+        unknown = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [] if caller.spec is None)
+        if not unknown:
+            return None
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, KINDS.values(), n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return (
+            f"PluginValidationError: unknown hook {', '.join(hints)}; the hooks are {', '.join(KINDS.values())} "
+            f"(see docs/plugins.md)"
+        )
 
     # -- registration ----------------------------------------------------
     def register_plugin(self, plugin: Any, name: Optional[str] = None) -> str:
@@ -145,6 +191,10 @@ class Registry:
             plugin_name = self.pm.register(plugin, name=name)
             if plugin_name is None:
                 raise ValueError(f"plugin {name!r} is blocked or already registered")
+            unknown = self._unknown_hooks(plugin)
+            if unknown:
+                self.pm.unregister(name=plugin_name)
+                raise PluginValidationError(f"plugin {plugin_name!r}: {unknown}")
             self.plugin_info.setdefault(plugin_name, PluginInfo(name=plugin_name))
             self._cache = None
             try:
@@ -174,8 +224,20 @@ class Registry:
                 hook = getattr(self.pm.hook, hook_name)
                 for impl in hook.get_hookimpls():  # registration order
                     self._collect_safely(table[kind], kind, impl.plugin_name, impl.function)
+            self._flag_plugins_that_registered_nothing()
             self._cache = table
             return table
+
+    def _flag_plugins_that_registered_nothing(self) -> None:
+        for name in self._from_entry_points:
+            info = self.plugin_info[name]
+            if info.error is None and not info.hooks:
+                info.error = (
+                    f"registered nothing: plugin {name!r} loaded, but no hookimpl of it called register(); "
+                    f"mark each hook with huedb.hookspecs.hookimpl and call register(cls) in it"
+                )
+                if _strict():
+                    raise StrictPluginError(f"plugin {name!r} {info.error}")
 
     def _collect_safely(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
         """One faulty installed plugin is recorded against its name; it never breaks the others."""

@@ -551,3 +551,85 @@ def test_a_hookspec_per_kind():
     assert sorted(KINDS.values()) == sorted(
         n for n in dir(hookspecs) if n.startswith("register_") and hasattr(getattr(hookspecs, n), "huedb_spec")
     )
+
+
+# -- nothing is dropped silently (pluggy-strict) -------------------------------------
+
+
+def test_two_distributions_declaring_one_entry_point_name_are_both_named(fake_dists):
+    tag = uid()
+    fake_dists.add("fake-first", "1.0", {f"ep_{tag}": f"one_{tag}"}, {f"one_{tag}": ef_module(f"one_{tag}")})
+    fake_dists.add("fake-second", "2.0", {f"ep_{tag}": f"two_{tag}"}, {f"two_{tag}": ef_module(f"two_{tag}")})
+    registry = Registry()
+    names = registry.names("embedding_function")
+    assert (f"one_{tag}" in names) != (f"two_{tag}" in names)  # exactly one of them is loaded
+    (row,) = [r for r in registry.describe(include_all=True) if r["error"] and f"ep_{tag}" in r["name"]]
+    assert "fake-first" in row["error"] and "fake-second" in row["error"] and "PluginConflictError" in row["error"]
+
+
+def test_two_distributions_declaring_one_entry_point_name_raise_in_strict_mode(fake_dists, monkeypatch):
+    tag = uid()
+    fake_dists.add("fake-first", "1.0", {f"ep_{tag}": f"one_{tag}"}, {f"one_{tag}": ef_module(f"one_{tag}")})
+    fake_dists.add("fake-second", "2.0", {f"ep_{tag}": f"two_{tag}"}, {f"two_{tag}": ef_module(f"two_{tag}")})
+    monkeypatch.setenv("HUEDB_LOAD_PLUGINS", f"ep_{tag}")
+    monkeypatch.setenv("HUEDB_STRICT_PLUGINS", "1")
+    with pytest.raises(StrictPluginError, match="fake-first.*fake-second"):
+        Registry().registrations()
+
+
+MISSPELLED = '''
+    from huedb.hookspecs import hookimpl
+
+    @hookimpl
+    def register_embeding_functions(register):
+        raise AssertionError("never called")
+'''
+
+
+def test_a_misspelled_hook_is_recorded_with_the_right_name(fake_dists):
+    tag = uid()
+    fake_dists.add("fake-typo", "1.0", {f"typo_{tag}": f"typo_{tag}"}, {f"typo_{tag}": MISSPELLED})
+    registry = Registry()
+    registry.discover()  # lazy: nothing is loaded before first use
+    error = registry.plugin_info[f"typo_{tag}"].error
+    assert "'register_embeding_functions'" in error and "did you mean 'register_embedding_functions'" in error
+
+
+def test_a_misspelled_hook_raises_in_strict_mode(fake_dists, monkeypatch):
+    tag = uid()
+    fake_dists.add("fake-typo", "1.0", {f"typo_{tag}": f"typo_{tag}"}, {f"typo_{tag}": MISSPELLED})
+    monkeypatch.setenv("HUEDB_LOAD_PLUGINS", f"typo_{tag}")
+    monkeypatch.setenv("HUEDB_STRICT_PLUGINS", "1")
+    with pytest.raises(StrictPluginError, match=f"typo_{tag}.*register_embeding_functions"):
+        Registry().registrations()
+
+
+def test_registering_an_object_with_a_misspelled_hook_fails_loudly(fresh_registry):
+    from huedb.errors import PluginValidationError
+
+    class Typo:
+        @hookimpl
+        def register_index_segment(self, register):
+            raise AssertionError("never called")
+
+    with pytest.raises(PluginValidationError, match="did you mean 'register_index_segments'"):
+        fresh_registry.register_plugin(Typo(), name="typo")
+    assert not fresh_registry.pm.has_plugin("typo")
+
+
+NOTHING = '''
+    def register_embedding_functions(register):  # no @hookimpl: pluggy never sees it
+        raise AssertionError("never called")
+'''
+
+
+def test_a_plugin_that_registers_nothing_is_listed(fake_dists, monkeypatch):
+    tag = uid()
+    fake_dists.add("fake-empty", "1.0", {f"empty_{tag}": f"empty_{tag}"}, {f"empty_{tag}": NOTHING})
+    registry = Registry()
+    (row,) = [r for r in registry.describe(include_all=True) if r["name"] == f"empty_{tag}"]
+    assert row["error"].startswith("registered nothing") and row["distribution"] == "fake-empty"
+    monkeypatch.setenv("HUEDB_LOAD_PLUGINS", f"empty_{tag}")
+    monkeypatch.setenv("HUEDB_STRICT_PLUGINS", "1")
+    with pytest.raises(StrictPluginError, match="registered nothing"):
+        Registry().registrations()
