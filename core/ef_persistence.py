@@ -206,6 +206,9 @@ def check_persisted_ef(spec: Dict[str, Any], cls: Any, collection_name: str, set
         )
     egress = getattr(cls, "egress", None) or ProviderEgress()
     opening = f"Collection {collection_name!r} persists embedding function {name!r} with"
+    problem = getattr(cls, "persisted_config_problem", lambda _config: None)(config)
+    if problem:
+        raise ForbiddenError(f"{opening} {problem}; pass embedding_function= yourself if you trust it")
     hosts = _allowed(settings, ALLOWED_HOSTS_SETTING)
     for field in (*ENDPOINT_FIELDS, *egress.endpoint_fields):
         value = config.get(field)

@@ -54,6 +54,14 @@ class EmbeddingFunction(Protocol[D]):
     def __call__(self, input: D) -> Embeddings:
         ...
 
+    @classmethod
+    def persisted_config_problem(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Why a persisted ``config``, written by whoever created the collection, must not be
+        rebuilt in this user's client; None when it may. Providers that load weights or
+        code named in their config (a hub repo, a file path) refuse names outside their
+        own catalogue here, so a collection cannot make its readers load arbitrary files."""
+        return None
+
     def embed_query(self, input: D) -> Embeddings:
         """Embeds query inputs; providers with a query mode override this."""
         return self(input)

@@ -294,3 +294,41 @@ def test_providers_declare_their_documented_variables():
     assert OpenAIEmbeddingFunction.egress.api_key_env_vars == ("CHROMA_OPENAI_API_KEY", "OPENAI_API_KEY")
     assert CohereEmbeddingFunction.egress.api_key_env_vars == ("CHROMA_COHERE_API_KEY", "COHERE_API_KEY")
     assert "api.openai.com" in OpenAIEmbeddingFunction.egress.default_hosts
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"model_name": "hf-hub:attacker/weights", "checkpoint": ""},
+        {"model_name": "local-dir:/tmp/weights", "checkpoint": ""},
+        {"model_name": "ViT-B-32", "checkpoint": "/tmp/evil.pt"},
+        {"model_name": "ViT-B-32", "checkpoint": "https://example.invalid/evil.pt"},
+        {"model_name": "ViT-B-32", "checkpoint": "../evil.pt"},
+        {"model_name": ["ViT-B-32"], "checkpoint": ""},
+    ],
+)
+def test_open_clip_refuses_persisted_weights_outside_its_catalogue(config):
+    """open_clip loads hub repos and checkpoint files as named; a pickled checkpoint runs code."""
+    from huedb_plugins.embedding.open_clip_ef import OpenCLIPEmbeddingFunction
+
+    with pytest.raises(ForbiddenError, match="not an OpenCLIP catalogue name"):
+        check_persisted_ef({"name": "open_clip", "config": config}, OpenCLIPEmbeddingFunction, "c", Settings())
+
+
+def test_open_clip_refuses_a_checkpoint_that_is_an_existing_file(tmp_path, monkeypatch):
+    from huedb_plugins.embedding.open_clip_ef import OpenCLIPEmbeddingFunction
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights.pt").write_bytes(b"pickle")
+    with pytest.raises(ForbiddenError, match="'weights.pt'"):
+        check_persisted_ef(
+            {"name": "open_clip", "config": {"model_name": "ViT-B-32", "checkpoint": "weights.pt"}},
+            OpenCLIPEmbeddingFunction, "c", Settings(),
+        )
+
+
+def test_open_clip_catalogue_names_pass():
+    from huedb_plugins.embedding.open_clip_ef import OpenCLIPEmbeddingFunction
+
+    for config in ({"model_name": "ViT-B-32", "checkpoint": "laion2b_s34b_b79k"}, {"model_name": "RN50", "checkpoint": ""}, {}):
+        check_persisted_ef({"name": "open_clip", "config": config}, OpenCLIPEmbeddingFunction, "c", Settings())

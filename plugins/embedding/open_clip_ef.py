@@ -5,6 +5,8 @@ plugin is listed (and cheap to import) without the ``huedb[clip]`` extra.
 """
 from __future__ import annotations
 
+import os
+import re
 from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
@@ -14,6 +16,8 @@ from huedb.errors import ChromaError, InvalidArgumentError
 from huedb.hookspecs import hookimpl
 
 BATCH_SIZE = 32  # inputs per forward pass: bounds memory on CPU
+#: what OpenCLIP's architecture names and pretrained tags look like ("ViT-B-32", "laion2b_s34b_b79k")
+_CATALOGUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*")
 
 
 class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
@@ -123,6 +127,21 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
 
     def get_config(self) -> Dict[str, Any]:
         return {"model_name": self.model_name, "checkpoint": self.checkpoint or "", "device": self.device}
+
+    @classmethod
+    def persisted_config_problem(cls, config: Dict[str, Any]) -> Optional[str]:
+        # open_clip loads an ``hf-hub:``/``local-dir:`` model, or a checkpoint that is a
+        # file path or URL, as given: a pickled checkpoint runs code when loaded. A persisted
+        # config may only name OpenCLIP's own architectures and pretrained tags.
+        for field, default in (("model_name", "ViT-B-32"), ("checkpoint", "")):
+            value = config.get(field) or default
+            if value and not (isinstance(value, str) and _CATALOGUE_NAME.fullmatch(value) and not os.path.exists(value)):
+                return (
+                    f"{field} {value!r}, which is not an OpenCLIP catalogue name (open_clip.list_models() / "
+                    f"list_pretrained()): a hub repo, file path or URL would make this client load weights "
+                    f"the collection's creator chose"
+                )
+        return None
 
     @staticmethod
     def build_from_config(config: Dict[str, Any]) -> "OpenCLIPEmbeddingFunction":
