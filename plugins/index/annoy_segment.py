@@ -41,10 +41,7 @@ from huedb_plugins.index.common import (
     empty_result,
     exact_topk,
     filter_exact_limit,
-    float_above,
-    int_at_least,
     merge_topk,
-    positive_int,
     resolve_config,
 )
 from huedb_plugins.index.vector_table import VectorTable, dedupe_last
