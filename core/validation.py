@@ -15,7 +15,7 @@ import numpy as np
 
 from huedb.errors import DuplicateIDError, InvalidArgumentError
 
-_NAME_CHARS = re.compile(r"^[a-zA-Z0-9._-]+$")
+_NAME_CHARS = re.compile(r"^[a-zA-Z0-9._-]+\Z")  # \Z: "$" would accept a trailing newline
 
 GET_INCLUDE = ("documents", "embeddings", "metadatas", "uris", "data")
 QUERY_INCLUDE = GET_INCLUDE + ("distances",)
@@ -43,6 +43,23 @@ def validate_collection_name(name: Any) -> str:
             pass
     if rule:
         raise InvalidArgumentError(f"Invalid collection name {name!r}: {rule}.")
+    return name
+
+
+def validate_tenant_or_database_name(kind: str, name: Any) -> str:
+    """Tenant and database names appear as URL path segments (/api/v2/tenants/{name}/...),
+    so they take the URL-safe subset of Chroma's collection name rules."""
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"Expected {kind} name to be a string, got {type(name).__name__}")
+    rule = None
+    if not 3 <= len(name) <= 512:
+        rule = f"it must be 3-512 characters long (got {len(name)})"
+    elif not _NAME_CHARS.match(name):
+        rule = "it may only contain characters from [a-zA-Z0-9._-], so that it can appear in a URL path"
+    elif not (name[0].isalnum() and name[-1].isalnum()):
+        rule = "it must start and end with a letter or digit ([a-zA-Z0-9])"
+    if rule:
+        raise InvalidArgumentError(f"Invalid {kind} name {ascii(name)[:120]}: {rule}.")
     return name
 
 
@@ -252,6 +269,7 @@ def validate_n_results(n: Any) -> int:
 
 
 def validate_limit_offset(limit: Any, offset: Any) -> None:
+    """Non-negative ints of any size (the store reads one past 2**63-1 as "all" / "none")."""
     for name, v in (("limit", limit), ("offset", offset)):
         if v is None:
             continue

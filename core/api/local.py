@@ -42,6 +42,7 @@ from huedb.validation import (
     validate_metadatas,
     validate_n_results,
     validate_strings,
+    validate_tenant_or_database_name,
 )
 
 logger = logging.getLogger("huedb")
@@ -49,6 +50,8 @@ logger = logging.getLogger("huedb")
 MAX_BATCH_SIZE = 2**31 - 1  # batches of any size are accepted; SQLite and indexes take them whole
 #: filtered queries with at most this many candidates are answered by exact search over SQLite's vectors
 EXACT_SCAN_MAX = 2000
+#: an unfiltered query asking for more results than this is first clamped to the record count
+N_RESULTS_CHECKED_ABOVE = 1024
 
 
 class System:
@@ -173,6 +176,7 @@ class LocalAPI:
 
     # -- tenants and databases ---------------------------------------------
     def create_tenant(self, name: str) -> None:
+        validate_tenant_or_database_name("tenant", name)
         with self.store.write() as conn:
             catalog.create_tenant(conn, name)
 
@@ -185,6 +189,7 @@ class LocalAPI:
             return catalog.list_tenants(conn)
 
     def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        validate_tenant_or_database_name("database", name)
         with self.store.write() as conn:
             catalog.create_database(conn, name, tenant)
 
@@ -498,6 +503,12 @@ class LocalAPI:
             selection = rec.select(model.internal_id, ids, where, where_document)
             with self.store.read() as conn:
                 allowed = rec.matching_rids(conn, selection)
+        # Never more results than candidates: n_results=10**12 must not size an allocation.
+        if allowed is not None:
+            k = max(1, min(k, len(allowed)))
+        elif k > N_RESULTS_CHECKED_ABOVE:
+            with self.store.read() as conn:
+                k = max(1, min(k, rec.count(conn, model.internal_id)))
         if allowed is not None and (ids is not None or len(allowed) <= EXACT_SCAN_MAX):
             # A small candidate set (or explicit ids) is searched exactly: recall 1.0.
             with self.store.read() as conn:

@@ -44,11 +44,19 @@ def error_body(exc: BaseException) -> tuple[int, Dict[str, str]]:
         if name is None:
             name = "AuthorizationError" if isinstance(exc, AuthorizationError) else type(exc).name()
         status = exc.code()
-        return status, {"error": name, "message": exc.message() or name}
+        return status, {"error": name, "message": _utf8_safe(exc.message() or name)}
     if isinstance(exc, (ValueError, TypeError)):
         # Plain ValueErrors are user errors in the core (e.g. reset disabled, bad settings).
-        return 400, {"error": "InvalidArgumentError", "message": str(exc) or type(exc).__name__}
+        return 400, {"error": "InvalidArgumentError", "message": _utf8_safe(str(exc) or type(exc).__name__)}
+    if isinstance(exc, RecursionError):
+        return 400, {"error": "InvalidArgumentError", "message": "The request is nested too deeply"}
     return 500, {"error": "InternalError", "message": "Internal server error; the server log has the details"}
+
+
+def _utf8_safe(text: str) -> str:
+    """The message with lone surrogates (echoed from a hostile request) escaped, so that
+    the error body itself can be encoded as UTF-8 instead of failing with a 500."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_response(exc: BaseException) -> JSONResponse:

@@ -4,20 +4,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from huedb.api.models import CollectionModel
-from huedb.errors import InvalidArgumentError, NotFoundError, UniqueConstraintError
+from huedb.filters import INT64_MAX
+from huedb.errors import NotFoundError, UniqueConstraintError
+from huedb.validation import validate_tenant_or_database_name
 
 _COLLECTION_COLUMNS = "c.cid, c.id, c.name, c.metadata, c.configuration, c.dimension, c.seq, d.tenant, d.name"
 
 
 def _validate_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or len(name.strip()) < 3:
-        raise InvalidArgumentError(f"Expected {kind} name to be a string of at least 3 characters, got {name!r}")
-    if len(name) > 512:
-        raise InvalidArgumentError(f"Expected {kind} name to be at most 512 characters, got {len(name)}")
-    return name
+    return validate_tenant_or_database_name(kind, name)
+
+
+def limit_offset(limit: Optional[int], offset: Optional[int]) -> Tuple[int, int]:
+    """SQL LIMIT and OFFSET. SQLite integers are 64-bit: a larger limit means "all",
+    a larger offset "none" (a Python int past 2**63-1 cannot even be bound)."""
+    return (-1 if limit is None else min(limit, INT64_MAX)), min(offset or 0, INT64_MAX)
 
 
 # -- tenants ---------------------------------------------------------------
@@ -81,7 +85,7 @@ def list_databases(
         raise NotFoundError(f"Tenant {tenant} not found")
     rows = conn.execute(
         "SELECT id, name, tenant FROM databases WHERE tenant=? ORDER BY did LIMIT ? OFFSET ?",
-        (tenant, -1 if limit is None else limit, offset or 0),
+        (tenant, *limit_offset(limit, offset)),
     )
     return [{"id": i, "name": n, "tenant": t} for i, n, t in rows]
 
@@ -159,7 +163,7 @@ def list_collections(
     rows = conn.execute(
         f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did "
         "WHERE c.did=? ORDER BY c.cid LIMIT ? OFFSET ?",
-        (did, -1 if limit is None else limit, offset or 0),
+        (did, *limit_offset(limit, offset)),
     )
     return [_model(r) for r in rows]
 

@@ -14,8 +14,22 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from huedb.filters import Combine, Probe, RidSet, compile_where, compile_where_document, document_rid_set
+from huedb.filters import (
+    INT64_MAX,
+    NUL_DOCUMENT_KEY,
+    VT_MARK,
+    VT_BOOL,
+    VT_NUM,
+    VT_STR,
+    Combine,
+    Probe,
+    RidSet,
+    compile_where,
+    compile_where_document,
+    document_rid_set,
+)
 from huedb.index import sorted_unique
+from huedb.store.catalog import limit_offset
 
 _META_FROM_JSON = """
 INSERT INTO meta(collection_id, rid, key, vtype, is_list, value)
@@ -35,6 +49,19 @@ def ids_param(values: Sequence[Any]) -> str:
     return json.dumps(list(values))
 
 
+#: the JSON escape of NUL: SQLite's JSON functions (3.40) cut a string at it
+_JSON_NUL = "\\u0000"
+
+
+def id_in(column: str, ids: Sequence[str]) -> Tuple[str, Tuple[Any, ...]]:
+    """``column IN (the ids)`` as SQL and params: one JSON parameter (any batch size),
+    or, when an id holds a NUL, which json_each would cut short, each id bound alone."""
+    param = ids_param(ids)
+    if _JSON_NUL not in param:
+        return f"{column} IN (SELECT value FROM json_each(?))", (param,)
+    return f"{column} IN ({','.join('?' * len(ids))})", tuple(ids)
+
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**kw) builds one per call
 
 
@@ -49,11 +76,13 @@ def loads_metadatas(texts: Sequence[Optional[str]]) -> List[Optional[Dict[str, A
 
 def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> Dict[str, int]:
     """id -> rid for the ids that exist in the collection."""
-    rows = conn.execute(
-        "SELECT id, rid FROM records WHERE collection_id=? AND id IN (SELECT value FROM json_each(?))",
-        (cid, ids_param(ids)),
-    )
+    member, params = id_in("id", ids)
+    rows = conn.execute(f"SELECT id, rid FROM records WHERE collection_id=? AND {member}", (cid, *params))
     return dict(rows.fetchall())
+
+
+def count(conn: sqlite3.Connection, cid: int) -> int:
+    return conn.execute("SELECT count(*) FROM records WHERE collection_id=?", (cid,)).fetchone()[0]
 
 
 def next_rid(conn: sqlite3.Connection) -> int:
@@ -91,9 +120,60 @@ def insert(
             "WHERE rid BETWEEN ? AND ? AND document IS NOT NULL",
             (first, last),
         )
+        if any(d is not None and "\x00" in d for d in documents):
+            _mark_nul_documents(conn, "r.rid BETWEEN ? AND ?", (first, last))
     if metadatas is not None:
-        conn.execute(_META_FROM_JSON.format(rows="r.rid BETWEEN ? AND ?"), (first, last) * 2)
+        _derive_meta(conn, "r.rid BETWEEN ? AND ?", (first, last))
     return rids
+
+
+def _derive_meta(conn: sqlite3.Connection, rows: str, params: Tuple[Any, ...]) -> None:
+    """Filter rows (table ``meta``) for the records matching ``rows`` (over alias ``r``).
+
+    SQLite's json_each derives them in bulk; metadata holding a NUL (in a key or a
+    string) goes through Python instead, because json_each cuts strings at a NUL."""
+    clean = f"{rows} AND instr(r.metadata, '{_JSON_NUL}') = 0"
+    conn.execute(_META_FROM_JSON.format(rows=clean), params * 2)
+    nul_rows = conn.execute(
+        f"SELECT r.collection_id, r.rid, r.metadata FROM records r "
+        f"WHERE {rows} AND instr(r.metadata, '{_JSON_NUL}') > 0",
+        params,
+    ).fetchall()
+    if nul_rows:
+        conn.executemany(
+            "INSERT INTO meta(collection_id, rid, key, vtype, is_list, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [row for cid, rid, text in nul_rows for row in _meta_rows(cid, rid, json.loads(text))],
+        )
+
+
+def _meta_rows(cid: int, rid: int, md: Dict[str, Any]) -> List[tuple]:
+    """The rows _META_FROM_JSON derives, built in Python (same vtype and value rules)."""
+    out: List[tuple] = []
+    for key, value in md.items():
+        if value is None or isinstance(value, dict):
+            continue
+        items, is_list = (value, 1) if isinstance(value, list) else ([value], 0)
+        for item in items:
+            if isinstance(item, bool):
+                out.append((cid, rid, key, VT_BOOL, is_list, int(item)))
+            elif isinstance(item, str):
+                out.append((cid, rid, key, VT_STR, is_list, item))
+            elif isinstance(item, (int, float)):
+                # json_each gives integers beyond int64 as reals
+                num = float(item) if isinstance(item, int) and abs(item) > INT64_MAX else item
+                out.append((cid, rid, key, VT_NUM, is_list, num))
+    return out
+
+
+def _mark_nul_documents(conn: sqlite3.Connection, rows: str, params: Tuple[Any, ...]) -> None:
+    """Marks records whose document holds a NUL: the trigram index sees such a document
+    only up to the NUL, so $contains adds the marked records to its candidates."""
+    conn.execute(
+        f"INSERT INTO meta(collection_id, rid, key, vtype, is_list, value) "
+        f"SELECT r.collection_id, r.rid, ?, ?, 0, 1 FROM records r "
+        f"WHERE {rows} AND instr(r.document, char(0)) > 0",
+        (NUL_DOCUMENT_KEY, VT_MARK, *params),
+    )
 
 
 def update(
@@ -126,15 +206,40 @@ def update(
             values = given if given is not None else repeat(None, n)
             conn.executemany(f"UPDATE records SET {column}=NULL WHERE rid=?", [(r,) for v, r in zip(values, rids) if v is None])
     if metadatas is not None:
-        patches = [(_ENCODER.encode(m), rid) for m, rid in zip(metadatas, rids) if m is not None]
-        # RFC 7396 merge patch: keys with null values are removed.
-        conn.executemany(
-            "UPDATE records SET metadata = nullif(json_patch(coalesce(metadata, '{}'), ?), '{}') WHERE rid=?",
-            patches,
-        )
+        patches = [(m, rid) for m, rid in zip(metadatas, rids) if m is not None]
+        _merge_metadata(conn, patches)
         param = ids_param([rid for _, rid in patches])
-        conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?))", (param,))
-        conn.execute(_META_FROM_JSON.format(rows="r.rid IN (SELECT value FROM json_each(?))"), (param, param))
+        conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?)) AND vtype != ?", (param, VT_MARK))
+        _derive_meta(conn, "r.rid IN (SELECT value FROM json_each(?))", (param,))
+    if documents is not None or clear:
+        # Re-mark the rewritten documents that hold a NUL (see _mark_nul_documents).
+        param = ids_param(list(rids))
+        conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?)) AND vtype = ?", (param, VT_MARK))
+        _mark_nul_documents(conn, "r.rid IN (SELECT value FROM json_each(?))", (param,))
+
+
+def _merge_metadata(conn: sqlite3.Connection, patches: Sequence[Tuple[Dict[str, Any], int]]) -> None:
+    """Merges metadata patches (None values delete keys): in SQLite by RFC 7396 merge
+    patch, or in Python where a NUL is involved (SQLite's JSON functions cut strings at it)."""
+    texts = [(_ENCODER.encode(md), rid) for md, rid in patches]
+    stored_nul = {
+        rid
+        for (rid,) in conn.execute(
+            f"SELECT rid FROM records WHERE rid IN (SELECT value FROM json_each(?)) "
+            f"AND instr(metadata, '{_JSON_NUL}') > 0",
+            (ids_param([rid for _, rid in texts]),),
+        )
+    }
+    in_python = [(t, r) for t, r in texts if _JSON_NUL in t or r in stored_nul]
+    conn.executemany(
+        "UPDATE records SET metadata = nullif(json_patch(coalesce(metadata, '{}'), ?), '{}') WHERE rid=?",
+        [(t, r) for t, r in texts if _JSON_NUL not in t and r not in stored_nul],
+    )
+    for text, rid in in_python:
+        stored = conn.execute("SELECT metadata FROM records WHERE rid=?", (rid,)).fetchone()[0]
+        merged = {**(json.loads(stored) if stored else {}), **json.loads(text)}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        conn.execute("UPDATE records SET metadata=? WHERE rid=?", (dumps_metadata(merged), rid))
 
 
 def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: bool) -> None:
@@ -167,17 +272,15 @@ def select(cid: int, ids: Optional[Sequence[str]], where: Any, where_document: A
     """Compiles (and so validates) the filters of a get/query/delete."""
     narrowing: List[RidSet] = []
     if ids is not None:
-        narrowing.append(
-            Probe("SELECT rid FROM records WHERE collection_id=? AND id IN (SELECT value FROM json_each(?))",
-                  (cid, ids_param(ids)))
-        )
+        member, params = id_in("id", ids)
+        narrowing.append(Probe(f"SELECT rid FROM records WHERE collection_id=? AND {member}", (cid, *params)))
     if where is not None:
         narrowing.append(compile_where(where, cid))
     predicate, predicate_params = None, ()
     if where_document is not None:
         predicate, doc_params = compile_where_document(where_document, cid)
         predicate_params = tuple(doc_params)
-        fts = document_rid_set(where_document)
+        fts = document_rid_set(where_document, cid)
         if fts is not None:
             narrowing.append(fts)
     return Selection(cid, tuple(narrowing), predicate, predicate_params)
@@ -190,6 +293,11 @@ def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
         text = conn.execute(f"SELECT group_concat(rid) FROM ({node.sql})", node.params).fetchone()[0]
         rids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
         return sorted_unique(rids)  # probes of an index on (value, rid) come sorted for one value
+    if node.op == "except":
+        base, *minus = (rid_array(conn, part) for part in node.parts)
+        for rids in minus:
+            base = np.setdiff1d(base, rids, assume_unique=True)
+        return base
     result: Optional[np.ndarray] = None
     for part in node.parts:
         rids = rid_array(conn, part)
@@ -261,7 +369,7 @@ def select_records(
     sql = f"SELECT {cols} FROM records r WHERE {where_sql} ORDER BY r.rid"
     if limit is not None or offset:
         sql += " LIMIT ? OFFSET ?"
-        params = list(params) + [-1 if limit is None else limit, offset or 0]
+        params = list(params) + list(limit_offset(limit, offset))
     return conn.execute(sql, params).fetchall()
 
 

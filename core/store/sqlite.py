@@ -7,27 +7,58 @@ shared under a lock.
 """
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, NoReturn, Optional
 
+from huedb.errors import InternalError, InvalidArgumentError
+from huedb.filters import regexp
 from huedb.store.schema import SCHEMA, SCHEMA_VERSION
 
 DB_FILENAME = "huedb.sqlite3"
 _SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> "re.Pattern[str]":
-    return re.compile(pattern)
+class CorruptDatabaseError(InternalError):
+    """The SQLite file is damaged or not a database. Sent as chromadb's InternalError."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "InternalError"
 
 
-def _regexp(pattern: str, text: Optional[str]) -> bool:
-    return text is not None and _compiled(pattern).search(text) is not None
+#: sqlite3.DatabaseError messages that mean the file itself is bad (not a busy or locked database)
+_CORRUPT_SIGNS = ("not a database", "malformed", "corrupt")
+#: limits of SQLite's parser that a (validated) filter could still reach
+_TOO_COMPLEX_SIGNS = ("parser stack overflow", "Expression tree is too large", "too many SQL variables")
+
+
+def _translate(exc: BaseException, db_path: Optional[Path]) -> Optional[Exception]:
+    """A typed error for a damaged file or for text SQLite cannot store; None for the rest."""
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else ""
+        return InvalidArgumentError(
+            f"Text must be valid Unicode, got a string holding a lone surrogate {ascii(bad)} at position {exc.start}: "
+            "ids, documents, URIs, metadata and filter values must be encodable as UTF-8"
+        )
+    if isinstance(exc, sqlite3.OperationalError) and any(sign in str(exc) for sign in _TOO_COMPLEX_SIGNS):
+        return InvalidArgumentError(f"The filter is too complex for SQLite ({exc}): nest it less deeply or split it")
+    if isinstance(exc, sqlite3.DatabaseError) and any(sign in str(exc) for sign in _CORRUPT_SIGNS):
+        where = str(db_path) if db_path is not None else "the in-memory database"
+        return CorruptDatabaseError(
+            f"{where} is not a valid huedb/SQLite database ({exc}): restore it from a backup, "
+            "or move it away to start with an empty database"
+        )
+    return None
+
+
+def _reraise(exc: BaseException, db_path: Optional[Path]) -> NoReturn:
+    typed = _translate(exc, db_path)
+    if typed is None:
+        raise exc
+    raise typed from exc
 
 
 class Store:
@@ -45,11 +76,14 @@ class Store:
             self.db_path: Optional[Path] = directory / DB_FILENAME
         else:
             self.db_path = None
-        self._writer = self._connect()
-        self._writer.executescript(SCHEMA)
-        self._writer.execute(
-            "INSERT OR IGNORE INTO huedb_meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        try:
+            self._writer = self._connect()
+            self._writer.executescript(SCHEMA)
+            self._writer.execute(
+                "INSERT OR IGNORE INTO huedb_meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.DatabaseError as e:
+            _reraise(e, self.db_path)
 
     @property
     def persistent(self) -> bool:
@@ -66,7 +100,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA cache_size=-4096")  # 4 MiB per connection; the OS page cache does the rest
         conn.execute("PRAGMA temp_store=MEMORY")
-        conn.create_function("huedb_regexp", 2, _regexp, deterministic=True)
+        conn.create_function("huedb_regexp", 2, regexp, deterministic=True)  # RE2: linear time
         return conn
 
     @contextmanager
@@ -78,9 +112,9 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-            except BaseException:
+            except BaseException as e:
                 conn.execute("ROLLBACK")
-                raise
+                _reraise(e, self.db_path)
             conn.execute("COMMIT")
 
     @contextmanager
@@ -89,7 +123,10 @@ class Store:
         self._check_open()
         if self.db_path is None:
             with self._write_lock:
-                yield self._writer
+                try:
+                    yield self._writer
+                except (UnicodeEncodeError, sqlite3.DatabaseError) as e:
+                    _reraise(e, self.db_path)
             return
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -100,6 +137,8 @@ class Store:
         conn.execute("BEGIN")
         try:
             yield conn
+        except (UnicodeEncodeError, sqlite3.DatabaseError) as e:
+            _reraise(e, self.db_path)
         finally:
             conn.execute("COMMIT")
 
