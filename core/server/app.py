@@ -13,17 +13,18 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from huedb.api.local import LocalAPI
-from huedb.errors import RequestTooLargeError
+from huedb.errors import ChromaError, RequestTooLargeError
 from huedb.server import routes_collections, routes_records, routes_system, routes_unimplemented
 from huedb.server.auth import ServerAuth
 from huedb.server.config import ServerConfig
@@ -95,6 +96,70 @@ class _TooLarge(RequestTooLargeError):
     @classmethod
     def name(cls) -> str:
         return "RequestTooLargeError"
+
+
+class RequestTimeoutError(ChromaError):
+    """The client stopped sending its request body (the connection is then closed)."""
+
+    def code(self) -> int:
+        return 408
+
+
+class ClientDisconnected(ChromaError):
+    """The client went away before sending its whole request body: nothing to answer."""
+
+    def code(self) -> int:
+        return 499  # nginx's "client closed request": never sent, only logged
+
+
+class RequestBodyGuard:
+    """While a request body is arriving: each piece must come within ``timeout`` seconds,
+    and a client that disconnects ends the request with one INFO line (not an error).
+
+    uvicorn waits forever for a slow body; a timeout answers 408 with ``Connection:
+    close`` so the connection is dropped too. Once the body is complete, ``receive``
+    is passed through untouched (it then only reports a disconnect).
+    """
+
+    def __init__(self, app: Any, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"body_done": False, "timed_out": False}
+
+        async def guarded_receive() -> Any:
+            if state["body_done"]:
+                return await receive()
+            try:
+                with anyio.fail_after(self.timeout):
+                    message = await receive()
+            except TimeoutError:
+                state["timed_out"] = True
+                logger.info("request body timed out", extra=_request_fields(scope, timeout_s=self.timeout))
+                raise RequestTimeoutError(
+                    f"The request body did not arrive within {self.timeout} s of the previous part"
+                ) from None
+            if message["type"] == "http.disconnect":
+                state["body_done"] = True
+                logger.info("client disconnected before sending the whole request body", extra=_request_fields(scope))
+                raise ClientDisconnected("client disconnected")
+            state["body_done"] = not message.get("more_body", False)
+            return message
+
+        async def closing_send(message: Any) -> None:
+            if state["timed_out"] and message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, guarded_receive, closing_send)
+
+
+def _request_fields(scope: Any, **more: Any) -> dict:
+    return {"http_method": scope.get("method"), "path": scope.get("path"), **more}
 
 
 class AuthPrecheck:
@@ -214,7 +279,8 @@ def create_app(config: Optional[ServerConfig] = None, api: Any = None) -> Starle
         + routes_unimplemented.routes()
         + [Route("/openapi.json", endpoint(None, openapi), methods=["GET"])]
     )
-    middleware = [Middleware(CatchAll), Middleware(AccessLog), Middleware(BodySizeLimit, limit=config.max_request_bytes)]
+    middleware = [Middleware(CatchAll), Middleware(AccessLog), Middleware(RequestBodyGuard, timeout=config.timeout_request_body),
+                  Middleware(BodySizeLimit, limit=config.max_request_bytes)]
     if config.cors_allow_origins:
         middleware.append(
             Middleware(CORSMiddleware, allow_origins=config.cors_allow_origins, allow_methods=["*"], allow_headers=["*"])

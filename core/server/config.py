@@ -26,7 +26,8 @@ from huedb.errors import InvalidArgumentError
 DEFAULT_MAX_BATCH_SIZE = 41666
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
-_SERVER_KEYS = ("host", "port", "path", "cors_allow_origins", "max_request_bytes", "max_batch_size", "log_level", "log_json")
+_SERVER_KEYS = ("host", "port", "path", "cors_allow_origins", "max_request_bytes", "max_batch_size", "log_level", "log_json",
+                "timeout_keep_alive", "timeout_request_head", "timeout_request_body")
 #: YAML spellings (Chroma's setting names) of server keys
 _KEY_ALIASES = {
     "chroma_server_cors_allow_origins": "cors_allow_origins",
@@ -42,6 +43,9 @@ _ENV_NAMES = {
     "max_batch_size": ("HUEDB_MAX_BATCH_SIZE",),
     "log_level": ("HUEDB_LOG_LEVEL",),
     "log_json": ("HUEDB_LOG_JSON",),
+    "timeout_keep_alive": ("HUEDB_TIMEOUT_KEEP_ALIVE",),
+    "timeout_request_head": ("HUEDB_TIMEOUT_REQUEST_HEAD",),
+    "timeout_request_body": ("HUEDB_TIMEOUT_REQUEST_BODY",),
 }
 #: settings whose values must never reach an error message
 _SECRET_HINTS = ("credential", "authz_config")
@@ -58,6 +62,12 @@ class ServerConfig(BaseModel):
     max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, ge=1)
     log_level: str = "info"
     log_json: bool = True
+    #: seconds an idle keep-alive connection stays open (uvicorn's timeout_keep_alive)
+    timeout_keep_alive: int = Field(default=5, ge=1)
+    #: seconds a client has to send a request's line and headers, from connecting or from the last response
+    timeout_request_head: float = Field(default=30.0, gt=0)
+    #: seconds the server waits for each next piece of a request body
+    timeout_request_body: float = Field(default=60.0, gt=0)
     #: every other key: huedb/Chroma Settings fields (auth, allow_reset, sqlite_synchronous...)
     settings: Dict[str, Any] = Field(default_factory=dict)
 

@@ -9,6 +9,7 @@ writes are committed), then the app closes the database.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -49,6 +50,71 @@ def configure_logging(level: str = "info", json_logs: bool = True) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+#: largest request line + headers accepted (h11's own default is 16 KiB; Chroma's clients send far less)
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
+
+def head_deadline_protocol(head_timeout: float) -> type:
+    """uvicorn's h11 protocol, plus a deadline for each request's line and headers.
+
+    uvicorn itself only times out idle keep-alive connections: a client that sends
+    half a request (or trickles it a byte at a time, or trickles a body the app already
+    answered) would hold its connection, and a slot, forever. The deadline starts
+    when a request begins to arrive and is not reset by more bytes.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadDeadlineH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            self._head_timer: Optional[asyncio.TimerHandle] = None
+            super().connection_made(transport)
+            self._watch_head()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._watch_head()
+
+        def connection_lost(self, exc: Optional[Exception]) -> None:
+            self._cancel_head_timer()
+            super().connection_lost(exc)
+
+        def _watch_head(self) -> None:
+            """Armed while no request is being served (waiting for a head); off once one is."""
+            waiting = self.cycle is None or self.cycle.response_complete
+            if not waiting:
+                self._cancel_head_timer()
+            elif self._head_timer is None and not self.transport.is_closing():
+                self._head_timer = self.loop.call_later(head_timeout, self._head_timed_out)
+
+        def _cancel_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                logging.getLogger("huedb.server").info(
+                    "closing a connection: no complete request within %s s", head_timeout
+                )
+                self.transport.close()
+
+    return HeadDeadlineH11Protocol
+
+
+def uvicorn_config(app: Any, config: Any) -> Any:
+    """uvicorn's Config for ``app`` with the server's timeouts (``config``: a ServerConfig)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=config.host, port=config.port, log_config=None, access_log=False, lifespan="on",
+        timeout_graceful_shutdown=30,
+        timeout_keep_alive=config.timeout_keep_alive,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        http=head_deadline_protocol(config.timeout_request_head),
+    )
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="huedb run", description="Serve a huedb database over Chroma's REST API v2.")
     p.add_argument("--path", default=None, help="database directory (default ./huedb_data; ':memory:' for in-memory)")
@@ -82,10 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ChromaError, ValueError) as e:
         logging.getLogger("huedb.server").error("cannot start: %s", e)
         return 2
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False,
-                       timeout_graceful_shutdown=30, lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn_config(app, config))
     server.run()  # installs SIGTERM/SIGINT handlers: graceful shutdown
     return 0
 
