@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, NoReturn, Optional
@@ -61,6 +62,19 @@ def _reraise(exc: BaseException, db_path: Optional[Path]) -> NoReturn:
     raise typed from exc
 
 
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 300) -> None:
+    """Switches to WAL. Two processes creating one file at once can get "database is
+    locked" here without SQLite's busy handler ever running, so retry for a while."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 class Store:
     def __init__(self, directory: Optional[Path], synchronous: str = "FULL") -> None:
         self.directory = directory
@@ -93,7 +107,7 @@ class Store:
         target = str(self.db_path) if self.db_path is not None else ":memory:"
         conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30.0)
         if self.db_path is not None:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         # Zero freed pages so deleted documents and vectors do not linger in the file.
         conn.execute("PRAGMA secure_delete=ON")
