@@ -38,8 +38,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=repr)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each record, not as it was at setup
+    (an in-process caller, such as a test capturing stderr, may swap and close it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "info", json_logs: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     for name in ("huedb", "uvicorn", "uvicorn.error"):
         log = logging.getLogger(name)
