@@ -342,3 +342,13 @@ def regexp(pattern: str, text: Optional[str]) -> bool:
 def fts_phrase(text: str) -> str:
     """A FTS5 phrase literal: the text in double quotes, inner quotes doubled."""
     return '"' + text.replace('"', '""') + '"'
+
+
+def validate_where(where: Any) -> None:
+    """Checks a ``where`` filter without reading anything (clients call this before embedding)."""
+    compile_where(where, 0)
+
+
+def validate_where_document(where_document: Any) -> None:
+    """Checks a ``where_document`` filter without reading anything (clients call this before embedding)."""
+    compile_where_document(where_document, 0)

@@ -1,0 +1,173 @@
+"""ServerAPI: the one contract between a client and an engine.
+
+``huedb.engine.LocalAPI`` implements it in process, ``huedb.api.http_api.HttpAPI``
+over REST, and the server (``huedb.server``) exposes a ServerAPI over REST. A
+``Client`` and a ``Collection`` only ever call these methods.
+
+Record methods take the collection's id plus the tenant and database it must
+belong to (a collection of another tenant does not exist for the caller). Inputs
+arrive already validated by ``huedb.requests`` on the client side, and every
+implementation validates again (a server cannot trust its clients), through the
+same functions.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Protocol, Sequence, runtime_checkable
+
+from huedb.config import Settings
+from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel, GetResult, QueryResult
+
+
+@runtime_checkable
+class ServerAPI(Protocol):
+    # -- system ------------------------------------------------------------
+    def heartbeat(self) -> int: ...
+
+    def get_version(self) -> str: ...
+
+    def get_settings(self) -> Settings: ...
+
+    def get_max_batch_size(self) -> int: ...
+
+    def reset(self) -> bool: ...
+
+    def vacuum(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    # -- tenants and databases ---------------------------------------------
+    def create_tenant(self, name: str) -> None: ...
+
+    def get_tenant(self, name: str) -> Dict[str, str]: ...
+
+    def list_tenants(self) -> List[Dict[str, str]]: ...
+
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None: ...
+
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]: ...
+
+    def list_databases(
+        self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT
+    ) -> List[Dict[str, str]]: ...
+
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None: ...
+
+    # -- collections -------------------------------------------------------
+    def create_collection(
+        self,
+        name: str,
+        configuration: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        get_or_create: bool = False,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> CollectionModel: ...
+
+    def get_collection(
+        self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel: ...
+
+    def get_collection_by_id(
+        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel: ...
+
+    def list_collections(
+        self,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> List[CollectionModel]: ...
+
+    def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int: ...
+
+    def delete_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> None: ...
+
+    def modify_collection(
+        self,
+        collection_id: str,
+        new_name: Optional[str] = None,
+        new_metadata: Optional[Dict[str, Any]] = None,
+        new_configuration: Optional[Dict[str, Any]] = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> CollectionModel: ...
+
+    # -- records -----------------------------------------------------------
+    def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int: ...
+
+    def _add(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> bool: ...
+
+    def _update(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        clear: Sequence[str] = (),
+    ) -> bool: ...
+
+    def _upsert(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        clear: Sequence[str] = (),
+    ) -> bool: ...
+
+    def _delete(
+        self,
+        collection_id: str,
+        ids: Any = None,
+        where: Any = None,
+        where_document: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> int:
+        """How many records were deleted."""
+        ...
+
+    def _get(
+        self,
+        collection_id: str,
+        ids: Any = None,
+        where: Any = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        where_document: Any = None,
+        include: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> GetResult: ...
+
+    def _query(
+        self,
+        collection_id: str,
+        query_embeddings: Any,
+        n_results: int = 10,
+        where: Any = None,
+        where_document: Any = None,
+        include: Any = None,
+        ids: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> QueryResult: ...
