@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from huedb.embedding_functions import EmbeddingFunction, ProviderEgress, ef_is_legacy
+from huedb.embedding_functions import EmbeddingFunction, MissingProviderPackage, ProviderEgress, ef_is_legacy
 from huedb.errors import ForbiddenError, InvalidArgumentError, PluginNotFoundError
 from huedb.registry import get_registry, register_embedding_function
 
@@ -262,7 +262,14 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
                     )
                 ) from None
             check_persisted_ef(self.spec, cls, self.collection_name, self.settings)
-            self._ef = cls.build_from_config(self.spec.get("config") or {})
+            try:
+                self._ef = cls.build_from_config(self.spec.get("config") or {})
+            except MissingProviderPackage as e:
+                raise MissingProviderPackage(
+                    f"Collection {self.collection_name!r} uses embedding function {name!r}: "
+                    f"pip install 'huedb[{e.extra}]' ({e})",
+                    e.extra,
+                ) from e
         return self._ef
 
     def __call__(self, input: Any) -> List[Any]:

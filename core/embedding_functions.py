@@ -10,6 +10,8 @@ from typing import Any, ClassVar, Dict, List, Optional, Protocol, Sequence, Tupl
 
 import numpy as np
 
+from huedb.errors import InvalidArgumentError
+
 Document = str
 Image = np.ndarray
 Embedding = np.ndarray
@@ -20,6 +22,15 @@ Embeddable = Union[Documents, Images]
 D = TypeVar("D", contravariant=True)
 
 SPACES = ("l2", "cosine", "ip")
+
+
+class MissingProviderPackage(InvalidArgumentError):
+    """An EF's optional SDK is not installed. ``extra`` names the huedb extra that installs it,
+    so a rebuilt EF can say "Collection 'x' uses embedding function 'y': pip install 'huedb[extra]'"."""
+
+    def __init__(self, message: str, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 @dataclass(frozen=True)

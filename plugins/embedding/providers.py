@@ -5,19 +5,24 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
+from huedb.embedding_functions import MissingProviderPackage
 from huedb.errors import InvalidArgumentError
 
 
 def resolve_api_key(
-    ef_name: str, api_key: Optional[str], api_key_env_var: str, default_env_var: str, standard_env_var: str
+    ef_name: str, api_key: Optional[str], api_key_env_var: str, default_env_var: str,
+    standard_env_var: Union[str, Sequence[str], None] = (),
 ) -> Tuple[str, str]:
     """Returns (key, env var to persist). The named variable wins; with the default
-    name, the provider SDK's standard variable is the fallback."""
+    name, the provider SDK's standard variable(s) are the fallback."""
+    if not isinstance(api_key_env_var, str) or not api_key_env_var:
+        raise InvalidArgumentError(f"{ef_name}: api_key_env_var must name an environment variable, got {api_key_env_var!r}")
     candidates = [api_key_env_var]
     if api_key_env_var == default_env_var:
-        candidates.append(standard_env_var)
+        fallbacks = [standard_env_var] if isinstance(standard_env_var, str) else list(standard_env_var or ())
+        candidates.extend(v for v in fallbacks if v not in candidates)
     if api_key:
         return api_key, api_key_env_var
     for var in candidates:
@@ -37,4 +42,6 @@ def import_sdk(module: str, ef_name: str, package: str, extra: str) -> ModuleTyp
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise InvalidArgumentError(f"{ef_name} needs the {package} package: pip install 'huedb[{extra}]'") from e
+        raise MissingProviderPackage(
+            f"{ef_name} needs the {package} package: pip install 'huedb[{extra}]'", extra
+        ) from e

@@ -10,6 +10,7 @@ import abc
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
@@ -38,6 +39,7 @@ class _Failure:
     status: int
     remaining: Optional[int]  # None: forever
     headers: Dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (status 0: then answer normally)
 
 
 class FakeServer(abc.ABC):
@@ -108,6 +110,11 @@ class FakeServer(abc.ABC):
         with self._lock:
             self._failures.append(_Failure(status, times, dict(headers or {})))
 
+    def delay_next(self, seconds: float, times: Optional[int] = 1) -> None:
+        """Answer the next ``times`` requests (None: all) normally, but only after ``seconds``."""
+        with self._lock:
+            self._failures.append(_Failure(0, times, {}, seconds))
+
     def _dispatch(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
         with self._lock:
             failure = self._failures[0] if self._failures else None
@@ -115,7 +122,9 @@ class FakeServer(abc.ABC):
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     self._failures.pop(0)
-        if failure is not None:
+        if failure is not None and failure.delay:
+            time.sleep(failure.delay)
+        if failure is not None and failure.status:
             status, extra, payload = failure.status, failure.headers, self.error_body(failure.status)
         else:
             status, extra, payload = self.handle(method, path, headers, body)

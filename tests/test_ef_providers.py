@@ -1,0 +1,336 @@
+"""Every remote provider EF, against a fake of its API on 127.0.0.1, through its real SDK.
+
+One table (``CASES``) says, per provider, how to point the EF at its fake, where its key
+travels and what its request must contain; the tests below run for every row:
+multi-batch success at the provider's batch limit, the exact request, 401, 429 then
+success, persistent 429, a timeout, a missing key, the config's schema, and a collection
+reopened in a new process with nothing but the stored config (and no secret in it), where
+a missing SDK names the extra to install.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import jsonschema
+import numpy as np
+import pytest
+
+import huedb.schemas
+from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
+from huedb_plugins.embedding import http_provider
+
+from fakes import fake_embedding
+from fakes import providers as fakes
+
+KEY = "test-key"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bearer(req):
+    return req.headers.get("authorization", "").removeprefix("Bearer ")
+
+
+@dataclass
+class Case:
+    name: str  # the registry name
+    module: str  # huedb_plugins.embedding.<module>
+    cls: str
+    fake: Callable[[], fakes.FakeEmbeddingAPI]
+    #: constructor arguments pointing the EF at the fake, for a session
+    kwargs: Callable[[str], Dict[str, Any]]
+    #: request path (without query) the provider expects, as a regex
+    path: str
+    #: the request body's required fields, given the texts
+    body: Callable[[Dict[str, Any], list], None]
+    key_var: Optional[str] = None  # the default api_key_env_var (None: the provider takes no key)
+    fallback_vars: Tuple[str, ...] = ()
+    key_of: Callable[[Any], Optional[str]] = bearer
+    #: environment the reopening process needs to find the fake (the endpoint is not persisted)
+    reopen_env: Callable[[str], Dict[str, str]] = lambda url: {}
+    #: the endpoint is persisted: the reopening process must allow the fake's host
+    endpoint_persisted: bool = False
+    sdk: str = ""  # the SDK's top-level module (hidden to test the missing-extra message)
+    extra: str = ""
+    #: (document request, query request) -> asserts their modes differ as documented
+    query_mode: Optional[Callable[[Any, Any], None]] = None
+    env_clear: Tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _voyage_body(body, texts):
+    assert body["input"] == texts and body["model"] == "voyage-3" and body["truncation"] is True
+    assert body["input_type"] == "document"
+
+
+def _voyage_query(doc, query):
+    assert doc.body["input_type"] == "document" and query.body["input_type"] == "query"
+
+
+CASES = [
+    Case(
+        name="ollama", module="ollama_ef", cls="OllamaEmbeddingFunction", fake=fakes.FakeOllama,
+        kwargs=lambda url: {"url": url, "model_name": "nomic-embed-text"},
+        path=r"/api/embed",
+        body=lambda body, texts: (body["model"] == "nomic-embed-text" and body["input"] == texts) or pytest.fail(body),
+        endpoint_persisted=True, sdk="ollama", extra="ollama",
+    ),
+    Case(
+        name="voyageai", module="voyageai_ef", cls="VoyageAIEmbeddingFunction", fake=fakes.FakeVoyage,
+        kwargs=lambda url: {"base_url": url + "/v1", "model_name": "voyage-3", "input_type": "document"},
+        path=r"/v1/embeddings", body=_voyage_body, key_var="CHROMA_VOYAGE_API_KEY", fallback_vars=("VOYAGE_API_KEY",),
+        reopen_env=lambda url: {"HUEDB_VOYAGEAI_BASE_URL": url + "/v1"}, sdk="voyageai", extra="voyageai",
+        query_mode=_voyage_query,
+    ),
+    Case(
+        name="mistral", module="mistral_ef", cls="MistralEmbeddingFunction", fake=fakes.FakeMistral,
+        kwargs=lambda url: {"base_url": url, "model": "mistral-embed"},
+        path=r"/v1/embeddings",
+        body=lambda body, texts: (body["model"] == "mistral-embed" and body["input"] == texts) or pytest.fail(body),
+        key_var="MISTRAL_API_KEY", reopen_env=lambda url: {"HUEDB_MISTRAL_BASE_URL": url},
+        sdk="mistralai", extra="mistral",
+    ),
+    Case(
+        name="together_ai", module="together_ai_ef", cls="TogetherAIEmbeddingFunction", fake=fakes.FakeTogether,
+        kwargs=lambda url: {"base_url": url, "model_name": "BAAI/bge-base-en-v1.5"},
+        path=r"/v1/embeddings",
+        body=lambda body, texts: (body["model"] == "BAAI/bge-base-en-v1.5" and body["input"] == texts) or pytest.fail(body),
+        key_var="CHROMA_TOGETHER_AI_API_KEY", fallback_vars=("TOGETHER_API_KEY",),
+        reopen_env=lambda url: {"TOGETHER_BASE_URL": url}, sdk="together", extra="together",
+        env_clear=("TOGETHER_BASE_URL",),
+    ),
+]
+KEYED = [c for c in CASES if c.key_var]
+
+
+def ef_class(case: Case):
+    return getattr(importlib.import_module(f"huedb_plugins.embedding.{case.module}"), case.cls)
+
+
+def expected(texts, dim=8):
+    return np.stack([fake_embedding(t, dim) for t in texts])
+
+
+@pytest.fixture(params=CASES, ids=str)
+def case(request):
+    return request.param
+
+
+@pytest.fixture(params=KEYED, ids=str)
+def keyed_case(request):
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(http_provider, "RETRY_INITIAL_WAIT", 0.01)
+    for var in list(os.environ):
+        if var.startswith("HUEDB_") and var.endswith("_BASE_URL"):
+            monkeypatch.delenv(var)
+
+
+def _clean_env(monkeypatch, case):
+    for var in (case.key_var, *case.fallback_vars, *case.env_clear, "MY_TEST_KEY"):
+        if var:
+            monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def setup(case, monkeypatch):
+    """(server, make_ef) for the case: the key set in its default variable, the EF pointed at the fake."""
+    _clean_env(monkeypatch, case)
+    with case.fake() as server:
+        if case.key_var:
+            monkeypatch.setenv(case.key_var, KEY)
+
+        def make(**overrides):
+            return ef_class(case)(**{**case.kwargs(server.url), **overrides})
+
+        yield server, make
+
+
+@pytest.fixture
+def keyed(keyed_case, monkeypatch):
+    _clean_env(monkeypatch, keyed_case)
+    with keyed_case.fake() as server:
+        yield keyed_case, server, lambda **kw: ef_class(keyed_case)(**{**keyed_case.kwargs(server.url), **kw})
+
+
+def test_registered_with_chromas_name_and_spaces(case, fresh_registry):
+    cls = ef_class(case)
+    assert fresh_registry.get("embedding_function", case.name) is cls
+    assert cls.name() == case.name
+
+
+def test_multi_batch_success_and_the_exact_request(case, setup):
+    server, make = setup
+    ef = make()
+    assert ef.default_space() == "cosine" and ef.supported_spaces() == ["cosine", "l2", "ip"]
+    limit = type(ef).max_batch
+    texts = [f"document {i}" for i in range(2 * limit + 1)]
+    out = ef(texts)
+    assert all(v.dtype == np.float32 and v.shape == (8,) for v in out)
+    np.testing.assert_array_equal(np.stack(out), expected(texts))
+    requests = server.embedding_requests
+    assert len(requests) == 3 and all(r.status == 200 for r in requests)
+    first = requests[0]
+    assert re.fullmatch(case.path, first.path.split("?")[0]), first.path
+    case.body(first.body, texts[:limit])
+    if case.key_var:
+        assert case.key_of(first) == KEY
+    assert ef([]) == []
+    np.testing.assert_array_equal(np.stack(ef("one string")), expected(["one string"]))
+
+
+def test_query_mode(case, setup):
+    server, make = setup
+    ef = make()
+    np.testing.assert_array_equal(np.stack(ef.embed_query(["a question"])), expected(["a question"]))
+    ef(["a document"])
+    query, doc = server.embedding_requests
+    if case.query_mode:
+        case.query_mode(doc, query)
+    else:  # no query mode: the same request but for the text
+        def strip(body):
+            return json.loads(json.dumps(body).replace('"a question"', '"T"').replace('"a document"', '"T"'))
+
+        assert strip(query.body) == strip(doc.body)
+
+
+def test_rejected_key_is_authentication_error(keyed, monkeypatch):
+    case, server, make = keyed
+    monkeypatch.setenv("MY_TEST_KEY", "wrong-key")
+    with pytest.raises(AuthenticationError) as info:
+        make(api_key_env_var="MY_TEST_KEY")(["hello"])
+    message = str(info.value)
+    assert "401" in message and "MY_TEST_KEY" in message and "wrong-key" not in message
+    assert len(server.embedding_requests) == 1  # a 401 is not retried
+
+
+def test_missing_key_names_the_variables(keyed):
+    case, server, make = keyed
+    with pytest.raises(InvalidArgumentError) as info:
+        make()
+    for var in (case.key_var, *case.fallback_vars):
+        assert var in str(info.value)
+    assert server.requests == []
+
+
+def test_rate_limit_then_success(case, setup):
+    server, make = setup
+    server.fail_next(429, times=2)
+    out = make(max_retries=2)(["retry me"])
+    np.testing.assert_array_equal(np.stack(out), expected(["retry me"]))
+    assert [r.status for r in server.embedding_requests] == [429, 429, 200]
+
+
+def test_server_error_then_success(case, setup):
+    server, make = setup
+    server.fail_next(503, times=1, headers={"retry-after": "0"})
+    np.testing.assert_array_equal(np.stack(make()(["x"])), expected(["x"]))
+    assert [r.status for r in server.embedding_requests] == [503, 200]
+
+
+def test_persistent_rate_limit_is_quota_error(case, setup):
+    server, make = setup
+    server.fail_next(429, times=None)
+    with pytest.raises(QuotaError, match="429.*1 retry"):
+        make(max_retries=1)(["never"])
+    assert len(server.embedding_requests) == 2
+
+
+def test_timeout_is_a_clear_error(case, setup):
+    server, make = setup
+    server.delay_next(2.0)
+    with pytest.raises(ChromaError, match=r"did not answer within 0.3s"):
+        make(timeout=0.3, max_retries=0)(["slow"])
+
+
+def test_non_text_input_is_refused_before_any_request(case, setup):
+    server, make = setup
+    with pytest.raises(InvalidArgumentError, match=r"input\[1\] is int"):
+        make()(["ok", 3])
+    assert server.requests == []
+
+
+def test_config_matches_schema_has_no_secret_and_round_trips(case, setup):
+    server, make = setup
+    ef = make(**({"api_key": "direct-secret"} if case.key_var else {}))
+    config = ef.get_config()
+    schema = json.loads((Path(huedb.schemas.__file__).parent / f"{case.name}.json").read_text())
+    jsonschema.validate(config, schema)
+    assert "direct-secret" not in json.dumps(config) and KEY not in json.dumps(config)
+    rebuilt = type(ef).build_from_config(config)
+    assert rebuilt.get_config() == config
+    immutable = type(ef).immutable_fields[0]
+    ef.validate_config_update(config, {immutable: config[immutable]})
+    with pytest.raises(InvalidArgumentError, match=immutable):
+        ef.validate_config_update(config, {immutable: "another-model"})
+
+
+REOPEN = """
+import json, sys
+import huedb
+settings = huedb.Settings(embedding_function_allowed_hosts=ALLOW)
+col = huedb.PersistentClient(path=PATH, settings=settings).get_collection("docs")
+out = {}
+real = sys.modules.pop(SDK, None)
+sys.modules[SDK] = None  # the extra is not installed
+try:
+    col.query(query_texts=["world"], n_results=1)
+except Exception as e:
+    out["missing"] = type(e).__name__ + ": " + str(e)
+del sys.modules[SDK]
+if real is not None:
+    sys.modules[SDK] = real
+out["config"] = col.configuration_json["embedding_function"]
+out["ids"] = col.query(query_texts=["world"], n_results=1)["ids"]
+print(json.dumps(out))
+"""
+
+
+def test_collection_reopened_in_a_new_process_rebuilds_the_ef(case, setup, tmp_path):
+    import huedb
+
+    server, make = setup
+    path = str(tmp_path / "db")
+    secret = {"api_key": "direct-secret", "api_key_env_var": case.key_var} if case.key_var else {}
+    client = huedb.PersistentClient(path=path)
+    collection = client.create_collection("docs", embedding_function=make(**secret))
+    collection.add(ids=["a", "b"], documents=["hello", "world"])
+    assert collection.configuration["hnsw"]["space"] == "cosine"
+    assert not any(b"direct-secret" in p.read_bytes() for p in Path(path).rglob("*") if p.is_file())
+    before = len(server.embedding_requests)
+
+    host = server.url.removeprefix("http://")
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("HUEDB_") and k.endswith("_BASE_URL"))}
+    env.update(case.reopen_env(server.url))
+    env["PYTHONPATH"] = str(ROOT / "tests") + os.pathsep + env.get("PYTHONPATH", "")
+    code = REOPEN.replace("ALLOW", repr([host] if case.endpoint_persisted else [])).replace("PATH", repr(path))
+    code = code.replace("SDK", repr(case.sdk))
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["missing"] == (
+        f"MissingProviderPackage: Collection 'docs' uses embedding function '{case.name}': "
+        f"pip install 'huedb[{case.extra}]' ({case.cls} needs the {out['missing'].split(' needs the ')[1]}"
+    )
+    assert out["ids"] == [["b"]]
+    stored = out["config"]
+    assert stored["name"] == case.name and stored["type"] == "known"
+    assert "direct-secret" not in json.dumps(stored) and KEY not in json.dumps(stored)
+    last = server.embedding_requests[-1]
+    assert len(server.embedding_requests) == before + 1 and last.status == 200
+    if case.key_var:
+        assert case.key_of(last) == KEY  # read from the variable named in the config
