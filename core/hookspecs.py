@@ -39,3 +39,9 @@ def register_authz_providers(register):
 @hookspec
 def register_client_auth_providers(register):
     """Register client auth providers (which headers to send), keyed by ``cls.name``."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add commands to the ``huedb`` command line: ``cli`` is its Click group
+    (``@cli.command()`` / ``cli.add_command(...)``). Called once when the CLI starts."""

@@ -20,7 +20,7 @@ import os
 import threading
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pluggy
 
@@ -38,6 +38,10 @@ KINDS: Dict[str, str] = {
     "authz_provider": "register_authz_providers",
     "client_auth_provider": "register_client_auth_providers",
 }
+
+#: hooks that are not registry kinds: their consumer calls them with its own argument
+#: (``register_commands(cli)`` is called by the ``huedb`` command line, see Registry.register_commands)
+OTHER_HOOKS: Tuple[str, ...] = ("register_commands",)
 
 #: where well-known plugins come from, for "not installed" messages
 KNOWN_PROVIDERS: Dict[str, str] = {
@@ -176,10 +180,10 @@ class Registry:
             return None
         hints = []
         for name in unknown:
-            close = difflib.get_close_matches(name, KINDS.values(), n=1)
+            close = difflib.get_close_matches(name, [*KINDS.values(), *OTHER_HOOKS], n=1)
             hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         return (
-            f"PluginValidationError: unknown hook {', '.join(hints)}; the hooks are {', '.join(KINDS.values())} "
+            f"PluginValidationError: unknown hook {', '.join(hints)}; the hooks are {', '.join([*KINDS.values(), *OTHER_HOOKS])} "
             f"(see docs/plugins.md)"
         )
 
@@ -229,9 +233,11 @@ class Registry:
             return table
 
     def _flag_plugins_that_registered_nothing(self) -> None:
+        # A plugin that only adds CLI commands registers no class, and that is fine.
+        commands = {impl.plugin_name for impl in self.pm.hook.register_commands.get_hookimpls()}
         for name in self._from_entry_points:
             info = self.plugin_info[name]
-            if info.error is None and not info.hooks:
+            if info.error is None and not info.hooks and name not in commands:
                 info.error = (
                     f"registered nothing: plugin {name!r} loaded, but no hookimpl of it called register(); "
                     f"mark each hook with huedb.hookspecs.hookimpl and call register(cls) in it"
@@ -281,6 +287,25 @@ class Registry:
                 info.hooks.append(kind)
 
         fn(register=register)
+
+    def register_commands(self, cli: Any) -> None:
+        """Calls every plugin's ``register_commands(cli)`` with the ``huedb`` Click group.
+
+        As with a failed registration, an installed plugin whose hook raises is recorded
+        against its name (``huedb plugins`` shows it) and the CLI still starts;
+        under HUEDB_STRICT_PLUGINS it raises StrictPluginError.
+        """
+        self.discover()
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli=cli)
+            except Exception as e:  # noqa: BLE001
+                info = self.plugin_info.get(impl.plugin_name)
+                if info is None or impl.plugin_name not in self._from_entry_points:
+                    raise
+                info.error = f"{type(e).__name__}: {e}"
+                if _strict():
+                    raise StrictPluginError(f"plugin {impl.plugin_name!r} failed to register commands: {info.error}") from e
 
     def get(self, kind: str, name: str) -> Any:
         reg = self.registrations()[kind].get(name)
