@@ -1,0 +1,78 @@
+"""Moving records and collections through the public API (used by copy, export, import)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional
+
+import numpy as np
+
+from huedb.cli.common import RECORD_INCLUDE, plain_configuration
+
+
+@dataclass
+class Batch:
+    """Parallel lists of records; embeddings as one float32 array (exact, no float64 detour)."""
+
+    ids: List[str] = field(default_factory=list)
+    embeddings: Optional[np.ndarray] = None
+    documents: List[Optional[str]] = field(default_factory=list)
+    metadatas: List[Optional[Dict[str, Any]]] = field(default_factory=list)
+    uris: List[Optional[str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _column(result: Dict[str, Any], key: str, n: int) -> List[Any]:
+    values = result.get(key)
+    return [None] * n if values is None else list(values)
+
+
+def iter_batches(collection: Any, batch_size: int, start: int = 0) -> Iterator[Batch]:
+    """Every record of ``collection``, ``batch_size`` at a time, with embeddings."""
+    offset = start
+    while True:
+        result = collection.get(limit=batch_size, offset=offset, include=RECORD_INCLUDE)
+        ids = list(result["ids"])
+        if not ids:
+            return
+        n = len(ids)
+        embeddings = result.get("embeddings")
+        yield Batch(
+            ids=ids,
+            embeddings=None if embeddings is None else np.asarray(embeddings, dtype=np.float32),
+            documents=_column(result, "documents", n),
+            metadatas=[m or None for m in _column(result, "metadatas", n)],
+            uris=_column(result, "uris", n),
+        )
+        offset += n
+        if n < batch_size:
+            return
+
+
+def write_batch(collection: Any, batch: Batch) -> None:
+    """Upserts a batch: copying twice, or again after an interruption, never duplicates."""
+    kwargs: Dict[str, Any] = {"ids": batch.ids, "embeddings": batch.embeddings}
+    # Only the columns that hold something: a server may refuse an all-None column.
+    for name, values in (("documents", batch.documents), ("metadatas", batch.metadatas), ("uris", batch.uris)):
+        if any(v is not None for v in values):
+            kwargs[name] = values
+    collection.upsert(**kwargs)
+
+
+def create_like(client: Any, name: str, configuration_json: Dict[str, Any], metadata: Optional[Dict[str, Any]]) -> Any:
+    """get_or_create a collection with the source's configuration, metadata and persisted EF."""
+    configuration = plain_configuration(configuration_json)
+    ef_spec = (configuration_json or {}).get("embedding_function")
+    kwargs: Dict[str, Any] = {"configuration": configuration, "metadata": metadata or None}
+    if ef_spec is None:
+        kwargs["embedding_function"] = None  # the source has no EF: do not give it the default one
+    return client.get_or_create_collection(name, **kwargs)
+
+
+def collection_header(collection: Any) -> Dict[str, Any]:
+    return {
+        "name": collection.name,
+        "metadata": collection.metadata,
+        "configuration": collection.configuration_json,
+    }
