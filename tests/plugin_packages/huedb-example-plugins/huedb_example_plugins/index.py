@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Dict, Optional, Tuple
 import numpy as np
 
 from huedb.distance import exact_search
-from huedb.errors import InvalidArgumentError, InvalidDimensionException
+from huedb.errors import InvalidArgumentError, InvalidDimensionException, NotFoundError
 from huedb.hookspecs import hookimpl
 from huedb.index import CorruptIndexError
 
@@ -69,6 +69,8 @@ class ExampleFlatSegment:
             raise InvalidDimensionException(
                 f"Collection expecting embedding with dimension of {self.dimension}, got shape {arr.shape}"
             )
+        if not np.isfinite(arr).all():
+            raise InvalidArgumentError("example_flat: vectors contain NaN or infinite values")
         return arr.reshape(-1, self.dimension)
 
     def add(self, labels: np.ndarray, vectors: np.ndarray, seq: int) -> None:
@@ -76,6 +78,8 @@ class ExampleFlatSegment:
         vectors = self._as_vectors(vectors)
         if len(labels) != len(vectors):
             raise InvalidArgumentError(f"example_flat: {len(labels)} labels but {len(vectors)} vectors")
+        if len(labels) and labels.min() < 0:  # -1 is the padding label of query results
+            raise InvalidArgumentError(f"example_flat: labels must be non-negative, got {int(labels.min())}")
         # Within one batch the last vector of a label wins.
         _, last_from_end = np.unique(labels[::-1], return_index=True)
         keep = len(labels) - 1 - last_from_end
@@ -92,6 +96,8 @@ class ExampleFlatSegment:
 
     def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         q = self._as_vectors(queries)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise InvalidArgumentError(f"example_flat: k must be a non-negative integer, got {k!r}")
         labels, vectors = self._labels, self._vectors
         if allowed is not None:
             mask = np.isin(labels, np.asarray(allowed, dtype=np.int64))
@@ -105,7 +111,8 @@ class ExampleFlatSegment:
         pos = np.minimum(pos, max(len(order) - 1, 0))
         rows = order[pos] if len(order) else pos
         if len(labels) and (len(order) == 0 or not np.array_equal(self._labels[rows], labels)):
-            raise InvalidArgumentError("example_flat: get_vectors was asked for labels that are not in the index")
+            missing = sorted(set(labels.tolist()) - set(self._labels.tolist()))
+            raise NotFoundError(f"example_flat: labels {missing[:10]} are not in the index")
         return self._vectors[rows] if len(labels) else np.zeros((0, self.dimension), dtype=np.float32)
 
     def count(self) -> int:
@@ -115,6 +122,8 @@ class ExampleFlatSegment:
         if self.directory is None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self._persisted_seq() >= self._seq:
+            return  # another process sharing the directory persisted a newer state: never roll it back
         meta = json.dumps({"applied_seq": self._seq, "dimension": self.dimension, "space": self.space})
         tmp = self.directory / (FILENAME + ".tmp")
         with open(tmp, "wb") as f:
@@ -122,6 +131,14 @@ class ExampleFlatSegment:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.directory / FILENAME)  # readers see the old or the new file, never half of one
+
+    def _persisted_seq(self) -> int:
+        """applied_seq of the index on disk; -1 when there is none or it cannot be read."""
+        try:
+            with np.load(self.directory / FILENAME, allow_pickle=False) as data:
+                return int(json.loads(str(data["meta"]))["applied_seq"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            return -1
 
     def update_config(self, config: Dict[str, Any]) -> None:
         """Nothing to tune: exact search has no parameters."""
