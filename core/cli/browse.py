@@ -18,7 +18,7 @@ from huedb.cli.common import Target, load_config, save_config, target_options
 
 PAGE = 100
 #: characters of a document or metadata shown in a table cell (Return shows all)
-CELL_WIDTH = 60
+CELL_WIDTH = 48
 META_OPS = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]
 DOC_OPS = ["$contains", "$not_contains", "$regex"]
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
