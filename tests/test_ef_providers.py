@@ -63,6 +63,8 @@ class Case:
     #: (document request, query request) -> asserts their modes differ as documented
     query_mode: Optional[Callable[[Any, Any], None]] = None
     env_clear: Tuple[str, ...] = ()
+    #: the vector the fake's answer decodes to
+    vector: Callable[[str, int], np.ndarray] = fake_embedding
 
     def __str__(self) -> str:
         return self.name
@@ -75,6 +77,34 @@ def _voyage_body(body, texts):
 
 def _voyage_query(doc, query):
     assert doc.body["input_type"] == "document" and query.body["input_type"] == "query"
+
+
+def _gemini_body(body, texts):
+    assert [r["content"]["parts"][0]["text"] for r in body["requests"]] == texts
+    assert {r["model"] for r in body["requests"]} == {"models/gemini-embedding-001"}
+    assert {r["taskType"] for r in body["requests"]} == {"RETRIEVAL_DOCUMENT"}
+
+
+def _gemini_query(doc, query):
+    assert {r["taskType"] for r in doc.body["requests"]} == {"RETRIEVAL_DOCUMENT"}
+    assert {r["taskType"] for r in query.body["requests"]} == {"RETRIEVAL_QUERY"}
+
+
+def _jina_body(body, texts):
+    assert body == {"model": "jina-embeddings-v3", "input": texts, "task": "retrieval.passage", "late_chunking": False}
+
+
+def _jina_query(doc, query):
+    assert doc.body["task"] == "retrieval.passage" and query.body["task"] == "retrieval.query"
+
+
+def _qwen_body(body, texts):
+    assert body == {"instructions": "", "texts": texts}
+
+
+def _qwen_query(doc, query):
+    assert doc.body["instructions"] == "" and query.body["instructions"].startswith("Given a question about coding")
+    assert query.headers["x-chroma-embedding-model"] == "Qwen/Qwen3-Embedding-0.6B"
 
 
 CASES = [
@@ -109,6 +139,92 @@ CASES = [
         reopen_env=lambda url: {"TOGETHER_BASE_URL": url}, sdk="together", extra="together",
         env_clear=("TOGETHER_BASE_URL",),
     ),
+    Case(
+        name="google_gemini", module="google_ef", cls="GoogleGeminiEmbeddingFunction", fake=fakes.FakeGemini,
+        kwargs=lambda url: {"base_url": url, "model_name": "gemini-embedding-001", "task_type": "RETRIEVAL_DOCUMENT"},
+        path=r"/v1/models/gemini-embedding-001:batchEmbedContents", body=_gemini_body,
+        key_var="GEMINI_API_KEY", fallback_vars=("GOOGLE_API_KEY",), key_of=lambda r: r.headers.get("x-goog-api-key"),
+        reopen_env=lambda url: {"GOOGLE_GEMINI_BASE_URL": url}, sdk="google.genai", extra="google",
+        query_mode=_gemini_query, env_clear=("GOOGLE_GEMINI_BASE_URL",),
+    ),
+    Case(
+        name="google_generative_ai", module="google_ef", cls="GoogleGenerativeAiEmbeddingFunction",
+        fake=fakes.FakeGemini, kwargs=lambda url: {"base_url": url, "model_name": "gemini-embedding-001"},
+        path=r"/v1/models/gemini-embedding-001:batchEmbedContents", body=_gemini_body,
+        key_var="GEMINI_API_KEY", fallback_vars=("GOOGLE_API_KEY",), key_of=lambda r: r.headers.get("x-goog-api-key"),
+        reopen_env=lambda url: {"GOOGLE_GEMINI_BASE_URL": url}, sdk="google.genai", extra="google",
+        query_mode=_gemini_query, env_clear=("GOOGLE_GEMINI_BASE_URL",),
+    ),
+    Case(
+        name="huggingface", module="huggingface_ef", cls="HuggingFaceEmbeddingFunction", fake=fakes.FakeTEI,
+        kwargs=lambda url: {"base_url": url + "/hf-inference", "model_name": "BAAI/bge-small-en-v1.5"},
+        path=r"/hf-inference/models/BAAI/bge-small-en-v1.5/pipeline/feature-extraction",
+        body=lambda body, texts: body == {"inputs": texts} or pytest.fail(body),
+        key_var="CHROMA_HUGGINGFACE_API_KEY", fallback_vars=("HF_TOKEN", "HUGGINGFACE_API_KEY"),
+        reopen_env=lambda url: {"HUEDB_HUGGINGFACE_BASE_URL": url + "/hf-inference"},
+        sdk="huggingface_hub", extra="huggingface",
+    ),
+    Case(
+        name="huggingface_server", module="huggingface_ef", cls="HuggingFaceEmbeddingServer", fake=fakes.FakeTEI,
+        kwargs=lambda url: {"url": url + "/embed", "api_key_env_var": "HF_TOKEN"},
+        path=r"/embed", body=lambda body, texts: body == {"inputs": texts} or pytest.fail(body),
+        key_var="HF_TOKEN", endpoint_persisted=True, sdk="huggingface_hub", extra="huggingface",
+    ),
+    Case(
+        name="jina", module="jina_ef", cls="JinaEmbeddingFunction", fake=fakes.FakeJina,
+        kwargs=lambda url: {"base_url": url, "model_name": "jina-embeddings-v3", "task": "retrieval.passage",
+                            "late_chunking": False, "query_config": {"task": "retrieval.query"}},
+        path=r"/v1/embeddings", body=_jina_body, key_var="CHROMA_JINA_API_KEY", fallback_vars=("JINA_API_KEY",),
+        reopen_env=lambda url: {"HUEDB_JINA_BASE_URL": url}, sdk="httpx", extra="jina", query_mode=_jina_query,
+    ),
+    Case(
+        name="cloudflare_workers_ai", module="cloudflare_workers_ai_ef", cls="CloudflareWorkersAIEmbeddingFunction",
+        fake=fakes.FakeCloudflare,
+        kwargs=lambda url: {"base_url": url, "model_name": "@cf/baai/bge-base-en-v1.5", "account_id": "acc1"},
+        path=r"/client/v4/accounts/acc1/ai/run/@cf/baai/bge-base-en-v1.5",
+        body=lambda body, texts: body == {"text": texts} or pytest.fail(body),
+        key_var="CHROMA_CLOUDFLARE_API_KEY", fallback_vars=("CLOUDFLARE_API_TOKEN",),
+        reopen_env=lambda url: {"HUEDB_CLOUDFLARE_WORKERS_AI_BASE_URL": url}, sdk="httpx", extra="cloudflare",
+    ),
+    Case(
+        name="roboflow", module="roboflow_ef", cls="RoboflowEmbeddingFunction", fake=fakes.FakeRoboflow,
+        kwargs=lambda url: {"api_url": url}, path=r"/clip/embed_text",
+        body=lambda body, texts: body == {"text": texts} or pytest.fail(body),
+        key_var="CHROMA_ROBOFLOW_API_KEY", fallback_vars=("ROBOFLOW_API_KEY",),
+        key_of=lambda r: re.search(r"api_key=([^&]+)", r.path).group(1), endpoint_persisted=True,
+        sdk="httpx", extra="roboflow",
+    ),
+    Case(
+        name="chroma-cloud-qwen", module="chroma_cloud_qwen_ef", cls="ChromaCloudQwenEmbeddingFunction",
+        fake=fakes.FakeChromaQwen, kwargs=lambda url: {"base_url": url + "/embed", "task": "nl_to_code"},
+        path=r"/embed", body=_qwen_body, key_var="CHROMA_API_KEY", key_of=lambda r: r.headers.get("x-chroma-token"),
+        reopen_env=lambda url: {"CHROMA_EMBED_URL": url + "/embed"}, sdk="httpx", extra="chroma-cloud",
+        query_mode=_qwen_query, env_clear=("CHROMA_EMBED_URL",),
+    ),
+    Case(
+        name="baseten", module="baseten_ef", cls="BasetenEmbeddingFunction", fake=fakes.FakeOpenAICompatible,
+        kwargs=lambda url: {"api_base": url + "/environments/production/sync/v1"},
+        path=r"/environments/production/sync/v1/embeddings",
+        body=lambda body, texts: (body["model"] == "baseten-embedding-model" and body["input"] == texts) or pytest.fail(body),
+        key_var="CHROMA_BASETEN_API_KEY", fallback_vars=("BASETEN_API_KEY",), endpoint_persisted=True,
+        sdk="openai", extra="baseten",
+    ),
+    Case(
+        name="morph", module="morph_ef", cls="MorphEmbeddingFunction", fake=fakes.FakeOpenAICompatible,
+        kwargs=lambda url: {"api_base": url + "/v1"}, path=r"/v1/embeddings",
+        body=lambda body, texts: body == {"model": "morph-embedding-v2", "input": texts, "encoding_format": "float"}
+        or pytest.fail(body),
+        key_var="MORPH_API_KEY", endpoint_persisted=True, sdk="openai", extra="morph",
+    ),
+    Case(
+        name="perplexity", module="perplexity_ef", cls="PerplexityEmbeddingFunction", fake=fakes.FakePerplexity,
+        kwargs=lambda url: {"base_url": url, "dimensions": 8}, path=r"/v1/embeddings",
+        body=lambda body, texts: body == {"model": "pplx-embed-v1-0.6b", "input": texts, "dimensions": 8}
+        or pytest.fail(body),
+        key_var="PERPLEXITY_API_KEY", reopen_env=lambda url: {"PERPLEXITY_BASE_URL": url},
+        sdk="perplexity", extra="perplexity", vector=lambda t, dim: fakes.int8_vector(t, dim).astype(np.float32),
+        env_clear=("PERPLEXITY_BASE_URL",),
+    ),
 ]
 KEYED = [c for c in CASES if c.key_var]
 
@@ -117,8 +233,8 @@ def ef_class(case: Case):
     return getattr(importlib.import_module(f"huedb_plugins.embedding.{case.module}"), case.cls)
 
 
-def expected(texts, dim=8):
-    return np.stack([fake_embedding(t, dim) for t in texts])
+def expected(texts, dim=8, case=None):
+    return np.stack([(case.vector if case else fake_embedding)(t, dim) for t in texts])
 
 
 @pytest.fixture(params=CASES, ids=str)
@@ -180,7 +296,7 @@ def test_multi_batch_success_and_the_exact_request(case, setup):
     texts = [f"document {i}" for i in range(2 * limit + 1)]
     out = ef(texts)
     assert all(v.dtype == np.float32 and v.shape == (8,) for v in out)
-    np.testing.assert_array_equal(np.stack(out), expected(texts))
+    np.testing.assert_array_equal(np.stack(out), expected(texts, case=case))
     requests = server.embedding_requests
     assert len(requests) == 3 and all(r.status == 200 for r in requests)
     first = requests[0]
@@ -189,13 +305,13 @@ def test_multi_batch_success_and_the_exact_request(case, setup):
     if case.key_var:
         assert case.key_of(first) == KEY
     assert ef([]) == []
-    np.testing.assert_array_equal(np.stack(ef("one string")), expected(["one string"]))
+    np.testing.assert_array_equal(np.stack(ef("one string")), expected(["one string"], case=case))
 
 
 def test_query_mode(case, setup):
     server, make = setup
     ef = make()
-    np.testing.assert_array_equal(np.stack(ef.embed_query(["a question"])), expected(["a question"]))
+    np.testing.assert_array_equal(np.stack(ef.embed_query(["a question"])), expected(["a question"], case=case))
     ef(["a document"])
     query, doc = server.embedding_requests
     if case.query_mode:
@@ -230,14 +346,14 @@ def test_rate_limit_then_success(case, setup):
     server, make = setup
     server.fail_next(429, times=2)
     out = make(max_retries=2)(["retry me"])
-    np.testing.assert_array_equal(np.stack(out), expected(["retry me"]))
+    np.testing.assert_array_equal(np.stack(out), expected(["retry me"], case=case))
     assert [r.status for r in server.embedding_requests] == [429, 429, 200]
 
 
 def test_server_error_then_success(case, setup):
     server, make = setup
     server.fail_next(503, times=1, headers={"retry-after": "0"})
-    np.testing.assert_array_equal(np.stack(make()(["x"])), expected(["x"]))
+    np.testing.assert_array_equal(np.stack(make()(["x"])), expected(["x"], case=case))
     assert [r.status for r in server.embedding_requests] == [503, 200]
 
 
@@ -272,10 +388,10 @@ def test_config_matches_schema_has_no_secret_and_round_trips(case, setup):
     assert "direct-secret" not in json.dumps(config) and KEY not in json.dumps(config)
     rebuilt = type(ef).build_from_config(config)
     assert rebuilt.get_config() == config
-    immutable = type(ef).immutable_fields[0]
-    ef.validate_config_update(config, {immutable: config[immutable]})
-    with pytest.raises(InvalidArgumentError, match=immutable):
-        ef.validate_config_update(config, {immutable: "another-model"})
+    ef.validate_config_update(config, dict(config))
+    for immutable in type(ef).immutable_fields:  # e.g. the model: stored vectors depend on it
+        with pytest.raises(InvalidArgumentError, match=immutable):
+            ef.validate_config_update(config, {immutable: "another-model"})
 
 
 REOPEN = """

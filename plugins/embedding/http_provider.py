@@ -191,6 +191,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
             raise InvalidArgumentError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         self.timeout = float(timeout)
         self.max_retries = max_retries
+        self._tenacity = self._import("tenacity")  # every extra installs it
 
     def _resolve_key(
         self, api_key: Optional[str], api_key_env_var: str, default_env_var: str,
@@ -276,8 +277,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         return min(RETRY_MAX_WAIT, asked) if asked is not None else backoff
 
     def _with_retries(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
-        import tenacity
-
+        tenacity = self._tenacity
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
             wait=self._wait,

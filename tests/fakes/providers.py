@@ -125,9 +125,9 @@ class FakeOpenAICompatible(FakeEmbeddingAPI):
 
 
 class FakeGemini(FakeEmbeddingAPI):
-    """Gemini API: ``POST /v1beta/models/<model>:batchEmbedContents``, key in ``x-goog-api-key``."""
+    """Gemini API: ``POST /v1[beta]/models/<model>:batchEmbedContents``, key in ``x-goog-api-key``."""
 
-    route = r"/v1beta/models/[^/:]+:batchEmbedContents"
+    route = r"/v1(beta)?/models/[^/:]+:batchEmbedContents"
     max_inputs = 100
 
     def key(self, path, headers, body):
@@ -259,3 +259,26 @@ class FakeChromaQwen(FakeEmbeddingAPI):
 
     def error_body(self, status):
         return {"error": f"fake error {status}"}
+
+
+def int8_vector(text: str, dim: int):
+    """What the Perplexity fake sends for ``text``: ``fake_embedding`` quantised to int8."""
+    import numpy as np
+
+    return np.round(fake_embedding(text, dim) * 127).astype(np.int8)
+
+
+class FakePerplexity(FakeEmbeddingAPI):
+    """Perplexity: OpenAI's shape, each embedding a base64 string of int8 values."""
+
+    def dim_for(self, body):
+        return body.get("dimensions") or self.dim
+
+    def handle(self, method, path, headers, body):
+        status, extra, payload = super().handle(method, path, headers, body)
+        if status == 200:
+            import base64
+
+            for item, text in zip(payload["data"], self.texts(body)):
+                item["embedding"] = base64.b64encode(int8_vector(text, self.dim_for(body)).tobytes()).decode()
+        return status, extra, payload

@@ -1,0 +1,144 @@
+"""Google embeddings (Gemini API, or Vertex AI with ``vertexai=True``) through the official
+``google-genai`` SDK: ``POST /v1/models/<model>:batchEmbedContents``.
+
+Three of chromadb's names live here: ``google_gemini`` (also registered as ``google_genai``,
+the same class in chromadb) and ``google_generative_ai`` (chromadb calls the deprecated
+``google-generativeai`` SDK for it; huedb sends the same request through ``google-genai``).
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence
+
+from huedb.embedding_functions import ProviderEgress
+from huedb.errors import InvalidArgumentError
+from huedb.hookspecs import hookimpl
+from huedb_plugins.embedding.http_provider import ProviderEmbeddingFunction
+
+DEFAULT_API_KEY_ENV_VAR = "GEMINI_API_KEY"  # chromadb's default and the SDK's
+STANDARD_API_KEY_ENV_VAR = "GOOGLE_API_KEY"  # the SDK's other variable
+MAX_BATCH = 100  # batchEmbedContents takes at most 100 requests
+#: task types whose queries Google pairs with another task type
+QUERY_TASK_TYPES = {"RETRIEVAL_DOCUMENT": "RETRIEVAL_QUERY"}
+EGRESS = ProviderEgress(
+    api_key_env_vars=(DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR),
+    default_hosts=("generativelanguage.googleapis.com", "aiplatform.googleapis.com"),
+)
+
+
+class _GoogleGenAIBase(ProviderEmbeddingFunction):
+    provider = "Google"
+    extra = "google"
+    max_batch = MAX_BATCH
+    base_url_env_vars = ("GOOGLE_GEMINI_BASE_URL",)
+    egress = EGRESS
+    immutable_fields = ("model_name", "dimension")
+
+    def _connect(
+        self, api_key: Optional[str], api_key_env_var: Optional[str], model_name: str, task_type: Optional[str],
+        dimension: Optional[int], vertexai: Optional[bool], project: Optional[str], location: Optional[str],
+        base_url: Optional[str], timeout: Optional[float], max_retries: Optional[int],
+    ) -> None:
+        self._genai = self._import("google.genai", "google-genai")
+        self.model_name = self._require("model_name", model_name)
+        if task_type is not None:
+            self._require("task_type", task_type)
+        self.task_type = task_type
+        self.dimension = self._optional_positive_int("dimension", dimension)
+        self.vertexai, self.project, self.location = vertexai, project, location
+        self._setup(timeout, max_retries)
+        self.base_url = self._base_url(base_url)
+        http_options = self._genai.types.HttpOptions(
+            base_url=self.base_url, timeout=int(self.timeout * 1000), retry_options=None
+        )
+        if vertexai:
+            # Vertex AI authenticates with Google credentials (ADC); a key is used only if one is set.
+            self.api_key_env_var = api_key_env_var
+            self._key_source = "Google application default credentials"
+            self._client = self._genai.Client(vertexai=True, project=project, location=location,
+                                              http_options=http_options)
+            return
+        key = self._resolve_key(api_key, api_key_env_var or DEFAULT_API_KEY_ENV_VAR, DEFAULT_API_KEY_ENV_VAR,
+                                (STANDARD_API_KEY_ENV_VAR,))
+        self._client = self._genai.Client(api_key=key, http_options=http_options)
+
+    def _endpoint(self) -> str:
+        return self.base_url or "https://generativelanguage.googleapis.com"
+
+    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+        task_type = QUERY_TASK_TYPES.get(self.task_type, self.task_type) if query else self.task_type
+        config = self._genai.types.EmbedContentConfig(task_type=task_type, output_dimensionality=self.dimension)
+        response = self._client.models.embed_content(model=self.model_name, contents=texts, config=config)
+        return [e.values for e in response.embeddings]
+
+
+class GoogleGeminiEmbeddingFunction(_GoogleGenAIBase):
+    """chromadb's ``GoogleGeminiEmbeddingFunction`` (alias ``GoogleGenaiEmbeddingFunction``).
+    With ``task_type="RETRIEVAL_DOCUMENT"``, queries use ``RETRIEVAL_QUERY``."""
+
+    ef_name = "google_gemini"
+    config_fields = ("model_name", "api_key_env_var", "vertexai", "project", "location")
+
+    def __init__(
+        self,
+        model_name: str = "gemini-embedding-001",
+        task_type: Optional[str] = None,
+        dimension: Optional[int] = None,
+        api_key_env_var: Optional[str] = DEFAULT_API_KEY_ENV_VAR,
+        vertexai: Optional[bool] = None,
+        project: Optional[str] = None,
+        location: Optional[str] = None,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+    ) -> None:
+        self._connect(api_key, api_key_env_var, model_name, task_type, dimension, vertexai, project, location,
+                      base_url, timeout, max_retries)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.task_type is not None:
+            config["task_type"] = self.task_type
+        if self.dimension is not None:
+            config["dimension"] = self.dimension
+        return config
+
+
+GoogleGenaiEmbeddingFunction = GoogleGeminiEmbeddingFunction
+
+
+class GoogleGenerativeAiEmbeddingFunction(_GoogleGenAIBase):
+    """chromadb's ``GoogleGenerativeAiEmbeddingFunction``: documents as ``RETRIEVAL_DOCUMENT`` by
+    default, queries then as ``RETRIEVAL_QUERY``."""
+
+    ef_name = "google_generative_ai"
+    config_fields = ("api_key_env_var", "model_name", "task_type")
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        model_name: str = "gemini-embedding-001",
+        task_type: str = "RETRIEVAL_DOCUMENT",
+        api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
+        dimension: Optional[int] = None,
+        base_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+        max_retries: Optional[int] = None,
+    ) -> None:
+        if task_type is None:
+            raise InvalidArgumentError("task_type must be a Google task type such as 'RETRIEVAL_DOCUMENT'")
+        self._connect(api_key, api_key_env_var, model_name, task_type, dimension, None, None, None,
+                      base_url, timeout, max_retries)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.dimension is not None:
+            config["dimension"] = self.dimension
+        return config
+
+
+@hookimpl
+def register_embedding_functions(register):
+    register(GoogleGeminiEmbeddingFunction)
+    register(GoogleGeminiEmbeddingFunction, name="google_genai")
+    register(GoogleGenerativeAiEmbeddingFunction)
