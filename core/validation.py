@@ -14,13 +14,50 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from huedb.errors import DuplicateIDError, InvalidArgumentError
+from huedb.types import (  # noqa: F401 - re-exported: the engine imports them from here
+    CLEARABLE_FIELDS,
+    DEFAULT_GET_INCLUDE,
+    DEFAULT_QUERY_INCLUDE,
+    GET_INCLUDE,
+    QUERY_INCLUDE,
+)
+from huedb.wire import CLEAR_FIELD  # noqa: F401 - re-exported
 
 _NAME_CHARS = re.compile(r"^[a-zA-Z0-9._-]+\Z")  # \Z: "$" would accept a trailing newline
 
-GET_INCLUDE = ("documents", "embeddings", "metadatas", "uris", "data")
-QUERY_INCLUDE = GET_INCLUDE + ("distances",)
-DEFAULT_GET_INCLUDE = ["metadatas", "documents"]
-DEFAULT_QUERY_INCLUDE = ["metadatas", "documents", "distances"]
+
+def validate_text(value: str, what: str) -> str:
+    """``value`` must encode as UTF-8: a lone surrogate cannot be stored or sent as JSON.
+
+    ``str.isascii()`` is O(1) in CPython, so the common (ASCII) case costs nothing.
+    """
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidArgumentError(
+                f"Expected {what} to be valid Unicode text, got a string holding a lone surrogate "
+                f"{ascii(value[e.start:e.end])} at position {e.start}: ids, documents, URIs, metadata and filter "
+                "values must be encodable as UTF-8 (decode bytes with errors='replace' first)"
+            ) from None
+    return value
+
+
+def validate_texts_in(value: Any, what: str) -> None:
+    """Every string inside a JSON-like value (a filter: dicts, lists, scalars) must encode as UTF-8.
+
+    Call it on a value already checked for depth (``filters.validate_where``), so the walk is bounded.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            validate_text(item, what)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def validate_collection_name(name: Any) -> str:
@@ -76,6 +113,8 @@ def validate_ids(ids: Any, allow_empty: bool = False) -> List[str]:
             raise InvalidArgumentError(f"Expected each id to be a str, got {i!r} ({type(i).__name__})")
         if i == "":
             raise InvalidArgumentError("Expected ids to be non-empty strings, got an empty string")
+        if not i.isascii():
+            validate_text(i, "each id")
     if len(set(ids)) != len(ids):
         dups = [i for i, n in Counter(ids).items() if n > 1]
         shown = ", ".join(dups[:10]) + (f", ... ({len(dups)} in all)" if len(dups) > 10 else "")
@@ -131,7 +170,9 @@ def _plain(md: Dict[Any, Any]) -> bool:
                 return False
         elif kind not in _PLAIN_TYPES:
             return False
-        if type(key) is not str or key.startswith(_RESERVED_PREFIXES):
+        elif kind is str and not value.isascii():
+            return False  # the slow path checks it for lone surrogates
+        if type(key) is not str or key.startswith(_RESERVED_PREFIXES) or not key.isascii():
             return False
     return True
 
@@ -157,6 +198,7 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
             raise InvalidArgumentError(f"Expected {where} keys to be strings, got {key!r}")
         if key.startswith(_RESERVED_PREFIXES):
             raise InvalidArgumentError(f"{where} key {key!r} is reserved (keys may not start with 'chroma:' or '#')")
+        validate_text(key, f"{where} keys")
         if value is None:
             if allow_none:
                 out[key] = None
@@ -174,12 +216,17 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
                 raise InvalidArgumentError(
                     f"{where} key {key!r}: list values must all have the same type (str, int, float or bool), got {items!r}"
                 )
+            for x in items:
+                if isinstance(x, str):
+                    validate_text(x, f"{where} key {key!r} values")
             out[key] = [_py(x) for x in items]
             continue
         if not _scalar_ok(value):
             raise InvalidArgumentError(
                 f"{where} key {key!r}: expected a str, int, float, bool or a list of them, got {type(value).__name__} {value!r}"
             )
+        if isinstance(value, str):
+            validate_text(value, f"{where} key {key!r} value")
         out[key] = _py(value)
     return out
 
@@ -226,14 +273,15 @@ def validate_strings(values: Any, count: int, what: str) -> Optional[List[Option
     if len(values) != count:
         raise InvalidArgumentError(f"Number of {what} {len(values)} must match number of ids {count}")
     for v in values:
-        if v is not None and not isinstance(v, str):
-            raise InvalidArgumentError(f"Expected each of {what} to be a str, got {type(v).__name__} {v!r}")
+        if v is not None:
+            if not isinstance(v, str):
+                raise InvalidArgumentError(f"Expected each of {what} to be a str, got {type(v).__name__} {v!r}")
+            if not v.isascii():
+                validate_text(v, f"each of {what}")
     return values
 
 
-CLEARABLE = ("documents", "uris")
-#: the JSON field of an update/upsert request that carries ``clear`` (not in Chroma's API)
-CLEAR_FIELD = "huedb_clear"
+CLEARABLE = CLEARABLE_FIELDS
 
 
 def validate_clear(clear: Any) -> Tuple[str, ...]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from huedb.api.collection import Collection
-from huedb.api.models import CollectionModel
+from huedb.api.server_api import ServerAPI
+from huedb.config import Settings, get_settings
 from huedb.configuration import validate_request
-from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_settings
 from huedb.ef_persistence import check_conflict, rebuild, serialize, validate_spec
 from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, NotFoundError
 from huedb.registry import get_registry
+from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
 
 
 def _check_ef_argument(ef: Any) -> None:
@@ -38,7 +39,7 @@ def default_embedding_function() -> Any:
     return get_registry().get("embedding_function", "default")()
 
 
-def make_server_api(settings: Settings) -> Any:
+def make_server_api(settings: Settings) -> ServerAPI:
     impl = str(settings.chroma_api_impl or "")
     if settings.chroma_server_host or "fastapi" in impl.lower() or "http" in impl.lower():
         from huedb.api.http_api import HttpAPI
@@ -50,9 +51,9 @@ def make_server_api(settings: Settings) -> Any:
 
 
 class _Base:
-    def __init__(self, settings: Optional[Settings] = None, _server: Any = None) -> None:
+    def __init__(self, settings: Optional[Settings] = None, _server: Optional[ServerAPI] = None) -> None:
         self._settings = settings if settings is not None else get_settings()
-        self._server = _server if _server is not None else make_server_api(self._settings)
+        self._server: ServerAPI = _server if _server is not None else make_server_api(self._settings)
 
     def get_settings(self) -> Settings:
         return self._settings
@@ -106,7 +107,7 @@ class Client(_Base):
         settings: Optional[Settings] = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-        _server: Any = None,
+        _server: Optional[ServerAPI] = None,
     ) -> None:
         super().__init__(settings, _server)
         self.tenant = tenant

@@ -1,31 +1,29 @@
 """Collection: the client-side handle, as in chromadb.
 
-It turns documents, images and URIs into embeddings with the collection's
-embedding function (client side, for embedded and HTTP clients alike), then
-hands plain ids/vectors/fields to the ServerAPI, which validates and stores.
+Every record method first validates the whole request with ``huedb.requests``
+(ids, metadata, filters, include, ...), and only then turns documents, images or
+URIs into embeddings with the collection's embedding function (client side, for
+embedded and HTTP clients alike): a request that fails never reaches a paid
+embedding function. It then hands the checked ids/vectors/fields to the
+ServerAPI, which validates again (a server cannot trust its clients) and stores.
 """
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from huedb.api.models import CollectionModel
+from huedb.api.server_api import ServerAPI
 from huedb.configuration import validate_request
-from huedb.embedding_functions import normalize_embeddings
 from huedb.errors import InvalidArgumentError
+from huedb.requests import WriteRequest, as_list, check_embedded, validate_delete, validate_get, validate_query, validate_write
+from huedb.types import CollectionModel, GetResult, QueryResult
 
 if TYPE_CHECKING:
     from huedb.api.client import Client
 
-GetResult = Dict[str, Any]
-QueryResult = Dict[str, Any]
-
-
-def _as_list(value: Any) -> Any:
-    if value is None or isinstance(value, (list, tuple, np.ndarray)):
-        return value
-    return [value]
+__all__ = ["Collection", "GetResult", "QueryResult"]
 
 
 class Collection:
@@ -43,7 +41,7 @@ class Collection:
 
     # -- properties --------------------------------------------------------
     @property
-    def _api(self) -> Any:
+    def _api(self) -> ServerAPI:
         return self._client._server
 
     @property
@@ -51,9 +49,7 @@ class Collection:
         return self._model.name
 
     @property
-    def id(self) -> Any:
-        import uuid
-
+    def id(self) -> uuid.UUID:
         return uuid.UUID(self._model.id)
 
     @property
@@ -111,11 +107,11 @@ class Collection:
             )
         return self._embedding_function
 
-    def _embed(self, documents: Any, images: Any, uris: Any, *, query: bool) -> Optional[np.ndarray]:
-        """Embeddings for whichever modality is given (documents, then images, then uris)."""
+    def _embedder(self, documents: Any, images: Any, uris: Any) -> Tuple[Any, Any, str]:
+        """(embedding function, its inputs, what they are) for the modality given: documents,
+        then images, then uris. Checks that the collection can embed it, and calls nothing."""
         if documents is not None:
-            ef = self._ef("documents")
-            return self._call_ef(ef, list(_as_list(documents)), query)
+            return self._ef("documents"), list(documents), "documents"
         if images is not None:
             ef = self._ef("images")
             if not _supports_images(ef):
@@ -123,37 +119,24 @@ class Collection:
                     f"Collection {self.name!r}: its embedding function cannot embed images. "
                     "Use a multimodal embedding function such as OpenCLIPEmbeddingFunction"
                 )
-            return self._call_ef(ef, list(images), query)
-        if uris is not None:
-            if self._data_loader is None:
-                raise InvalidArgumentError(
-                    f"Collection {self.name!r} has no data loader, so URIs cannot be loaded for embedding. "
-                    "Create or get the collection with data_loader=ImageLoader() (or pass embeddings=)"
-                )
-            data = self._data_loader(list(_as_list(uris)))
-            return self._call_ef(self._ef("data loaded from URIs"), data, query)
-        return None
+            return ef, list(images), "images"
+        if self._data_loader is None:
+            raise InvalidArgumentError(
+                f"Collection {self.name!r} has no data loader, so URIs cannot be loaded for embedding. "
+                "Create or get the collection with data_loader=ImageLoader() (or pass embeddings=)"
+            )
+        return self._ef("data loaded from URIs"), list(uris), "uris"
 
-    @staticmethod
-    def _call_ef(ef: Any, inputs: List[Any], query: bool) -> np.ndarray:
+    def _embed(self, documents: Any, images: Any, uris: Any, *, query: bool) -> np.ndarray:
+        """Embeddings for whichever modality is given; called only on a validated request."""
+        ef, inputs, source = self._embedder(documents, images, uris)
+        if source == "uris":
+            inputs = self._data_loader(inputs)
         if query and hasattr(ef, "embed_query"):
             vectors = ef.embed_query(inputs)
         else:
             vectors = ef(inputs)
-        return normalize_embeddings(vectors)
-
-    def _prepare(self, ids: Any, embeddings: Any, documents: Any, images: Any, uris: Any, required: bool):
-        ids = _as_list(ids)
-        documents = _as_list(documents)
-        uris = _as_list(uris)
-        given = [name for name, v in (("embeddings", embeddings), ("documents", documents), ("images", images), ("uris", uris)) if v is not None]
-        if not given and required:
-            raise InvalidArgumentError("You must provide embeddings, documents, images, or uris")
-        if images is not None and documents is not None:
-            raise InvalidArgumentError("Provide documents or images, not both: a record has one modality")
-        if embeddings is None:
-            embeddings = self._embed(documents, images, uris, query=False)
-        return ids, embeddings, documents, uris
+        return check_embedded(vectors, len(inputs), source)
 
     # -- records -----------------------------------------------------------
     def count(self) -> int:
@@ -161,17 +144,32 @@ class Collection:
 
     def add(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
             images: Any = None, uris: Any = None) -> None:
-        self._write(self._api._add, ids, embeddings, metadatas, documents, images, uris, required=True)
+        request = validate_write("add", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris), images)
+        vectors = self._vectors(request)
+        self._api._add(self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris,
+                       **self._scope())
 
     def upsert(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
                images: Any = None, uris: Any = None) -> None:
-        clear = self._replaced_modalities(documents, images, uris)
-        self._write(self._api._upsert, ids, embeddings, metadatas, documents, images, uris, required=True, clear=clear)
+        request = validate_write("upsert", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris),
+                                 images, self._replaced_modalities(documents, images, uris))
+        vectors = self._vectors(request)
+        self._api._upsert(self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris,
+                          **self._scope(), clear=request.clear)
 
     def update(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
                images: Any = None, uris: Any = None) -> None:
-        clear = self._replaced_modalities(documents, images, uris)
-        self._write(self._api._update, ids, embeddings, metadatas, documents, images, uris, required=False, clear=clear)
+        request = validate_write("update", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris),
+                                 images, self._replaced_modalities(documents, images, uris))
+        vectors = self._vectors(request)
+        self._api._update(self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris,
+                          **self._scope(), clear=request.clear)
+
+    def _vectors(self, request: WriteRequest) -> Optional[np.ndarray]:
+        """The request's embeddings, or (only now that the request is valid) the embedding function's."""
+        if not request.needs_embedding():
+            return request.embeddings
+        return self._embed(request.documents, request.images, request.uris, query=False)
 
     def _replaced_modalities(self, documents: Any, images: Any, uris: Any) -> Tuple[str, ...]:
         """Stored fields that a write in another modality empties: a record has one modality.
@@ -189,15 +187,9 @@ class Collection:
                 return ("uris",)
         return ()
 
-    def _write(self, send: Any, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any,
-               uris: Any, required: bool, clear: Tuple[str, ...] = ()) -> None:
-        """Embeds whatever modality was given (client side), then sends plain records."""
-        ids, embeddings, documents, uris = self._prepare(ids, embeddings, documents, images, uris, required)
-        extra = {"clear": clear} if clear else {}  # add() takes no clear
-        send(self._model.id, ids, embeddings, _as_list(metadatas), documents, uris, **self._scope(), **extra)
-
     def delete(self, ids: Any = None, where: Any = None, where_document: Any = None) -> None:
-        self._api._delete(self._model.id, _as_list(ids), where, where_document, **self._scope())
+        request = validate_delete(as_list(ids), where, where_document)
+        self._api._delete(self._model.id, request.ids, request.where, request.where_document, **self._scope())
 
     def get(
         self,
@@ -208,11 +200,16 @@ class Collection:
         where_document: Any = None,
         include: Any = None,
     ) -> GetResult:
-        include, want_data, hide_uris = self._data_include(include, default=["metadatas", "documents"])
+        request = validate_get(as_list(ids), where, where_document, limit, offset, include)
+        server_include, want_data, hide_uris = self._data_include(request.include)
         result = self._api._get(
-            self._model.id, _as_list(ids), where, limit, offset, where_document, include, **self._scope()
+            self._model.id, request.ids, request.where, request.limit, request.offset, request.where_document,
+            server_include, **self._scope()
         )
-        return self._finish(result, want_data, hide_uris, nested=False)
+        if want_data:
+            result["data"] = self._data_loader(result["uris"])
+            self._finish_data(result, hide_uris)
+        return result
 
     def peek(self, limit: int = 10) -> GetResult:
         return self.get(limit=limit, include=["embeddings", "documents", "metadatas"])
@@ -229,31 +226,24 @@ class Collection:
         where_document: Any = None,
         include: Any = None,
     ) -> QueryResult:
-        given = [v for v in (query_embeddings, query_texts, query_images, query_uris) if v is not None]
-        if len(given) != 1:
-            raise InvalidArgumentError(
-                "Provide exactly one of query_embeddings, query_texts, query_images or query_uris"
-            )
-        if query_embeddings is None:
-            query_embeddings = self._embed(
-                _as_list(query_texts) if query_texts is not None else None,
-                query_images,
-                query_uris,
-                query=True,
-            )
-        include, want_data, hide_uris = self._data_include(include, default=["metadatas", "documents", "distances"])
+        request = validate_query(query_embeddings, query_texts, query_images, query_uris, as_list(ids), n_results,
+                                 where, where_document, include)
+        server_include, want_data, hide_uris = self._data_include(request.include)
+        vectors = request.query_embeddings
+        if vectors is None:
+            vectors = self._embed(request.query_texts, request.query_images, request.query_uris, query=True)
         result = self._api._query(
-            self._model.id, query_embeddings, n_results, where, where_document, include, _as_list(ids), **self._scope()
+            self._model.id, vectors, request.n_results, request.where, request.where_document, server_include,
+            request.ids, **self._scope()
         )
-        return self._finish(result, want_data, hide_uris, nested=True)
+        if want_data:
+            result["data"] = [self._data_loader(u) for u in result["uris"] or []]
+            self._finish_data(result, hide_uris)
+        return result
 
-    def _data_include(self, include: Any, default: List[str]):
-        """'data' is loaded client side through the data loader, from the records' URIs."""
-        if include is None:
-            return None, False, False
-        if not isinstance(include, (list, tuple)):
-            return include, False, False
-        include = [getattr(i, "value", i) for i in include]
+    def _data_include(self, include: List[str]) -> Tuple[List[str], bool, bool]:
+        """(what to ask the server for, whether to load 'data', whether to drop the uris asked for
+        only to load it). 'data' is loaded client side through the data loader, from the URIs."""
         if "data" not in include:
             return include, False, False
         if self._data_loader is None:
@@ -264,17 +254,11 @@ class Collection:
         server_include = [i for i in include if i != "data"] + (["uris"] if hide_uris else [])
         return server_include, True, hide_uris
 
-    def _finish(self, result: Dict[str, Any], want_data: bool, hide_uris: bool, nested: bool) -> Dict[str, Any]:
-        if want_data:
-            if nested:
-                result["data"] = [self._data_loader(u) for u in result["uris"]]
-            else:
-                result["data"] = self._data_loader(result["uris"])
-            if hide_uris:
-                result["uris"] = None
-            included = [i for i in result["included"] if not (hide_uris and i == "uris")]
-            result["included"] = included + ["data"]
-        return result
+    @staticmethod
+    def _finish_data(result: Any, hide_uris: bool) -> None:
+        if hide_uris:
+            result["uris"] = None
+        result["included"] = [i for i in result["included"] if not (hide_uris and i == "uris")] + ["data"]
 
     # -- collection --------------------------------------------------------
     def modify(

@@ -1,11 +1,14 @@
 """HttpAPI: the ServerAPI over HTTP (httpx), speaking Chroma's REST API v2.
 
-Same methods and signatures as LocalAPI, so the client-side Client and
-Collection work unchanged (embedding functions run client side; the server
-only stores their configs). Errors come back typed: the server's
-``{"error", "message"}`` body is rebuilt with ``error_from_name``.
-Large writes are split by the server's max batch size (pre-flight-checks) and
-by an estimate of the request size.
+It implements the ``ServerAPI`` Protocol (``huedb.api.server_api``), as the
+embedded engine does, so the client-side Client and Collection work unchanged
+(embedding functions run client side; the server only stores their configs).
+Every record request is validated by ``huedb.requests`` before it is sent (the
+server validates again), and encoded with the shared codec ``huedb.wire``: the
+client never imports the server. Errors come back typed: the server's
+``{"error", "message"}`` body is rebuilt with ``error_from_name``. Large writes
+are split by the server's max batch size (pre-flight-checks) and by an estimate
+of the request size.
 """
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence
 import httpx
 import numpy as np
 
-from huedb.api.models import CollectionModel
-from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
+from huedb import wire
+from huedb.config import Settings
 from huedb.errors import (
     ChromaError,
     DuplicateIDError,
@@ -27,7 +30,9 @@ from huedb.errors import (
     error_from_name,
 )
 from huedb.registry import get_registry
-from huedb.validation import CLEAR_FIELD, validate_clear, validate_metadata, validate_metadatas
+from huedb.requests import validate_delete, validate_get, validate_query, validate_write
+from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel, GetResult, QueryResult
+from huedb.validation import validate_metadata
 
 #: Chroma's wire names for errors whose class name differs in huedb
 _ALIASES = {
@@ -78,21 +83,6 @@ def _q(part: Any) -> str:
     return urllib.parse.quote(str(part), safe="")
 
 
-def _rows(value: Any) -> Optional[np.ndarray]:
-    if value is None:
-        return None
-    arr = np.asarray(value, dtype=np.float32)
-    return arr.reshape(0, 0) if arr.size == 0 and arr.ndim != 2 else arr
-
-
-def _to_list(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return [v.tolist() if isinstance(v, np.ndarray) else v for v in value]
-
-
 class HttpAPI:
     """A ServerAPI whose backend is a huedb (or Chroma) server."""
 
@@ -122,7 +112,18 @@ class HttpAPI:
     def _request(self, method: str, path: str, json: Any = None, params: Optional[Dict[str, Any]] = None) -> Any:
         url = self._url + path
         try:
-            response = self._http.request(method, url, json=json, params=params)
+            request = self._http.build_request(method, url, json=json, params=params)
+        except UnicodeEncodeError as e:
+            # JSON is UTF-8: a lone surrogate (in a name, metadata, a configuration...) cannot be sent.
+            bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
+            raise InvalidArgumentError(
+                f"Text must be valid Unicode, got a string holding a lone surrogate {ascii(bad)}: "
+                "every string sent to the server must be encodable as UTF-8"
+            ) from None
+        except ValueError as e:  # e.g. NaN or infinity, which JSON cannot carry
+            raise InvalidArgumentError(f"The request cannot be sent as JSON: {e}") from None
+        try:
+            response = self._http.send(request)
         except httpx.ConnectError:
             raise ValueError(f"Could not connect to a huedb/Chroma server at {self._url}. Are you sure it is running?") from None
         raise_for_error(response)
@@ -195,9 +196,7 @@ class HttpAPI:
     # -- collections ---------------------------------------------------------
     @staticmethod
     def _model(data: Dict[str, Any]) -> CollectionModel:
-        from huedb.server.wire import collection_from_json
-
-        return collection_from_json(data)
+        return wire.collection_from_json(data)
 
     def create_collection(self, name: str, configuration: Optional[Dict[str, Any]] = None,
                           metadata: Optional[Dict[str, Any]] = None, get_or_create: bool = False,
@@ -258,50 +257,29 @@ class HttpAPI:
         self._write("upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
-    def _encode_embeddings(self, embeddings: Any) -> Any:
+    def _encode_embeddings(self, embeddings: Optional[np.ndarray]) -> Any:
+        """Validated float32 rows -> base64 strings when the server takes them (smaller, exact), else lists."""
         if embeddings is None:
             return None
-        from huedb.embedding_functions import normalize_embeddings
-        from huedb.server.wire import encode_embeddings_b64
-
-        try:
-            arr = normalize_embeddings(embeddings)
-        except InvalidArgumentError:
-            return _to_list(embeddings)  # ragged: the server explains what is wrong
-        if arr.ndim == 2 and arr.size and np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
-            with np.errstate(over="ignore", invalid="ignore"):
-                as32 = arr.astype(np.float32)
-            if not np.isfinite(as32).all():
-                raise InvalidArgumentError("Embeddings must be finite numbers (no NaN or infinity)")
-            if self.supports_base64_encoding():
-                return encode_embeddings_b64(as32)
-            return as32.tolist()
-        return _to_list(embeddings)
+        if embeddings.size and self.supports_base64_encoding():
+            return wire.encode_embeddings_b64(embeddings)
+        return embeddings.tolist()
 
     def _write(self, op: str, collection_id: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any,
                uris: Any, tenant: str, database: str, clear: Sequence[str] = ()) -> None:
-        if isinstance(ids, str):
-            ids = [ids]
-        if not isinstance(ids, (list, tuple, np.ndarray)):
-            raise InvalidArgumentError(f"Expected ids to be a list of strings, got {type(ids).__name__}")
-        ids = list(ids)
-        if metadatas is not None:
-            # JSON would silently turn non-str keys into strings and fail on numpy scalars: check here, as embedded does.
-            metadatas = validate_metadatas(metadatas, len(ids), allow_none=op != "add")
-            if op == "add":  # as embedded: a None value in add means "no such key"
-                metadatas = [({k: v for k, v in m.items() if v is not None} or None) if m else None for m in metadatas]
-        encoded = self._encode_embeddings(embeddings)
-        columns = {"embeddings": encoded, "metadatas": _list_or_none(metadatas), "documents": _list_or_none(documents),
-                   "uris": _list_or_none(uris)}
+        # Checked here, before anything is sent: JSON would silently turn non-str metadata keys into
+        # strings and fail on numpy scalars or lone surrogates.
+        request = validate_write(op, ids, embeddings, metadatas, documents, uris, clear=clear or None,
+                                 embeddings_required=True)
+        encoded = self._encode_embeddings(request.embeddings)
+        columns = {"embeddings": encoded, "metadatas": request.metadatas, "documents": request.documents,
+                   "uris": request.uris}
         path = self._coll(collection_id, tenant, database) + "/" + op
         # huedb's modality replacement; sent only when used, so a Chroma server sees its own schema.
-        extra = {CLEAR_FIELD: list(validate_clear(clear))} if clear else {}
+        extra = {wire.CLEAR_FIELD: list(request.clear)} if request.clear else {}
+        ids = request.ids
         n = len(ids)
-        step = self._chunk_size(n, encoded, columns["documents"])
-        lengths_match = all(v is None or len(v) == n for v in columns.values())
-        if step >= n or not lengths_match:
-            self._request("POST", path, json={"ids": ids, **columns, **extra})
-            return
+        step = self._chunk_size(n, encoded, request.documents)
         for start in range(0, n, step):
             chunk = {k: (None if v is None else v[start:start + step]) for k, v in columns.items()}
             self._request("POST", path, json={"ids": ids[start:start + step], **chunk, **extra})
@@ -320,70 +298,34 @@ class HttpAPI:
 
     def _delete(self, collection_id: str, ids: Any = None, where: Any = None, where_document: Any = None,
                 tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
-        """Returns how many records were deleted (LocalAPI returns their ids; REST gives only the count)."""
-        body = {"ids": _list_or_none(ids), "where": where, "where_document": where_document}
+        """How many records were deleted (what the REST API answers)."""
+        request = validate_delete(ids, where, where_document)
+        body = {"ids": request.ids, "where": request.where, "where_document": request.where_document}
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/delete", json=body)
         return int((data or {}).get("deleted", 0))
 
     def _get(self, collection_id: str, ids: Any = None, where: Any = None, limit: Optional[int] = None,
              offset: Optional[int] = None, where_document: Any = None, include: Any = None,
-             tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> Dict[str, Any]:
-        body = {"ids": _list_or_none(ids), "where": where, "limit": limit, "offset": offset,
-                "where_document": where_document, "include": _include(include)}
-        if body["include"] is None:
-            del body["include"]
+             tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> GetResult:
+        request = validate_get(ids, where, where_document, limit, offset, include)
+        body = {"ids": request.ids, "where": request.where, "limit": request.limit, "offset": request.offset,
+                "where_document": request.where_document, "include": _wire_include(request.include)}
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/get", json=body)
-        return {
-            "ids": data["ids"],
-            "embeddings": _rows(data.get("embeddings")),
-            "documents": data.get("documents"),
-            "uris": data.get("uris"),
-            "metadatas": data.get("metadatas"),
-            "data": None,
-            "included": data.get("include", []),
-        }
+        return wire.get_result_from_json(data)
 
     def _query(self, collection_id: str, query_embeddings: Any, n_results: int = 10, where: Any = None,
                where_document: Any = None, include: Any = None, ids: Any = None,
-               tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> Dict[str, Any]:
-        from huedb.embedding_functions import normalize_embeddings
-
-        try:
-            queries = normalize_embeddings(query_embeddings)
-            queries = _to_list(queries.astype(np.float32) if np.issubdtype(queries.dtype, np.number) else queries)
-        except (InvalidArgumentError, TypeError, AttributeError):
-            queries = _to_list(query_embeddings)
-        body = {"query_embeddings": queries, "n_results": n_results, "where": where,
-                "where_document": where_document, "include": _include(include), "ids": _list_or_none(ids)}
-        if body["include"] is None:
-            del body["include"]
+               tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> QueryResult:
+        request = validate_query(query_embeddings, ids=ids, n_results=n_results, where=where,
+                                 where_document=where_document, include=include)
+        assert request.query_embeddings is not None  # the one-of rule, with only embeddings given
+        body = {"query_embeddings": request.query_embeddings.tolist(), "n_results": request.n_results,
+                "where": request.where, "where_document": request.where_document,
+                "include": _wire_include(request.include), "ids": request.ids}
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
-        embs = data.get("embeddings")
-        return {
-            "ids": data["ids"],
-            "embeddings": None if embs is None else [_rows(e) for e in embs],
-            "documents": data.get("documents"),
-            "uris": data.get("uris"),
-            "metadatas": data.get("metadatas"),
-            "distances": data.get("distances"),
-            "data": None,
-            "included": data.get("include", []),
-        }
+        return wire.query_result_from_json(data)
 
 
-def _list_or_none(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (str, dict)):
-        return [value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return list(value)
-
-
-def _include(include: Any) -> Any:
-    if include is None:
-        return None
-    if isinstance(include, (list, tuple)):
-        return [getattr(i, "value", i) for i in include]
-    return include
+def _wire_include(include: List[str]) -> List[str]:
+    """``data`` is loaded client side (Collection does it): the server is never asked for it."""
+    return [i for i in include if i in wire.INCLUDE_VALUES]

@@ -1,18 +1,10 @@
-"""Plain data passed between the client-side Collection and a ServerAPI."""
+"""Compatibility path: ``CollectionModel`` lives in ``huedb.types`` (importable by every layer).
+
+Kept so that existing ``from huedb.api.models import CollectionModel`` imports keep
+working while the storage layer moves to ``huedb.types``; new code imports from there.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from huedb.types import CollectionModel
 
-
-@dataclass
-class CollectionModel:
-    id: str
-    name: str
-    metadata: Optional[Dict[str, Any]]
-    configuration_json: Dict[str, Any]
-    dimension: Optional[int]
-    tenant: str
-    database: str
-    version: int = 0
-    internal_id: Optional[int] = field(default=None, repr=False)
+__all__ = ["CollectionModel"]

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from huedb.auth import AuthzResource
 from huedb.errors import InvalidArgumentError
-from huedb.server import wire
+from huedb import wire
 from huedb.server.routes_common import Ctx, endpoint
 from huedb.server.routes_system import V2, query_int
 

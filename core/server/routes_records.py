@@ -5,10 +5,9 @@ from typing import List
 
 from starlette.routing import Route
 
-from huedb.server import wire
+from huedb import wire
 from huedb.server.routes_collections import DB
 from huedb.server.routes_common import Ctx, endpoint
-from huedb.validation import CLEAR_FIELD
 
 C = DB + "/collections/{collection_id}"
 
@@ -31,7 +30,7 @@ def _write(method_name: str, embeddings_required: bool):
         _check_batch(ctx, ids)
         fn = getattr(ctx.api, method_name)
         # huedb's own field: update/upsert in another modality empties the old one.
-        extra = {} if method_name == "_add" else {"clear": wire.str_list(body, CLEAR_FIELD) or ()}
+        extra = {} if method_name == "_add" else {"clear": wire.str_list(body, wire.CLEAR_FIELD) or ()}
         await ctx.call(
             fn,
             ctx.params["collection_id"],
@@ -64,7 +63,8 @@ async def delete_records(ctx: Ctx):
         if not ids:
             return {"deleted": 0}
     deleted = await ctx.call(ctx.api._delete, cid, ids, where, where_document, tenant=ctx.tenant, database=ctx.database)
-    return {"deleted": len(deleted or [])}
+    # ServerAPI._delete returns the count; a list of ids is what LocalAPI returned before the engine move.
+    return {"deleted": deleted if isinstance(deleted, int) else len(deleted or [])}
 
 
 async def get_records(ctx: Ctx):

@@ -7,7 +7,7 @@ from starlette.routing import Route
 
 from huedb.auth import AuthzResource
 from huedb.errors import InvalidArgumentError
-from huedb.server import wire
+from huedb import wire
 from huedb.server.auth import IDENTITY, OPEN, identity_json
 from huedb.server.routes_common import Ctx, endpoint
 

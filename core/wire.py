@@ -1,8 +1,13 @@
-"""JSON <-> core types for Chroma's REST API v2.
+"""The wire codec: JSON <-> huedb types for Chroma's REST API v2, for both sides.
 
-Request bodies are checked against the spec's shapes here (so the backend only
-ever sees well-typed values), then LocalAPI validates their meaning.
-Embeddings arrive as lists of numbers or as base64 strings of little-endian
+The server (``huedb.server``) decodes request bodies and encodes results with it;
+the HTTP client (``huedb.api.http_api``) encodes requests and decodes results.
+It imports only ``huedb.types``, ``huedb.errors`` and numpy, so the client never
+loads the server (or its settings) to speak the protocol.
+
+Request bodies are checked against the spec's shapes here (so the engine only
+ever sees well-typed values); ``huedb.requests`` then validates their meaning.
+Embeddings travel as lists of numbers or as base64 strings of little-endian
 float32 (what Chroma clients send when pre-flight-checks says
 ``supports_base64_encoding``).
 """
@@ -10,14 +15,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from huedb.api.models import CollectionModel
 from huedb.errors import InvalidArgumentError
+from huedb.types import QUERY_INCLUDE, RECORD_FIELDS, CollectionModel, GetResult, QueryResult
 
-INCLUDE_VALUES = ("distances", "documents", "embeddings", "metadatas", "uris")
+#: what ``include`` may name on the wire: ``data`` is loaded client side, never sent
+INCLUDE_VALUES: Tuple[str, ...] = tuple(i for i in QUERY_INCLUDE if i != "data")
+#: the JSON field of an update/upsert request that carries ``clear`` (huedb only, not in Chroma's API)
+CLEAR_FIELD = "huedb_clear"
 
 
 def collection_json(model: CollectionModel) -> Dict[str, Any]:
@@ -200,39 +208,66 @@ def _emb_rows(value: Any) -> Any:
     return [v.tolist() if isinstance(v, np.ndarray) else v for v in value]
 
 
+def _wire_include(result: Mapping[str, Any]) -> List[str]:
+    return [i for i in result.get("included", []) if i in INCLUDE_VALUES]
+
+
 def get_result_json(result: Mapping[str, Any]) -> Dict[str, Any]:
-    """The spec's ``GetResponse``."""
-    return {
-        "ids": result["ids"],
-        "embeddings": _emb_rows(result.get("embeddings")),
-        "documents": result.get("documents"),
-        "uris": result.get("uris"),
-        "metadatas": result.get("metadatas"),
-        "include": [i for i in result.get("included", []) if i in INCLUDE_VALUES],
-    }
+    """Server side: a GetResult -> the spec's ``GetResponse``."""
+    out: Dict[str, Any] = {"ids": result["ids"]}
+    for f in RECORD_FIELDS:
+        out[f] = _emb_rows(result.get(f)) if f == "embeddings" else result.get(f)
+    out["include"] = _wire_include(result)
+    return out
 
 
 def query_result_json(result: Mapping[str, Any]) -> Dict[str, Any]:
-    """The spec's ``QueryResponse``."""
-    embs = result.get("embeddings")
-    return {
-        "ids": result["ids"],
-        "embeddings": None if embs is None else [_emb_rows(e) for e in embs],
-        "documents": result.get("documents"),
-        "uris": result.get("uris"),
-        "metadatas": result.get("metadatas"),
-        "distances": result.get("distances"),
-        "include": [i for i in result.get("included", []) if i in INCLUDE_VALUES],
-    }
+    """Server side: a QueryResult -> the spec's ``QueryResponse``."""
+    out: Dict[str, Any] = {"ids": result["ids"]}
+    for f in RECORD_FIELDS:
+        value = result.get(f)
+        if f == "embeddings" and value is not None:
+            value = [_emb_rows(e) for e in value]
+        out[f] = value
+    out["distances"] = result.get("distances")
+    out["include"] = _wire_include(result)
+    return out
 
 
 def to_float32_rows(value: Any) -> Optional[np.ndarray]:
-    """Client side: JSON rows of floats -> float32 (exact: the server sent float32 values)."""
+    """Client side: JSON rows of floats -> a 2-D float32 array (exact: the server sent float32 values)."""
     if value is None:
         return None
-    if len(value) == 0:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(value, dtype=np.float32)
+    arr = np.asarray(value, dtype=np.float32)
+    return arr.reshape(0, 0) if arr.size == 0 and arr.ndim != 2 else arr
+
+
+def get_result_from_json(data: Mapping[str, Any]) -> GetResult:
+    """Client side: the spec's ``GetResponse`` -> a GetResult (embeddings as float32 rows)."""
+    return GetResult(
+        ids=data["ids"],
+        embeddings=to_float32_rows(data.get("embeddings")),
+        documents=data.get("documents"),
+        uris=data.get("uris"),
+        metadatas=data.get("metadatas"),
+        data=None,
+        included=list(data.get("include") or []),
+    )
+
+
+def query_result_from_json(data: Mapping[str, Any]) -> QueryResult:
+    """Client side: the spec's ``QueryResponse`` -> a QueryResult (embeddings as float32 rows per query)."""
+    embs = data.get("embeddings")
+    return QueryResult(
+        ids=data["ids"],
+        embeddings=None if embs is None else [to_float32_rows(e) for e in embs],
+        documents=data.get("documents"),
+        uris=data.get("uris"),
+        metadatas=data.get("metadatas"),
+        distances=data.get("distances"),
+        data=None,
+        included=list(data.get("include") or []),
+    )
 
 
 def encode_embeddings_b64(arr: np.ndarray) -> List[str]:
