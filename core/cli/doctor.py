@@ -145,7 +145,13 @@ def doctor(path: Optional[str], as_json: bool, skip_model: bool) -> int:
         from rich.table import Table
 
         table = Table("check", "status", "detail")
+        # Working plugins fold into one row; each broken one gets its own.
+        ok_plugins = [c for c in checks if c["check"].startswith("plugin ") and c["status"] == "ok"]
         for c in checks:
+            if c in ok_plugins:
+                if c is ok_plugins[0]:
+                    table.add_row("plugins", _MARK["ok"], f"{len(ok_plugins)} registrations load (huedb plugins --all)")
+                continue
             table.add_row(escape(c["check"]), _MARK[c["status"]], escape(c["detail"]))
         Console().print(table)
         click.echo(f"{len(failed)} problem(s) found" if failed else "Everything looks fine")
