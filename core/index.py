@@ -20,7 +20,8 @@ class CorruptIndexError(Exception):
 class IndexSegment(Protocol):
     """A vector index over one collection.
 
-    Labels are int64 record ids assigned by the core (never reused). ``add``
+    The core holds one lock per segment around every call, so an implementation need
+    not be thread-safe. Labels are int64 record ids assigned by the core (never reused). ``add``
     replaces the vector of a label that is already present, so it also serves
     updates. Distances are exact per space: ``l2`` squared L2, ``ip`` 1 - a.b,
     ``cosine`` 1 - cos.
@@ -57,6 +58,12 @@ class IndexSegment(Protocol):
 
     def delete(self, labels: np.ndarray, seq: int) -> None:
         """Removes labels; unknown labels are ignored."""
+        ...
+
+    def advance(self, seq: int) -> None:
+        """Records that every write up to ``seq`` is applied. The core calls it last when it
+        catches an index up: the chunks before it are applied at the old seq, so a persist
+        in between never claims records the index does not hold yet."""
         ...
 
     def query(
@@ -115,3 +122,16 @@ def index_lock(directory: Path) -> "filelock.FileLock":
     import filelock
 
     return filelock.FileLock(str(index_lock_path(directory)), is_singleton=True)
+
+
+#: A filtered query with at most ``exact_search_limit(k, total)`` candidates is answered
+#: by exact search over the stored vectors (recall 1.0, and cheaper than a filtered graph
+#: walk at that size). The core makes this decision; an index plugin called by the core
+#: only sees larger allowed sets, and plugins use the same function when called directly.
+EXACT_SEARCH_MIN = 2000
+EXACT_SEARCH_PER_K = 20
+EXACT_SEARCH_FRACTION = 0.01
+
+
+def exact_search_limit(k: int, total: int) -> int:
+    return max(EXACT_SEARCH_MIN, EXACT_SEARCH_PER_K * k, int(EXACT_SEARCH_FRACTION * total))

@@ -199,9 +199,9 @@ def test_corrupt_sqlite_file_is_a_typed_error_naming_the_file(tmp_path):
     client = huedb.PersistentClient(path=str(path))
     client.create_collection("ccc", embedding_function=None)
     client.close()
-    from huedb.api.local import _systems
+    from huedb.engine.systems import open_systems
 
-    assert str(path.resolve()) not in _systems  # the file is closed, so it can be overwritten
+    assert str(path.resolve()) not in open_systems()  # the file is closed, so it can be overwritten
     db_file = next(path.glob("*.sqlite3"))
     db_file.write_bytes(b"this is not a database" * 500)
     for wal in path.glob("*.sqlite3-*"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from huedb.index import sorted_unique
-from huedb.store.records import intersect_sorted, loads_metadatas
+from huedb.storage.sqlite.records import intersect_sorted, loads_metadatas
 
 
 @pytest.mark.parametrize("seed", range(5))

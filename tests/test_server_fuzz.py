@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from huedb.server.app import create_app
 from huedb.server.config import ServerConfig
 
-from huedb.api.local import LocalAPI
+from huedb.engine import LocalAPI
 
 _CONFIG = ServerConfig(path=tempfile.mkdtemp(prefix="huedb-fuzz-"), settings={"allow_reset": False})
 # The backend is passed in (not owned by the app): schemathesis runs the app's lifespan on every call.

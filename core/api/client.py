@@ -45,7 +45,7 @@ def make_server_api(settings: Settings) -> ServerAPI:
         from huedb.api.http_api import HttpAPI
 
         return HttpAPI(settings)
-    from huedb.api.local import LocalAPI
+    from huedb.engine import LocalAPI
 
     return LocalAPI(settings)
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from huedb.api.local import LocalAPI
+from huedb.engine import LocalAPI
 from huedb.errors import ChromaError, RequestTooLargeError
 from huedb.server import routes_collections, routes_records, routes_system, routes_unimplemented
 from huedb.server.auth import ServerAuth

@@ -202,6 +202,20 @@ class IndexSegmentConformance:
         assert L[5] not in labels or np.allclose(X[5], target)
         assert seg.applied_seq == 10
 
+    def test_advance_records_the_seq_without_changing_vectors(self, tmp_path: Path) -> None:
+        """The core catches an index up by applying chunks at the old seq, then advance()."""
+        seg = self.make_segment(directory=tmp_path)
+        X = self.vectors(50)
+        seg.add(np.arange(50), X, seq=3)
+        seg.advance(9)
+        assert seg.applied_seq == 9 and seg.count() == 50
+        seg.advance(4)  # never backwards
+        assert seg.applied_seq == 9
+        seg.persist()
+        back = self.load_segment(tmp_path)
+        assert back.applied_seq == 9 and back.count() == 50
+        np.testing.assert_allclose(back.get_vectors(np.arange(50)), X, rtol=1e-5)
+
     def test_duplicate_labels_in_one_batch_keep_the_last(self) -> None:
         seg = self.make_segment()
         X = self.vectors(3)

@@ -18,7 +18,6 @@ load builds once, and the fraction keeps interleaved rebuilds amortised O(n).
 from __future__ import annotations
 
 import math
-import threading
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
@@ -26,6 +25,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from huedb.hookspecs import hookimpl
+from huedb.index import exact_search_limit
 from huedb_plugins.index import atomic
 from huedb_plugins.index.common import (
     Result,
@@ -40,7 +40,6 @@ from huedb_plugins.index.common import (
     config_changes,
     empty_result,
     exact_topk,
-    filter_exact_limit,
     merge_topk,
     resolve_config,
 )
@@ -77,7 +76,6 @@ class AnnoySegment:
         if self._cfg["n_jobs"] == 0:
             self._cfg["n_jobs"] = -1
         self._dir = Path(directory) if directory is not None else None
-        self._lock = threading.RLock()
         self._seq = 0
         self._table = VectorTable(self._dim)
         self._forest: Optional[AnnoyIndex] = None
@@ -128,30 +126,29 @@ class AnnoySegment:
     def persist(self) -> None:
         if self._dir is None:
             return
-        with self._lock:
-            files: Dict[str, atomic.FileSource] = {
-                "labels.npy": atomic.npy_writer(self._table.labels),
-                "vectors.npy": atomic.npy_writer(self._table.vectors),
-                "forest_labels.npy": atomic.npy_writer(self._forest_labels),
-                "tomb.npy": atomic.npy_writer(self._tomb),
-                "delta.npy": atomic.npy_writer(self._delta),
-            }
-            if self._forest is not None:
-                # a forest is immutable: save it once per build, then keep referencing that file
-                if self._forest_entry is not None and (self._dir / self._forest_entry["file"]).is_file():
-                    files["forest.ann"] = self._forest_entry
-                else:
-                    forest = self._forest
-                    files["forest.ann"] = lambda p: forest.save(str(p))
-            manifest = atomic.write_generation(
-                self._dir,
-                self.name,
-                files,
-                {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table),
-                 "n_trees": self._forest.get_n_trees() if self._forest is not None else None},
-            )
-            if manifest is not None:  # None: a newer index from another process is on disk
-                self._forest_entry = manifest["files"].get("forest.ann")
+        files: Dict[str, atomic.FileSource] = {
+            "labels.npy": atomic.npy_writer(self._table.labels),
+            "vectors.npy": atomic.npy_writer(self._table.vectors),
+            "forest_labels.npy": atomic.npy_writer(self._forest_labels),
+            "tomb.npy": atomic.npy_writer(self._tomb),
+            "delta.npy": atomic.npy_writer(self._delta),
+        }
+        if self._forest is not None:
+            # a forest is immutable: save it once per build, then keep referencing that file
+            if self._forest_entry is not None and (self._dir / self._forest_entry["file"]).is_file():
+                files["forest.ann"] = self._forest_entry
+            else:
+                forest = self._forest
+                files["forest.ann"] = lambda p: forest.save(str(p))
+        manifest = atomic.write_generation(
+            self._dir,
+            self.name,
+            files,
+            {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table),
+             "n_trees": self._forest.get_n_trees() if self._forest is not None else None},
+        )
+        if manifest is not None:  # None: a newer index from another process is on disk
+            self._forest_entry = manifest["files"].get("forest.ann")
 
     # -- protocol ----------------------------------------------------------
     @property
@@ -171,83 +168,79 @@ class AnnoySegment:
     def add(self, labels: np.ndarray, vectors: np.ndarray, seq: int) -> None:
         labels, vectors = check_add(labels, vectors, self._dim)
         labels, vectors = dedupe_last(labels, vectors)
-        with self._lock:
-            self._table.upsert(labels, vectors)
-            self._bury(labels)
-            self._delta = np.union1d(self._delta, labels)
-            self._seq = max(self._seq, int(seq))
+        self._table.upsert(labels, vectors)
+        self._bury(labels)
+        self._delta = np.union1d(self._delta, labels)
+        self._seq = max(self._seq, int(seq))
+
+    def advance(self, seq: int) -> None:
+        self._seq = max(self._seq, int(seq))
 
     def delete(self, labels: np.ndarray, seq: int) -> None:
         labels = as_labels(labels)
-        with self._lock:
-            gone = self._table.remove(labels)
-            self._bury(gone)
-            self._delta = np.setdiff1d(self._delta, gone, assume_unique=True)
-            self._seq = max(self._seq, int(seq))
+        gone = self._table.remove(labels)
+        self._bury(gone)
+        self._delta = np.setdiff1d(self._delta, gone, assume_unique=True)
+        self._seq = max(self._seq, int(seq))
 
     def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)
         nq = len(q)
-        with self._lock:
-            if k == 0 or nq == 0 or len(self._table) == 0:
-                return empty_result(nq, k)
-            if allowed is not None:
-                allowed = allowed[self._table.contains(allowed)]
-                if len(allowed) <= filter_exact_limit(k, len(self._table)):
-                    return self._exact(q, allowed, k)
-            self._maybe_rebuild()  # at query time, so a bulk load builds the forest once
-            if allowed is None:
-                delta = self._delta
-                forest_eligible = len(self._forest_labels) - self._n_tomb
-            else:
-                delta = np.intersect1d(allowed, self._delta, assume_unique=True)
-                forest_eligible = len(allowed) - len(delta)
-            parts = [self._exact(q, delta, k)]
-            if forest_eligible > 0:
-                parts.append(self._forest_search(q, k, allowed, forest_eligible))
-            return merge_topk(parts, k, nq)
+        if k == 0 or nq == 0 or len(self._table) == 0:
+            return empty_result(nq, k)
+        if allowed is not None:
+            allowed = allowed[self._table.contains(allowed)]
+            if len(allowed) <= exact_search_limit(k, len(self._table)):
+                return self._exact(q, allowed, k)
+        self._maybe_rebuild()  # at query time, so a bulk load builds the forest once
+        if allowed is None:
+            delta = self._delta
+            forest_eligible = len(self._forest_labels) - self._n_tomb
+        else:
+            delta = np.intersect1d(allowed, self._delta, assume_unique=True)
+            forest_eligible = len(allowed) - len(delta)
+        parts = [self._exact(q, delta, k)]
+        if forest_eligible > 0:
+            parts.append(self._forest_search(q, k, allowed, forest_eligible))
+        return merge_topk(parts, k, nq)
 
     def get_vectors(self, labels: np.ndarray) -> np.ndarray:
-        with self._lock:
-            return self._table.get(as_labels(labels))
+        return self._table.get(as_labels(labels))
 
     def count(self) -> int:
         return len(self._table)
 
     def update_config(self, config: Dict[str, Any]) -> None:
         """n_trees applies from the next rebuild; the other keys immediately."""
-        with self._lock:
-            self._cfg.update(config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC))
+        self._cfg.update(config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC))
 
     def close(self) -> None:
-        with self._lock:
-            if self._forest is not None:
-                self._forest.unload()
-            self.__init__(self._dim, self._space, self._cfg, self._dir)
+        if self._forest is not None:
+            self._forest.unload()
+        self.__init__(self._dim, self._space, self._cfg, self._dir)
 
     def rebuild(self) -> None:
         """Builds a fresh forest over every live vector; the delta and tombstones empty."""
-        with self._lock:
-            order = np.argsort(self._table.labels, kind="stable")
-            labels = self._table.labels[order]
-            vectors = self._table.vectors[order]
-            if self._forest is not None:
-                self._forest.unload()
-            forest = None
-            if len(labels):
-                forest = AnnoyIndex(self._dim, METRICS[self._space])
-                forest.set_seed(SEED)
-                for i, v in enumerate(vectors):  # annoy has no batch insert
-                    forest.add_item(i, v)
-                forest.build(self._cfg["n_trees"], n_jobs=self._cfg["n_jobs"])
-            self._forest = forest
-            self._forest_entry = None
-            self._forest_labels = labels.copy()
-            self._tomb = np.zeros(len(labels), dtype=bool)
-            self._n_tomb = 0
-            self._delta = np.empty(0, dtype=np.int64)
+        order = np.argsort(self._table.labels, kind="stable")
+        labels = self._table.labels[order]
+        vectors = self._table.vectors[order]
+        if self._forest is not None:
+            self._forest.unload()
+        forest = None
+        if len(labels):
+            forest = AnnoyIndex(self._dim, METRICS[self._space])
+            forest.set_seed(SEED)
+            for i, v in enumerate(vectors):  # annoy has no batch insert
+                forest.add_item(i, v)
+            forest.build(self._cfg["n_trees"], n_jobs=self._cfg["n_jobs"])
+        self._forest = forest
+        self._forest_entry = None
+        self._forest_labels = labels.copy()
+        self._tomb = np.zeros(len(labels), dtype=bool)
+        self._n_tomb = 0
+        self._delta = np.empty(0, dtype=np.int64)
 
     # -- internals ---------------------------------------------------------
     def _bury(self, labels: np.ndarray) -> None:

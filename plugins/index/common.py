@@ -12,11 +12,6 @@ from huedb.index import sorted_unique
 
 SPACES = ("l2", "ip", "cosine")
 
-#: Filtered queries with at most this many eligible labels (or 20 * k, or
-#: FILTER_EXACT_FRACTION of the index) are answered by exact search: recall 1.0.
-FILTER_EXACT_MIN = 2000
-FILTER_EXACT_PER_K = 20
-FILTER_EXACT_FRACTION = 0.01
 
 # Exact search computes (queries x vectors) distance blocks of at most this many floats.
 _BLOCK_FLOATS = 1 << 24
@@ -77,10 +72,6 @@ def check_allowed(allowed: Any) -> Optional[np.ndarray]:
     if allowed is None:
         return None
     return sorted_unique(as_labels(allowed, "allowed"))
-
-
-def filter_exact_limit(k: int, total: int) -> int:
-    return max(FILTER_EXACT_MIN, FILTER_EXACT_PER_K * k, int(FILTER_EXACT_FRACTION * total))
 
 
 # -- config ----------------------------------------------------------------

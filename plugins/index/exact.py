@@ -5,7 +5,6 @@ Persisted as two ``.npy`` files under a checksummed manifest.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
@@ -40,7 +39,6 @@ class ExactSegment:
         self._dir = Path(directory) if directory is not None else None
         self._table = VectorTable(self._dim)
         self._seq = 0
-        self._lock = threading.RLock()
 
     @classmethod
     def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["ExactSegment"]:
@@ -63,15 +61,16 @@ class ExactSegment:
 
     def add(self, labels: np.ndarray, vectors: np.ndarray, seq: int) -> None:
         labels, vectors = check_add(labels, vectors, self._dim)
-        with self._lock:
-            self._table.upsert(labels, vectors)
-            self._seq = max(self._seq, int(seq))
+        self._table.upsert(labels, vectors)
+        self._seq = max(self._seq, int(seq))
+
+    def advance(self, seq: int) -> None:
+        self._seq = max(self._seq, int(seq))
 
     def delete(self, labels: np.ndarray, seq: int) -> None:
         labels = as_labels(labels)
-        with self._lock:
-            self._table.remove(labels)
-            self._seq = max(self._seq, int(seq))
+        self._table.remove(labels)
+        self._seq = max(self._seq, int(seq))
 
     def query(
         self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None
@@ -79,18 +78,16 @@ class ExactSegment:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)
-        with self._lock:
-            if allowed is None:
-                return exact_topk(q, self._table.vectors, self._table.labels, k, self._space)
-            rows = self._table.find(allowed)
-            rows = rows[rows >= 0]
-            if len(rows) == 0:
-                return empty_result(len(q), k)
-            return exact_topk(q, self._table.vectors[rows], self._table.labels[rows], k, self._space)
+        if allowed is None:
+            return exact_topk(q, self._table.vectors, self._table.labels, k, self._space)
+        rows = self._table.find(allowed)
+        rows = rows[rows >= 0]
+        if len(rows) == 0:
+            return empty_result(len(q), k)
+        return exact_topk(q, self._table.vectors[rows], self._table.labels[rows], k, self._space)
 
     def get_vectors(self, labels: np.ndarray) -> np.ndarray:
-        with self._lock:
-            return self._table.get(as_labels(labels))
+        return self._table.get(as_labels(labels))
 
     def count(self) -> int:
         return len(self._table)
@@ -98,23 +95,21 @@ class ExactSegment:
     def persist(self) -> None:
         if self._dir is None:
             return
-        with self._lock:
-            atomic.write_generation(
-                self._dir,
-                self.name,
-                {
-                    "labels.npy": atomic.npy_writer(self._table.labels),
-                    "vectors.npy": atomic.npy_writer(self._table.vectors),
-                },
-                {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table)},
-            )
+        atomic.write_generation(
+            self._dir,
+            self.name,
+            {
+                "labels.npy": atomic.npy_writer(self._table.labels),
+                "vectors.npy": atomic.npy_writer(self._table.vectors),
+            },
+            {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table)},
+        )
 
     def update_config(self, config: Dict[str, Any]) -> None:
         """Nothing to tune: exact search has no parameters."""
 
     def close(self) -> None:
-        with self._lock:
-            self._table = VectorTable(self._dim)
+        self._table = VectorTable(self._dim)
 
 
 @hookimpl

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
@@ -26,6 +25,7 @@ import hnswlib
 import numpy as np
 
 from huedb.hookspecs import hookimpl
+from huedb.index import exact_search_limit
 from huedb_plugins.index import atomic
 from huedb_plugins.index.common import (
     Result,
@@ -39,7 +39,6 @@ from huedb_plugins.index.common import (
     config_changes,
     empty_result,
     exact_topk,
-    filter_exact_limit,
     merge_topk,
     resolve_config,
 )
@@ -80,7 +79,6 @@ class HnswlibSegment:
         self._space = check_space(space)
         self._cfg = resolve_config(self.name, self._space, config, SPEC)
         self._dir = Path(directory) if directory is not None else None
-        self._lock = threading.RLock()
         self._seq = 0
         self._buffer = VectorTable(self._dim)
         # live graph labels -> original vector norm (hnswlib stores cosine vectors normalised)
@@ -136,34 +134,33 @@ class HnswlibSegment:
     def persist(self) -> None:
         if self._dir is None:
             return
-        with self._lock:
-            files: Dict[str, atomic.FileSource] = {
-                "live_labels.npy": atomic.npy_writer(self._live.labels),
-                "live_norms.npy": atomic.npy_writer(self._live.vectors),
-                "buffer_labels.npy": atomic.npy_writer(self._buffer.labels),
-                "buffer_vectors.npy": atomic.npy_writer(self._buffer.vectors),
-                "moved_ids.npy": atomic.npy_writer(self._slots.labels),
-                "moved_slots.npy": atomic.npy_writer(self._slots.vectors[:, 0]),
-                "retired.npy": atomic.npy_writer(self._retired),
-            }
-            if self._index is not None:
-                index = self._index
-                files["graph.bin"] = lambda p: index.save_index(str(p))
-            atomic.write_generation(
-                self._dir,
-                self.name,
-                files,
-                {
-                    "applied_seq": self._seq,
-                    "dimension": self._dim,
-                    "space": self._space,
-                    "count": self.count(),
-                    "max_neighbors": self._cfg["max_neighbors"],
-                    "ef_construction": self._cfg["ef_construction"],
-                    "next_slot": self._next_slot,
-                },
-            )
-            self._unsynced = 0
+        files: Dict[str, atomic.FileSource] = {
+            "live_labels.npy": atomic.npy_writer(self._live.labels),
+            "live_norms.npy": atomic.npy_writer(self._live.vectors),
+            "buffer_labels.npy": atomic.npy_writer(self._buffer.labels),
+            "buffer_vectors.npy": atomic.npy_writer(self._buffer.vectors),
+            "moved_ids.npy": atomic.npy_writer(self._slots.labels),
+            "moved_slots.npy": atomic.npy_writer(self._slots.vectors[:, 0]),
+            "retired.npy": atomic.npy_writer(self._retired),
+        }
+        if self._index is not None:
+            index = self._index
+            files["graph.bin"] = lambda p: index.save_index(str(p))
+        atomic.write_generation(
+            self._dir,
+            self.name,
+            files,
+            {
+                "applied_seq": self._seq,
+                "dimension": self._dim,
+                "space": self._space,
+                "count": self.count(),
+                "max_neighbors": self._cfg["max_neighbors"],
+                "ef_construction": self._cfg["ef_construction"],
+                "next_slot": self._next_slot,
+            },
+        )
+        self._unsynced = 0
 
     # -- protocol ----------------------------------------------------------
     @property
@@ -183,83 +180,80 @@ class HnswlibSegment:
     def add(self, labels: np.ndarray, vectors: np.ndarray, seq: int) -> None:
         labels, vectors = check_add(labels, vectors, self._dim)
         labels, vectors = dedupe_last(labels, vectors)
-        with self._lock:
-            gone = self._live.remove(labels)  # the buffer answers for them now
-            self._mark_deleted(gone)
-            if len(gone):  # their graph elements are dead: the flush inserts them anew
-                self._retired = np.union1d(self._retired, gone)
-            self._buffer.upsert(labels, vectors)
-            if len(self._buffer) >= self._cfg["batch_size"]:
-                self._flush()
-            self._seq = max(self._seq, int(seq))
-            self._wrote(len(labels))
+        gone = self._live.remove(labels)  # the buffer answers for them now
+        self._mark_deleted(gone)
+        if len(gone):  # their graph elements are dead: the flush inserts them anew
+            self._retired = np.union1d(self._retired, gone)
+        self._buffer.upsert(labels, vectors)
+        if len(self._buffer) >= self._cfg["batch_size"]:
+            self._flush()
+        self._seq = max(self._seq, int(seq))
+        self._wrote(len(labels))
+
+    def advance(self, seq: int) -> None:
+        self._seq = max(self._seq, int(seq))
 
     def delete(self, labels: np.ndarray, seq: int) -> None:
         labels = as_labels(labels)
-        with self._lock:
-            removed = len(self._buffer.remove(labels))
-            gone = self._live.remove(labels)
-            self._mark_deleted(gone)
-            if len(self._retired):  # a deleted record never comes back
-                self._retired = np.setdiff1d(self._retired, labels, assume_unique=False)
-            self._seq = max(self._seq, int(seq))
-            self._wrote(removed + len(gone))
+        removed = len(self._buffer.remove(labels))
+        gone = self._live.remove(labels)
+        self._mark_deleted(gone)
+        if len(self._retired):  # a deleted record never comes back
+            self._retired = np.setdiff1d(self._retired, labels, assume_unique=False)
+        self._seq = max(self._seq, int(seq))
+        self._wrote(removed + len(gone))
 
     def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)
         nq = len(q)
-        with self._lock:
-            if k == 0 or nq == 0 or self.count() == 0:
-                return empty_result(nq, k)
-            if allowed is None:
-                parts = [exact_topk(q, self._buffer.vectors, self._buffer.labels, k, self._space)]
-                if len(self._live):
-                    parts.append(self._graph_search(q, min(k, len(self._live)), None))
-                return merge_topk(parts, k, nq)
-            buf_rows = self._buffer.find(allowed)
-            buf_rows = buf_rows[buf_rows >= 0]
-            graph_allowed = allowed[self._live.contains(allowed)]
-            parts = [exact_topk(q, self._buffer.vectors[buf_rows], self._buffer.labels[buf_rows], k, self._space)]
-            if len(graph_allowed) == 0:
-                pass
-            elif len(buf_rows) + len(graph_allowed) <= filter_exact_limit(k, self.count()):
-                parts.append(exact_topk(q, self._graph_vectors(graph_allowed), graph_allowed, k, self._space))
-            else:
-                parts.append(self._graph_search(q, min(k, len(graph_allowed)), graph_allowed))
+        if k == 0 or nq == 0 or self.count() == 0:
+            return empty_result(nq, k)
+        if allowed is None:
+            parts = [exact_topk(q, self._buffer.vectors, self._buffer.labels, k, self._space)]
+            if len(self._live):
+                parts.append(self._graph_search(q, min(k, len(self._live)), None))
             return merge_topk(parts, k, nq)
+        buf_rows = self._buffer.find(allowed)
+        buf_rows = buf_rows[buf_rows >= 0]
+        graph_allowed = allowed[self._live.contains(allowed)]
+        parts = [exact_topk(q, self._buffer.vectors[buf_rows], self._buffer.labels[buf_rows], k, self._space)]
+        if len(graph_allowed) == 0:
+            pass
+        elif len(buf_rows) + len(graph_allowed) <= exact_search_limit(k, self.count()):
+            parts.append(exact_topk(q, self._graph_vectors(graph_allowed), graph_allowed, k, self._space))
+        else:
+            parts.append(self._graph_search(q, min(k, len(graph_allowed)), graph_allowed))
+        return merge_topk(parts, k, nq)
 
     def get_vectors(self, labels: np.ndarray) -> np.ndarray:
         labels = as_labels(labels)
-        with self._lock:
-            out = np.empty((len(labels), self._dim), dtype=np.float32)
-            in_buffer = self._buffer.contains(labels)
-            out[in_buffer] = self._buffer.get(labels[in_buffer])
-            rest = labels[~in_buffer]
-            if len(rest):
-                self._live.get(rest)  # raises NotFoundError for unknown labels
-                out[~in_buffer] = self._graph_vectors(rest)
-            return out
+        out = np.empty((len(labels), self._dim), dtype=np.float32)
+        in_buffer = self._buffer.contains(labels)
+        out[in_buffer] = self._buffer.get(labels[in_buffer])
+        rest = labels[~in_buffer]
+        if len(rest):
+            self._live.get(rest)  # raises NotFoundError for unknown labels
+            out[~in_buffer] = self._graph_vectors(rest)
+        return out
 
     def count(self) -> int:
         return len(self._buffer) + len(self._live)
 
     def update_config(self, config: Dict[str, Any]) -> None:
-        with self._lock:
-            changed = config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC)
-            self._cfg.update(changed)
-            self._apply_runtime_params()
-            if len(self._buffer) >= self._cfg["batch_size"]:
-                self._flush()
+        changed = config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC)
+        self._cfg.update(changed)
+        self._apply_runtime_params()
+        if len(self._buffer) >= self._cfg["batch_size"]:
+            self._flush()
 
     def close(self) -> None:
         """Releases memory; call persist() first to keep unsynced writes on disk."""
-        with self._lock:
-            self._index = None
-            self._buffer = VectorTable(self._dim)
-            self._live = VectorTable(1)
-            self._init_moved()
+        self._index = None
+        self._buffer = VectorTable(self._dim)
+        self._live = VectorTable(1)
+        self._init_moved()
 
     # -- internals ---------------------------------------------------------
     def _apply_runtime_params(self) -> None:

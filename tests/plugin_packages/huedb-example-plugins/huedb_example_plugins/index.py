@@ -94,6 +94,9 @@ class ExampleFlatSegment:
         self._labels, self._vectors = self._labels[stay], self._vectors[stay]
         self._seq = max(self._seq, int(seq))
 
+    def advance(self, seq: int) -> None:
+        self._seq = max(self._seq, int(seq))
+
     def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         q = self._as_vectors(queries)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:

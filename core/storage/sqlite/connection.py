@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Iterator, NoReturn, Optional
 
 from huedb.errors import InternalError, InvalidArgumentError
-from huedb.filters import regexp
-from huedb.store.schema import SCHEMA, SCHEMA_VERSION
+from huedb.storage.sqlite.filters import regexp
+from huedb.storage.sqlite.schema import SCHEMA, SCHEMA_VERSION
 
 DB_FILENAME = "huedb.sqlite3"
 _SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}

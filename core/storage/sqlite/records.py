@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from huedb.filters import (
+from huedb.storage.sqlite.filters import (
     INT64_MAX,
     NUL_DOCUMENT_KEY,
     VT_MARK,
@@ -29,7 +29,7 @@ from huedb.filters import (
     document_rid_set,
 )
 from huedb.index import sorted_unique
-from huedb.store.catalog import limit_offset
+from huedb.storage.sqlite.catalog import limit_offset
 
 _META_FROM_JSON = """
 INSERT INTO meta(collection_id, rid, key, vtype, is_list, value)
@@ -373,24 +373,13 @@ def select_records(
     return conn.execute(sql, params).fetchall()
 
 
-def fetch_by_rids(conn: sqlite3.Connection, rids: Sequence[int], fields: Sequence[str]) -> Dict[int, tuple]:
+def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[str]) -> List[tuple]:
+    """(rid, id, *fields) rows of the rids that still exist, in rid order."""
     cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
-    rows = conn.execute(
-        f"SELECT {cols} FROM records r WHERE r.rid IN (SELECT value FROM json_each(?))", (ids_param(rids),)
+    return conn.execute(
+        f"SELECT {cols} FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
+        (ids_param(np.asarray(rids).tolist()),),
     ).fetchall()
-    return {row[0]: row for row in rows}
-
-
-def embeddings_by_rids(
-    conn: sqlite3.Connection, rids: np.ndarray, dimension: Optional[int]
-) -> Tuple[np.ndarray, np.ndarray]:
-    """(rids still present, their vectors), sorted by rid."""
-    rows = conn.execute(
-        "SELECT r.rid, r.embedding FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
-        (ids_param(rids.tolist()),),
-    ).fetchall()
-    found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return found, embeddings_from_blobs([r[1] for r in rows], dimension)
 
 
 def embeddings_from_blobs(blobs: Sequence[bytes], dimension: Optional[int]) -> np.ndarray:

@@ -6,8 +6,8 @@ import sqlite3
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from huedb.api.models import CollectionModel
-from huedb.filters import INT64_MAX
+from huedb.types import CollectionModel
+from huedb.storage.sqlite.filters import INT64_MAX
 from huedb.errors import NotFoundError, UniqueConstraintError
 from huedb.validation import validate_tenant_or_database_name
 
@@ -222,3 +222,20 @@ def ensure_defaults(conn: sqlite3.Connection, tenant: str, database: str) -> Non
             "INSERT INTO databases(id, name, tenant) VALUES (?, ?, ?)",
             ("00000000-0000-0000-0000-000000000000", database, tenant),
         )
+
+
+def reset(conn: sqlite3.Connection) -> None:
+    """Removes every tenant, database, collection, record and deletion-log entry."""
+    for table in ("meta", "records", "deletions", "deletions_pruned", "collections", "databases", "tenants"):
+        conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+
+def collection_state(conn: sqlite3.Connection, cid: int) -> Tuple[int, Optional[int]]:
+    row = conn.execute("SELECT seq, dimension FROM collections WHERE cid=?", (cid,)).fetchone()
+    if row is None:
+        raise NotFoundError("Collection does not exist (it was deleted)")
+    return row[0], row[1]
+
+
+def set_collection_state(conn: sqlite3.Connection, cid: int, seq: int, dimension: Optional[int]) -> None:
+    conn.execute("UPDATE collections SET seq=?, dimension=? WHERE cid=?", (seq, dimension, cid))

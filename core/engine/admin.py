@@ -1,0 +1,187 @@
+"""Tenants, databases and collections: the catalog half of the engine."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from huedb.configuration import apply_update, build_configuration, check_index_config
+from huedb.ef_persistence import validate_spec
+from huedb.engine.base import EngineBase
+from huedb.errors import AuthorizationError, InvalidArgumentError, NotFoundError, UniqueConstraintError
+from huedb.registry import get_registry
+from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
+from huedb.validation import (
+    validate_collection_name,
+    validate_limit_offset,
+    validate_metadata,
+    validate_tenant_or_database_name,
+)
+
+
+class AdminEngine(EngineBase):
+    # -- system ------------------------------------------------------------------
+    def reset(self) -> bool:
+        if not self.settings.allow_reset:
+            raise AuthorizationError(
+                "Resetting is not allowed by this configuration (to enable it, set ALLOW_RESET=TRUE in your "
+                "environment or pass settings=Settings(allow_reset=True))"
+            )
+        with self.storage.read() as tx:
+            models = tx.all_collections()
+        with self.storage.write() as wtx:
+            wtx.reset(DEFAULT_TENANT, DEFAULT_DATABASE)
+        for m in models:
+            self.segments.drop(m)
+        self.storage.checkpoint()
+        return True
+
+    def vacuum(self) -> None:
+        """Reclaims space: compacts storage and rebuilds indexes without deleted vectors."""
+        with self.storage.read() as tx:
+            models = tx.all_collections()
+        for m in models:
+            with self.segments.write_lock(m.internal_id):
+                self.segments.drop(m)
+        self.storage.vacuum()
+        with self.storage.read() as tx:
+            for m in models:
+                self.segments.current(m, tx)  # rebuild now, so the files hold no deleted vectors
+
+    # -- tenants and databases ---------------------------------------------------------
+    def create_tenant(self, name: str) -> None:
+        validate_tenant_or_database_name("tenant", name)
+        with self.storage.write() as tx:
+            tx.create_tenant(name)
+
+    def get_tenant(self, name: str) -> Dict[str, str]:
+        with self.storage.read() as tx:
+            return tx.get_tenant(name)
+
+    def list_tenants(self) -> List[Dict[str, str]]:
+        with self.storage.read() as tx:
+            return tx.list_tenants()
+
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        validate_tenant_or_database_name("database", name)
+        with self.storage.write() as tx:
+            tx.create_database(name, tenant)
+
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]:
+        with self.storage.read() as tx:
+            return tx.get_database(name, tenant)
+
+    def list_databases(
+        self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT
+    ) -> List[Dict[str, str]]:
+        validate_limit_offset(limit, offset)
+        with self.storage.read() as tx:
+            return tx.list_databases(tenant, limit, offset)
+
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        with self.storage.write() as tx:
+            models = tx.all_collections(tenant, name)
+            tx.delete_database(name, tenant)
+        for m in models:
+            self.segments.drop(m)
+        self.storage.checkpoint()
+
+    # -- collections ----------------------------------------------------------------
+    def create_collection(
+        self,
+        name: str,
+        configuration: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        get_or_create: bool = False,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> CollectionModel:
+        validate_collection_name(name)
+        metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
+        if get_or_create:
+            try:
+                return self.get_collection(name, tenant, database)
+            except NotFoundError:
+                pass
+        stored = build_configuration(configuration, metadata)
+        # The index plugin checks its own section now, so a bad value fails here, not at the first write.
+        check_index_config(get_registry().get("index_segment", stored["index"]["name"]), stored)
+        stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"))
+        with self.storage.write() as tx:
+            try:
+                return tx.insert_collection(name, metadata, stored, tenant, database)
+            except UniqueConstraintError:
+                if not get_or_create:
+                    raise
+                return tx.collection_by_name(name, tenant, database)  # created concurrently
+
+    def get_collection(
+        self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel:
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"Expected collection name to be a string, got {name!r}")
+        with self.storage.read() as tx:
+            return tx.collection_by_name(name, tenant, database)
+
+    def get_collection_by_id(
+        self, collection_id: str, tenant: Optional[str] = None, database: Optional[str] = None
+    ) -> CollectionModel:
+        """A collection by id; with tenant/database, one outside them does not exist."""
+        with self.storage.read() as tx:
+            if tenant is None and database is None:
+                return tx.collection_by_id(collection_id)
+            return self._scoped(tx, collection_id, tenant or DEFAULT_TENANT, database or DEFAULT_DATABASE)
+
+    def list_collections(
+        self,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> List[CollectionModel]:
+        validate_limit_offset(limit, offset)
+        with self.storage.read() as tx:
+            return tx.list_collections(tenant, database, limit, offset)
+
+    def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+        with self.storage.read() as tx:
+            return tx.count_collections(tenant, database)
+
+    def delete_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> None:
+        model = self.get_collection(name, tenant, database)
+        with self.segments.write_lock(model.internal_id):
+            with self.storage.write() as tx:
+                tx.delete_collection(model.internal_id)
+            self.segments.drop(model)
+        self.storage.checkpoint()
+
+    def modify_collection(
+        self,
+        collection_id: str,
+        new_name: Optional[str] = None,
+        new_metadata: Optional[Dict[str, Any]] = None,
+        new_configuration: Optional[Dict[str, Any]] = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> CollectionModel:
+        if new_name is not None:
+            validate_collection_name(new_name)
+        if new_metadata is not None:
+            new_metadata = validate_metadata(new_metadata, allow_none=False, where="collection metadata")
+            if any(k.startswith("hnsw:") for k in new_metadata):
+                raise InvalidArgumentError(
+                    "Changing hnsw:* metadata is not supported after creation; use modify(configuration={'hnsw': {...}})"
+                )
+        model = self.get_collection_by_id(collection_id, tenant, database)
+        stored = None
+        if new_configuration is not None:
+            cls = get_registry().get("index_segment", model.configuration_json["index"]["name"])
+            stored = apply_update(model.configuration_json, new_configuration, tuple(getattr(cls, "mutable_params", ())))
+            check_index_config(cls, stored)
+            ef_update = validate_spec(new_configuration.get("embedding_function"), "new_configuration['embedding_function']")
+            stored["embedding_function"] = ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
+        with self.segments.write_lock(model.internal_id):
+            with self.storage.write() as tx:
+                tx.update_collection(model.internal_id, new_name, new_metadata, stored)
+                updated = tx.collection_by_id(model.id)
+            if stored is not None:
+                self.segments.update_config(model, stored)
+        return updated

@@ -1,0 +1,251 @@
+"""Index segments per collection: open, heal, and keep current with the storage backend.
+
+An index is derived data. On first use it is loaded from its files and checked
+against the collection's sequence number in storage: a current index is used
+as is, a stale one is caught up (newer records re-added, logged deletions
+applied), and a missing, corrupt or unusable one is rebuilt from storage.
+
+Locking, one layer: every call into an index holds its segment's lock, so an
+index plugin need not be thread-safe. Writes to one collection are serialised
+by ``write_lock`` (held by the engine around the storage write and the index
+update, and by a catch-up). Index files are read, written and removed under a
+cross-process file lock (``huedb.index.index_lock``), so several processes can
+share a path; every index is caught up before a write is applied to it.
+
+A read never writes to storage: catching up reads from the reader's own
+snapshot. Pruning the deletion log happens inside a later write transaction,
+once an explicit persist has made the index files hold the deletions.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Dict, Iterator, Optional
+
+from huedb.configuration import segment_config
+from huedb.index import CorruptIndexError, IndexSegment, index_lock
+from huedb.registry import get_registry
+from huedb.storage import ReadTx, StorageBackend
+from huedb.types import CollectionModel
+
+logger = logging.getLogger("huedb")
+
+#: after this many deletes the core persists the index, so the next write can prune the log
+PRUNE_AFTER_DELETES = 1000
+
+
+class Segment:
+    """One collection's index, the lock every call into it holds, and its prune state."""
+
+    def __init__(self, index: IndexSegment, collection: CollectionModel, dimension: int) -> None:
+        self.index = index
+        self.cid = collection.internal_id
+        self.collection = collection  # the newest model: a reload uses its configuration
+        self.dimension = dimension  # fixed once a collection has its first vector
+        self.lock = threading.Lock()
+        self.deletes_since_persist = 0
+        #: the deletion log may be pruned up to here (a persisted index applied it)
+        self.prunable_upto = 0
+
+
+class SegmentManager:
+    def __init__(self, storage: StorageBackend) -> None:
+        self.storage = storage
+        self._segments: Dict[int, Segment] = {}
+        self._lock = threading.Lock()
+        self._write_locks: Dict[int, threading.RLock] = {}
+
+    def write_lock(self, cid: int) -> threading.RLock:
+        """Serialises writes to one collection (reentrant: a write may open the segment)."""
+        with self._lock:
+            return self._write_locks.setdefault(cid, threading.RLock())
+
+    def directory(self, collection: CollectionModel) -> Optional[Path]:
+        base = self.storage.index_directory
+        return None if base is None else base / collection.id
+
+    def _files(self, collection: CollectionModel) -> ContextManager[Any]:
+        """The cross-process lock on the collection's index files (nothing in memory)."""
+        directory = self.directory(collection)
+        return nullcontext() if directory is None else index_lock(directory)
+
+    @contextmanager
+    def _snapshot(self, tx: Optional[ReadTx]) -> Iterator[ReadTx]:
+        if tx is not None:
+            yield tx
+        else:
+            with self.storage.read() as own:
+                yield own
+
+    # -- reads -------------------------------------------------------------------
+    def current(self, collection: CollectionModel, tx: ReadTx) -> Optional[Segment]:
+        """The collection's segment, caught up to the snapshot ``tx``; None while it has no vectors."""
+        if collection.dimension is None:
+            return None
+        seg = self._segments.get(collection.internal_id)
+        if seg is not None:
+            seg.collection = collection
+            if seg.index.applied_seq >= collection.version:
+                return seg
+        with self.write_lock(collection.internal_id):
+            return self._open_current(collection, collection.dimension, tx)
+
+    def search(self, seg: Segment, fn: Callable[[IndexSegment], Any]) -> Any:
+        with seg.lock:
+            return fn(seg.index)
+
+    # -- opening and catching up -----------------------------------------------------
+    def _open_current(self, collection: CollectionModel, dimension: int, tx: Optional[ReadTx]) -> Segment:
+        """Opens (loads or creates) the segment and catches it up (caller holds the write lock)."""
+        cid = collection.internal_id
+        seg = self._segments.get(cid)
+        with self._snapshot(tx) as snap:
+            if seg is None:
+                seg = Segment(self._open(collection, dimension, snap), collection, dimension)
+                with self._lock:
+                    self._segments[cid] = seg
+            self._catch_up(seg, snap)
+        return seg
+
+    def _open(self, collection: CollectionModel, dimension: int, tx: ReadTx) -> IndexSegment:
+        cls = get_registry().get("index_segment", collection.configuration_json["index"]["name"])
+        space = collection.configuration_json["hnsw"]["space"]
+        config = segment_config(collection.configuration_json, cls)
+        directory = self.directory(collection)
+        index: Optional[IndexSegment] = None
+        with self._files(collection):
+            if directory is not None and directory.exists() and not directory.is_dir():
+                logger.warning(
+                    "Index path %s of collection %r is not a directory; replacing it with an index rebuilt "
+                    "from storage. No data is lost.", directory, collection.name,
+                )
+                directory.unlink()
+            if directory is not None and directory.is_dir():
+                try:
+                    index = cls.load(dimension, space, config, directory)
+                except CorruptIndexError as e:
+                    logger.warning(
+                        "Index for collection %r is corrupt (%s); rebuilding it from storage. No data is lost.",
+                        collection.name, e,
+                    )
+                    shutil.rmtree(directory, ignore_errors=True)
+                if index is not None and not self._usable(collection, index, tx):
+                    index.close()
+                    shutil.rmtree(directory, ignore_errors=True)
+                    index = None
+            if index is None:
+                if directory is not None:
+                    directory.mkdir(parents=True, exist_ok=True)
+                index = cls(dimension, space, config, directory)
+        return index
+
+    def _usable(self, collection: CollectionModel, index: IndexSegment, tx: ReadTx) -> bool:
+        """Whether storage can bring a loaded index up to date."""
+        current = tx.collection_seq(collection.internal_id) or 0
+        pruned = tx.deletions_pruned_upto(collection.internal_id)
+        if index.applied_seq > current:
+            why = f"it is ahead of storage (seq {index.applied_seq} > {current})"
+        elif index.applied_seq < pruned:
+            why = f"it is older (seq {index.applied_seq}) than the deletion log, which starts after seq {pruned}"
+        else:
+            return True
+        logger.warning("Index for collection %r is unusable: %s; rebuilding it from storage.", collection.name, why)
+        return False
+
+    def _catch_up(self, seg: Segment, tx: ReadTx) -> None:
+        """Applies what the snapshot has and the index lacks (caller holds the write lock)."""
+        with self._files(seg.collection), seg.lock:
+            applied = seg.index.applied_seq
+            if self.storage.persistent and 0 < applied < tx.deletions_pruned_upto(seg.cid):
+                # Another process pruned deletions this index never applied: take the
+                # persisted index (at or past the pruned seq), or rebuild.
+                seg.index.close()
+                seg.index = self._open(seg.collection, seg.dimension, tx)
+                applied = seg.index.applied_seq
+            target = tx.collection_seq(seg.cid)
+            if target is None or applied >= target:
+                return
+            deleted = tx.deleted_since(seg.cid, applied)
+            if len(deleted):
+                seg.index.delete(deleted, applied)
+            # Chunks are applied at the old seq, so a persist between chunks never claims
+            # records that are not in the index yet; advance() sets the target last.
+            for rids, vectors in tx.changed_since(seg.cid, applied):
+                seg.index.add(rids, vectors, applied)
+            seg.index.advance(target)
+
+    # -- writes --------------------------------------------------------------------
+    def apply(self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], int],
+              dimension: Optional[int]) -> None:
+        """Applies a batch committed at ``seq`` (caller holds the write lock). ``fn`` returns
+        how many records it deleted. An index that lacks an earlier seq (not open yet, or
+        another process wrote since) is caught up from storage instead, which already
+        holds this batch."""
+        if dimension is None:
+            return
+        seg = self._segments.get(collection.internal_id)
+        if seg is None or seg.index.applied_seq != seq - 1:
+            self._open_current(collection, dimension, None)
+            return
+        with self._files(collection), seg.lock:
+            seg.deletes_since_persist += fn(seg.index)
+            if self.storage.persistent and seg.deletes_since_persist >= PRUNE_AFTER_DELETES:
+                seg.index.persist()
+                seg.deletes_since_persist = 0
+                seg.prunable_upto = seg.index.applied_seq
+
+    def take_prunable(self, cid: int) -> int:
+        """The seq the deletion log may be pruned to, for the write transaction starting now
+        (0: nothing to prune)."""
+        seg = self._segments.get(cid)
+        if seg is None or not seg.prunable_upto:
+            return 0
+        upto, seg.prunable_upto = seg.prunable_upto, 0
+        return upto
+
+    def update_config(self, collection: CollectionModel, configuration: Dict[str, Any]) -> None:
+        seg = self._segments.get(collection.internal_id)
+        if seg is not None:
+            with seg.lock:
+                seg.index.update_config(segment_config(configuration, type(seg.index)))
+
+    # -- lifecycle -------------------------------------------------------------------
+    def drop(self, collection: CollectionModel) -> None:
+        """Forgets a deleted collection's index and removes its files."""
+        with self._lock:
+            seg = self._segments.pop(collection.internal_id, None)
+            self._write_locks.pop(collection.internal_id, None)
+        if seg is not None:
+            seg.index.close()
+        directory = self.directory(collection)
+        if directory is not None:
+            with self._files(collection):
+                shutil.rmtree(directory, ignore_errors=True)
+
+    def drop_cached(self, collection: CollectionModel) -> None:
+        """Forgets the in-memory index (its files stay); the next use reloads and catches up."""
+        with self._lock:
+            seg = self._segments.pop(collection.internal_id, None)
+        if seg is not None:
+            seg.index.close()
+
+    def close(self) -> None:
+        """Persists every open index (caught up first) and prunes the deletion log to it."""
+        with self._lock:
+            segments = list(self._segments.values())
+            self._segments.clear()
+        for seg in segments:
+            try:
+                with self.write_lock(seg.cid):
+                    with self.storage.read() as tx:
+                        self._catch_up(seg, tx)
+                    with self._files(seg.collection), seg.lock:
+                        seg.index.persist()
+                if self.storage.persistent:
+                    with self.storage.write() as wtx:
+                        wtx.prune_deletions(seg.cid, seg.index.applied_seq)
+            finally:
+                seg.index.close()

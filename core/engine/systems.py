@@ -1,0 +1,68 @@
+"""One System per storage location and process: its storage backend and index segments.
+
+Every client of one path in a process shares the System (as chromadb shares one
+per path); the last client to close it closes the storage and persists the indexes.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+from huedb.config import Settings
+from huedb.engine.segments import SegmentManager
+from huedb.storage import StorageBackend, open_storage
+from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT
+
+
+class System:
+    def __init__(self, key: str, directory: Optional[Path], settings: Settings) -> None:
+        self.key = key
+        self.settings = settings
+        self.storage: StorageBackend = open_storage(directory, synchronous=settings.sqlite_synchronous)
+        self.segments = SegmentManager(self.storage)
+        self.refcount = 0
+        with self.storage.write() as tx:
+            tx.ensure_defaults(DEFAULT_TENANT, DEFAULT_DATABASE)
+
+    def close(self) -> None:
+        try:
+            self.segments.close()
+        finally:
+            self.storage.close()
+
+
+_systems: Dict[str, System] = {}
+_systems_lock = threading.Lock()
+
+
+def _system_key(settings: Settings) -> Tuple[str, Optional[Path]]:
+    if settings.is_persistent:
+        path = Path(settings.persist_directory).expanduser().resolve()
+        return str(path), path
+    return "ephemeral", None
+
+
+def acquire_system(settings: Settings) -> System:
+    key, directory = _system_key(settings)
+    with _systems_lock:
+        system = _systems.get(key)
+        if system is None:
+            system = System(key, directory, settings)
+            _systems[key] = system
+        system.refcount += 1
+        return system
+
+
+def release_system(system: System) -> None:
+    with _systems_lock:
+        system.refcount -= 1
+        if system.refcount <= 0 and _systems.get(system.key) is system:
+            del _systems[system.key]
+            system.close()
+
+
+def open_systems() -> Dict[str, System]:
+    """The Systems open in this process, by location (for tests and diagnostics)."""
+    with _systems_lock:
+        return dict(_systems)

@@ -1,0 +1,227 @@
+"""The storage-backend seam: everything the engine keeps in its system of record.
+
+A backend holds the catalog (tenants, databases, collections), the records
+(ids, vectors, documents, metadata, URIs), answers metadata and full-text
+filters, and keeps the deletion log that index segments catch up from. The
+engine reaches it only through these protocols and never writes SQL itself.
+SQLite (``huedb.storage.sqlite``) is the default; the signatures carry no
+SQLite types, so another backend (PostgreSQL) fits behind the same seam.
+
+Every read runs in one ``read()`` snapshot and every write in one ``write()``
+transaction, committed whole or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ContextManager, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
+
+import numpy as np
+
+from huedb.types import CollectionModel
+
+
+@dataclass
+class Records:
+    """Rows of one read, columnar and decoded; a field not asked for is None."""
+
+    rids: np.ndarray  # int64 record ids: the labels of index segments
+    ids: List[str]
+    documents: Optional[List[Optional[str]]] = None
+    metadatas: Optional[List[Optional[Dict[str, Any]]]] = None
+    uris: Optional[List[Optional[str]]] = None
+    embeddings: Optional[np.ndarray] = None  # float32 (n, dimension)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, positions: Sequence[int]) -> "Records":
+        """The rows at ``positions``, in that order."""
+        pos = list(positions)
+
+        def pick(column: Optional[List[Any]]) -> Optional[List[Any]]:
+            return None if column is None else [column[i] for i in pos]
+
+        return Records(
+            rids=self.rids[pos] if len(pos) else self.rids[:0],
+            ids=[self.ids[i] for i in pos],
+            documents=pick(self.documents),
+            metadatas=pick(self.metadatas),
+            uris=pick(self.uris),
+            embeddings=None if self.embeddings is None else self.embeddings[pos] if len(pos) else self.embeddings[:0],
+        )
+
+
+class Selection(Protocol):
+    """What a get, query or delete selects in one collection: compiled (and so validated)
+    by the backend before any read. Opaque to the engine."""
+
+
+@dataclass
+class NewRecords:
+    """Records a write inserts; every list has one entry per id."""
+
+    ids: Sequence[str]
+    embeddings: np.ndarray
+    documents: Optional[Sequence[Optional[str]]] = None
+    uris: Optional[Sequence[Optional[str]]] = None
+    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]] = None
+
+
+@dataclass
+class RecordChanges:
+    """Changes a write makes to existing records (``rids``). A None entry keeps the stored
+    value; metadata merges (a None value deletes the key); a field named in ``clear``
+    becomes empty where no new value is given."""
+
+    rids: np.ndarray
+    embeddings: Optional[np.ndarray] = None
+    documents: Optional[Sequence[Optional[str]]] = None
+    uris: Optional[Sequence[Optional[str]]] = None
+    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]] = None
+    clear: Tuple[str, ...] = ()
+
+
+class ReadTx(Protocol):
+    """One consistent snapshot."""
+
+    # -- catalog -------------------------------------------------------------
+    def get_tenant(self, name: str) -> Dict[str, str]: ...
+
+    def list_tenants(self) -> List[Dict[str, str]]: ...
+
+    def get_database(self, name: str, tenant: str) -> Dict[str, str]: ...
+
+    def list_databases(self, tenant: str, limit: Optional[int], offset: Optional[int]) -> List[Dict[str, str]]: ...
+
+    def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel: ...
+
+    def collection_by_id(self, collection_id: str) -> CollectionModel: ...
+
+    def list_collections(
+        self, tenant: str, database: str, limit: Optional[int], offset: Optional[int]
+    ) -> List[CollectionModel]: ...
+
+    def all_collections(self, tenant: Optional[str] = None, database: Optional[str] = None) -> List[CollectionModel]:
+        """Every collection, or those of one database."""
+        ...
+
+    def count_collections(self, tenant: str, database: str) -> int: ...
+
+    def collection_seq(self, cid: int) -> Optional[int]:
+        """The sequence number of the collection's last write (None: no such collection)."""
+        ...
+
+    # -- records -------------------------------------------------------------
+    def count_records(self, cid: int) -> int: ...
+
+    def existing(self, cid: int, ids: Sequence[str]) -> Dict[str, int]:
+        """id -> rid for the ids that exist in the collection."""
+        ...
+
+    def matching_rids(self, selection: Selection) -> np.ndarray:
+        """Sorted rids of every record the selection matches."""
+        ...
+
+    def select_records(
+        self, selection: Selection, fields: Sequence[str], limit: Optional[int] = None, offset: Optional[int] = None
+    ) -> Records:
+        """Matching records in insertion order, with ``fields`` (names from huedb.types.RECORD_FIELDS)."""
+        ...
+
+    def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
+        """The records of ``rids`` that still exist, in rid order."""
+        ...
+
+    # -- what index segments catch up from -----------------------------------
+    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        """(rids, float32 vectors) of records written after ``seq``, in chunks."""
+        ...
+
+    def deleted_since(self, cid: int, seq: int) -> np.ndarray:
+        """rids deleted after ``seq`` (from the deletion log)."""
+        ...
+
+    def deletions_pruned_upto(self, cid: int) -> int:
+        """The seq up to which the deletion log was pruned (0: it is complete)."""
+        ...
+
+
+class WriteTx(ReadTx, Protocol):
+    """One all-or-nothing transaction; writers are serialised."""
+
+    def create_tenant(self, name: str) -> None: ...
+
+    def create_database(self, name: str, tenant: str) -> None: ...
+
+    def delete_database(self, name: str, tenant: str) -> None: ...
+
+    def insert_collection(
+        self, name: str, metadata: Optional[Dict[str, Any]], configuration: Dict[str, Any], tenant: str, database: str
+    ) -> CollectionModel: ...
+
+    def update_collection(
+        self,
+        cid: int,
+        name: Optional[str],
+        metadata: Optional[Dict[str, Any]],
+        configuration: Optional[Dict[str, Any]],
+    ) -> None: ...
+
+    def delete_collection(self, cid: int) -> None: ...
+
+    def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
+        """Creates the default tenant and database if they are missing."""
+        ...
+
+    def reset(self, default_tenant: str, default_database: str) -> None:
+        """Removes every tenant, database, collection and record; recreates the defaults."""
+        ...
+
+    def collection_state(self, cid: int) -> Tuple[int, Optional[int]]:
+        """(seq, dimension) of the collection, read under the write lock."""
+        ...
+
+    def set_collection_state(self, cid: int, seq: int, dimension: Optional[int]) -> None: ...
+
+    def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
+        """Inserts new records; returns their rids."""
+        ...
+
+    def update_records(self, seq: int, changes: RecordChanges) -> None: ...
+
+    def delete_records(self, cid: int, seq: int, rids: np.ndarray) -> None:
+        """Deletes records, logging their rids (persistent backends) for index catch-up."""
+        ...
+
+    def prune_deletions(self, cid: int, upto_seq: int) -> None:
+        """Drops deletion-log entries up to ``upto_seq``: a persisted index has applied them."""
+        ...
+
+
+class StorageBackend(Protocol):
+    #: True when several processes may share the data (a file or a server), so a
+    #: deletion log is kept for their index segments
+    persistent: bool
+    #: where index segment files live (None: indexes stay in memory)
+    index_directory: Optional[Path]
+
+    def selection(
+        self, cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any
+    ) -> Selection:
+        """Compiles (and so validates) the filters of a get, query or delete; reads nothing."""
+        ...
+
+    def read(self) -> ContextManager[ReadTx]: ...
+
+    def write(self) -> ContextManager[WriteTx]: ...
+
+    def checkpoint(self) -> None:
+        """Makes deleted data leave the write-ahead log, where the backend has one."""
+        ...
+
+    def vacuum(self) -> None:
+        """Reclaims the space of deleted data."""
+        ...
+
+    def close(self) -> None: ...

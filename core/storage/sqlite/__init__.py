@@ -1,0 +1,196 @@
+"""The SQLite storage backend (the default): one file under the client's path, or memory.
+
+``SqliteBackend`` implements ``huedb.storage.protocol.StorageBackend``; the
+SQL lives in the modules beside this one (schema, catalog, records, filters,
+connection), and nothing outside this package sees a connection or a row.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from huedb.storage.protocol import NewRecords, RecordChanges, Records
+from huedb.storage.sqlite import catalog
+from huedb.storage.sqlite import records as rec
+from huedb.storage.sqlite.connection import Store
+from huedb.types import CollectionModel
+
+
+class SqliteRead:
+    """A read snapshot over one connection."""
+
+    def __init__(self, conn: Any, persistent: bool) -> None:
+        self.conn = conn
+        self.persistent = persistent
+
+    # -- catalog -------------------------------------------------------------
+    def get_tenant(self, name: str) -> Dict[str, str]:
+        return catalog.get_tenant(self.conn, name)
+
+    def list_tenants(self) -> List[Dict[str, str]]:
+        return catalog.list_tenants(self.conn)
+
+    def get_database(self, name: str, tenant: str) -> Dict[str, str]:
+        return catalog.get_database(self.conn, name, tenant)
+
+    def list_databases(self, tenant: str, limit: Optional[int], offset: Optional[int]) -> List[Dict[str, str]]:
+        return catalog.list_databases(self.conn, tenant, limit, offset)
+
+    def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel:
+        return catalog.get_collection_by_name(self.conn, name, tenant, database)
+
+    def collection_by_id(self, collection_id: str) -> CollectionModel:
+        return catalog.get_collection_by_id(self.conn, collection_id)
+
+    def list_collections(
+        self, tenant: str, database: str, limit: Optional[int], offset: Optional[int]
+    ) -> List[CollectionModel]:
+        return catalog.list_collections(self.conn, tenant, database, limit, offset)
+
+    def all_collections(self, tenant: Optional[str] = None, database: Optional[str] = None) -> List[CollectionModel]:
+        did = None if database is None else catalog.database_did(self.conn, database, tenant or "")
+        return catalog.all_collections(self.conn, did)
+
+    def count_collections(self, tenant: str, database: str) -> int:
+        return catalog.count_collections(self.conn, tenant, database)
+
+    def collection_seq(self, cid: int) -> Optional[int]:
+        return catalog.collection_seq(self.conn, cid)
+
+    # -- records -------------------------------------------------------------
+    def count_records(self, cid: int) -> int:
+        return rec.count(self.conn, cid)
+
+    def existing(self, cid: int, ids: Sequence[str]) -> Dict[str, int]:
+        return rec.existing(self.conn, cid, ids)
+
+    def matching_rids(self, selection: Any) -> np.ndarray:
+        return rec.matching_rids(self.conn, selection)
+
+    def select_records(
+        self, selection: Any, fields: Sequence[str], limit: Optional[int] = None, offset: Optional[int] = None
+    ) -> Records:
+        return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
+
+    def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
+        return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
+
+    # -- index catch-up --------------------------------------------------------
+    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        for rids, blobs in rec.changed_since(self.conn, cid, seq, batch):
+            yield rids, rec.embeddings_from_blobs(blobs, None)
+
+    def deleted_since(self, cid: int, seq: int) -> np.ndarray:
+        return rec.deleted_since(self.conn, cid, seq)
+
+    def deletions_pruned_upto(self, cid: int) -> int:
+        return rec.deletions_pruned_upto(self.conn, cid)
+
+
+class SqliteWrite(SqliteRead):
+    """The write transaction (``BEGIN IMMEDIATE``)."""
+
+    def create_tenant(self, name: str) -> None:
+        catalog.create_tenant(self.conn, name)
+
+    def create_database(self, name: str, tenant: str) -> None:
+        catalog.create_database(self.conn, name, tenant)
+
+    def delete_database(self, name: str, tenant: str) -> None:
+        catalog.delete_database(self.conn, name, tenant)
+
+    def insert_collection(
+        self, name: str, metadata: Optional[Dict[str, Any]], configuration: Dict[str, Any], tenant: str, database: str
+    ) -> CollectionModel:
+        return catalog.insert_collection(self.conn, name, metadata, configuration, tenant, database)
+
+    def update_collection(
+        self, cid: int, name: Optional[str], metadata: Optional[Dict[str, Any]], configuration: Optional[Dict[str, Any]]
+    ) -> None:
+        catalog.update_collection(self.conn, cid, name, metadata, configuration)
+
+    def delete_collection(self, cid: int) -> None:
+        catalog.delete_collection_rows(self.conn, cid)
+
+    def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
+        catalog.ensure_defaults(self.conn, default_tenant, default_database)
+
+    def reset(self, default_tenant: str, default_database: str) -> None:
+        catalog.reset(self.conn)
+        catalog.ensure_defaults(self.conn, default_tenant, default_database)
+
+    def collection_state(self, cid: int) -> Tuple[int, Optional[int]]:
+        return catalog.collection_state(self.conn, cid)
+
+    def set_collection_state(self, cid: int, seq: int, dimension: Optional[int]) -> None:
+        catalog.set_collection_state(self.conn, cid, seq, dimension)
+
+    def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
+        return rec.insert(
+            self.conn, cid, seq, records.ids, records.embeddings, records.documents, records.uris, records.metadatas
+        )
+
+    def update_records(self, seq: int, changes: RecordChanges) -> None:
+        rec.update(
+            self.conn, seq, changes.rids.tolist(), changes.embeddings, changes.documents, changes.uris,
+            changes.metadatas, changes.clear,
+        )
+
+    def delete_records(self, cid: int, seq: int, rids: np.ndarray) -> None:
+        rec.delete(self.conn, cid, seq, rids, log=self.persistent)
+
+    def prune_deletions(self, cid: int, upto_seq: int) -> None:
+        rec.prune_deletions(self.conn, cid, upto_seq)
+
+
+def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
+    """Columnar, decoded records from (rid, id, *fields) rows."""
+    pos = {f: i + 2 for i, f in enumerate(fields)}
+
+    def column(name: str) -> Optional[List[Any]]:
+        return [r[pos[name]] for r in rows] if name in pos else None
+
+    metadatas = column("metadatas")
+    blobs = column("embeddings")
+    return Records(
+        rids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        ids=[r[1] for r in rows],
+        documents=column("documents"),
+        metadatas=None if metadatas is None else rec.loads_metadatas(metadatas),
+        uris=column("uris"),
+        embeddings=None if blobs is None else rec.embeddings_from_blobs(blobs, None),
+    )
+
+
+class SqliteBackend:
+    """SQLite in WAL mode under ``directory`` (or in memory when it is None)."""
+
+    def __init__(self, directory: Optional[Path], synchronous: str = "FULL") -> None:
+        self._store = Store(directory, synchronous=synchronous)
+        self.persistent = self._store.persistent
+        self.index_directory = directory
+
+    def selection(self, cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Any:
+        return rec.select(cid, ids, where, where_document)
+
+    @contextmanager
+    def read(self) -> Iterator[SqliteRead]:
+        with self._store.read() as conn:
+            yield SqliteRead(conn, self.persistent)
+
+    @contextmanager
+    def write(self) -> Iterator[SqliteWrite]:
+        with self._store.write() as conn:
+            yield SqliteWrite(conn, self.persistent)
+
+    def checkpoint(self) -> None:
+        self._store.checkpoint()
+
+    def vacuum(self) -> None:
+        self._store.vacuum()
+
+    def close(self) -> None:
+        self._store.close()
