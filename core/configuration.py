@@ -8,47 +8,55 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from huedb.embedding_functions import SPACES
+from huedb.distance import DEFAULT_SPACE, SPACES
 from huedb.errors import InvalidArgumentError
 
 DEFAULT_INDEX = "hnswlib"
 
 
-#: Documented ranges of the hnsw parameters, inclusive (docs/index-plugins.md, "Configuration
-#: ranges"). Chroma 1.5.9 checks only that they are non-negative integers, so e.g.
-#: resize_factor=1e300 or max_neighbors=1e9 were accepted and broke the index later.
-HNSW_INT_RANGES: Dict[str, Tuple[int, int]] = {
-    "ef_construction": (1, 10_000),
-    "ef_search": (1, 100_000),
-    "max_neighbors": (2, 2048),
-    "num_threads": (1, 1024),
-    "batch_size": (2, 100_000),  # Chroma refuses < 2 too (hnsw:batch_size metadata)
-    "sync_threshold": (2, 1_000_000),  # likewise
+@dataclass(frozen=True)
+class HnswParam:
+    """One parameter of Chroma's ``hnsw`` configuration section."""
+
+    default: Any
+    low: float  # inclusive, except for floats (resize_factor), where it is exclusive
+    high: float  # inclusive
+    mutable: bool  # whether modify(configuration=...) may change it after creation
+    integer: bool = True
+
+
+#: The one table of the hnsw section: defaults, documented ranges (docs/index-plugins.md,
+#: "Configuration ranges") and mutability. The hnswlib plugin builds its config spec from
+#: it. Chroma 1.5.9 checks only that the values are non-negative, so e.g. resize_factor=1e300
+#: or max_neighbors=1e9 were accepted there and broke the index later.
+HNSW_PARAMS: Dict[str, HnswParam] = {
+    "ef_construction": HnswParam(100, 1, 10_000, mutable=False),
+    "ef_search": HnswParam(100, 1, 100_000, mutable=True),
+    "max_neighbors": HnswParam(16, 2, 2048, mutable=False),
+    "num_threads": HnswParam(min(os.cpu_count() or 1, 1024), 1, 1024, mutable=True),
+    "batch_size": HnswParam(100, 2, 100_000, mutable=True),  # Chroma refuses < 2 too (hnsw:batch_size)
+    "sync_threshold": HnswParam(1000, 2, 1_000_000, mutable=True),  # likewise
+    "resize_factor": HnswParam(1.2, 1.0, 10.0, mutable=True, integer=False),
 }
-#: resize_factor must be greater than the first bound and at most the second
-RESIZE_FACTOR_RANGE: Tuple[float, float] = (1.0, 10.0)
+#: the integer ranges and the resize_factor range, as (low, high)
+HNSW_INT_RANGES: Dict[str, Tuple[int, int]] = {
+    k: (int(p.low), int(p.high)) for k, p in HNSW_PARAMS.items() if p.integer
+}
+RESIZE_FACTOR_RANGE: Tuple[float, float] = (HNSW_PARAMS["resize_factor"].low, HNSW_PARAMS["resize_factor"].high)
 
 
 def hnsw_defaults() -> Dict[str, Any]:
-    return {
-        "space": "l2",
-        "ef_construction": 100,
-        "ef_search": 100,
-        "max_neighbors": 16,
-        "num_threads": min(os.cpu_count() or 1, HNSW_INT_RANGES["num_threads"][1]),
-        "batch_size": 100,
-        "sync_threshold": 1000,
-        "resize_factor": 1.2,
-    }
+    return {"space": DEFAULT_SPACE, **{k: p.default for k, p in HNSW_PARAMS.items()}}
 
 
 #: parameters that ``modify(configuration=...)`` may change after creation
-HNSW_MUTABLE = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
-HNSW_IMMUTABLE = ("space", "ef_construction", "max_neighbors")
+HNSW_MUTABLE = tuple(k for k, p in HNSW_PARAMS.items() if p.mutable)
+HNSW_IMMUTABLE = ("space",) + tuple(k for k, p in HNSW_PARAMS.items() if not p.mutable)
 
 _LEGACY_KEYS = {
     "hnsw:space": "space",

@@ -1,9 +1,23 @@
-"""Exact distances and top-k in numpy, shared by the core and index plugins."""
+"""Distance spaces and their exact formulas in numpy: the one source for the core and index plugins.
+
+``l2`` is squared L2, ``ip`` is 1 - a.b, ``cosine`` is 1 - cos (as in Chroma and hnswlib).
+"""
 from __future__ import annotations
 
 from typing import Tuple
 
 import numpy as np
+
+from huedb.errors import InvalidArgumentError
+
+SPACES: Tuple[str, ...] = ("l2", "cosine", "ip")
+DEFAULT_SPACE = "l2"
+
+
+def check_space(space: str) -> str:
+    if space not in SPACES:
+        raise InvalidArgumentError(f"unknown distance space {space!r}; expected one of {', '.join(SPACES)}")
+    return space
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -69,3 +83,20 @@ def _resolve_boundary_ties(distances: np.ndarray, labels: np.ndarray, part: np.n
         ties = np.nonzero(distances[r] == kth[r])[0]
         ties = ties[np.argsort(labels[ties], kind="stable")][: take - len(inside)]
         part[r] = np.concatenate([inside, ties])
+
+
+def candidate_distances(queries: np.ndarray, candidates: np.ndarray, space: str) -> np.ndarray:
+    """Exact distances of each query to its own candidates, shape (nq, c) from (nq, c, d)."""
+    q = np.asarray(queries, dtype=np.float32)
+    c = np.asarray(candidates, dtype=np.float32)
+    if space == "l2":
+        diff = c - q[:, None, :]
+        return np.einsum("qcd,qcd->qc", diff, diff)
+    if space == "ip":
+        return 1.0 - np.einsum("qcd,qd->qc", c, q)
+    if space == "cosine":
+        qn = normalize_rows(q)
+        norms = np.linalg.norm(c, axis=2)
+        norms[norms == 0] = 1.0
+        return 1.0 - np.einsum("qcd,qd->qc", c, qn) / norms
+    raise InvalidArgumentError(f"unknown distance space {space!r}")

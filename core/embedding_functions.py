@@ -21,7 +21,7 @@ Images = List[np.ndarray]
 Embeddable = Union[Documents, Images]
 D = TypeVar("D", contravariant=True)
 
-SPACES = ("l2", "cosine", "ip")
+from huedb.distance import SPACES  # noqa: E402 - re-exported for EF authors
 
 
 class MissingProviderPackage(InvalidArgumentError):

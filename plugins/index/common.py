@@ -6,23 +6,16 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from huedb.distance import exact_search, normalize_rows
+from huedb.distance import candidate_distances, check_space, exact_search  # noqa: F401 - shared by the plugins
 from huedb.errors import InvalidArgumentError, InvalidDimensionException
 from huedb.index import sorted_unique
 
-SPACES = ("l2", "ip", "cosine")
 
 
 # Exact search computes (queries x vectors) distance blocks of at most this many floats.
 _BLOCK_FLOATS = 1 << 24
 
 Result = Tuple[np.ndarray, np.ndarray]
-
-
-def check_space(space: str) -> str:
-    if space not in SPACES:
-        raise InvalidArgumentError(f"unknown distance space {space!r}; expected one of {', '.join(SPACES)}")
-    return space
 
 
 def check_dimension(dimension: int) -> int:
@@ -202,23 +195,6 @@ def exact_topk(queries: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: 
         return exact_search(queries, vectors, labels, k, space)
     parts = [exact_search(queries[i : i + step], vectors, labels, k, space) for i in range(0, nq, step)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def candidate_distances(queries: np.ndarray, candidates: np.ndarray, space: str) -> np.ndarray:
-    """Exact distances of each query to its own candidates, shape (nq, c) from (nq, c, d)."""
-    q = np.asarray(queries, dtype=np.float32)
-    c = np.asarray(candidates, dtype=np.float32)
-    if space == "l2":
-        diff = c - q[:, None, :]
-        return np.einsum("qcd,qcd->qc", diff, diff)
-    if space == "ip":
-        return 1.0 - np.einsum("qcd,qd->qc", c, q)
-    if space == "cosine":
-        qn = normalize_rows(q)
-        norms = np.linalg.norm(c, axis=2)
-        norms[norms == 0] = 1.0
-        return 1.0 - np.einsum("qcd,qd->qc", c, qn) / norms
-    raise InvalidArgumentError(f"unknown distance space {space!r}")
 
 
 def merge_topk(parts: List[Result], k: int, nq: int) -> Result:

@@ -17,7 +17,6 @@ the live vectors (and so loses the deleted ones), as vacuum also does.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
@@ -51,18 +50,14 @@ MOVED_BASE = 1 << 62
 #: the graph is rebuilt when it holds more deleted elements than this and than live ones
 COMPACT_MIN_DEAD = 1000
 
-# The ranges are the core's documented ones for Chroma's hnsw section (docs/index-plugins.md).
-from huedb.configuration import HNSW_INT_RANGES, RESIZE_FACTOR_RANGE  # noqa: E402
+# Chroma's hnsw section is this plugin's config: its defaults, ranges and mutability come
+# from the core's one table (huedb.configuration.HNSW_PARAMS).
+from huedb.configuration import HNSW_MUTABLE, HNSW_PARAMS  # noqa: E402
 from huedb_plugins.index.common import float_in_range, int_in_range  # noqa: E402
 
 SPEC = {
-    "ef_construction": (100, int_in_range(*HNSW_INT_RANGES["ef_construction"])),
-    "ef_search": (100, int_in_range(*HNSW_INT_RANGES["ef_search"])),
-    "max_neighbors": (16, int_in_range(*HNSW_INT_RANGES["max_neighbors"])),
-    "num_threads": (min(os.cpu_count() or 1, HNSW_INT_RANGES["num_threads"][1]), int_in_range(*HNSW_INT_RANGES["num_threads"])),
-    "batch_size": (100, int_in_range(*HNSW_INT_RANGES["batch_size"])),
-    "sync_threshold": (1000, int_in_range(*HNSW_INT_RANGES["sync_threshold"])),
-    "resize_factor": (1.2, float_in_range(*RESIZE_FACTOR_RANGE)),
+    key: (p.default, (int_in_range(int(p.low), int(p.high)) if p.integer else float_in_range(p.low, p.high)))
+    for key, p in HNSW_PARAMS.items()
 }
 
 
@@ -72,7 +67,7 @@ class HnswlibSegment:
     name: ClassVar[str] = "hnswlib"
     #: this plugin is configured by the collection's configuration["hnsw"] section
     config_section: ClassVar[str] = "hnsw"
-    mutable_params: ClassVar[Tuple[str, ...]] = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
+    mutable_params: ClassVar[Tuple[str, ...]] = HNSW_MUTABLE
 
     def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
         self._dim = check_dimension(dimension)
