@@ -2,6 +2,8 @@
 
 - ``huedb.testing.IndexSegmentConformance``: the IndexSegment conformance suite.
   Subclass it in a test module (as ``TestMySegment``) and set ``segment_class``.
+- ``huedb.testing.StorageBackendConformance``: the storage-backend conformance suite.
+  Subclass it and implement ``make_backend(tmp_path)``.
 - ``huedb.testing.pytest_plugin``: fixtures (``huedb_registry``, ``huedb_register``),
   active in every pytest run once huedb is installed (``pytest11`` entry point).
 
@@ -17,9 +19,9 @@ import pytest
 
 # The suite's plain asserts get pytest's detailed failure messages (langchain-tests does
 # the same); this must run before huedb.testing.index_segment is first imported.
-pytest.register_assert_rewrite("huedb.testing.index_segment")
+pytest.register_assert_rewrite("huedb.testing.index_segment", "huedb.testing.storage")
 
-__all__ = ["IndexSegmentConformance"]
+__all__ = ["IndexSegmentConformance", "StorageBackendConformance"]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from huedb.testing.index_segment import IndexSegmentConformance
 
         return IndexSegmentConformance
+    if name == "StorageBackendConformance":
+        from huedb.testing.storage import StorageBackendConformance
+
+        return StorageBackendConformance
     raise AttributeError(f"module 'huedb.testing' has no attribute {name!r}")
