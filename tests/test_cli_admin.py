@@ -162,6 +162,7 @@ def test_doctor_reports_versions_plugins_model_and_collections(tmp_path, monkeyp
     client = huedb.PersistentClient(path=str(tmp_path / "db"))
     col = client.create_collection("doc_me", embedding_function=None)
     col.add(ids=["a", "b"], embeddings=[[1.0, 2.0], [3.0, 4.0]])
+    client.close()  # the index is persisted on close: doctor then sees its files
     monkeypatch.setenv("HUEDB_LOAD_PLUGINS", "exact,hnswlib,default")
     from huedb.registry import Registry, set_registry
 
@@ -178,7 +179,8 @@ def test_doctor_reports_versions_plugins_model_and_collections(tmp_path, monkeyp
     assert by["default embedding model"]["status"] == "ok" and "384 dimensions" in by["default embedding model"]["detail"]
     assert by["plugin hnswlib (index_segment)"]["status"] == "ok"
     c = by["collection default_tenant/default_database/doc_me"]
-    assert c["records"] == 2 and c["index"] == "hnswlib" and c["bytes"] > 0 and c["files"]
+    assert c["records"] == 2 and c["index"] == "hnswlib" and c["index_state"] == "on disk"
+    assert c["bytes"] > 0 and c["files"]
 
 
 def test_doctor_exits_1_on_a_broken_plugin_as_a_binary(tmp_path):
