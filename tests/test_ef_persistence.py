@@ -550,7 +550,12 @@ class FakeOllamaEF(EmbeddingFunction):
 
 
 @pytest.fixture
-def fake_ollama(fresh_registry):
+def fake_ollama(fresh_registry, monkeypatch):
+    # The built-in Ollama plugin owns the name: this test's own registry loads every plugin but it.
+    import importlib.metadata
+
+    others = {ep.name for ep in importlib.metadata.entry_points(group="huedb")} - {"ollama"}
+    monkeypatch.setenv("HUEDB_LOAD_PLUGINS", ",".join(sorted(others)))
     register_embedding_function(FakeOllamaEF)
     plugin = fresh_registry.registrations()["embedding_function"]["ollama"].plugin
     yield FakeOllamaEF

@@ -268,6 +268,7 @@ def setup(case, monkeypatch):
     with case.fake() as server:
         if case.key_var:
             monkeypatch.setenv(case.key_var, KEY)
+            server.valid_keys.add("direct-secret")  # a key passed as api_key= (used, never persisted)
 
         def make(**overrides):
             return ef_class(case)(**{**case.kwargs(server.url), **overrides})

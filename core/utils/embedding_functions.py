@@ -1,22 +1,65 @@
 """chromadb-compatible import path for embedding functions.
 
-Names resolve lazily through the plugin registry, so optional SDKs load only
-when an embedding function is used, and the core never imports plugins.
+Every class name ``chromadb.utils.embedding_functions`` exports (1.5.9) resolves here,
+lazily, through the plugin registry: importing this module imports no plugin and no
+provider SDK, and the plugin modules import their SDK only when an EF is created. The
+core never imports plugins by module path.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Dict, List
 
 from huedb.embedding_functions import EmbeddingFunction
 from huedb.registry import get_registry, register_embedding_function
 
-#: chromadb class name -> (registry name, class attribute name in the plugin)
+#: chromadb class name -> registry name of the EF plugin that provides it
 _CLASSES: Dict[str, str] = {
     "DefaultEmbeddingFunction": "default",
     "ONNXMiniLM_L6_V2": "onnx_mini_lm_l6_v2",
     "OpenAIEmbeddingFunction": "openai",
     "CohereEmbeddingFunction": "cohere",
     "OpenCLIPEmbeddingFunction": "open_clip",
+    "OllamaEmbeddingFunction": "ollama",
+    "VoyageAIEmbeddingFunction": "voyageai",
+    "MistralEmbeddingFunction": "mistral",
+    "TogetherAIEmbeddingFunction": "together_ai",
+    "GoogleGeminiEmbeddingFunction": "google_gemini",
+    "GoogleGenaiEmbeddingFunction": "google_genai",  # the same class in chromadb
+    "GoogleGenerativeAiEmbeddingFunction": "google_generative_ai",
+    "HuggingFaceEmbeddingFunction": "huggingface",
+    "HuggingFaceEmbeddingServer": "huggingface_server",
+    "JinaEmbeddingFunction": "jina",
+    "CloudflareWorkersAIEmbeddingFunction": "cloudflare_workers_ai",
+    "RoboflowEmbeddingFunction": "roboflow",
+    "ChromaCloudQwenEmbeddingFunction": "chroma-cloud-qwen",
+    "BasetenEmbeddingFunction": "baseten",
+    "MorphEmbeddingFunction": "morph",
+    "PerplexityEmbeddingFunction": "perplexity",
+    "SentenceTransformerEmbeddingFunction": "sentence_transformer",
+    "ChromaLangchainEmbeddingFunction": "langchain",
+}
+
+#: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
+_COMPANIONS: Dict[str, tuple] = {
+    "JinaQueryConfig": ("jina", "JinaQueryConfig"),
+}
+
+#: chromadb names huedb does not provide yet, and why
+_NOT_AVAILABLE: Dict[str, str] = {
+    "AmazonBedrockEmbeddingFunction": "amazon_bedrock is not implemented in huedb yet",
+    "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
+    "GoogleVertexEmbeddingFunction": "google_vertex is not implemented in huedb yet",
+    "NomicEmbeddingFunction": "nomic is not implemented in huedb yet",
+    "NomicQueryConfig": "nomic is not implemented in huedb yet",
+    "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
+    "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
+    "SparseEmbeddingFunction": "sparse embedding functions need sparse vectors, which huedb does not support yet",
+    "Bm25EmbeddingFunction": "bm25 is a sparse embedding function (not supported yet)",
+    "ChromaBm25EmbeddingFunction": "chroma_bm25 is a sparse embedding function (not supported yet)",
+    "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
+    "FastembedSparseEmbeddingFunction": "fastembed_sparse is a sparse embedding function (not supported yet)",
+    "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse is a sparse embedding function (not supported yet)",
 }
 
 
@@ -27,7 +70,19 @@ def get_builtins() -> List[str]:
 def __getattr__(name: str) -> Any:
     if name in _CLASSES:
         return get_registry().get("embedding_function", _CLASSES[name])
+    if name in _COMPANIONS:
+        ef_name, attr = _COMPANIONS[name]
+        return getattr(sys.modules[get_registry().get("embedding_function", ef_name).__module__], attr)
+    if name == "known_embedding_functions":
+        registry = get_registry()
+        return {n: registry.get("embedding_function", n) for n in registry.names("embedding_function")}
+    if name in _NOT_AVAILABLE:
+        raise AttributeError(f"huedb.utils.embedding_functions.{name} is not available: {_NOT_AVAILABLE[name]}")
     raise AttributeError(f"module 'huedb.utils.embedding_functions' has no attribute {name!r}")
 
 
-__all__ = ["EmbeddingFunction", "register_embedding_function", "get_builtins", *_CLASSES]
+def __dir__() -> List[str]:
+    return sorted({*globals(), *_CLASSES, *_COMPANIONS, "known_embedding_functions"})
+
+
+__all__ = ["EmbeddingFunction", "register_embedding_function", "get_builtins", *_CLASSES, *_COMPANIONS]

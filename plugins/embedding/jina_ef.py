@@ -3,7 +3,7 @@ official Python SDK). Queries use ``query_config`` (e.g. ``{"task": "retrieval.q
 from __future__ import annotations
 
 import base64
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, TypedDict
 
 import numpy as np
 
@@ -17,6 +17,16 @@ STANDARD_API_KEY_ENV_VAR = "JINA_API_KEY"
 API_URL = "https://api.jina.ai/v1/embeddings"
 EMBEDDING_TYPES = (None, "float", "base64")
 QUERY_CONFIG_FIELDS = ("task", "late_chunking", "truncate", "dimensions", "normalized")
+
+
+class JinaQueryConfig(TypedDict, total=False):
+    """What ``query_config`` may override for query texts (as in chromadb)."""
+
+    task: str
+    late_chunking: bool
+    truncate: bool
+    dimensions: int
+    normalized: bool
 
 
 class JinaEmbeddingFunction(ProviderEmbeddingFunction):
@@ -42,7 +52,7 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
         dimensions: Optional[int] = None,
         embedding_type: Optional[str] = None,
         normalized: Optional[bool] = None,
-        query_config: Optional[Dict[str, Any]] = None,
+        query_config: Optional[JinaQueryConfig] = None,
         base_url: Optional[str] = None,
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,

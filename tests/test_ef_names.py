@@ -1,0 +1,48 @@
+"""huedb.utils.embedding_functions: chromadb's class names, resolved lazily (no provider SDK imported)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SDKS = ("openai", "cohere", "ollama", "voyageai", "mistralai", "together", "google.genai", "huggingface_hub",
+        "perplexity", "sentence_transformers", "torch", "langchain_core", "open_clip", "tenacity")
+
+
+def test_every_name_resolves_without_importing_any_sdk():
+    code = textwrap.dedent(f"""
+        import json, sys
+        import huedb.utils.embedding_functions as m
+        after_import = [s for s in {SDKS!r} if s in sys.modules]
+        classes = {{n: (getattr(m, n).__module__, getattr(m, n).name()) for n in m.get_builtins()}}
+        m.JinaQueryConfig
+        known = sorted(m.known_embedding_functions)
+        print(json.dumps({{"after_import": after_import, "after_lookup": [s for s in {SDKS!r} if s in sys.modules],
+                           "classes": classes, "known": known}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["after_import"] == [] and out["after_lookup"] == []
+    classes = out["classes"]
+    assert classes["VoyageAIEmbeddingFunction"][1] == "voyageai"
+    assert classes["GoogleGenaiEmbeddingFunction"] == classes["GoogleGeminiEmbeddingFunction"]
+    assert classes["HuggingFaceEmbeddingServer"][1] == "huggingface_server"
+    assert classes["ChromaLangchainEmbeddingFunction"][1] == "langchain"
+    assert all(module.startswith("huedb_plugins.embedding.") for module, _ in classes.values())
+    assert {"ollama", "jina", "google_genai", "sentence_transformer"} <= set(out["known"])
+
+
+def test_chromadb_names_not_provided_say_why():
+    import huedb.utils.embedding_functions as m
+
+    with pytest.raises(AttributeError, match="sparse"):
+        m.Bm25EmbeddingFunction
+    with pytest.raises(AttributeError, match="PaLM API"):
+        m.GooglePalmEmbeddingFunction
+    with pytest.raises(ImportError):
+        exec("from huedb.utils.embedding_functions import NoSuchEmbeddingFunction")
+    from huedb.utils.embedding_functions import JinaQueryConfig, OllamaEmbeddingFunction  # noqa: F401
