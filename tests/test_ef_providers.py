@@ -175,7 +175,7 @@ CASES = [
         kwargs=lambda url: {"base_url": url, "model_name": "jina-embeddings-v3", "task": "retrieval.passage",
                             "late_chunking": False, "query_config": {"task": "retrieval.query"}},
         path=r"/v1/embeddings", body=_jina_body, key_var="CHROMA_JINA_API_KEY", fallback_vars=("JINA_API_KEY",),
-        reopen_env=lambda url: {"HUEDB_JINA_BASE_URL": url}, sdk="httpx", extra="jina", query_mode=_jina_query,
+        reopen_env=lambda url: {"HUEDB_JINA_BASE_URL": url}, sdk="tenacity", extra="jina", query_mode=_jina_query,
     ),
     Case(
         name="cloudflare_workers_ai", module="cloudflare_workers_ai_ef", cls="CloudflareWorkersAIEmbeddingFunction",
@@ -184,7 +184,7 @@ CASES = [
         path=r"/client/v4/accounts/acc1/ai/run/@cf/baai/bge-base-en-v1.5",
         body=lambda body, texts: body == {"text": texts} or pytest.fail(body),
         key_var="CHROMA_CLOUDFLARE_API_KEY", fallback_vars=("CLOUDFLARE_API_TOKEN",),
-        reopen_env=lambda url: {"HUEDB_CLOUDFLARE_WORKERS_AI_BASE_URL": url}, sdk="httpx", extra="cloudflare",
+        reopen_env=lambda url: {"HUEDB_CLOUDFLARE_WORKERS_AI_BASE_URL": url}, sdk="tenacity", extra="cloudflare",
     ),
     Case(
         name="roboflow", module="roboflow_ef", cls="RoboflowEmbeddingFunction", fake=fakes.FakeRoboflow,
@@ -192,13 +192,13 @@ CASES = [
         body=lambda body, texts: body == {"text": texts} or pytest.fail(body),
         key_var="CHROMA_ROBOFLOW_API_KEY", fallback_vars=("ROBOFLOW_API_KEY",),
         key_of=lambda r: re.search(r"api_key=([^&]+)", r.path).group(1), endpoint_persisted=True,
-        sdk="httpx", extra="roboflow",
+        sdk="tenacity", extra="roboflow",
     ),
     Case(
         name="chroma-cloud-qwen", module="chroma_cloud_qwen_ef", cls="ChromaCloudQwenEmbeddingFunction",
         fake=fakes.FakeChromaQwen, kwargs=lambda url: {"base_url": url + "/embed", "task": "nl_to_code"},
         path=r"/embed", body=_qwen_body, key_var="CHROMA_API_KEY", key_of=lambda r: r.headers.get("x-chroma-token"),
-        reopen_env=lambda url: {"CHROMA_EMBED_URL": url + "/embed"}, sdk="httpx", extra="chroma-cloud",
+        reopen_env=lambda url: {"CHROMA_EMBED_URL": url + "/embed"}, sdk="tenacity", extra="chroma-cloud",
         query_mode=_qwen_query, env_clear=("CHROMA_EMBED_URL",),
     ),
     Case(

@@ -44,7 +44,6 @@ class ChromaCloudQwenEmbeddingFunction(ProviderEmbeddingFunction):
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
     ) -> None:
-        self._import("httpx")
         model = getattr(model, "value", model)  # chromadb passes an enum member
         if model not in MODELS:
             raise InvalidArgumentError(f"model must be one of {', '.join(MODELS)}, got {model!r}")

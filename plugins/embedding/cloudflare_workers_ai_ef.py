@@ -37,7 +37,6 @@ class CloudflareWorkersAIEmbeddingFunction(ProviderEmbeddingFunction):
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
     ) -> None:
-        self._import("httpx")
         self.model_name = self._require("model_name", model_name)
         self.account_id = self._require("account_id", account_id)
         self.gateway_id = gateway_id if gateway_id is None else self._require("gateway_id", gateway_id)

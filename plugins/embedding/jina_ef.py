@@ -57,7 +57,6 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
     ) -> None:
-        self._import("httpx")
         self.model_name = self._require("model_name", model_name)
         self.task, self.late_chunking, self.truncate, self.normalized = task, late_chunking, truncate, normalized
         self.dimensions = self._optional_positive_int("dimensions", dimensions)

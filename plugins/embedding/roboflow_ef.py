@@ -31,7 +31,6 @@ class RoboflowEmbeddingFunction(ProviderEmbeddingFunction):
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
     ) -> None:
-        self._import("httpx")
         self.api_url = self._require("api_url", api_url)
         self._setup(timeout, max_retries)
         self._key = self._resolve_key(api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR, (STANDARD_API_KEY_ENV_VAR,))
