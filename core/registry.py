@@ -18,7 +18,6 @@ import importlib.metadata
 import inspect
 import os
 import threading
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -43,17 +42,6 @@ KINDS: Dict[str, str] = {
 #: (``register_commands(cli)`` is called by the ``huedb`` command line, see Registry.register_commands)
 OTHER_HOOKS: Tuple[str, ...] = ("register_commands",)
 
-#: where well-known plugins come from, for "not installed" messages
-KNOWN_PROVIDERS: Dict[str, str] = {
-    "default": "huedb (built in: pip install huedb)",
-    "onnx_mini_lm_l6_v2": "huedb (built in: pip install huedb)",
-    "openai": "pip install 'huedb[openai]'",
-    "cohere": "pip install 'huedb[cohere]'",
-    "open_clip": "pip install 'huedb[clip]'",
-    "hnswlib": "huedb (built in: pip install huedb)",
-    "annoy": "huedb (built in: pip install huedb)",
-    "exact": "huedb (built in: pip install huedb)",
-}
 
 
 def _strict() -> bool:
@@ -317,54 +305,17 @@ class Registry:
         return sorted(self.registrations()[kind])
 
     def not_found_message(self, kind: str, name: str, context: str = "") -> str:
-        """Says what is missing, where it comes from, and what is installed.
+        """Says what is missing, where it comes from, and what is installed (``context``
+        replaces the opening, e.g. "Collection 'docs' uses embedding function 'openai'")."""
+        from huedb.plugin_report import not_found_message
 
-        ``context`` replaces the opening, e.g. "Collection 'docs' uses embedding function 'openai'".
-        """
-        label = kind.replace("_", " ")
-        hint = KNOWN_PROVIDERS.get(name)
-        where = f"It is provided by: {hint}." if hint else (
-            f"Install the package that provides it (a plugin in the {ENTRY_POINT_GROUP!r} entry-point group), "
-            f"or register it with register_embedding_function."
-        )
-        failed = self.plugin_info.get(name)
-        broken = f" Plugin {name!r} is installed but failed to load: {failed.error}." if failed and failed.error else ""
-        installed = ", ".join(self.names(kind)) or "none"
-        opening = f"{context}, which is not installed." if context else f"{label} {name!r} is not installed."
-        return f"{opening}{broken} {where} Installed: {installed}."
+        return not_found_message(self, kind, name, context)
 
     def describe(self, include_all: bool = False, kind: Optional[str] = None) -> List[Dict[str, Any]]:
         """Rows for ``huedb plugins``: one per registered name, plus failed plugins."""
-        rows: List[Dict[str, Any]] = []
-        for k, regs in self.registrations().items():
-            if kind and k != kind:
-                continue
-            for reg in regs.values():
-                rows.append(
-                    {
-                        "name": reg.name,
-                        "kind": k,
-                        "plugin": reg.plugin,
-                        "distribution": reg.distribution,
-                        "version": reg.version,
-                        "error": None,
-                    }
-                )
-        for info in self.plugin_info.values():
-            if info.error and not kind:
-                rows.append(
-                    {
-                        "name": info.name,
-                        "kind": None,
-                        "plugin": info.name,
-                        "distribution": info.distribution,
-                        "version": info.version,
-                        "error": info.error,
-                    }
-                )
-        if not include_all:
-            rows = [r for r in rows if r["distribution"] not in ("huedb",) or r["error"]]
-        return sorted(rows, key=lambda r: (r["kind"] or "", r["name"]))
+        from huedb.plugin_report import describe
+
+        return describe(self, include_all, kind)
 
 
 _registry: Optional[Registry] = None

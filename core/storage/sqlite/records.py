@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from itertools import repeat
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -21,15 +20,20 @@ from huedb.storage.sqlite.filters import (
     VT_BOOL,
     VT_NUM,
     VT_STR,
-    Combine,
-    Probe,
-    RidSet,
-    compile_where,
-    compile_where_document,
-    document_rid_set,
 )
-from huedb.index import sorted_unique
 from huedb.storage.sqlite.catalog import limit_offset
+from huedb.storage.sqlite.selection import (  # noqa: F401 - re-exported: the backend and tests use them here
+    Selection,
+    candidates,
+    id_in,
+    ids_param,
+    intersect_sorted,
+    matching_rids,
+    rid_array,
+    select,
+    _JSON_NUL,
+    _where_sql,
+)
 
 _META_FROM_JSON = """
 INSERT INTO meta(collection_id, rid, key, vtype, is_list, value)
@@ -43,23 +47,6 @@ SELECT r.collection_id, r.rid, j.key,
   FROM records r, json_each(r.metadata) j, json_each(j.value) e
  WHERE {rows} AND r.metadata IS NOT NULL AND j.type = 'array'
 """
-
-
-def ids_param(values: Sequence[Any]) -> str:
-    return json.dumps(list(values))
-
-
-#: the JSON escape of NUL: SQLite's JSON functions (3.40) cut a string at it
-_JSON_NUL = "\\u0000"
-
-
-def id_in(column: str, ids: Sequence[str]) -> Tuple[str, Tuple[Any, ...]]:
-    """``column IN (the ids)`` as SQL and params: one JSON parameter (any batch size),
-    or, when an id holds a NUL, which json_each would cut short, each id bound alone."""
-    param = ids_param(ids)
-    if _JSON_NUL not in param:
-        return f"{column} IN (SELECT value FROM json_each(?))", (param,)
-    return f"{column} IN ({','.join('?' * len(ids))})", tuple(ids)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**kw) builds one per call
@@ -251,103 +238,6 @@ def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: 
         conn.execute(
             "INSERT INTO deletions(collection_id, seq, rid) SELECT ?, ?, value FROM json_each(?)", (cid, seq, param)
         )
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a get/query/delete selects in one collection, validated before any read.
-
-    ``narrowing``: rid sets every match lies in (ids, the where filter, the trigram
-    index for a $contains); ``predicate``: a per-row check over alias ``r`` that the
-    rid sets cannot answer alone (where_document), with its params.
-    """
-
-    cid: int
-    narrowing: Tuple[RidSet, ...]
-    predicate: Optional[str] = None
-    predicate_params: Tuple[Any, ...] = ()
-
-
-def select(cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Selection:
-    """Compiles (and so validates) the filters of a get/query/delete."""
-    narrowing: List[RidSet] = []
-    if ids is not None:
-        member, params = id_in("id", ids)
-        narrowing.append(Probe(f"SELECT rid FROM records WHERE collection_id=? AND {member}", (cid, *params)))
-    if where is not None:
-        narrowing.append(compile_where(where, cid))
-    predicate, predicate_params = None, ()
-    if where_document is not None:
-        predicate, doc_params = compile_where_document(where_document, cid)
-        predicate_params = tuple(doc_params)
-        fts = document_rid_set(where_document, cid)
-        if fts is not None:
-            narrowing.append(fts)
-    return Selection(cid, tuple(narrowing), predicate, predicate_params)
-
-
-def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
-    """Sorted, unique rids of a rid set: probes run in SQLite, $and/$or combine in numpy."""
-    if isinstance(node, Probe):
-        # One text value instead of a row per rid: about 3x faster to bring into numpy.
-        text = conn.execute(f"SELECT group_concat(rid) FROM ({node.sql})", node.params).fetchone()[0]
-        rids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
-        return sorted_unique(rids)  # probes of an index on (value, rid) come sorted for one value
-    if node.op == "except":
-        base, *minus = (rid_array(conn, part) for part in node.parts)
-        for rids in minus:
-            base = np.setdiff1d(base, rids, assume_unique=True)
-        return base
-    result: Optional[np.ndarray] = None
-    for part in node.parts:
-        rids = rid_array(conn, part)
-        if result is None:
-            result = rids
-        elif node.op == "and":
-            result = intersect_sorted(result, rids)
-        else:
-            result = np.union1d(result, rids)
-        if node.op == "and" and len(result) == 0:
-            break
-    assert result is not None  # a Combine has at least one part (callers check)
-    return result
-
-
-def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection of two sorted unique arrays (binary search of the smaller in the larger)."""
-    if len(a) > len(b):
-        a, b = b, a
-    if len(a) == 0:
-        return a
-    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
-    return a[b[at] == a]
-
-
-def candidates(conn: sqlite3.Connection, sel: Selection) -> Optional[np.ndarray]:
-    """Sorted rids every match lies in; None when nothing narrows (the whole collection)."""
-    return rid_array(conn, Combine("and", sel.narrowing)) if sel.narrowing else None
-
-
-def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
-    """Sorted rids of every record the selection matches."""
-    found = candidates(conn, sel)
-    if found is not None and (sel.predicate is None or len(found) == 0):
-        return found  # meta rows and rid probes exist only for live records
-    where_sql, params = _where_sql(sel, found)
-    return rid_array(conn, Probe(f"SELECT r.rid FROM records r WHERE {where_sql}", tuple(params)))
-
-
-def _where_sql(sel: Selection, found: Optional[np.ndarray]) -> Tuple[str, List[Any]]:
-    if found is None:
-        clauses, params = ["r.collection_id = ?"], [sel.cid]
-    else:
-        # The rid list drives the lookup by rowid; the unary + keeps the planner from
-        # scanning the whole collection through the (collection_id, ...) indexes instead.
-        clauses, params = ["+r.collection_id = ?", "r.rid IN (SELECT value FROM json_each(?))"], [sel.cid, ids_param(found.tolist())]
-    if sel.predicate is not None:
-        clauses.append(sel.predicate)
-        params.extend(sel.predicate_params)
-    return " AND ".join(clauses), params
 
 
 _FIELD_COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": "r.uri", "embeddings": "r.embedding"}
