@@ -550,7 +550,7 @@ def test_a_hookspec_per_kind():
     from huedb import hookspecs
     from huedb.registry import OTHER_HOOKS
 
-    assert sorted(KINDS.values()) + sorted(OTHER_HOOKS) == sorted(
+    assert sorted([*KINDS.values(), *OTHER_HOOKS]) == sorted(
         n for n in dir(hookspecs) if n.startswith("register_") and hasattr(getattr(hookspecs, n), "huedb_spec")
     )
 
