@@ -44,7 +44,7 @@ Metadatas = Optional[List[Optional[Dict[str, Any]]]]
 Strings = Optional[List[Optional[str]]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class WriteRequest:
     """A checked add/update/upsert. ``embeddings`` is None when the client will embed
     ``documents``/``images``/``uris`` (or, for update, when vectors do not change)."""
@@ -63,7 +63,7 @@ class WriteRequest:
         return self.embeddings is None and any(v is not None for v in (self.documents, self.images, self.uris))
 
 
-@dataclass(frozen=True)
+@dataclass
 class GetRequest:
     ids: Optional[List[str]]
     where: Optional[Dict[str, Any]]
@@ -73,7 +73,7 @@ class GetRequest:
     include: List[str]
 
 
-@dataclass(frozen=True)
+@dataclass
 class QueryRequest:
     """A checked query. Exactly one of the four inputs is set; ``query_embeddings`` is a
     2-D float32 array when given, and is what the engine searches with."""
@@ -89,7 +89,7 @@ class QueryRequest:
     include: List[str]
 
 
-@dataclass(frozen=True)
+@dataclass
 class DeleteRequest:
     ids: Optional[List[str]]
     where: Optional[Dict[str, Any]]

@@ -18,7 +18,7 @@ from huedb.api.server_api import ServerAPI
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
 from huedb.requests import WriteRequest, as_list, check_embedded, validate_delete, validate_get, validate_query, validate_write
-from huedb.types import CollectionModel, GetResult, QueryResult
+from huedb.types import CLEARABLE_FIELDS, CollectionModel, GetResult, QueryResult
 
 if TYPE_CHECKING:
     from huedb.api.client import Client
@@ -179,7 +179,7 @@ class Collection:
         Anywhere else a field that is not given stays as it is, as in Chroma.
         """
         if images is not None:
-            return ("documents", "uris")
+            return CLEARABLE_FIELDS  # images are never stored: the record keeps neither document nor URI
         if self._data_loader is not None:
             if uris is not None and documents is None:
                 return ("documents",)
