@@ -276,6 +276,10 @@ def offline_api():
         (lambda api: api._delete("c"), InvalidArgumentError, "delete_collection"),
         (lambda api: api.create_collection("abc", metadata={"k": "\udc00"}), InvalidArgumentError, "surrogate"),
         (lambda api: api.create_collection("ab\udc00c"), InvalidArgumentError, "surrogate"),
+        (lambda api: api.create_collection("abc", configuration={"hnsw": {"ef_search": np.int64(5)}}),
+         InvalidArgumentError, "cannot be sent as JSON"),
+        (lambda api: api.create_collection("abc", configuration={"hnsw": {"ef_search": float("nan")}}),
+         InvalidArgumentError, "cannot be sent as JSON"),
     ],
 )
 def test_http_api_refuses_an_invalid_request_without_sending_it(offline_api, call, error, words):

@@ -120,8 +120,10 @@ class HttpAPI:
                 f"Text must be valid Unicode, got a string holding a lone surrogate {ascii(bad)}: "
                 "every string sent to the server must be encodable as UTF-8"
             ) from None
-        except ValueError as e:  # e.g. NaN or infinity, which JSON cannot carry
-            raise InvalidArgumentError(f"The request cannot be sent as JSON: {e}") from None
+        except (ValueError, TypeError) as e:  # NaN or infinity, numpy scalars: what JSON cannot carry
+            raise InvalidArgumentError(
+                f"The request cannot be sent as JSON: {e}; pass plain Python str, int, float (finite), bool, list and dict values"
+            ) from None
         try:
             response = self._http.send(request)
         except httpx.ConnectError:
