@@ -63,8 +63,7 @@ async def delete_records(ctx: Ctx):
         if not ids:
             return {"deleted": 0}
     deleted = await ctx.call(ctx.api._delete, cid, ids, where, where_document, tenant=ctx.tenant, database=ctx.database)
-    # ServerAPI._delete returns the count; a list of ids is what LocalAPI returned before the engine move.
-    return {"deleted": deleted if isinstance(deleted, int) else len(deleted or [])}
+    return {"deleted": int(deleted)}  # ServerAPI._delete returns the count, as the REST API does
 
 
 async def get_records(ctx: Ctx):
