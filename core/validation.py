@@ -38,7 +38,7 @@ def validate_text(value: str, what: str) -> str:
         except UnicodeEncodeError as e:
             raise InvalidArgumentError(
                 f"Expected {what} to be valid Unicode text, got a string holding a lone surrogate "
-                f"{ascii(value[e.start:e.end])} at position {e.start}: ids, documents, URIs, metadata and filter "
+                f"{value[e.start:e.end]!a} at position {e.start}: ids, documents, URIs, metadata and filter "
                 "values must be encodable as UTF-8 (decode bytes with errors='replace' first)"
             ) from None
     return value

@@ -1,7 +1,7 @@
 """Client and AdminClient, as in chromadb, over any ServerAPI (embedded or HTTP)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional
 
 from huedb.api.collection import Collection
 from huedb.api.server_api import ServerAPI

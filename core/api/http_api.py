@@ -117,7 +117,7 @@ class HttpAPI:
             # JSON is UTF-8: a lone surrogate (in a name, metadata, a configuration...) cannot be sent.
             bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
             raise InvalidArgumentError(
-                f"Text must be valid Unicode, got a string holding a lone surrogate {ascii(bad)}: "
+                f"Text must be valid Unicode, got a string holding a lone surrogate {bad!a}: "
                 "every string sent to the server must be encodable as UTF-8"
             ) from None
         except (ValueError, TypeError) as e:  # NaN or infinity, numpy scalars: what JSON cannot carry

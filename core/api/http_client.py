@@ -174,4 +174,4 @@ async def AsyncAdminClient(settings: Optional[Settings] = None) -> AsyncAdminCli
     return AsyncAdminClientAPI(sync)
 
 
-__all__: List[str] = ["HttpClient", "AsyncHttpClient", "CloudClient", "AsyncAdminClient", "AsyncCollection", "AsyncClientAPI"]
+__all__: List[str] = ["AsyncAdminClient", "AsyncClientAPI", "AsyncCollection", "AsyncHttpClient", "CloudClient", "HttpClient"]

@@ -6,9 +6,9 @@ from typing import List
 
 from starlette.routing import Route
 
+from huedb import wire
 from huedb.auth import AuthzResource
 from huedb.errors import InvalidArgumentError
-from huedb import wire
 from huedb.server.routes_common import Ctx, endpoint
 from huedb.server.routes_system import V2, query_int
 

@@ -5,9 +5,9 @@ from typing import List
 
 from starlette.routing import Route
 
+from huedb import wire
 from huedb.auth import AuthzResource
 from huedb.errors import InvalidArgumentError
-from huedb import wire
 from huedb.server.auth import IDENTITY, OPEN, identity_json
 from huedb.server.routes_common import Ctx, endpoint
 
