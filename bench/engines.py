@@ -7,6 +7,7 @@ Engines: ``floor`` (raw hnswlib: the index alone), ``huedb`` and ``chroma``
 file is rewritten after every phase, so a child that crashes or times out
 still leaves the figures it got.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,7 +80,9 @@ class Floor:
         self.hnswlib, self.wl, self.threads = hnswlib, wl, threads
         self.path = os.path.join(data_dir, "index.bin")
         self.index = self._new_index()
-        self.index.init_index(max_elements=wl.params.n, M=HNSW["max_neighbors"], ef_construction=HNSW["ef_construction"])
+        self.index.init_index(
+            max_elements=wl.params.n, M=HNSW["max_neighbors"], ef_construction=HNSW["ef_construction"]
+        )
         self.index.set_num_threads(threads)
 
     def _new_index(self):
@@ -146,8 +149,12 @@ class ClientEngine:
             # Each batch's lists are built outside the timed call, as a streaming loader
             # would: the API takes Python lists, and building them is not ingest. Building
             # all N up front would also add their memory (~35 MB at N=50,000) to peak RSS.
-            batch = dict(ids=wlm.ids(s, e), embeddings=np.asarray(vectors[s:e]),
-                         metadatas=wlm.metadatas(s, e), documents=wlm.documents(s, e))
+            batch = dict(
+                ids=wlm.ids(s, e),
+                embeddings=np.asarray(vectors[s:e]),
+                metadatas=wlm.metadatas(s, e),
+                documents=wlm.documents(s, e),
+            )
             dt, _ = _timed(self.col.add, **batch)
             spent += dt
         return spent
@@ -192,9 +199,15 @@ class Results:
     def __init__(self, path: str, engine: str) -> None:
         self.path = path
         self.data: Dict = {
-            "engine": engine, "version": None, "python": sys.executable,
+            "engine": engine,
+            "version": None,
+            "python": sys.executable,
             "python_version": platform.python_version(),
-            "figures": {}, "notes": {}, "checks": {}, "phase": "start", "complete": False,
+            "figures": {},
+            "notes": {},
+            "checks": {},
+            "phase": "start",
+            "complete": False,
         }
         self.flush()
 
@@ -249,7 +262,9 @@ def run(engine, wl: Workload, res: Results) -> None:
             dt, ids = _timed(engine.query, q, where)
             lat.append(dt)
             got.append(ids)
-        res.set(**{f"filtered_{label}_p50_ms": _p(lat, 50), f"filtered_{label}_recall": wlm.recall(got, np.asarray(truth))})
+        res.set(
+            **{f"filtered_{label}_p50_ms": _p(lat, 50), f"filtered_{label}_recall": wlm.recall(got, np.asarray(truth))}
+        )
 
     reps = max(5, min(50, p.queries))
     res.phase("get_and")
@@ -262,7 +277,10 @@ def run(engine, wl: Workload, res: Results) -> None:
             dt, count = _timed(engine.get, wlm.GET_AND_FILTER)
             lat.append(dt)
             counts.add(count)
-        res.data["checks"]["get_and_rows"] = {"expected": int(wlm.mask_get_and(p.n).sum()), "got": sorted(counts)[0] if len(counts) == 1 else sorted(counts)}
+        res.data["checks"]["get_and_rows"] = {
+            "expected": int(wlm.mask_get_and(p.n).sum()),
+            "got": sorted(counts)[0] if len(counts) == 1 else sorted(counts),
+        }
         res.set(get_and_p50_ms=_p(lat, 50))
 
         res.phase("contains")

@@ -1,4 +1,5 @@
 """The figures, their floor references and huedb's targets; table rendering."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -111,7 +112,10 @@ def table_rows(engines: Dict[str, Dict]) -> List[List[str]]:
             row += [_fmt(v), f"{r:.2f}x" if r is not None else ""]
             if e == TARGET_ENGINE:
                 met = evaluate(fig, v, floor)
-                row += [fig.target_text(), "" if not fig.target_text() else "n/a" if met is None else "met" if met else "MISSED"]
+                row += [
+                    fig.target_text(),
+                    "" if not fig.target_text() else "n/a" if met is None else "met" if met else "MISSED",
+                ]
         rows.append(row)
     return rows
 

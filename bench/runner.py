@@ -1,5 +1,6 @@
 """Parent process: build the workload, run each engine in its own subprocess,
 print the table, write JSON / Markdown."""
+
 from __future__ import annotations
 
 import argparse
@@ -50,14 +51,24 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=d.dim, help=f"dimension (default {d.dim})")
     ap.add_argument("--batch", type=int, default=d.batch, help=f"add() batch size (default {d.batch})")
     ap.add_argument("--queries", type=int, default=d.queries, help=f"queries, k=10 (default {d.queries})")
-    ap.add_argument("--embed-docs", type=int, default=d.embed_docs, help=f"docs for the EF figure (default {d.embed_docs})")
+    ap.add_argument(
+        "--embed-docs", type=int, default=d.embed_docs, help=f"docs for the EF figure (default {d.embed_docs})"
+    )
     ap.add_argument("--seed", type=int, default=d.seed, help=f"workload seed (default {d.seed})")
-    ap.add_argument("--engines", default=None,
-                    help="comma list of floor,huedb,chroma (default: huedb,floor, plus chroma if importable)")
-    ap.add_argument("--chroma-python", default=None, metavar="PATH",
-                    help="interpreter that can import chromadb (default: this one)")
-    ap.add_argument("--threads", type=int, default=_cpu_count(), help="HNSW build threads for every engine (default: CPUs)")
-    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per engine before it is stopped (default 3600)")
+    ap.add_argument(
+        "--engines",
+        default=None,
+        help="comma list of floor,huedb,chroma (default: huedb,floor, plus chroma if importable)",
+    )
+    ap.add_argument(
+        "--chroma-python", default=None, metavar="PATH", help="interpreter that can import chromadb (default: this one)"
+    )
+    ap.add_argument(
+        "--threads", type=int, default=_cpu_count(), help="HNSW build threads for every engine (default: CPUs)"
+    )
+    ap.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds per engine before it is stopped (default 3600)"
+    )
     ap.add_argument("--workdir", default=None, help="keep the workload and data here (default: a temp dir, removed)")
     ap.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write all results as JSON")
     ap.add_argument("--markdown", default=None, metavar="PATH", help="write the table as Markdown")
@@ -73,10 +84,14 @@ def choose_engines(a: argparse.Namespace) -> Dict[str, str]:
         wanted = [e.strip() for e in a.engines.split(",") if e.strip()]
         unknown = sorted(set(wanted) - set(ENGINES))
         if unknown or not wanted:
-            raise SystemExit(f"--engines: unknown or empty {unknown or wanted}; expected a comma list of {', '.join(ENGINES)}")
+            raise SystemExit(
+                f"--engines: unknown or empty {unknown or wanted}; expected a comma list of {', '.join(ENGINES)}"
+            )
         if "chroma" in wanted and not has_chromadb(chroma_python):
-            raise SystemExit(f"--engines includes chroma but {chroma_python} cannot import chromadb; "
-                             "pass --chroma-python PATH of an interpreter that has it")
+            raise SystemExit(
+                f"--engines includes chroma but {chroma_python} cannot import chromadb; "
+                "pass --chroma-python PATH of an interpreter that has it"
+            )
     return {e: (chroma_python if e == "chroma" else sys.executable) for e in ENGINES if e in wanted}
 
 
@@ -84,8 +99,21 @@ def run_engine(name: str, python: str, wl_dir: str, work: str, threads: int, tim
     data_dir = os.path.join(work, f"data-{name}")
     os.makedirs(data_dir)
     out = os.path.join(work, f"result-{name}.json")
-    cmd = [python, "-m", "bench.engines", "--engine", name, "--workload", wl_dir,
-           "--data", data_dir, "--out", out, "--threads", str(threads)]
+    cmd = [
+        python,
+        "-m",
+        "bench.engines",
+        "--engine",
+        name,
+        "--workload",
+        wl_dir,
+        "--data",
+        data_dir,
+        "--out",
+        out,
+        "--threads",
+        str(threads),
+    ]
     error = None
     try:
         proc = subprocess.run(cmd, cwd=work, env=_child_env(), capture_output=True, text=True, timeout=timeout)

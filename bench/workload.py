@@ -4,6 +4,7 @@ Everything derives from one seed, so every engine (and every run with the same
 options) sees identical data. The parent generates the arrays once and saves
 them as .npy files that the engine subprocesses memory-map.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,19 @@ GET_AND_FILTER: Dict = {"$and": [{"k": 3}, {"s": "v2"}]}
 CONTAINS_TOKEN = "t007q"  # in documents with i % 1000 == 7 (0.1% of rows)
 
 _TOPIC_WORDS = (
-    "amber", "basalt", "cedar", "delta", "ember", "fjord", "granite",
-    "harbor", "indigo", "juniper", "kelp", "lantern", "meadow",
+    "amber",
+    "basalt",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "granite",
+    "harbor",
+    "indigo",
+    "juniper",
+    "kelp",
+    "lantern",
+    "meadow",
 )
 # Plain English words: ~1 wordpiece each, so 34 words ~ 40 tokens with specials.
 _EMBED_WORDS = (
@@ -85,10 +97,7 @@ def metadatas(start: int, stop: int) -> List[Dict]:
 
 
 def documents(start: int, stop: int) -> List[str]:
-    return [
-        f"doc {i} about topic {i % 50} with {_TOPIC_WORDS[i % 13]} t{i % 1000:03d}q"
-        for i in range(start, stop)
-    ]
+    return [f"doc {i} about topic {i % 50} with {_TOPIC_WORDS[i % 13]} t{i % 1000:03d}q" for i in range(start, stop)]
 
 
 def mask_10pct(n: int) -> np.ndarray:
@@ -129,7 +138,11 @@ def exact_top_k(queries: np.ndarray, data: np.ndarray, k: int, mask: Optional[np
     for s in range(0, len(queries), 256):  # bounded memory: 256 x N distances at a time
         q = np.asarray(queries[s : s + 256], dtype=np.float32)
         d = sq[None, :] - 2.0 * (q @ cand.T)  # |q|^2 is constant per row: ranking unchanged
-        part = np.argpartition(d, take - 1, axis=1)[:, :take] if take < len(rows) else np.broadcast_to(np.arange(len(rows)), d.shape)
+        part = (
+            np.argpartition(d, take - 1, axis=1)[:, :take]
+            if take < len(rows)
+            else np.broadcast_to(np.arange(len(rows)), d.shape)
+        )
         order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1, kind="stable")
         out[s : s + len(q)] = rows[np.take_along_axis(part, order, axis=1)]
     return out

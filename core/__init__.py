@@ -3,6 +3,7 @@
 ``import huedb`` works wherever ``import chromadb`` did: the same client
 constructors, arguments, defaults, result shapes and error classes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,9 +22,7 @@ ClientAPI = _Client
 AdminAPI = _AdminClient
 
 
-def Client(
-    settings: Settings | None = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
-) -> _Client:
+def Client(settings: Settings | None = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> _Client:
     """A client configured by ``settings`` (or the global settings): persistent, in-memory or HTTP."""
     return _Client(settings if settings is not None else get_settings(), tenant, database)
 

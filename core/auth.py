@@ -5,6 +5,7 @@ raises AuthenticationError), and an *authz* provider decides whether that
 identity may perform an action on a resource (or raises ForbiddenError).
 Client side, a *client auth* provider yields the headers to send.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,8 +30,7 @@ class AuthzResource:
 class AuthnProvider(Protocol):
     name: ClassVar[str]
 
-    def __init__(self, settings: Any) -> None:
-        ...
+    def __init__(self, settings: Any) -> None: ...
 
     def authenticate(self, headers: Mapping[str, str]) -> UserIdentity:
         """Returns the caller's identity; raises AuthenticationError (401) otherwise."""
@@ -40,8 +40,7 @@ class AuthnProvider(Protocol):
 class AuthzProvider(Protocol):
     name: ClassVar[str]
 
-    def __init__(self, settings: Any) -> None:
-        ...
+    def __init__(self, settings: Any) -> None: ...
 
     def authorize(self, user: UserIdentity, action: str, resource: AuthzResource) -> None:
         """Raises ForbiddenError (403) unless ``user`` may do ``action`` on ``resource``."""
@@ -51,8 +50,7 @@ class AuthzProvider(Protocol):
 class ClientAuthProvider(Protocol):
     name: ClassVar[str]
 
-    def __init__(self, settings: Any) -> None:
-        ...
+    def __init__(self, settings: Any) -> None: ...
 
     def authenticate(self) -> Dict[str, str]:
         """Headers to add to every request."""

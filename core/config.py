@@ -12,6 +12,7 @@ stay readable as attributes so a plugin can read a setting of its own. Names of
 chromadb settings that only matter to Chroma's distributed deployment are
 accepted silently. docs/settings.md lists every setting.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -28,19 +29,42 @@ DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
 
 #: chromadb 1.5.9 settings for its distributed/Rust internals: accepted without a warning, unused.
-CHROMA_ONLY_SETTINGS = frozenset({
-    "chroma_server_auth_ignore_paths", "chroma_product_telemetry_impl", "chroma_telemetry_impl",
-    "chroma_otel_collection_endpoint", "chroma_otel_service_name", "chroma_otel_collection_headers",
-    "chroma_otel_granularity", "migrations", "migrations_hash_algorithm", "chroma_segment_directory_impl",
-    "chroma_segment_directory_routing_mode", "chroma_memberlist_provider_impl", "worker_memberlist_name",
-    "chroma_coordinator_host", "chroma_server_grpc_port", "chroma_sysdb_impl", "chroma_producer_impl",
-    "chroma_consumer_impl", "chroma_segment_manager_impl", "chroma_executor_impl",
-    "chroma_query_replication_factor", "chroma_logservice_host", "chroma_logservice_port",
-    "chroma_quota_provider_impl", "chroma_rate_limiting_provider_impl", "chroma_quota_enforcer_impl",
-    "chroma_rate_limit_enforcer_impl", "chroma_async_rate_limit_enforcer_impl",
-    "chroma_logservice_request_timeout_seconds", "chroma_sysdb_request_timeout_seconds", "chroma_db_impl",
-    "chroma_collection_assignment_policy_impl",
-})
+CHROMA_ONLY_SETTINGS = frozenset(
+    {
+        "chroma_server_auth_ignore_paths",
+        "chroma_product_telemetry_impl",
+        "chroma_telemetry_impl",
+        "chroma_otel_collection_endpoint",
+        "chroma_otel_service_name",
+        "chroma_otel_collection_headers",
+        "chroma_otel_granularity",
+        "migrations",
+        "migrations_hash_algorithm",
+        "chroma_segment_directory_impl",
+        "chroma_segment_directory_routing_mode",
+        "chroma_memberlist_provider_impl",
+        "worker_memberlist_name",
+        "chroma_coordinator_host",
+        "chroma_server_grpc_port",
+        "chroma_sysdb_impl",
+        "chroma_producer_impl",
+        "chroma_consumer_impl",
+        "chroma_segment_manager_impl",
+        "chroma_executor_impl",
+        "chroma_query_replication_factor",
+        "chroma_logservice_host",
+        "chroma_logservice_port",
+        "chroma_quota_provider_impl",
+        "chroma_rate_limiting_provider_impl",
+        "chroma_quota_enforcer_impl",
+        "chroma_rate_limit_enforcer_impl",
+        "chroma_async_rate_limit_enforcer_impl",
+        "chroma_logservice_request_timeout_seconds",
+        "chroma_sysdb_request_timeout_seconds",
+        "chroma_db_impl",
+        "chroma_collection_assignment_policy_impl",
+    }
+)
 
 _SQLITE_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 _TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -140,8 +164,10 @@ class Settings(BaseSettings):
 
     # -- coercion ------------------------------------------------------------
     @field_validator(
-        "chroma_server_cors_allow_origins", "embedding_function_allowed_hosts",
-        "embedding_function_allowed_env_vars", mode="before",
+        "chroma_server_cors_allow_origins",
+        "embedding_function_allowed_hosts",
+        "embedding_function_allowed_env_vars",
+        mode="before",
     )
     @classmethod
     def _split_list(cls, value: Any) -> Any:

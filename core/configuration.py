@@ -4,6 +4,7 @@
 Legacy ``metadata={"hnsw:space": "cosine", ...}`` keys are honoured at creation.
 What is stored (and read back) is always the full effective configuration.
 """
+
 from __future__ import annotations
 
 import math
@@ -108,9 +109,7 @@ def _check_hnsw_value(key: str, value: Any) -> Any:
         return _check_int(key, value)
     if key == "resize_factor":
         return _check_resize_factor(value)
-    raise InvalidArgumentError(
-        f"Unknown hnsw configuration key {key!r}; expected one of {', '.join(hnsw_defaults())}"
-    )
+    raise InvalidArgumentError(f"Unknown hnsw configuration key {key!r}; expected one of {', '.join(hnsw_defaults())}")
 
 
 def section(configuration: Mapping[str, Any], name: str, where: str = "configuration") -> Dict[str, Any]:
@@ -138,7 +137,9 @@ def _as_configuration(configuration: Any, where: str) -> Dict[str, Any]:
     return dict(configuration)
 
 
-def validate_request(configuration: Any, metadata: Optional[Mapping[str, Any]] = None, where: str = "configuration") -> None:
+def validate_request(
+    configuration: Any, metadata: Optional[Mapping[str, Any]] = None, where: str = "configuration"
+) -> None:
     """Client-side check of a create / modify request: section types and hnsw ranges, so every
     client (HTTP too) reports a bad value the same way before anything is sent. The server
     checks again, with the stored configuration and the index plugin."""

@@ -2,6 +2,7 @@
 
 ``l2`` is squared L2, ``ip`` is 1 - a.b, ``cosine`` is 1 - cos (as in Chroma and hnswlib).
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -41,9 +42,7 @@ def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> 
     raise ValueError(f"unknown space {space!r}; expected one of l2, cosine, ip")
 
 
-def top_k(
-    distances: np.ndarray, labels: np.ndarray, k: int
-) -> Tuple[np.ndarray, np.ndarray]:
+def top_k(distances: np.ndarray, labels: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
     """Smallest k per row, ties broken by label, padded with -1/inf to width k."""
     nq, n = distances.shape
     out_labels = np.full((nq, k), -1, dtype=np.int64)

@@ -12,6 +12,7 @@ decides whether a rebuilt EF may read an API-key variable or reach an endpoint: 
 what the provider documents (``EmbeddingFunction.egress``), plus what this client's
 settings allow (see docs/auth.md, "Embedding functions rebuilt from a stored config").
 """
+
 from __future__ import annotations
 
 import json
@@ -83,7 +84,7 @@ def validate_spec(spec: Any, where: str = "configuration['embedding_function']")
         return None
     if not isinstance(spec, dict) or spec.get("type") not in EF_TYPES:
         raise InvalidArgumentError(
-            f"{where} must be an embedding function or {{\"name\", \"type\", \"config\"}} with type "
+            f'{where} must be an embedding function or {{"name", "type", "config"}} with type '
             f"known, custom or legacy; got {spec!r}"
         )
     if spec["type"] == "legacy":
@@ -257,7 +258,8 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
             except PluginNotFoundError:
                 raise PluginNotFoundError(
                     registry.not_found_message(
-                        "embedding_function", name,
+                        "embedding_function",
+                        name,
                         context=f"Collection {self.collection_name!r} uses embedding function {name!r}",
                     )
                 ) from None
@@ -296,7 +298,11 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
         return bool(getattr(ef, "supports_images", lambda: False)())
 
     def __repr__(self) -> str:
-        return f"<persisted embedding function {self.spec['name']!r} (not built yet)>" if self._ef is None else repr(self._ef)
+        return (
+            f"<persisted embedding function {self.spec['name']!r} (not built yet)>"
+            if self._ef is None
+            else repr(self._ef)
+        )
 
 
 def rebuild(

@@ -3,6 +3,7 @@
 Implementations live in plugins (``plugins/embedding``, ``plugins/loaders`` or
 third-party packages) and reach the core only through the plugin registry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,7 @@ class EmbeddingFunction(Protocol[D]):
 
     egress: ClassVar[Optional[ProviderEgress]] = None
 
-    def __call__(self, input: D) -> Embeddings:
-        ...
+    def __call__(self, input: D) -> Embeddings: ...
 
     @classmethod
     def persisted_config_problem(cls, config: Dict[str, Any]) -> Optional[str]:
@@ -113,8 +113,7 @@ class EmbeddingFunction(Protocol[D]):
 class DataLoader(Protocol):
     """Loads the data behind URIs (e.g. images from files) for embedding and ``include=["data"]``."""
 
-    def __call__(self, uris: Sequence[Optional[str]]) -> List[Any]:
-        ...
+    def __call__(self, uris: Sequence[Optional[str]]) -> List[Any]: ...
 
 
 def normalize_embeddings(value: Any) -> Optional[np.ndarray]:

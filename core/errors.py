@@ -3,6 +3,7 @@
 Every error carries a ``name()`` used as the ``error`` field of HTTP error
 bodies, and a ``code()`` used as the HTTP status.
 """
+
 from __future__ import annotations
 
 

@@ -2,6 +2,7 @@
 before embedding, and the engine's backend compiles the same filters (for SQLite,
 ``huedb.storage.sqlite.filters``, which holds the rules and their limits).
 """
+
 from __future__ import annotations
 
 from typing import Any

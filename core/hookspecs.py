@@ -5,6 +5,7 @@ a class is registered under comes from the class itself (``name()`` for
 embedding functions, ``name`` for the others) unless passed explicitly as
 ``register(cls, name="...")``.
 """
+
 import pluggy
 
 hookspec = pluggy.HookspecMarker("huedb")

@@ -5,6 +5,7 @@ can always be rebuilt from it: it records the last applied sequence number so
 the core can tell whether it is current, stale (catch up) or corrupt (rebuild).
 Implementations are plugins (``plugins/index`` or third-party packages).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,13 +35,10 @@ class IndexSegment(Protocol):
     #: which section of the collection configuration configures this plugin (default "index")
     config_section: ClassVar[str]
 
-    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
-        ...
+    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None: ...
 
     @classmethod
-    def load(
-        cls, dimension: int, space: str, config: Dict[str, Any], directory: Path
-    ) -> Optional["IndexSegment"]:
+    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["IndexSegment"]:
         """Opens the persisted index under ``directory``; None if there is none.
 
         Raises CorruptIndexError when a file is present but truncated or corrupt.
@@ -66,9 +64,7 @@ class IndexSegment(Protocol):
         in between never claims records the index does not hold yet."""
         ...
 
-    def query(
-        self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None
-    ) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         """k nearest labels and distances per query, shape (nq, k).
 
         With ``allowed`` (sorted int64 labels), only those labels are eligible.
@@ -80,8 +76,7 @@ class IndexSegment(Protocol):
         """The stored vectors of ``labels`` (all present), float32 (n, dimension)."""
         ...
 
-    def count(self) -> int:
-        ...
+    def count(self) -> int: ...
 
     def persist(self) -> None:
         """Writes the index to its directory atomically (write then rename). No-op in memory.
@@ -95,8 +90,7 @@ class IndexSegment(Protocol):
         """Applies changed runtime parameters (only keys in ``mutable_params``)."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 def sorted_unique(labels: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """What the registry tells people: ``huedb plugins`` rows and "not installed" messages."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
@@ -24,9 +25,13 @@ def not_found_message(registry: "Registry", kind: str, name: str, context: str =
 
     label = kind.replace("_", " ")
     hint = KNOWN_PROVIDERS.get(name)
-    where = f"It is provided by: {hint}." if hint else (
-        f"Install the package that provides it (a plugin in the {ENTRY_POINT_GROUP!r} entry-point group), "
-        f"or register it with register_embedding_function."
+    where = (
+        f"It is provided by: {hint}."
+        if hint
+        else (
+            f"Install the package that provides it (a plugin in the {ENTRY_POINT_GROUP!r} entry-point group), "
+            f"or register it with register_embedding_function."
+        )
     )
     failed = registry.plugin_info.get(name)
     broken = f" Plugin {name!r} is installed but failed to load: {failed.error}." if failed and failed.error else ""
@@ -35,10 +40,22 @@ def not_found_message(registry: "Registry", kind: str, name: str, context: str =
     return f"{opening}{broken} {where} Installed: {installed}."
 
 
-def _row(name: str, kind: Optional[str], plugin: str, distribution: Optional[str], version: Optional[str],
-         error: Optional[str]) -> Dict[str, Any]:
-    return {"name": name, "kind": kind, "plugin": plugin, "distribution": distribution, "version": version,
-            "error": error}
+def _row(
+    name: str,
+    kind: Optional[str],
+    plugin: str,
+    distribution: Optional[str],
+    version: Optional[str],
+    error: Optional[str],
+) -> Dict[str, Any]:
+    return {
+        "name": name,
+        "kind": kind,
+        "plugin": plugin,
+        "distribution": distribution,
+        "version": version,
+        "error": error,
+    }
 
 
 def describe(registry: "Registry", include_all: bool = False, kind: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -51,7 +68,9 @@ def describe(registry: "Registry", include_all: bool = False, kind: Optional[str
         rows.extend(_row(r.name, k, r.plugin, r.distribution, r.version, None) for r in regs.values())
     if not kind:
         rows.extend(
-            _row(i.name, None, i.name, i.distribution, i.version, i.error) for i in registry.plugin_info.values() if i.error
+            _row(i.name, None, i.name, i.distribution, i.version, i.error)
+            for i in registry.plugin_info.values()
+            if i.error
         )
     if not include_all:
         rows = [r for r in rows if r["distribution"] not in ("huedb",) or r["error"]]

@@ -11,6 +11,7 @@ second is not loaded, and the record names both); a hookimpl of a hook that
 does not exist (a misspelling, with the closest real hook name); a plugin that
 registered nothing; a registration name claimed by two plugins.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -41,7 +42,6 @@ KINDS: Dict[str, str] = {
 #: hooks that are not registry kinds: their consumer calls them with its own argument
 #: (``register_commands(cli)`` is called by the ``huedb`` command line, see Registry.register_commands)
 OTHER_HOOKS: Tuple[str, ...] = ("register_commands",)
-
 
 
 def _strict() -> bool:
@@ -249,7 +249,6 @@ class Registry:
         into.clear()
         into.update(staged)
 
-
     def _collect(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
         info = self.plugin_info.get(plugin_name)
 
@@ -293,7 +292,9 @@ class Registry:
                     raise
                 info.error = f"{type(e).__name__}: {e}"
                 if _strict():
-                    raise StrictPluginError(f"plugin {impl.plugin_name!r} failed to register commands: {info.error}") from e
+                    raise StrictPluginError(
+                        f"plugin {impl.plugin_name!r} failed to register commands: {info.error}"
+                    ) from e
 
     def get(self, kind: str, name: str) -> Any:
         reg = self.registrations()[kind].get(name)
@@ -371,4 +372,3 @@ def register_embedding_function(cls: Any = None, *, name: Optional[str] = None) 
     if cls is None:
         return do_register
     return do_register(cls)
-

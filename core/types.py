@@ -3,6 +3,7 @@
 This module imports nothing from huedb, so any layer may import it without a
 back-edge. It is the one place that names the result fields.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@
 parametrised over client kinds ("embedded" now; "http" is added by the server
 suite) so that one set of scenario tests covers every client.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def _make_embedded_client(tmp_path):
     import huedb
     from huedb.config import Settings
 
-    return huedb.PersistentClient(path=str(tmp_path / f"db-{uuid.uuid4().hex[:8]}"), settings=Settings(allow_reset=True))
+    return huedb.PersistentClient(
+        path=str(tmp_path / f"db-{uuid.uuid4().hex[:8]}"), settings=Settings(allow_reset=True)
+    )
 
 
 @pytest.fixture(params=CLIENT_KINDS)

@@ -8,6 +8,7 @@ parent knows exactly which batches were acknowledged when it kills us.
 The data of each batch is a pure function of its number (see ``batch``), so
 the parent can check every acknowledged record byte for byte.
 """
+
 from __future__ import annotations
 
 import sys

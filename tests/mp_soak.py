@@ -10,6 +10,7 @@ collection, logging each query's start time and the ids it returned.
 
 Any exception ends the process with a non-zero exit code.
 """
+
 from __future__ import annotations
 
 import json

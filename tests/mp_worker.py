@@ -5,6 +5,7 @@ Each stdin line is a JSON command ``{"op": ..., ...}``; each reply is one JSON l
 PersistentClient open for its whole life, so its index segments stay loaded
 between commands, as in a long-running application.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,7 @@ import huedb
 
 
 def _collection(client, name: str, space: str = "l2"):
-    return client.get_or_create_collection(
-        name, embedding_function=None, configuration={"hnsw": {"space": space}}
-    )
+    return client.get_or_create_collection(name, embedding_function=None, configuration={"hnsw": {"space": space}})
 
 
 def run(path: str) -> None:

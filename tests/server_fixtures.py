@@ -5,6 +5,7 @@
   tenant and database of that server, so tests are isolated without restarts.
 * ``ServerThread`` / ``ServerProcess``: start more servers (own config, auth, subprocess).
 """
+
 from __future__ import annotations
 
 import os
@@ -81,12 +82,27 @@ class ServerThread:
 class ServerProcess:
     """``python -m huedb.server.run`` in a subprocess (for signals and the real CLI path)."""
 
-    def __init__(self, path: str, args: Optional[List[str]] = None, env: Optional[Dict[str, str]] = None,
-                 python: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        args: Optional[List[str]] = None,
+        env: Optional[Dict[str, str]] = None,
+        python: Optional[str] = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [python or sys.executable, "-m", "huedb.server.run", "--path", path, "--host", "127.0.0.1",
-               "--port", str(self.port), *(args or [])]
+        cmd = [
+            python or sys.executable,
+            "-m",
+            "huedb.server.run",
+            "--path",
+            path,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *(args or []),
+        ]
         full_env = {**os.environ, **(env or {})}
         self.log_path = Path(path).parent / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
@@ -146,8 +162,11 @@ def http_client_factory(huedb_server):
         admin.create_database(database, tenant)
         admin.close()
         client = huedb.HttpClient(
-            host="127.0.0.1", port=huedb_server.port, settings=Settings(allow_reset=True, **settings),
-            tenant=tenant, database=database,
+            host="127.0.0.1",
+            port=huedb_server.port,
+            settings=Settings(allow_reset=True, **settings),
+            tenant=tenant,
+            database=database,
         )
         made.append(client)
         return client

@@ -5,6 +5,7 @@ request, heartbeat included, wait behind their checks. Now checks run in worker
 threads, a bounded number at once, and a verified credential is cached by a keyed
 hash. All comparisons are relative to what the same test measures: no absolute times.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,8 +63,9 @@ def test_wrong_basic_credentials_flood_does_not_stall_heartbeat_or_good_clients(
 
         flood_latencies: List[float] = []
         flood_statuses: List[int] = []
-        threads = [threading.Thread(target=_flood, args=(url, flood_latencies, flood_statuses))
-                   for _ in range(FLOOD_CLIENTS)]
+        threads = [
+            threading.Thread(target=_flood, args=(url, flood_latencies, flood_statuses)) for _ in range(FLOOD_CLIENTS)
+        ]
         for t in threads:
             t.start()
         heartbeats: List[float] = []

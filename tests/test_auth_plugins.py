@@ -4,6 +4,7 @@ Real bcrypt (cost 4 for speed), real files in tmp_path, real plugin discovery
 through entry points. No HTTP server here: providers are called directly with
 header mappings, as the server will call them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -93,11 +94,23 @@ def users_file(tmp_path):
 # -- discovery ---------------------------------------------------------------
 DISCOVERY = [
     ("authn_provider", "basic", BasicAuthenticationServerProvider),
-    ("authn_provider", "chromadb.auth.basic_authn.BasicAuthenticationServerProvider", BasicAuthenticationServerProvider),
+    (
+        "authn_provider",
+        "chromadb.auth.basic_authn.BasicAuthenticationServerProvider",
+        BasicAuthenticationServerProvider,
+    ),
     ("authn_provider", "token", TokenAuthenticationServerProvider),
-    ("authn_provider", "chromadb.auth.token_authn.TokenAuthenticationServerProvider", TokenAuthenticationServerProvider),
+    (
+        "authn_provider",
+        "chromadb.auth.token_authn.TokenAuthenticationServerProvider",
+        TokenAuthenticationServerProvider,
+    ),
     ("authz_provider", "simple_rbac", SimpleRBACAuthorizationProvider),
-    ("authz_provider", "chromadb.auth.simple_rbac_authz.SimpleRBACAuthorizationProvider", SimpleRBACAuthorizationProvider),
+    (
+        "authz_provider",
+        "chromadb.auth.simple_rbac_authz.SimpleRBACAuthorizationProvider",
+        SimpleRBACAuthorizationProvider,
+    ),
     ("client_auth_provider", "basic", BasicAuthClientProvider),
     ("client_auth_provider", "chromadb.auth.basic_authn.BasicAuthClientProvider", BasicAuthClientProvider),
     ("client_auth_provider", "token", TokenAuthClientProvider),
@@ -130,7 +143,9 @@ def test_basic_ok_from_file(htpasswd_file):
     user = p.authenticate(basic_header("alice", ALICE_PW))
     assert user == UserIdentity(user_id="alice")
     # $2y$ hashes (htpasswd's spelling) work; header name and scheme are case-insensitive
-    assert p.authenticate({"authorization": basic_header("bob", BOB_PW, scheme="basic")["Authorization"]}).user_id == "bob"
+    assert (
+        p.authenticate({"authorization": basic_header("bob", BOB_PW, scheme="basic")["Authorization"]}).user_id == "bob"
+    )
 
 
 def test_basic_ok_from_inline_text_and_mapping_settings(htpasswd_text):
@@ -196,7 +211,9 @@ def test_basic_configuration_errors(tmp_path, htpasswd_text, htpasswd_file):
         BasicAuthenticationServerProvider(settings())
     with pytest.raises(InvalidArgumentError, match="only one"):
         BasicAuthenticationServerProvider(
-            settings(chroma_server_authn_credentials=htpasswd_text, chroma_server_authn_credentials_file=str(htpasswd_file))
+            settings(
+                chroma_server_authn_credentials=htpasswd_text, chroma_server_authn_credentials_file=str(htpasswd_file)
+            )
         )
     with pytest.raises(InvalidArgumentError, match="does not exist"):
         BasicAuthenticationServerProvider(settings(chroma_server_authn_credentials_file=str(tmp_path / "missing")))
@@ -275,7 +292,9 @@ def test_token_users_file_maps_to_tenant_and_databases(users_file):
     p = TokenAuthenticationServerProvider(settings(chroma_server_authn_credentials_file=str(users_file)))
     for tok in (TOK_ALICE_1, TOK_ALICE_2):
         alice = p.authenticate({"Authorization": f"Bearer {tok}"})
-        assert alice == UserIdentity(user_id="alice", tenant="acme", databases=["prod", "staging"], attributes={"role": "admin"})
+        assert alice == UserIdentity(
+            user_id="alice", tenant="acme", databases=["prod", "staging"], attributes={"role": "admin"}
+        )
     bob = p.authenticate({"X-Chroma-Token": TOK_BOB})
     assert (bob.user_id, bob.tenant, bob.databases) == ("bob", None, [])
     carol = p.authenticate({"X-Chroma-Token": "tok-carol-DDDD4444"})
@@ -333,7 +352,10 @@ def test_token_compares_against_every_entry(monkeypatch):
 @pytest.mark.parametrize(
     "text,match",
     [
-        (f"users:\n  - id: a\n    tokens: [{TOK_BOB}]\n  - id: b\n    tokens: [{TOK_BOB}]\n", "also assigned to user 'a'"),
+        (
+            f"users:\n  - id: a\n    tokens: [{TOK_BOB}]\n  - id: b\n    tokens: [{TOK_BOB}]\n",
+            "also assigned to user 'a'",
+        ),
         ("users:\n  - id: a\n    tokens: ['has space-SECRET']\n", "token #1 of user 'a' is invalid"),
         ("users:\n  - id: a\n", "needs 'tokens'"),
         ("users:\n  - role: admin\n    tokens: [x]\n", "user #1 needs an 'id'"),
@@ -396,7 +418,11 @@ def test_rbac_allows_role_actions(authz):
         authz.authorize(UserIdentity("root"), action, res(collection="c"))
     authz.authorize(UserIdentity("bob"), "collection:query", res(collection="c"))
     assert authz.allowed_actions(UserIdentity("bob")) == {
-        "collection:get_collection", "collection:get", "collection:query", "collection:count", "db:list_collections"
+        "collection:get_collection",
+        "collection:get",
+        "collection:query",
+        "collection:count",
+        "db:list_collections",
     }
 
 
@@ -469,7 +495,10 @@ def test_rbac_binding_from_authz_config(authz):
         ("users: []\n", "must be a YAML mapping with 'roles_mapping'"),
         ("roles_mapping:\n  r: {actions: [collection:fly]}\n", r"unknown actions \['collection:fly'\]"),
         ("roles_mapping:\n  r: {}\n", "needs 'actions'"),
-        ("roles_mapping:\n  r: {actions: []}\nusers:\n  - {id: a, role: nope}\n", "role 'nope'.*defined roles: \\['r'\\]"),
+        (
+            "roles_mapping:\n  r: {actions: []}\nusers:\n  - {id: a, role: nope}\n",
+            "role 'nope'.*defined roles: \\['r'\\]",
+        ),
         ("roles_mapping:\n  r: {actions: []}\nusers:\n  - {id: a, role: r}\n  - {id: a, role: r}\n", "appears twice"),
         ("roles_mapping:\n  r: {actions: []}\nusers:\n  - {role: r}\n", "user #1 needs an 'id'"),
         ("roles_mapping: [\n", "not valid YAML"),
@@ -545,7 +574,9 @@ def test_token_client_rejects_bad_settings():
         TokenAuthClientProvider(settings(chroma_client_auth_credentials="has a SECRET space"))
     assert "SECRET" not in str(e.value)
     with pytest.raises(InvalidArgumentError, match="chroma_auth_token_transport_header"):
-        TokenAuthClientProvider(settings(chroma_client_auth_credentials=TOK_BOB, chroma_auth_token_transport_header="Cookie"))
+        TokenAuthClientProvider(
+            settings(chroma_client_auth_credentials=TOK_BOB, chroma_auth_token_transport_header="Cookie")
+        )
 
 
 def test_client_providers_do_not_show_secrets_in_repr():
@@ -562,7 +593,9 @@ def _failures(htpasswd_text, users_file):
     basic_p = BasicAuthenticationServerProvider(settings(chroma_server_authn_credentials=htpasswd_text))
     token_p = TokenAuthenticationServerProvider(settings(chroma_server_authn_credentials_file=str(users_file)))
     xtoken_p = TokenAuthenticationServerProvider(
-        settings(chroma_server_authn_credentials_file=str(users_file), chroma_auth_token_transport_header="X-Chroma-Token")
+        settings(
+            chroma_server_authn_credentials_file=str(users_file), chroma_auth_token_transport_header="X-Chroma-Token"
+        )
     )
     rnd = secrets.token_hex
     near = TOK_ALICE_1[:-4] + rnd(2)  # a near-miss token
@@ -614,7 +647,10 @@ def test_singleton_tenant_database_override():
     assert singleton_tenant_database_if_applicable(settings(), pinned) == (None, None)
     on = settings(chroma_overwrite_singleton_tenant_database_access_from_auth=True)
     assert singleton_tenant_database_if_applicable(on, pinned) == ("acme", "prod")
-    assert singleton_tenant_database_if_applicable(on, UserIdentity("u", tenant="acme", databases=["a", "b"])) == ("acme", None)
+    assert singleton_tenant_database_if_applicable(on, UserIdentity("u", tenant="acme", databases=["a", "b"])) == (
+        "acme",
+        None,
+    )
     assert singleton_tenant_database_if_applicable(on, UserIdentity("u", tenant="*", databases=["*"])) == (None, None)
     assert singleton_tenant_database_if_applicable(on, None) == (None, None)
     env_style = settings(chroma_overwrite_singleton_tenant_database_access_from_auth="true")
@@ -625,4 +661,3 @@ def test_constant_time_equals():
     assert common.constant_time_equals("abc", "abc")
     assert not common.constant_time_equals("abc", "abd")
     assert not common.constant_time_equals("abc", "abcd")
-

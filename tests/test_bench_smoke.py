@@ -3,6 +3,7 @@
 These check that `python -m bench` produces every figure with sane values,
 not that anything is fast: no timed assertions.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,16 @@ def run_bench(tmp_path: Path, *args: str, timeout: float = 600) -> "tuple[subpro
     out = tmp_path / "out.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--json", str(out), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return proc, (json.loads(out.read_text()) if out.exists() else {})
 
 
 # --- workload ---------------------------------------------------------------
+
 
 def test_workload_is_deterministic_and_embedding_like():
     p = WorkloadParams(n=3000, dim=64, queries=20, seed=7)
@@ -106,6 +111,7 @@ def test_saved_workload_round_trips(tmp_path):
 
 # --- targets and table --------------------------------------------------------
 
+
 def _figures(**over):
     base = {key: 1.0 for key in report.FIGURE_KEYS}
     base.update(over)
@@ -118,8 +124,10 @@ def test_targets_are_judged_against_the_floor():
         ingest_s=21.0,  # 2.1x <= 2.2x: met
         query_p50_ms=2.0,  # 4x > 3x: missed
         recall_at_10=0.985,
-        filtered_10pct_p50_ms=9.0, filtered_10pct_recall=1.0,  # 18x: met
-        filtered_1pct_p50_ms=11.0, filtered_1pct_recall=0.99,  # 22x and recall < 1: missed
+        filtered_10pct_p50_ms=9.0,
+        filtered_10pct_recall=1.0,  # 18x: met
+        filtered_1pct_p50_ms=11.0,
+        filtered_1pct_recall=0.99,  # 22x and recall < 1: missed
         get_and_p50_ms=None,  # not measured: n/a
         reopen_first_query_ms=8.0,  # 2x: met (boundary)
         peak_rss_mb=131.0,  # 1.31x: missed
@@ -127,10 +135,16 @@ def test_targets_are_judged_against_the_floor():
     t = report.targets({"floor": floor, "huedb": huedb})
     met = {k: v["met"] for k, v in t.items()}
     assert met == {
-        "ingest_s": True, "query_p50_ms": False, "recall_at_10": True,
-        "filtered_10pct_p50_ms": True, "filtered_10pct_recall": True,
-        "filtered_1pct_p50_ms": False, "filtered_1pct_recall": False,
-        "get_and_p50_ms": None, "reopen_first_query_ms": True, "peak_rss_mb": False,
+        "ingest_s": True,
+        "query_p50_ms": False,
+        "recall_at_10": True,
+        "filtered_10pct_p50_ms": True,
+        "filtered_10pct_recall": True,
+        "filtered_1pct_p50_ms": False,
+        "filtered_1pct_recall": False,
+        "get_and_p50_ms": None,
+        "reopen_first_query_ms": True,
+        "peak_rss_mb": False,
     }
     assert t["filtered_10pct_p50_ms"]["ratio"] == pytest.approx(18.0)
     rows = report.table_rows({"floor": floor, "huedb": huedb, "chroma": _figures()})
@@ -146,6 +160,7 @@ def test_targets_are_judged_against_the_floor():
 
 # --- the command line ---------------------------------------------------------
 
+
 def test_unknown_engine_and_missing_chroma_are_clear_errors(tmp_path):
     proc, _ = run_bench(tmp_path, "--n", "100", "--engines", "floor,milvus")
     assert proc.returncode != 0 and "unknown or empty ['milvus']" in proc.stderr
@@ -160,8 +175,9 @@ def test_unknown_engine_and_missing_chroma_are_clear_errors(tmp_path):
 
 def test_floor_only_run_end_to_end(tmp_path):
     md = tmp_path / "table.md"
-    proc, out = run_bench(tmp_path, "--n", "1500", "--queries", "10", "--batch", "500", "--engines", "floor",
-                          "--markdown", str(md))
+    proc, out = run_bench(
+        tmp_path, "--n", "1500", "--queries", "10", "--batch", "500", "--engines", "floor", "--markdown", str(md)
+    )
     assert proc.returncode == 0, proc.stderr
     floor = out["engines"]["floor"]
     assert floor["complete"] and "error" not in floor

@@ -1,4 +1,5 @@
 """``huedb db``, ``huedb tenant``, ``huedb profile``, ``huedb doctor`` and ``huedb install``."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,11 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([HUEDB, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [HUEDB, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -81,7 +85,9 @@ def test_db_against_a_server_and_a_profile_as_binaries(server, user_config):
     out = sh("db", "create", "remote_db", "--host", "127.0.0.1", "--port", str(server))
     assert out.returncode == 0, out.stderr
     env = {**os.environ, "HUEDB_CONFIG_DIR": str(user_config), "MY_TOKEN": "unused-by-this-server"}
-    out = sh("profile", "add", "local", "--host", "127.0.0.1", "--port", str(server), "--token-env", "MY_TOKEN", env=env)
+    out = sh(
+        "profile", "add", "local", "--host", "127.0.0.1", "--port", str(server), "--token-env", "MY_TOKEN", env=env
+    )
     assert out.returncode == 0, out.stderr
     out = sh("db", "list", "--json", env=env)  # no --path/--host: the active profile
     assert out.returncode == 0, out.stderr
@@ -92,15 +98,35 @@ def test_db_against_a_server_and_a_profile_as_binaries(server, user_config):
 
 # -- profile ------------------------------------------------------------------------------------
 def test_profiles_lifecycle_and_file_mode(user_config, monkeypatch):
-    r = invoke("profile", "add", "staging", "--host", "stage.example", "--port", "8443", "--ssl", "--tenant", "t1",
-               "--db", "d1", "--token-env", "STAGE_TOKEN")
+    r = invoke(
+        "profile",
+        "add",
+        "staging",
+        "--host",
+        "stage.example",
+        "--port",
+        "8443",
+        "--ssl",
+        "--tenant",
+        "t1",
+        "--db",
+        "d1",
+        "--token-env",
+        "STAGE_TOKEN",
+    )
     assert r.exit_code == 0, r.output
     cfg = user_config / "config.json"
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
     saved = json.loads(cfg.read_text())
     assert saved["active_profile"] == "staging"
-    assert saved["profiles"]["staging"] == {"host": "stage.example", "port": 8443, "ssl": True, "tenant": "t1",
-                                            "database": "d1", "token_env": "STAGE_TOKEN"}
+    assert saved["profiles"]["staging"] == {
+        "host": "stage.example",
+        "port": 8443,
+        "ssl": True,
+        "tenant": "t1",
+        "database": "d1",
+        "token_env": "STAGE_TOKEN",
+    }
     assert invoke("profile", "add", "staging").exit_code == 2  # exists
     assert invoke("profile", "add", "dev", "--port", "9000").exit_code == 0
     r = invoke("profile", "list")
@@ -119,7 +145,13 @@ def test_profiles_lifecycle_and_file_mode(user_config, monkeypatch):
     monkeypatch.setenv("STAGE_TOKEN", "s3cret")
     target = resolve_target(None, None, None, False, "staging", None, None)
     assert (target.host, target.port, target.ssl, target.token, target.tenant, target.database) == (
-        "stage.example", 8443, True, "s3cret", "t1", "d1")
+        "stage.example",
+        8443,
+        True,
+        "s3cret",
+        "t1",
+        "d1",
+    )
     monkeypatch.delenv("STAGE_TOKEN")
     r = invoke("db", "list", "--profile", "staging")
     assert r.exit_code == 1 and "$STAGE_TOKEN, which is not set" in r.output
@@ -176,7 +208,9 @@ def test_doctor_reports_versions_plugins_model_and_collections(tmp_path, monkeyp
     by = {c["check"]: c for c in report["checks"]}
     assert report["ok"] is True
     assert {"python", "sqlite", "numpy", "onnxruntime", "huedb"} <= set(by)
-    assert by["default embedding model"]["status"] == "ok" and "384 dimensions" in by["default embedding model"]["detail"]
+    assert (
+        by["default embedding model"]["status"] == "ok" and "384 dimensions" in by["default embedding model"]["detail"]
+    )
     assert by["plugin hnswlib (index_segment)"]["status"] == "ok"
     c = by["collection default_tenant/default_database/doc_me"]
     assert c["records"] == 2 and c["index"] == "hnswlib" and c["index_state"] == "on disk"
@@ -209,9 +243,21 @@ def test_install_list_and_bad_app():
 def test_install_rag_starter_runs_offline(tmp_path):
     out = sh("install", "rag_starter", "--dir", str(tmp_path / "rag"))
     assert out.returncode == 0, out.stderr
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "no_proxy": "*", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
-    run = subprocess.run([sys.executable, "app.py", "what does vacuum do?"], cwd=tmp_path / "rag", capture_output=True,
-                         text=True, timeout=300, env=env)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "no_proxy": "*",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+    }
+    run = subprocess.run(
+        [sys.executable, "app.py", "what does vacuum do?"],
+        cwd=tmp_path / "rag",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     assert "Indexed" in run.stdout and "[storage.md]" in run.stdout and "vacuum" in run.stdout
     assert invoke("install", "rag_starter", "--dir", str(tmp_path / "rag")).exit_code == 2  # exists
@@ -220,10 +266,17 @@ def test_install_rag_starter_runs_offline(tmp_path):
 def test_install_image_search_runs_offline(tmp_path):
     r = invoke("install", "image_search", "--dir", str(tmp_path / "img"))
     assert r.exit_code == 0, r.output
-    run = subprocess.run([sys.executable, "app.py", "red"], cwd=tmp_path / "img", capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "app.py", "red"], cwd=tmp_path / "img", capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr
     top = [line.split("\t")[0] for line in run.stdout.splitlines()]
     assert set(top[:2]) == {"red_circle", "red_square"}
-    by_image = subprocess.run([sys.executable, "app.py", "--image", "images/blue_circle.png", "-k", "1"],
-                              cwd=tmp_path / "img", capture_output=True, text=True, timeout=300)
+    by_image = subprocess.run(
+        [sys.executable, "app.py", "--image", "images/blue_circle.png", "-k", "1"],
+        cwd=tmp_path / "img",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert by_image.returncode == 0 and by_image.stdout.startswith("blue_circle\t"), by_image.stderr

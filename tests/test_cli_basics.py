@@ -1,5 +1,6 @@
 """The ``huedb`` group: --version, one-line errors, `plugins | head`, vacuum (+ `utils
 vacuum`), `run` pass-through, and the register_commands(cli) plugin hook."""
+
 from __future__ import annotations
 
 import os
@@ -71,9 +72,13 @@ def test_bad_arguments_from_the_binary_too():
 
 def test_plugins_piped_into_head_prints_no_broken_pipe():
     # Many rows (every built-in, --all), closed after one line.
-    out = subprocess.run(f"'{HUEDB}' plugins --all | head -n 1", shell=True, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        f"'{HUEDB}' plugins --all | head -n 1", shell=True, capture_output=True, text=True, timeout=120
+    )
     assert out.stdout.strip() == "["
-    assert "BrokenPipeError" not in out.stderr and "Traceback" not in out.stderr and "Exception ignored" not in out.stderr
+    assert (
+        "BrokenPipeError" not in out.stderr and "Traceback" not in out.stderr and "Exception ignored" not in out.stderr
+    )
 
 
 def test_plugins_broken_pipe_in_process(monkeypatch, capsys):
@@ -88,7 +93,9 @@ def test_plugins_broken_pipe_in_process(monkeypatch, capsys):
 def _db(path: Path) -> None:
     client = huedb.PersistentClient(path=str(path))
     col = client.create_collection("vac", embedding_function=None)
-    col.add(ids=[str(i) for i in range(500)], embeddings=np.random.default_rng(0).normal(size=(500, 16)).astype(np.float32))
+    col.add(
+        ids=[str(i) for i in range(500)], embeddings=np.random.default_rng(0).normal(size=(500, 16)).astype(np.float32)
+    )
     col.delete(ids=[str(i) for i in range(400)])
     client.close()
 
@@ -138,8 +145,11 @@ def _free_port() -> int:
 
 def test_run_serves_a_database(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([HUEDB, "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [HUEDB, "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -182,8 +192,9 @@ def test_register_commands_from_an_installed_plugin_as_a_binary(tmp_path):
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cli-cmd-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[huedb]\ncli_cmd = cli_cmd_mod\ncli_cmd_bad = cli_cmd_bad_mod\n")
-    (tmp_path / "cli_cmd_mod.py").write_text(textwrap.dedent(
-        """
+    (tmp_path / "cli_cmd_mod.py").write_text(
+        textwrap.dedent(
+            """
         import click
         from huedb.hookspecs import hookimpl
 
@@ -193,18 +204,24 @@ def test_register_commands_from_an_installed_plugin_as_a_binary(tmp_path):
             def shout():
                 click.echo("SHOUT")
         """
-    ))
-    (tmp_path / "cli_cmd_bad_mod.py").write_text(textwrap.dedent(
-        """
+        )
+    )
+    (tmp_path / "cli_cmd_bad_mod.py").write_text(
+        textwrap.dedent(
+            """
         from huedb.hookspecs import hookimpl
 
         @hookimpl
         def register_commands(cli):
             raise RuntimeError("cannot add my command")
         """
-    ))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
-           "HUEDB_LOAD_PLUGINS": "cli_cmd,cli_cmd_bad"}
+        )
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+        "HUEDB_LOAD_PLUGINS": "cli_cmd,cli_cmd_bad",
+    }
     out = sh("shout", env=env)
     assert out.returncode == 0 and out.stdout == "SHOUT\n", out.stderr
     out = sh("plugins", env=env)

@@ -1,4 +1,5 @@
 """``huedb browse``: the Textual app driven by Pilot, and the real binary in tmux."""
+
 from __future__ import annotations
 
 import asyncio
@@ -148,7 +149,9 @@ def test_theme_is_remembered(tmp_path, monkeypatch, col):
     monkeypatch.setenv("HUEDB_CONFIG_DIR", str(tmp_path / "cfg"))
     ran = []
     monkeypatch.setattr("textual.app.App.run", lambda self, *a, **k: ran.append(self))
-    result = CliRunner().invoke(build_cli(), ["browse", "browse_me", "--path", str(tmp_path / "db"), "--theme", "light"])
+    result = CliRunner().invoke(
+        build_cli(), ["browse", "browse_me", "--path", str(tmp_path / "db"), "--theme", "light"]
+    )
     assert result.exit_code == 0, result.output
     assert len(ran) == 1
     import json
@@ -175,8 +178,17 @@ def test_the_real_binary_in_tmux_shows_the_rows(tmp_path):
     huedb_bin = Path(sys.executable).with_name("huedb")
     session = f"huedb-browse-{uuid.uuid4().hex[:8]}"
     env = f"HUEDB_CONFIG_DIR={tmp_path / 'cfg'}"
-    _tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40",
-          f"env {env} {huedb_bin} browse browse_me --path {tmp_path / 'db'}")
+    _tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "140",
+        "-y",
+        "40",
+        f"env {env} {huedb_bin} browse browse_me --path {tmp_path / 'db'}",
+    )
     try:
         subprocess.run(["tmux", "resize-window", "-t", session, "-x", "140", "-y", "40"], capture_output=True)
         deadline = time.monotonic() + 60
@@ -193,6 +205,8 @@ def test_the_real_binary_in_tmux_shows_the_rows(tmp_path):
             if subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode != 0:
                 break
             time.sleep(0.2)
-        assert subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode != 0, "q did not quit"
+        assert subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode != 0, (
+            "q did not quit"
+        )
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -1,6 +1,7 @@
 """``huedb copy``: path to path, to and from a server, idempotent, resumable; the Chroma
 persist directory source without chromadb says what to install (the migration itself is
 tests/test_cli_migrate.py)."""
+
 from __future__ import annotations
 
 import socket
@@ -23,19 +24,32 @@ N = 2500
 
 def make_src(path: Path) -> None:
     client = huedb.PersistentClient(path=str(path))
-    a = client.create_collection("col_a", embedding_function=None, configuration={"hnsw": {"space": "ip"}}, metadata={"m": 1})
+    a = client.create_collection(
+        "col_a", embedding_function=None, configuration={"hnsw": {"space": "ip"}}, metadata={"m": 1}
+    )
     rng = np.random.default_rng(3)
-    a.add(ids=[f"a{i}" for i in range(N)], embeddings=rng.normal(size=(N, 8)).astype(np.float32),
-          documents=[f"text {i}" for i in range(N)], metadatas=[{"i": i} for i in range(N)])
-    b = client.create_collection("col_b", configuration={"embedding_function": {"type": "known", "name": "default", "config": {}}})
+    a.add(
+        ids=[f"a{i}" for i in range(N)],
+        embeddings=rng.normal(size=(N, 8)).astype(np.float32),
+        documents=[f"text {i}" for i in range(N)],
+        metadatas=[{"i": i} for i in range(N)],
+    )
+    b = client.create_collection(
+        "col_b", configuration={"embedding_function": {"type": "known", "name": "default", "config": {}}}
+    )
     b.add(ids=["b1", "b2"], embeddings=[[0.1] * 384, [0.2] * 384], uris=["u1", None])
 
 
 def records(col):
     got = col.get(include=["embeddings", "documents", "metadatas", "uris"])
     order = np.argsort(got["ids"])
-    return ([got["ids"][i] for i in order], np.asarray(got["embeddings"])[order],
-            [got["documents"][i] for i in order], [got["metadatas"][i] for i in order], [got["uris"][i] for i in order])
+    return (
+        [got["ids"][i] for i in order],
+        np.asarray(got["embeddings"])[order],
+        [got["documents"][i] for i in order],
+        [got["metadatas"][i] for i in order],
+        [got["uris"][i] for i in order],
+    )
 
 
 def same(c1, c2) -> None:
@@ -45,7 +59,9 @@ def same(c1, c2) -> None:
 
 def test_copy_all_path_to_path(tmp_path):
     make_src(tmp_path / "src")
-    r = CliRunner().invoke(build_cli(), ["copy", "--all", "--from-path", str(tmp_path / "src"), "--to-path", str(tmp_path / "dst")])
+    r = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-path", str(tmp_path / "src"), "--to-path", str(tmp_path / "dst")]
+    )
     assert r.exit_code == 0, r.output
     assert f"Copied {N} records of 'col_a'" in r.output and "Copied 2 records of 'col_b'" in r.output
     src, dst = huedb.PersistentClient(path=str(tmp_path / "src")), huedb.PersistentClient(path=str(tmp_path / "dst"))
@@ -54,7 +70,11 @@ def test_copy_all_path_to_path(tmp_path):
     a = dst.get_collection("col_a")
     assert a.metadata == {"m": 1} and a.configuration_json["hnsw"]["space"] == "ip"
     assert a.configuration_json["embedding_function"] is None
-    assert dst.get_collection("col_b").configuration_json["embedding_function"] == {"type": "known", "name": "default", "config": {}}
+    assert dst.get_collection("col_b").configuration_json["embedding_function"] == {
+        "type": "known",
+        "name": "default",
+        "config": {},
+    }
 
 
 def test_copy_named_collections_chroma_spelling_and_rerun_is_idempotent(tmp_path):
@@ -81,7 +101,16 @@ def test_an_interrupted_copy_resumes_without_duplicates(tmp_path, monkeypatch):
         real(col, batch)
 
     monkeypatch.setattr(copy_module, "write_batch", flaky)
-    args = ["copy", "col_a", "--from-path", str(tmp_path / "src"), "--to-path", str(tmp_path / "dst"), "--batch-size", "500"]
+    args = [
+        "copy",
+        "col_a",
+        "--from-path",
+        str(tmp_path / "src"),
+        "--to-path",
+        str(tmp_path / "dst"),
+        "--batch-size",
+        "500",
+    ]
     r = CliRunner().invoke(build_cli(), args)
     assert r.exit_code == 1 and "ConnectionError: network went away" in r.output
     dst = huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("col_a")
@@ -113,13 +142,31 @@ def test_chroma_dir_without_chromadb_says_what_to_install(tmp_path, monkeypatch)
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "chromadb" else real(name, *a))
-    r = CliRunner().invoke(build_cli(), ["copy", "--all", "--from-chroma-dir", str(tmp_path), "--to-path", str(tmp_path / "new")])
+    r = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-chroma-dir", str(tmp_path), "--to-path", str(tmp_path / "new")]
+    )
     assert r.exit_code == 2 and "pip install chromadb==1.5.9" in r.output and "--chroma-python" in r.output
-    r = CliRunner().invoke(build_cli(), ["copy", "--all", "--from-chroma-dir", str(tmp_path / "nothing"), "--to-path", "x"])
+    r = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-chroma-dir", str(tmp_path / "nothing"), "--to-path", "x"]
+    )
     assert r.exit_code == 2 and "no Chroma database" in r.output
     # a Python without chromadb
-    out = subprocess.run([HUEDB, "copy", "--all", "--from-chroma-dir", str(tmp_path), "--to-path", str(tmp_path / "new"),
-                          "--chroma-python", sys.executable], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            HUEDB,
+            "copy",
+            "--all",
+            "--from-chroma-dir",
+            str(tmp_path),
+            "--to-path",
+            str(tmp_path / "new"),
+            "--chroma-python",
+            sys.executable,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if out.returncode == 2:
         assert "has no chromadb" in out.stderr and "pip install chromadb==1.5.9" in out.stderr
     else:  # chromadb is importable here after all: then the empty file is not a database
@@ -136,8 +183,11 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([HUEDB, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [HUEDB, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -153,14 +203,44 @@ def server(tmp_path):
 
 def test_copy_to_a_server_and_back_as_binaries(tmp_path, server):
     make_src(tmp_path / "src")
-    up = subprocess.run([HUEDB, "copy", "--all", "--from-path", str(tmp_path / "src"), "--to-host", "127.0.0.1",
-                         "--to-port", str(server)], capture_output=True, text=True, timeout=300)
+    up = subprocess.run(
+        [
+            HUEDB,
+            "copy",
+            "--all",
+            "--from-path",
+            str(tmp_path / "src"),
+            "--to-host",
+            "127.0.0.1",
+            "--to-port",
+            str(server),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert up.returncode == 0, up.stderr
     assert "Copying col_a" in up.stderr  # progress bar
-    down = subprocess.run([HUEDB, "copy", "col_a", "--from-host", "127.0.0.1", "--from-port", str(server),
-                           "--to-path", str(tmp_path / "back")], capture_output=True, text=True, timeout=300)
+    down = subprocess.run(
+        [
+            HUEDB,
+            "copy",
+            "col_a",
+            "--from-host",
+            "127.0.0.1",
+            "--from-port",
+            str(server),
+            "--to-path",
+            str(tmp_path / "back"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert down.returncode == 0, down.stderr
-    same(huedb.PersistentClient(path=str(tmp_path / "src")).get_collection("col_a"),
-         huedb.PersistentClient(path=str(tmp_path / "back")).get_collection("col_a"))
+    same(
+        huedb.PersistentClient(path=str(tmp_path / "src")).get_collection("col_a"),
+        huedb.PersistentClient(path=str(tmp_path / "back")).get_collection("col_a"),
+    )
     remote = huedb.HttpClient(host="127.0.0.1", port=server)
     assert remote.get_collection("col_b").configuration_json["embedding_function"]["name"] == "default"

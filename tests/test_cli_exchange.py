@@ -1,5 +1,6 @@
 """``huedb export`` / ``huedb import``: JSON Lines and Parquet, exact float32 round trip,
 and a truncated or corrupt file stops at its line/row with nothing written."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ N = 1234
 def src(tmp_path):
     path = tmp_path / "src"
     client = huedb.PersistentClient(path=str(path))
-    col = client.create_collection("exp_me", embedding_function=None, metadata={"owner": "ops"},
-                                   configuration={"hnsw": {"space": "cosine", "ef_search": 55}})
+    col = client.create_collection(
+        "exp_me",
+        embedding_function=None,
+        metadata={"owner": "ops"},
+        configuration={"hnsw": {"space": "cosine", "ef_search": 55}},
+    )
     rng = np.random.default_rng(7)
     emb = rng.normal(size=(N, 12)).astype(np.float32)
     emb[0] = np.float32(1) / np.float32(3)  # values with no short decimal form
@@ -62,7 +67,9 @@ def test_round_trip_is_exact(src, tmp_path, fmt):
     path, col = src
     out = tmp_path / f"dump.{fmt}"
     runner = CliRunner()
-    r = runner.invoke(build_cli(), ["export", "exp_me", "--path", str(path), "-o", str(out), "--format", fmt, "--batch-size", "500"])
+    r = runner.invoke(
+        build_cli(), ["export", "exp_me", "--path", str(path), "-o", str(out), "--format", fmt, "--batch-size", "500"]
+    )
     assert r.exit_code == 0, r.output
     assert f"Exported {N} records" in r.output
     r = runner.invoke(build_cli(), ["import", str(out), "--path", str(tmp_path / "dst")])
@@ -128,7 +135,9 @@ def test_corrupt_jsonl_record_names_the_line(src, tmp_path):
     lines[900] = json.dumps(rec) + "\n"
     bad = tmp_path / "bad.jsonl"
     bad.write_text("".join(lines), encoding="utf-8")
-    out2 = subprocess.run([HUEDB, "import", str(bad), "--path", str(tmp_path / "dst")], capture_output=True, text=True, timeout=120)
+    out2 = subprocess.run(
+        [HUEDB, "import", str(bad), "--path", str(tmp_path / "dst")], capture_output=True, text=True, timeout=120
+    )
     assert out2.returncode == 1 and "bad.jsonl:901:" in out2.stderr and "Traceback" not in out2.stderr
     assert _nothing_written(tmp_path / "dst")
     lines[901] = "{not json\n"
@@ -165,12 +174,20 @@ def test_truncated_or_corrupt_parquet(src, tmp_path):
 def test_export_import_as_binaries_with_progress(src, tmp_path):
     path, col = src
     out = tmp_path / "bin.parquet"
-    e = subprocess.run([HUEDB, "export", "exp_me", "--path", str(path), "-o", str(out), "--format", "parquet"],
-                       capture_output=True, text=True, timeout=120)
+    e = subprocess.run(
+        [HUEDB, "export", "exp_me", "--path", str(path), "-o", str(out), "--format", "parquet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert e.returncode == 0, e.stderr
     assert "Exporting exp_me" in e.stderr and f"{N}/{N}" in e.stderr  # the progress bar
-    i = subprocess.run([HUEDB, "import", str(out), "--path", str(tmp_path / "dst"), "--name", "renamed"],
-                       capture_output=True, text=True, timeout=120)
+    i = subprocess.run(
+        [HUEDB, "import", str(out), "--path", str(tmp_path / "dst"), "--name", "renamed"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert i.returncode == 0, i.stderr
     assert "Importing renamed" in i.stderr and f"Imported {N} records into 'renamed'" in i.stdout
     assert_same(snapshot(col), snapshot(huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("renamed")))
@@ -180,5 +197,7 @@ def test_export_of_a_missing_collection_or_path(src, tmp_path):
     path, _ = src
     r = CliRunner().invoke(build_cli(), ["export", "nope", "--path", str(path), "-o", str(tmp_path / "x")])
     assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1 and "nope" in r.output
-    r = CliRunner().invoke(build_cli(), ["export", "exp_me", "--path", str(tmp_path / "typo"), "-o", str(tmp_path / "x")])
+    r = CliRunner().invoke(
+        build_cli(), ["export", "exp_me", "--path", str(tmp_path / "typo"), "-o", str(tmp_path / "x")]
+    )
     assert r.exit_code == 2 and not (tmp_path / "typo").exists()

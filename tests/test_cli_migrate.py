@@ -5,6 +5,7 @@ metadata and configuration, the persisted EF and a query result must match Chrom
 
 The chromadb venv: $HUEDB_TEST_CHROMA_PYTHON, else /tmp/chroma-venv, else one is built
 here (pip install chromadb==1.5.9). .ci/chroma_migration.sh builds it and runs this file."""
+
 from __future__ import annotations
 
 import json
@@ -93,8 +94,13 @@ def chroma_dir(chroma_python, tmp_path_factory):
     out = root / "expected.json"
     script = root / "write.py"
     script.write_text(WRITE)
-    proc = subprocess.run([chroma_python, str(script), str(root / "persist"), str(out)], capture_output=True, text=True,
-                          timeout=600, cwd=root)
+    proc = subprocess.run(
+        [chroma_python, str(script), str(root / "persist"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=root,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root / "persist", json.loads(out.read_text())
 
@@ -132,14 +138,42 @@ def test_migrate_a_chromadb_1_5_9_directory_as_a_binary(chroma_dir, chroma_pytho
     persist, expected = chroma_dir
     assert {"cos_docs", "with_default_ef", "empty_one"} == set(expected)
     assert len(expected["cos_docs"]["ids"]) == 1499
-    out = subprocess.run([HUEDB, "copy", "--all", "--from-chroma-dir", str(persist), "--to-path", str(tmp_path / "huedb"),
-                          "--chroma-python", chroma_python], capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            HUEDB,
+            "copy",
+            "--all",
+            "--from-chroma-dir",
+            str(persist),
+            "--to-path",
+            str(tmp_path / "huedb"),
+            "--chroma-python",
+            chroma_python,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     assert "Copied 1499 records of 'cos_docs'" in out.stdout and "Copying cos_docs" in out.stderr
     check(tmp_path / "huedb", expected)
     # copying again (a resumed or repeated migration) changes nothing
-    again = subprocess.run([HUEDB, "copy", "--all", "--from-chroma-dir", str(persist), "--to-path", str(tmp_path / "huedb"),
-                            "--chroma-python", chroma_python], capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [
+            HUEDB,
+            "copy",
+            "--all",
+            "--from-chroma-dir",
+            str(persist),
+            "--to-path",
+            str(tmp_path / "huedb"),
+            "--chroma-python",
+            chroma_python,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr
     check(tmp_path / "huedb", expected)
 
@@ -147,8 +181,10 @@ def test_migrate_a_chromadb_1_5_9_directory_as_a_binary(chroma_dir, chroma_pytho
 def test_migrate_named_collections_in_process(chroma_dir, chroma_python, tmp_path, monkeypatch):
     persist, expected = chroma_dir
     monkeypatch.setenv("HUEDB_CHROMA_PYTHON", chroma_python)
-    r = CliRunner().invoke(build_cli(), ["copy", "--from-chroma-dir", str(persist), "--to-path", str(tmp_path / "h"),
-                                         "collections", "with_default_ef"])
+    r = CliRunner().invoke(
+        build_cli(),
+        ["copy", "--from-chroma-dir", str(persist), "--to-path", str(tmp_path / "h"), "collections", "with_default_ef"],
+    )
     assert r.exit_code == 0, r.output
     check(tmp_path / "h", {"with_default_ef": expected["with_default_ef"]})
 

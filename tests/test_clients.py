@@ -3,6 +3,7 @@
 These tests build clients directly (they are about specific client kinds);
 Collection scenarios use the shared ``client`` fixture elsewhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -253,9 +254,7 @@ def test_two_clients_on_one_path_share_state(tmp_path):
 
 
 def _run_child(code: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -1,4 +1,5 @@
 """Collections: lifecycle, listing, names, configuration, count and peek."""
+
 from __future__ import annotations
 
 import multiprocessing

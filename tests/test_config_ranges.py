@@ -13,6 +13,7 @@ Observed in chromadb 1.5.9 (the Rust-backed embedded client), for reference:
 huedb keeps Chroma's type rules and its batch_size / sync_threshold minimum of 2, adds upper bounds,
 and refuses unknown "known" EF names up front.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,21 +28,45 @@ from huedb.configuration import HNSW_INT_RANGES, RESIZE_FACTOR_RANGE
 from huedb.errors import InvalidArgumentError
 
 BAD_HNSW = [
-    ("resize_factor", 1e300), ("resize_factor", 10.5), ("resize_factor", 1.0), ("resize_factor", 0.5),
-    ("resize_factor", math.nan), ("resize_factor", math.inf), ("resize_factor", "2"), ("resize_factor", True),
-    ("max_neighbors", 10**9), ("max_neighbors", 1e9), ("max_neighbors", 2049), ("max_neighbors", 1),
+    ("resize_factor", 1e300),
+    ("resize_factor", 10.5),
+    ("resize_factor", 1.0),
+    ("resize_factor", 0.5),
+    ("resize_factor", math.nan),
+    ("resize_factor", math.inf),
+    ("resize_factor", "2"),
+    ("resize_factor", True),
+    ("max_neighbors", 10**9),
+    ("max_neighbors", 1e9),
+    ("max_neighbors", 2049),
+    ("max_neighbors", 1),
     ("max_neighbors", 16.0),
-    ("ef_construction", 0), ("ef_construction", 10_001), ("ef_construction", 2**64),
-    ("ef_search", 0), ("ef_search", 100_001), ("ef_search", -5),
-    ("num_threads", 0), ("num_threads", 1025), ("num_threads", False),
-    ("batch_size", 1), ("batch_size", 100_001),
-    ("sync_threshold", 1), ("sync_threshold", 1_000_001),
+    ("ef_construction", 0),
+    ("ef_construction", 10_001),
+    ("ef_construction", 2**64),
+    ("ef_search", 0),
+    ("ef_search", 100_001),
+    ("ef_search", -5),
+    ("num_threads", 0),
+    ("num_threads", 1025),
+    ("num_threads", False),
+    ("batch_size", 1),
+    ("batch_size", 100_001),
+    ("sync_threshold", 1),
+    ("sync_threshold", 1_000_001),
     ("space", "hamming"),
 ]
 MUTABLE = ("ef_search", "num_threads", "batch_size", "sync_threshold", "resize_factor")
-LEGACY_KEY = {"space": "hnsw:space", "ef_construction": "hnsw:construction_ef", "ef_search": "hnsw:search_ef",
-              "max_neighbors": "hnsw:M", "num_threads": "hnsw:num_threads", "batch_size": "hnsw:batch_size",
-              "sync_threshold": "hnsw:sync_threshold", "resize_factor": "hnsw:resize_factor"}
+LEGACY_KEY = {
+    "space": "hnsw:space",
+    "ef_construction": "hnsw:construction_ef",
+    "ef_search": "hnsw:search_ef",
+    "max_neighbors": "hnsw:M",
+    "num_threads": "hnsw:num_threads",
+    "batch_size": "hnsw:batch_size",
+    "sync_threshold": "hnsw:sync_threshold",
+    "resize_factor": "hnsw:resize_factor",
+}
 
 
 @pytest.fixture
@@ -70,9 +95,9 @@ def test_out_of_range_hnsw_is_refused_at_create(client, key, value):
 
 
 # NaN, inf and ints beyond int64 are not valid metadata values at all (refused before this check).
-@pytest.mark.parametrize("key, value", [
-    kv for kv in BAD_HNSW if (not isinstance(kv[1], float) or math.isfinite(kv[1])) and kv[1] != 2**64
-])
+@pytest.mark.parametrize(
+    "key, value", [kv for kv in BAD_HNSW if (not isinstance(kv[1], float) or math.isfinite(kv[1])) and kv[1] != 2**64]
+)
 def test_out_of_range_legacy_metadata_is_refused(embedded, key, value):
     with pytest.raises(InvalidArgumentError, match=expected_words(key)):
         embedded.create_collection(name(), metadata={LEGACY_KEY[key]: value}, embedding_function=None)
@@ -102,15 +127,20 @@ def test_boundaries_are_accepted(embedded):
 def test_the_documented_ranges():
     # docs/index-plugins.md states these; a change here must change the docs.
     assert HNSW_INT_RANGES == {
-        "ef_construction": (1, 10_000), "ef_search": (1, 100_000), "max_neighbors": (2, 2048),
-        "num_threads": (1, 1024), "batch_size": (2, 100_000), "sync_threshold": (2, 1_000_000),
+        "ef_construction": (1, 10_000),
+        "ef_search": (1, 100_000),
+        "max_neighbors": (2, 2048),
+        "num_threads": (1, 1024),
+        "batch_size": (2, 100_000),
+        "sync_threshold": (2, 1_000_000),
     }
     assert RESIZE_FACTOR_RANGE == (1.0, 10.0)
 
 
 def test_null_values_mean_the_default_as_in_chroma(client):
-    col = client.create_collection(name(), configuration={"hnsw": {"ef_search": None, "space": None}},
-                                   embedding_function=None)
+    col = client.create_collection(
+        name(), configuration={"hnsw": {"ef_search": None, "space": None}}, embedding_function=None
+    )
     assert col.configuration_json["hnsw"]["ef_search"] == 100 and col.configuration_json["hnsw"]["space"] == "l2"
     col.modify(configuration={"hnsw": {"ef_search": 50}})
     col.modify(configuration={"hnsw": {"ef_search": None}})  # null leaves it as it is
@@ -122,7 +152,8 @@ def test_null_values_mean_the_default_as_in_chroma(client):
 def test_largest_resize_factor_survives_growth_past_1000_records(embedded):
     # resize_factor=1e300 used to be stored, then every query failed once the graph had to grow.
     col = embedded.create_collection(
-        name(), configuration={"hnsw": {"resize_factor": RESIZE_FACTOR_RANGE[1], "batch_size": 100}},
+        name(),
+        configuration={"hnsw": {"resize_factor": RESIZE_FACTOR_RANGE[1], "batch_size": 100}},
         embedding_function=None,
     )
     rng = np.random.default_rng(7)
@@ -137,21 +168,36 @@ def test_largest_resize_factor_survives_growth_past_1000_records(embedded):
 # -- the index plugins' own sections -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("key, value", [
-    ("n_trees", 10**6), ("n_trees", 0), ("search_k", 2**31), ("search_k", -2), ("overfetch", 0),
-    ("overfetch", 1001), ("rebuild_threshold", 0), ("rebuild_fraction", 0.0), ("rebuild_fraction", 2.0),
-    ("rebuild_fraction", math.nan), ("n_jobs", 2000), ("n_jobs", -2), ("n_trees", 5.0),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("n_trees", 10**6),
+        ("n_trees", 0),
+        ("search_k", 2**31),
+        ("search_k", -2),
+        ("overfetch", 0),
+        ("overfetch", 1001),
+        ("rebuild_threshold", 0),
+        ("rebuild_fraction", 0.0),
+        ("rebuild_fraction", 2.0),
+        ("rebuild_fraction", math.nan),
+        ("n_jobs", 2000),
+        ("n_jobs", -2),
+        ("n_trees", 5.0),
+    ],
+)
 def test_annoy_section_is_checked_at_create_not_at_the_first_write(embedded, key, value):
     with pytest.raises(InvalidArgumentError, match=key):
-        embedded.create_collection(name(), configuration={"index": {"name": "annoy", key: value}},
-                                   embedding_function=None)
+        embedded.create_collection(
+            name(), configuration={"index": {"name": "annoy", key: value}}, embedding_function=None
+        )
     assert embedded.count_collections() == 0
 
 
 def test_annoy_section_is_checked_at_modify(embedded):
-    col = embedded.create_collection(name(), configuration={"index": {"name": "annoy", "n_trees": 10}},
-                                     embedding_function=None)
+    col = embedded.create_collection(
+        name(), configuration={"index": {"name": "annoy", "n_trees": 10}}, embedding_function=None
+    )
     col.add(ids=["a"], embeddings=[[1.0, 2.0]])
     with pytest.raises(InvalidArgumentError, match="rebuild_fraction"):
         col.modify(configuration={"index": {"rebuild_fraction": 2.0}})
@@ -165,11 +211,21 @@ def test_annoy_section_is_checked_at_modify(embedded):
 # -- wrong-typed sections (item 8) -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("configuration", [
-    {"hnsw": [1, 2]}, {"hnsw": []}, {"hnsw": "cosine"}, {"hnsw": 3},
-    {"index": ["annoy"]}, {"index": []}, {"spann": [1]}, {"spann": "x"},
-    {"embedding_function": [1]}, {"embedding_function": "openai"},
-])
+@pytest.mark.parametrize(
+    "configuration",
+    [
+        {"hnsw": [1, 2]},
+        {"hnsw": []},
+        {"hnsw": "cosine"},
+        {"hnsw": 3},
+        {"index": ["annoy"]},
+        {"index": []},
+        {"spann": [1]},
+        {"spann": "x"},
+        {"embedding_function": [1]},
+        {"embedding_function": "openai"},
+    ],
+)
 def test_wrong_typed_sections_are_invalid_arguments(client, configuration):
     with pytest.raises(InvalidArgumentError):
         client.create_collection(name(), configuration=configuration, embedding_function=None)
@@ -192,15 +248,23 @@ def test_wrong_typed_sections_at_modify(client, update):
 
 
 def _collections_url(client, server) -> str:
-    return (f"http://127.0.0.1:{server.port}/api/v2/tenants/{client.tenant}"
-            f"/databases/{client.database}/collections")
+    return f"http://127.0.0.1:{server.port}/api/v2/tenants/{client.tenant}/databases/{client.database}/collections"
 
 
-@pytest.mark.parametrize("configuration", [
-    {"hnsw": []}, {"hnsw": [1, 2]}, {"index": "annoy"}, {"spann": [1]}, {"hnsw": {"resize_factor": 1e300}},
-    {"hnsw": {"max_neighbors": 1000000000}}, {"embedding_function": {"name": "nope", "type": "known", "config": {}}},
-    {"embedding_function": {"type": "known", "config": {}}}, {"embedding_function": {"name": "x", "type": "odd"}},
-])
+@pytest.mark.parametrize(
+    "configuration",
+    [
+        {"hnsw": []},
+        {"hnsw": [1, 2]},
+        {"index": "annoy"},
+        {"spann": [1]},
+        {"hnsw": {"resize_factor": 1e300}},
+        {"hnsw": {"max_neighbors": 1000000000}},
+        {"embedding_function": {"name": "nope", "type": "known", "config": {}}},
+        {"embedding_function": {"type": "known", "config": {}}},
+        {"embedding_function": {"name": "x", "type": "odd"}},
+    ],
+)
 def test_http_create_answers_400_not_500(http_client_factory, huedb_server, configuration):
     client = http_client_factory()
     r = httpx.post(_collections_url(client, huedb_server), json={"name": name(), "configuration": configuration})
@@ -208,10 +272,17 @@ def test_http_create_answers_400_not_500(http_client_factory, huedb_server, conf
     assert set(r.json()) >= {"error", "message"} and r.json()["error"] == "InvalidArgumentError"
 
 
-@pytest.mark.parametrize("update", [
-    {"hnsw": []}, {"hnsw": [1]}, {"index": []}, {"hnsw": {"resize_factor": 1e300}},
-    {"embedding_function": {"name": "nope", "type": "known", "config": {}}}, {"embedding_function": [1]},
-])
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"hnsw": []},
+        {"hnsw": [1]},
+        {"index": []},
+        {"hnsw": {"resize_factor": 1e300}},
+        {"embedding_function": {"name": "nope", "type": "known", "config": {}}},
+        {"embedding_function": [1]},
+    ],
+)
 def test_http_modify_answers_400_not_500(http_client_factory, huedb_server, update):
     client = http_client_factory()
     col = client.create_collection(name(), embedding_function=None)

@@ -6,6 +6,7 @@ returned. All iterations share one database, so each run also recovers from
 the previous kill. Batches that were in flight may be present or absent, but
 never partially (a batch is all or nothing).
 """
+
 from __future__ import annotations
 
 import os

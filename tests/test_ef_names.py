@@ -1,4 +1,5 @@
 """huedb.utils.embedding_functions: chromadb's class names, resolved lazily (no provider SDK imported)."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,22 @@ import textwrap
 
 import pytest
 
-SDKS = ("openai", "cohere", "ollama", "voyageai", "mistralai", "together", "google.genai", "huggingface_hub",
-        "perplexity", "sentence_transformers", "torch", "langchain_core", "open_clip", "tenacity")
+SDKS = (
+    "openai",
+    "cohere",
+    "ollama",
+    "voyageai",
+    "mistralai",
+    "together",
+    "google.genai",
+    "huggingface_hub",
+    "perplexity",
+    "sentence_transformers",
+    "torch",
+    "langchain_core",
+    "open_clip",
+    "tenacity",
+)
 
 
 def test_every_name_resolves_without_importing_any_sdk():

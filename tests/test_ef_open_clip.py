@@ -5,6 +5,7 @@ own CI step (.ci/clip_step.sh). They use random weights (checkpoint=None):
 nothing is downloaded, and identical inputs still get identical vectors.
 The unmarked tests run everywhere and need no SDK.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,10 @@ except ValueError as e:
 """
     env_plugins = "openai,cohere,open_clip,image"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "HUEDB_LOAD_PLUGINS": env_plugins},
     )
     assert out.returncode == 0, out.stderr

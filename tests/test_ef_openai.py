@@ -1,4 +1,5 @@
 """OpenAIEmbeddingFunction: the real openai SDK against a fake OpenAI server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ when the plugin is missing; conflicts and session overrides; the
 ``configuration={"embedding_function": ef}`` form; default/supported spaces;
 ``embed_query`` for query texts; schema validation of persisted configs.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -148,7 +149,9 @@ def persistent(db_path):
     c.close()
 
 
-def run_py(code: str, db_path: Path, ef_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def run_py(
+    code: str, db_path: Path, ef_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None
+) -> Dict[str, Any]:
     """Runs ``code`` in a new interpreter (``path`` bound to the db); returns the JSON it prints last."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("HUEDB_LOAD_PLUGINS", "HUEDB_STRICT_PLUGINS", KEY_VAR)}
     full_env.update(env or {})
@@ -156,7 +159,11 @@ def run_py(code: str, db_path: Path, ef_dir: Optional[Path] = None, env: Optiona
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ef_dir), full_env.get("PYTHONPATH")]))
     prelude = f"import json, huedb\npath = {str(db_path)!r}\n"
     out = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True, env=full_env, timeout=120
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -281,8 +288,10 @@ def test_openai_key_never_reaches_disk_and_rebuilds_from_env_in_a_new_process(
 
     # The reader allows the fake's host and the non-default variable (docs/auth.md: a persisted
     # config reaches only what the reader allows).
-    allow = (f"settings=huedb.Settings(embedding_function_allowed_hosts=[{openai_server.url.split('//')[1]!r}], "
-             f"embedding_function_allowed_env_vars=[{KEY_VAR!r}])")
+    allow = (
+        f"settings=huedb.Settings(embedding_function_allowed_hosts=[{openai_server.url.split('//')[1]!r}], "
+        f"embedding_function_allowed_env_vars=[{KEY_VAR!r}])"
+    )
     code = """
         c = huedb.PersistentClient(path=path, ALLOW)
         col = c.get_collection("openai_docs")
@@ -396,7 +405,9 @@ def test_missing_custom_ef_opens_and_reads_and_fails_only_to_embed(efs, persiste
 
 def test_missing_known_ef_names_the_extra_to_install(fresh_registry, persistent, db_path):
     openai_cls = fresh_registry.get("embedding_function", "openai")
-    col = persistent.create_collection("needs_openai", embedding_function=openai_cls(api_key=OPENAI_KEY, api_key_env_var=KEY_VAR))
+    col = persistent.create_collection(
+        "needs_openai", embedding_function=openai_cls(api_key=OPENAI_KEY, api_key_env_var=KEY_VAR)
+    )
     col.add(ids=["p", "q"], embeddings=[[1.0, 0.0], [0.0, 1.0]], documents=["p doc", "q doc"])
     # Only the index plugin and the default EF load: the openai plugin is "not installed".
     code = """
@@ -440,7 +451,9 @@ def test_the_same_ef_on_get_overrides_for_the_session_only(efs, client):
         overridden = call("override", embedding_function=session_ef)
         assert overridden.embedding_function is session_ef
         # "abc" embeds as [30, 1] with scale 10: squared distance 900 to [0, 1]
-        assert overridden.query(query_texts=["abc"], n_results=1, include=["distances"])["distances"][0][0] == pytest.approx(900.0)
+        assert overridden.query(query_texts=["abc"], n_results=1, include=["distances"])["distances"][0][
+            0
+        ] == pytest.approx(900.0)
     # The persisted EF is unchanged.
     again = client.get_collection("override")
     assert again.configuration_json["embedding_function"]["config"] == {"scale": 1.0}
@@ -461,7 +474,11 @@ def test_get_or_create_keeps_the_existing_collections_ef(efs, client):
 def test_ef_in_configuration_is_accepted(efs, client):
     ef = efs.ScaledLenEF(2.0)
     col = client.create_collection("ef_in_config", configuration={"embedding_function": ef, "hnsw": {"space": "l2"}})
-    assert col.configuration_json["embedding_function"] == {"name": "scaled_len", "type": "custom", "config": {"scale": 2.0}}
+    assert col.configuration_json["embedding_function"] == {
+        "name": "scaled_len",
+        "type": "custom",
+        "config": {"scale": 2.0},
+    }
     assert col.embedding_function is ef
     assert col.configuration["embedding_function"] is ef
     col.add(ids=["a", "b"], documents=["a", "aaaaa"])
@@ -470,7 +487,9 @@ def test_ef_in_configuration_is_accepted(efs, client):
     # The same object passed both ways is fine; two different EFs are ambiguous.
     client.create_collection("ef_both_same", configuration={"embedding_function": ef}, embedding_function=ef)
     with pytest.raises(InvalidArgumentError, match="once"):
-        client.create_collection("ef_both_diff", configuration={"embedding_function": ef}, embedding_function=efs.ScaledLenEF(2.0))
+        client.create_collection(
+            "ef_both_diff", configuration={"embedding_function": ef}, embedding_function=efs.ScaledLenEF(2.0)
+        )
 
 
 # -- spaces ------------------------------------------------------------------------------
@@ -480,7 +499,9 @@ def test_an_ef_without_l2_gets_its_default_space(efs, client):
     col = client.create_collection("angular", embedding_function=efs.AngularOnlyEF())
     assert col.configuration_json["hnsw"]["space"] == "cosine"
     col.add(ids=["a", "b"], embeddings=[[1.0, 0.0], [0.0, 2.0]])
-    assert col.query(query_embeddings=[[0.0, 5.0]], n_results=1, include=["distances"])["distances"][0][0] == pytest.approx(0.0, abs=1e-6)
+    assert col.query(query_embeddings=[[0.0, 5.0]], n_results=1, include=["distances"])["distances"][0][
+        0
+    ] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -498,7 +519,9 @@ def test_an_unsupported_space_is_an_error(efs, client, kwargs):
 
 
 def test_a_supported_space_is_kept(efs, client):
-    col = client.create_collection("ip_space", embedding_function=efs.AngularOnlyEF(), configuration={"hnsw": {"space": "ip"}})
+    col = client.create_collection(
+        "ip_space", embedding_function=efs.AngularOnlyEF(), configuration={"hnsw": {"space": "ip"}}
+    )
     assert col.configuration_json["hnsw"]["space"] == "ip"
 
 
@@ -579,8 +602,14 @@ def test_persisted_config_is_validated_against_its_schema(fake_ollama, client, c
 
 
 def test_a_valid_config_passes_its_schema(fake_ollama, client):
-    col = client.create_collection("schema_ok", embedding_function=fake_ollama(url="http://x", model_name="nomic", timeout=5))
-    assert col.configuration_json["embedding_function"]["config"] == {"url": "http://x", "model_name": "nomic", "timeout": 5}
+    col = client.create_collection(
+        "schema_ok", embedding_function=fake_ollama(url="http://x", model_name="nomic", timeout=5)
+    )
+    assert col.configuration_json["embedding_function"]["config"] == {
+        "url": "http://x",
+        "model_name": "nomic",
+        "timeout": 5,
+    }
     assert client.get_collection("schema_ok").embedding_function.get_config()["timeout"] == 5
 
 

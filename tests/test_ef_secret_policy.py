@@ -6,6 +6,7 @@ The attacker stores ``{"name": "openai", "config": {"api_base": <their host>, "a
 fake provider servers (tests/fakes) play the attacker's host on 127.0.0.1: without the victim's
 settings they must record zero requests, and the secret's value must appear nowhere.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -23,9 +24,17 @@ from fakes.cohere_server import FakeCohere
 from fakes.openai_server import FakeOpenAI
 
 SECRET = "sk-victim-SECRET-9d3e1b"  # the value of the victim's ANY_SECRET
-PROVIDER_VARS = ("OPENAI_API_KEY", "CHROMA_OPENAI_API_KEY", "OPENAI_BASE_URL",
-                 "COHERE_API_KEY", "CHROMA_COHERE_API_KEY", "CO_API_URL", "CO_API_KEY",
-                 "HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS", "HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS")
+PROVIDER_VARS = (
+    "OPENAI_API_KEY",
+    "CHROMA_OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "COHERE_API_KEY",
+    "CHROMA_COHERE_API_KEY",
+    "CO_API_URL",
+    "CO_API_KEY",
+    "HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS",
+    "HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +56,11 @@ def host_port(fake) -> str:
 
 
 def openai_spec(api_base=None, env_var="ANY_SECRET"):
-    return {"name": "openai", "type": "known",
-            "config": {"model_name": "text-embedding-3-small", "api_base": api_base, "api_key_env_var": env_var}}
+    return {
+        "name": "openai",
+        "type": "known",
+        "config": {"model_name": "text-embedding-3-small", "api_base": api_base, "api_key_env_var": env_var},
+    }
 
 
 def plant(client, name, spec):
@@ -61,8 +73,10 @@ def plant(client, name, spec):
 def assert_refused_and_silent(col, fake, fragments):
     """Reading works; every text path is refused before anything is sent."""
     assert sorted(col.get()["ids"]) == ["a", "b"]
-    for call in (lambda: col.query(query_texts=["what the victim searches"], n_results=1),
-                 lambda: col.add(ids=["c"], documents=["victim's private document"])):
+    for call in (
+        lambda: col.query(query_texts=["what the victim searches"], n_results=1),
+        lambda: col.add(ids=["c"], documents=["victim's private document"]),
+    ):
         with pytest.raises(ForbiddenError) as e:
             call()
         msg = str(e.value)
@@ -83,11 +97,16 @@ def test_foreign_endpoint_is_refused_and_nothing_is_sent(tmp_path, evil):
     victim = huedb.PersistentClient(path=path)
     col = victim.get_collection("docs")
     hp = host_port(evil)
-    assert_refused_and_silent(col, evil, [
-        "Collection 'docs' persists embedding function 'openai' with api_base",
-        f"'{evil.url}/v1' which this client has not allowed; pass embedding_function= yourself",
-        f"Settings(embedding_function_allowed_hosts=['{hp}'])", "HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS",
-    ])
+    assert_refused_and_silent(
+        col,
+        evil,
+        [
+            "Collection 'docs' persists embedding function 'openai' with api_base",
+            f"'{evil.url}/v1' which this client has not allowed; pass embedding_function= yourself",
+            f"Settings(embedding_function_allowed_hosts=['{hp}'])",
+            "HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS",
+        ],
+    )
     # listing the collections builds nothing either
     (listed,) = victim.list_collections()
     with pytest.raises(ForbiddenError):
@@ -99,12 +118,16 @@ def test_allowed_host_with_an_undocumented_env_var_is_still_refused(tmp_path, ev
     path = str(tmp_path / "db")
     plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))
     victim = huedb.PersistentClient(path=path, settings=Settings(embedding_function_allowed_hosts=[host_port(evil)]))
-    assert_refused_and_silent(victim.get_collection("docs"), evil, [
-        "api_key_env_var 'ANY_SECRET' which this client has not allowed",
-        "CHROMA_OPENAI_API_KEY, OPENAI_API_KEY",  # what openai documents
-        "Settings(embedding_function_allowed_env_vars=['ANY_SECRET'])",
-        "HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS",
-    ])
+    assert_refused_and_silent(
+        victim.get_collection("docs"),
+        evil,
+        [
+            "api_key_env_var 'ANY_SECRET' which this client has not allowed",
+            "CHROMA_OPENAI_API_KEY, OPENAI_API_KEY",  # what openai documents
+            "Settings(embedding_function_allowed_env_vars=['ANY_SECRET'])",
+            "HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS",
+        ],
+    )
 
 
 def test_undocumented_env_var_is_refused_even_for_the_default_endpoint(tmp_path, evil, monkeypatch):
@@ -112,9 +135,14 @@ def test_undocumented_env_var_is_refused_even_for_the_default_endpoint(tmp_path,
     monkeypatch.setenv("OPENAI_BASE_URL", evil.url + "/v1")
     path = str(tmp_path / "db")
     plant(huedb.PersistentClient(path=path), "docs", openai_spec(None, "ANY_SECRET"))
-    assert_refused_and_silent(huedb.PersistentClient(path=path).get_collection("docs"), evil, [
-        "api_key_env_var 'ANY_SECRET'", "embedding_function_allowed_env_vars",
-    ])
+    assert_refused_and_silent(
+        huedb.PersistentClient(path=path).get_collection("docs"),
+        evil,
+        [
+            "api_key_env_var 'ANY_SECRET'",
+            "embedding_function_allowed_env_vars",
+        ],
+    )
 
 
 def test_documented_env_var_and_default_endpoint_need_no_setting(tmp_path, evil, monkeypatch):
@@ -130,8 +158,9 @@ def test_documented_env_var_and_default_endpoint_need_no_setting(tmp_path, evil,
 def test_with_both_settings_the_request_goes_through(tmp_path, evil):
     path = str(tmp_path / "db")
     plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))
-    settings = Settings(embedding_function_allowed_hosts=[host_port(evil)],
-                        embedding_function_allowed_env_vars=["ANY_SECRET"])
+    settings = Settings(
+        embedding_function_allowed_hosts=[host_port(evil)], embedding_function_allowed_env_vars=["ANY_SECRET"]
+    )
     col = huedb.PersistentClient(path=path, settings=settings).get_collection("docs")
     assert len(col.query(query_texts=["hello"], n_results=1)["ids"][0]) == 1
     (request,) = evil.embedding_requests
@@ -143,7 +172,8 @@ def test_get_or_create_with_a_persisted_form_rebuilds_under_the_policy(tmp_path,
     path = str(tmp_path / "db")
     plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))
     col = huedb.PersistentClient(path=path).get_or_create_collection(
-        "docs", configuration={"embedding_function": openai_spec(evil.url + "/v1")})
+        "docs", configuration={"embedding_function": openai_spec(evil.url + "/v1")}
+    )
     assert_refused_and_silent(col, evil, ["embedding_function_allowed_hosts"])
 
 
@@ -160,15 +190,24 @@ def test_cohere_env_var_is_checked_too(tmp_path, monkeypatch):
     with FakeCohere(valid_keys=[SECRET]) as fake:
         monkeypatch.setenv("CO_API_URL", fake.url)  # the reader's own endpoint choice
         path = str(tmp_path / "db")
-        spec = {"name": "cohere", "type": "known",
-                "config": {"model_name": "embed-english-v3.0", "api_key_env_var": "ANY_SECRET"}}
+        spec = {
+            "name": "cohere",
+            "type": "known",
+            "config": {"model_name": "embed-english-v3.0", "api_key_env_var": "ANY_SECRET"},
+        }
         plant(huedb.PersistentClient(path=path), "cohere-docs", spec)
-        assert_refused_and_silent(huedb.PersistentClient(path=path).get_collection("cohere-docs"), fake, [
-            "embedding function 'cohere' with api_key_env_var 'ANY_SECRET'",
-            "CHROMA_COHERE_API_KEY, COHERE_API_KEY",
-        ])
+        assert_refused_and_silent(
+            huedb.PersistentClient(path=path).get_collection("cohere-docs"),
+            fake,
+            [
+                "embedding function 'cohere' with api_key_env_var 'ANY_SECRET'",
+                "CHROMA_COHERE_API_KEY, COHERE_API_KEY",
+            ],
+        )
         allowed = Settings(embedding_function_allowed_env_vars=["ANY_SECRET"])
-        huedb.PersistentClient(path=path, settings=allowed).get_collection("cohere-docs").query(query_texts=["q"], n_results=1)
+        huedb.PersistentClient(path=path, settings=allowed).get_collection("cohere-docs").query(
+            query_texts=["q"], n_results=1
+        )
         assert len(fake.embed_requests) == 1
 
 
@@ -178,22 +217,32 @@ def test_cohere_env_var_is_checked_too(tmp_path, monkeypatch):
 def test_http_client_applies_the_same_policy(http_client_factory, huedb_server, evil):
     attacker = http_client_factory()
     # The raw REST form of the attack, as any HTTP caller could send it.
-    url = (f"http://127.0.0.1:{huedb_server.port}/api/v2/tenants/{attacker.tenant}"
-           f"/databases/{attacker.database}/collections")
-    created = httpx.post(url, json={"name": "docs", "configuration": {"embedding_function": openai_spec(evil.url + "/v1")}})
+    url = (
+        f"http://127.0.0.1:{huedb_server.port}/api/v2/tenants/{attacker.tenant}"
+        f"/databases/{attacker.database}/collections"
+    )
+    created = httpx.post(
+        url, json={"name": "docs", "configuration": {"embedding_function": openai_spec(evil.url + "/v1")}}
+    )
     assert created.status_code == 200, created.text
     attacker.get_collection("docs", embedding_function=None).add(
-        ids=["a", "b"], embeddings=[[1.0] + [0.0] * 7, [0.0, 1.0] + [0.0] * 6], documents=["alpha", "beta"])
+        ids=["a", "b"], embeddings=[[1.0] + [0.0] * 7, [0.0, 1.0] + [0.0] * 6], documents=["alpha", "beta"]
+    )
 
-    victim = huedb.HttpClient(host="127.0.0.1", port=huedb_server.port,
-                              tenant=attacker.tenant, database=attacker.database)
+    victim = huedb.HttpClient(
+        host="127.0.0.1", port=huedb_server.port, tenant=attacker.tenant, database=attacker.database
+    )
     assert_refused_and_silent(victim.get_collection("docs"), evil, ["embedding_function_allowed_hosts"])
     victim.close()
 
     trusting = huedb.HttpClient(
-        host="127.0.0.1", port=huedb_server.port, tenant=attacker.tenant, database=attacker.database,
-        settings=Settings(embedding_function_allowed_hosts=[host_port(evil)],
-                          embedding_function_allowed_env_vars=["ANY_SECRET"]),
+        host="127.0.0.1",
+        port=huedb_server.port,
+        tenant=attacker.tenant,
+        database=attacker.database,
+        settings=Settings(
+            embedding_function_allowed_hosts=[host_port(evil)], embedding_function_allowed_env_vars=["ANY_SECRET"]
+        ),
     )
     trusting.get_collection("docs").query(query_texts=["over http"], n_results=1)
     assert [r.body["input"] for r in evil.embedding_requests] == [["over http"]]
@@ -218,17 +267,20 @@ def test_default_endpoints_pass(url):
     check({"api_base": url, "api_key_env_var": "DOC_KEY"})
 
 
-@pytest.mark.parametrize("url, allowed", [
-    ("http://api.example.com/v1", []),            # the default host, but not over TLS
-    ("https://api.example.com:8443", []),          # the default host on another port
-    ("http://127.0.0.1:9/v1", []),                 # localhost is not implicitly allowed
-    ("http://localhost/v1", []),
-    ("http://evil:9", ["evil:10"]),                # a host:port entry allows that port only
-    ("http://evil:9", ["other"]),
-    ("https://api.example.com.evil/v1", ["evil"]), # suffixes do not match
-    ("http://[::1", []),                           # malformed
-    ("http://evil:99999", ["evil"]),               # port out of range
-])
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("http://api.example.com/v1", []),  # the default host, but not over TLS
+        ("https://api.example.com:8443", []),  # the default host on another port
+        ("http://127.0.0.1:9/v1", []),  # localhost is not implicitly allowed
+        ("http://localhost/v1", []),
+        ("http://evil:9", ["evil:10"]),  # a host:port entry allows that port only
+        ("http://evil:9", ["other"]),
+        ("https://api.example.com.evil/v1", ["evil"]),  # suffixes do not match
+        ("http://[::1", []),  # malformed
+        ("http://evil:99999", ["evil"]),  # port out of range
+    ],
+)
 def test_foreign_or_malformed_endpoints_are_refused(url, allowed):
     with pytest.raises(ForbiddenError, match="embedding_function_allowed_hosts"):
         check({"api_base": url}, embedding_function_allowed_hosts=allowed)
@@ -259,7 +311,9 @@ def test_the_documented_environment_variables_allow_too(tmp_path, evil, monkeypa
     plant(huedb.PersistentClient(path=path), "docs", openai_spec(evil.url + "/v1"))
     monkeypatch.setenv("HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS", f"other.example, {host_port(evil)}")
     monkeypatch.setenv("HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS", "ANY_SECRET")
-    huedb.PersistentClient(path=path, settings=Settings()).get_collection("docs").query(query_texts=["env"], n_results=1)
+    huedb.PersistentClient(path=path, settings=Settings()).get_collection("docs").query(
+        query_texts=["env"], n_results=1
+    )
     assert [r.body["input"] for r in evil.embedding_requests] == [["env"]]
 
 
@@ -323,12 +377,18 @@ def test_open_clip_refuses_a_checkpoint_that_is_an_existing_file(tmp_path, monke
     with pytest.raises(ForbiddenError, match="'weights.pt'"):
         check_persisted_ef(
             {"name": "open_clip", "config": {"model_name": "ViT-B-32", "checkpoint": "weights.pt"}},
-            OpenCLIPEmbeddingFunction, "c", Settings(),
+            OpenCLIPEmbeddingFunction,
+            "c",
+            Settings(),
         )
 
 
 def test_open_clip_catalogue_names_pass():
     from huedb_plugins.embedding.open_clip_ef import OpenCLIPEmbeddingFunction
 
-    for config in ({"model_name": "ViT-B-32", "checkpoint": "laion2b_s34b_b79k"}, {"model_name": "RN50", "checkpoint": ""}, {}):
+    for config in (
+        {"model_name": "ViT-B-32", "checkpoint": "laion2b_s34b_b79k"},
+        {"model_name": "RN50", "checkpoint": ""},
+        {},
+    ):
         check_persisted_ef({"name": "open_clip", "config": config}, OpenCLIPEmbeddingFunction, "c", Settings())

@@ -1,4 +1,5 @@
 """``where`` and ``where_document`` filters (on get, query and delete)."""
+
 from __future__ import annotations
 
 import pytest

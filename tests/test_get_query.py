@@ -1,4 +1,5 @@
 """get() and query(): selection, ordering, paging, include, result shapes, distances."""
+
 from __future__ import annotations
 
 import numpy as np

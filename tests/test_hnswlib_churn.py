@@ -1,5 +1,6 @@
 """hnswlib under churn: updated records move to fresh graph elements, the graph is
 compacted when deleted elements outnumber live ones, and both survive a reload."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Adding a hookspec without a docstring, a section in docs/plugins.md or a test
 that mentions it fails here.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ stored and matched exactly; look-around and backreferences in $regex are
 InvalidArgumentErrors; integers >= 2**63 in where are InvalidArgumentErrors; tenant and
 database names only need 3+ characters (huedb also requires URL-safe characters).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -51,8 +52,7 @@ def test_regex_searches_anywhere_in_the_document(col):
 
 @pytest.mark.parametrize(
     "pattern, reason",
-    [("(?=a)", "invalid perl operator"), (r"(a)\1", "invalid escape"), ("(ab", "missing )"),
-     ("a{2000}", "repetition")],
+    [("(?=a)", "invalid perl operator"), (r"(a)\1", "invalid escape"), ("(ab", "missing )"), ("a{2000}", "repetition")],
 )
 def test_patterns_re2_cannot_take_are_invalid_arguments(col, pattern, reason):
     with pytest.raises(InvalidArgumentError, match="RE2") as info:
@@ -246,7 +246,12 @@ def http_collection(huedb_server):
     name = f"raw-{uuid.uuid4().hex[:8]}"
     cid = httpx.post(huedb_server.url + base, json={"name": name}, timeout=30).json()["id"]
     path = f"{base}/{cid}"
-    assert _raw(huedb_server, path + "/add", b'{"ids": ["a"], "embeddings": [[1, 0]], "metadatas": [{"k": 1}]}').status_code == 201
+    assert (
+        _raw(
+            huedb_server, path + "/add", b'{"ids": ["a"], "embeddings": [[1, 0]], "metadatas": [{"k": 1}]}'
+        ).status_code
+        == 201
+    )
     return path
 
 

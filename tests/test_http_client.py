@@ -1,5 +1,6 @@
 """huedb's HTTP clients against a real server: same results as embedded, async,
 CloudClient with token auth, remote AdminClient, EF configs persisted server side."""
+
 from __future__ import annotations
 
 import asyncio
@@ -191,10 +192,15 @@ def test_ef_persisted_by_one_client_is_rebuilt_by_another(http_client_factory, h
 
 def test_cloud_client_with_token_auth(tmp_path, monkeypatch):
     users = tmp_path / "users.yaml"
-    users.write_text("users:\n  - id: cloud-user\n    tenant: cloudy\n    databases: [prod]\n    tokens: [ck-test-123abc]\n")
-    with ServerThread(str(tmp_path / "d"), chroma_server_authn_provider="token",
-                      chroma_server_authn_credentials_file=str(users),
-                      chroma_auth_token_transport_header="X-Chroma-Token") as server:
+    users.write_text(
+        "users:\n  - id: cloud-user\n    tenant: cloudy\n    databases: [prod]\n    tokens: [ck-test-123abc]\n"
+    )
+    with ServerThread(
+        str(tmp_path / "d"),
+        chroma_server_authn_provider="token",
+        chroma_server_authn_credentials_file=str(users),
+        chroma_auth_token_transport_header="X-Chroma-Token",
+    ) as server:
         # set up tenant/database (the server checks tokens, so create them through the backend)
         server.app.state.api.create_tenant("cloudy")
         server.app.state.api.create_database("prod", "cloudy")
@@ -209,15 +215,22 @@ def test_cloud_client_with_token_auth(tmp_path, monkeypatch):
         client.close()
         monkeypatch.setenv("CHROMA_TENANT", "cloudy")
         monkeypatch.setenv("CHROMA_DATABASE", "prod")
-        explicit = huedb.CloudClient(api_key="ck-test-123abc", cloud_host="127.0.0.1", cloud_port=server.port,
-                                     enable_ssl=False)
+        explicit = huedb.CloudClient(
+            api_key="ck-test-123abc", cloud_host="127.0.0.1", cloud_port=server.port, enable_ssl=False
+        )
         assert explicit.get_collection("cloud-col").count() == 1
         explicit.close()
         from huedb.errors import AuthorizationError
 
         with pytest.raises(AuthorizationError):
-            huedb.CloudClient(api_key="ck-wrong-999", tenant="cloudy", database="prod",
-                              cloud_host="127.0.0.1", cloud_port=server.port, enable_ssl=False)
+            huedb.CloudClient(
+                api_key="ck-wrong-999",
+                tenant="cloudy",
+                database="prod",
+                cloud_host="127.0.0.1",
+                cloud_port=server.port,
+                enable_ssl=False,
+            )
     monkeypatch.delenv("CHROMA_API_KEY")
     with pytest.raises(ValueError, match="API key"):
         huedb.CloudClient()

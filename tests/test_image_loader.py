@@ -1,4 +1,5 @@
 """ImageLoader: real files written with pillow, loaded back through paths and file:// URIs."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The IndexSegment conformance suite (huedb.testing) run against every built-in index plugin,
 plus the tests of what only one built-in does (hnswlib's buffer, annoy's forest, the manifest format)."""
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,16 @@ SMALL = {
 }
 # A valid value for every mutable parameter of every built-in.
 MUTABLE_VALUES = {
-    "ef_search": 50, "num_threads": 1, "batch_size": 10, "sync_threshold": 10, "resize_factor": 2.0,
-    "n_trees": 5, "search_k": 1000, "overfetch": 3, "rebuild_threshold": 10, "rebuild_fraction": 0.5,
+    "ef_search": 50,
+    "num_threads": 1,
+    "batch_size": 10,
+    "sync_threshold": 10,
+    "resize_factor": 2.0,
+    "n_trees": 5,
+    "search_k": 1000,
+    "overfetch": 3,
+    "rebuild_threshold": 10,
+    "rebuild_fraction": 0.5,
     "n_jobs": 1,
 }
 DIM = 16

@@ -1,4 +1,5 @@
 """Recall of the approximate index plugins against exact search (20k x 128, seeded)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,9 +58,15 @@ def test_recall_at_10_with_default_config(data, name, space):
     assert recall_at_k(found, truth) >= 0.95
     # distances are exact for the labels returned
     rows = (found - 17) // 3
-    expected = np.array([[np.sum((q - X[r]) ** 2) if space == "l2" else
-                          1 - q @ X[r] / (np.linalg.norm(q) * np.linalg.norm(X[r])) for r in row]
-                         for q, row in zip(Q[:5], rows[:5])])
+    expected = np.array(
+        [
+            [
+                np.sum((q - X[r]) ** 2) if space == "l2" else 1 - q @ X[r] / (np.linalg.norm(q) * np.linalg.norm(X[r]))
+                for r in row
+            ]
+            for q, row in zip(Q[:5], rows[:5])
+        ]
+    )
     np.testing.assert_allclose(dists[:5], expected, rtol=1e-3, atol=1e-3)
 
 

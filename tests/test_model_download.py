@@ -1,4 +1,5 @@
 """Model download (HUEDB_MODEL_URL): archives served by a real http.server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ a text as the colour it names, so nearest neighbours are predictable. The
 ImageLoader is the real one, reading PNG files written with pillow. Every test
 runs on the embedded client and over HTTP (the ``client`` fixture).
 """
+
 from __future__ import annotations
 
 from typing import List

@@ -3,6 +3,7 @@
 Each process keeps its index segments loaded between commands (tests/mp_worker.py),
 so a process's in-memory index goes stale whenever another process writes.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,10 @@ class Worker:
     def __init__(self, path: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(WORKER), str(path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
 
     def __call__(self, op: str, **kw: Any) -> Any:
@@ -143,9 +147,17 @@ def run_soak(path: Path, seconds: float) -> tuple:
     outs["reader"] = path.parent / "reader.json"
     procs = {
         name: subprocess.Popen(
-            [sys.executable, str(SOAK), str(path), "reader" if name == "reader" else "writer",
-             name[-1] if name != "reader" else "0", str(seconds), str(out)],
-            stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                str(SOAK),
+                str(path),
+                "reader" if name == "reader" else "writer",
+                name[-1] if name != "reader" else "0",
+                str(seconds),
+                str(out),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, out in outs.items()
     }

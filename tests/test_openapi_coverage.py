@@ -1,5 +1,6 @@
 """Every path of a real Chroma 1.5.9 server's REST API is routed, and every route
 huedb serves is in the OpenAPI document it serves at /openapi.json."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ The tests find files by content, not by name: a file starting with the SQLite
 header is a database (its -wal/-shm/-journal siblings belong to it); every
 other file under the path is derived index data.
 """
+
 from __future__ import annotations
 
 import os
@@ -134,7 +135,11 @@ def test_deleted_collection_leaves_no_text_or_vectors_on_disk(tmp_path):
     keep = c.create_collection("keeper", embedding_function=None)
     keep.add(ids=["k"], embeddings=[[1.0] * 16], documents=["kept"])
     col = c.create_collection("doomed", embedding_function=None, metadata={"m": marker})
-    col.add(ids=[f"d{i}" for i in range(50)], embeddings=np.tile(vec, (50, 1)), documents=[f"{marker} {i}" for i in range(50)])
+    col.add(
+        ids=[f"d{i}" for i in range(50)],
+        embeddings=np.tile(vec, (50, 1)),
+        documents=[f"{marker} {i}" for i in range(50)],
+    )
     col.query(query_embeddings=[vec], n_results=3)
     c.close()
     c = huedb.PersistentClient(path=str(root))
@@ -160,7 +165,9 @@ def test_vacuum_cli_reclaims_space(tmp_path):
     text = "lorem ipsum dolor sit amet " * 40
     for b in range(4):
         ids = [f"b{b}-{i}" for i in range(500)]
-        col.add(ids=ids, embeddings=rng.normal(size=(500, 32)).astype(np.float32), documents=[f"{text} {i}" for i in ids])
+        col.add(
+            ids=ids, embeddings=rng.normal(size=(500, 32)).astype(np.float32), documents=[f"{text} {i}" for i in ids]
+        )
     col.add(ids=["survivor"], embeddings=[[0.5] * 32], documents=["still here"], metadatas=[{"k": 1}])
     c.close()
     peak = _tree_size(root)

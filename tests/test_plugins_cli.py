@@ -1,4 +1,5 @@
 """``huedb plugins [--all] [--kind K]``: JSON rows of name, kind, distribution, version, error."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,9 @@ BUILTINS = {
 }
 
 
-def run_cli(*args: str, env: Optional[Dict[str, str]] = None, pythonpath: Optional[Path] = None) -> Tuple[int, str, str]:
+def run_cli(
+    *args: str, env: Optional[Dict[str, str]] = None, pythonpath: Optional[Path] = None
+) -> Tuple[int, str, str]:
     full_env = {k: v for k, v in os.environ.items() if k not in ("HUEDB_LOAD_PLUGINS", "HUEDB_STRICT_PLUGINS")}
     full_env.update(env or {})
     if pythonpath is not None:
@@ -152,7 +155,9 @@ def test_a_failed_plugin_is_listed_with_its_error(tmp_path):
             "error": "ImportError: needs libfoo",
         }
     ]
-    rc, out, err = run_cli(env={"HUEDB_LOAD_PLUGINS": "cli_broken,exact", "HUEDB_STRICT_PLUGINS": "1"}, pythonpath=tmp_path)
+    rc, out, err = run_cli(
+        env={"HUEDB_LOAD_PLUGINS": "cli_broken,exact", "HUEDB_STRICT_PLUGINS": "1"}, pythonpath=tmp_path
+    )
     assert rc != 0
     assert "StrictPluginError" in err and "cli_broken" in err and "needs libfoo" in err
 
@@ -165,7 +170,9 @@ def test_load_plugins_empty_lists_nothing():
 
 def test_the_console_script_is_installed():
     script = Path(sys.executable).with_name("huedb")
-    out = subprocess.run([str(script), "plugins", "--all", "--kind", "index_segment"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(script), "plugins", "--all", "--kind", "index_segment"], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert {"hnswlib", "annoy", "exact"} <= {r["name"] for r in rows_of(out.stdout)}
 

@@ -4,6 +4,7 @@ Regression: hnswlib deleted and updated vectors used to be overwritten with zero
 before ``mark_deleted``; in l2 the zero vectors became hubs near every point and a
 self-query found its own record in the top 3 for 105 of 300 queries instead of 276.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,7 +61,9 @@ def test_recall_after_deletes_and_upserts_matches_adds_only(plugin, space):
     adds_only = _self_hits(fresh, probe_ids, probe_vecs)
     after_churn = _self_hits(churned, probe_ids, probe_vecs)
     assert adds_only >= 0.8 * NQ, f"baseline recall too low to compare: {adds_only}/{NQ}"
-    assert after_churn >= adds_only - 0.02 * NQ, f"{plugin}/{space}: {after_churn}/{NQ} after churn vs {adds_only} adds-only"
+    assert after_churn >= adds_only - 0.02 * NQ, (
+        f"{plugin}/{space}: {after_churn}/{NQ} after churn vs {adds_only} adds-only"
+    )
     # A deleted record never comes back.
     res = churned.query(query_embeddings=vecs[deleted[:50]], n_results=TOP, include=[])
     assert not {i for row in res["ids"] for i in row} & {ids[i] for i in deleted}

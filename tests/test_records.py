@@ -1,4 +1,5 @@
 """Records: add / update / upsert / delete semantics and validation."""
+
 from __future__ import annotations
 
 import logging
@@ -450,7 +451,9 @@ def test_failed_upsert_batch_changes_nothing(client):
     col.add(ids=["a", "b"], embeddings=[[1.0], [2.0]], metadatas=[{"v": 1}, {"v": 2}])
     before = _snapshot(col)
     with pytest.raises(ValueError):
-        col.upsert(ids=["a", "new", "b"], embeddings=[[9.0], [9.0], [9.0]], metadatas=[{"v": 10}, {"v": 11}, {"v": [1, "x"]}])
+        col.upsert(
+            ids=["a", "new", "b"], embeddings=[[9.0], [9.0], [9.0]], metadatas=[{"v": 10}, {"v": 11}, {"v": [1, "x"]}]
+        )
     assert _snapshot(col) == before
 
 

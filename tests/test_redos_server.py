@@ -4,6 +4,7 @@ Several clients send catastrophic-backtracking patterns (and ones RE2 refuses) o
 documents while another client keeps asking for a heartbeat and a get. Every request is
 answered; the only time bounds are generous per-request timeouts.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,11 +34,15 @@ def test_other_clients_are_answered_while_hostile_regexes_run(tmp_path):
         cid = httpx.post(server.url + BASE, json={"name": "redos"}, timeout=TIMEOUT).json()["id"]
         coll = f"{server.url}{BASE}/{cid}"
         docs = ["a" * 20_000 + "b" if i % 2 else "a" * 5_000 for i in range(100)]
-        r = httpx.post(coll + "/add", json={
-            "ids": [f"d{i}" for i in range(100)],
-            "embeddings": [[float(i), 1.0] for i in range(100)],
-            "documents": docs,
-        }, timeout=TIMEOUT)
+        r = httpx.post(
+            coll + "/add",
+            json={
+                "ids": [f"d{i}" for i in range(100)],
+                "embeddings": [[float(i), 1.0] for i in range(100)],
+                "documents": docs,
+            },
+            timeout=TIMEOUT,
+        )
         assert r.status_code == 201, r.text
 
         statuses: List[int] = []
@@ -49,7 +54,9 @@ def test_other_clients_are_answered_while_hostile_regexes_run(tmp_path):
             with httpx.Client(timeout=TIMEOUT) as http:
                 for i in range(ROUNDS_PER_ATTACKER):
                     try:
-                        resp = http.post(coll + "/get", json={"where_document": HOSTILE[i % len(HOSTILE)], "include": []})
+                        resp = http.post(
+                            coll + "/get", json={"where_document": HOSTILE[i % len(HOSTILE)], "include": []}
+                        )
                         statuses.append(resp.status_code)
                     except BaseException as e:  # noqa: BLE001 - reported below
                         errors.append(e)

@@ -6,6 +6,7 @@ Entry points are tested for real: each test writes fake distributions (a
 module) into a tmp dir put on ``sys.path``, exactly what an installed package
 looks like to ``importlib.metadata``. Every test uses a fresh Registry.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -72,7 +73,7 @@ def uid() -> str:
 
 
 def ef_module(ef_name: str) -> str:
-    return f'''
+    return f"""
         from huedb.embedding_functions import EmbeddingFunction
         from huedb.hookspecs import hookimpl
 
@@ -94,7 +95,7 @@ def ef_module(ef_name: str) -> str:
         @hookimpl
         def register_embedding_functions(register):
             register(FakeEF)
-    '''
+    """
 
 
 @pytest.fixture
@@ -272,7 +273,9 @@ def test_load_plugins_empty_loads_none(one_fake_ef, monkeypatch):
 
 def test_load_plugins_skips_broken_plugins_not_named(fake_dists, monkeypatch):
     tag = uid()
-    fake_dists.add("fake-broken-dist", "0.1", {f"broken_{tag}": f"broken_mod_{tag}"}, {f"broken_mod_{tag}": "import nope_nope\n"})
+    fake_dists.add(
+        "fake-broken-dist", "0.1", {f"broken_{tag}": f"broken_mod_{tag}"}, {f"broken_mod_{tag}": "import nope_nope\n"}
+    )
     monkeypatch.setenv("HUEDB_LOAD_PLUGINS", "exact")
     monkeypatch.setenv("HUEDB_STRICT_PLUGINS", "1")
     registry = Registry()
@@ -285,7 +288,9 @@ def test_load_plugins_skips_broken_plugins_not_named(fake_dists, monkeypatch):
 @pytest.mark.parametrize("value", ["1", "true", "yes"])
 def test_strict_mode_raises_on_a_broken_plugin(fake_dists, monkeypatch, value):
     tag = uid()
-    fake_dists.add("fake-broken-dist", "0.1", {f"broken_{tag}": f"broken_mod_{tag}"}, {f"broken_mod_{tag}": "import nope_nope\n"})
+    fake_dists.add(
+        "fake-broken-dist", "0.1", {f"broken_{tag}": f"broken_mod_{tag}"}, {f"broken_mod_{tag}": "import nope_nope\n"}
+    )
     monkeypatch.setenv("HUEDB_LOAD_PLUGINS", f"exact,broken_{tag}")
     monkeypatch.setenv("HUEDB_STRICT_PLUGINS", value)
     registry = Registry()
@@ -299,7 +304,9 @@ def test_strict_mode_raises_on_a_broken_plugin(fake_dists, monkeypatch, value):
 @pytest.mark.parametrize("value", ["0", "", "false"])
 def test_strict_mode_off_values_record_instead(fake_dists, monkeypatch, value):
     tag = uid()
-    fake_dists.add("fake-broken-dist", "0.1", {f"broken_{tag}": f"broken_mod_{tag}"}, {f"broken_mod_{tag}": "import nope_nope\n"})
+    fake_dists.add(
+        "fake-broken-dist", "0.1", {f"broken_{tag}": f"broken_mod_{tag}"}, {f"broken_mod_{tag}": "import nope_nope\n"}
+    )
     monkeypatch.setenv("HUEDB_LOAD_PLUGINS", f"exact,broken_{tag}")
     monkeypatch.setenv("HUEDB_STRICT_PLUGINS", value)
     registry = Registry()
@@ -319,8 +326,12 @@ def test_strict_mode_is_quiet_when_everything_loads(one_fake_ef, monkeypatch):
 def test_two_distributions_claiming_one_name_is_recorded_naming_both(fake_dists, monkeypatch):
     """The second claimant is reported (naming both owners) and left out; the first keeps the name."""
     tag = uid()
-    fake_dists.add("fake-a", "1.0", {f"first_{tag}": f"first_mod_{tag}"}, {f"first_mod_{tag}": ef_module(f"clash_{tag}")})
-    fake_dists.add("fake-b", "1.0", {f"second_{tag}": f"second_mod_{tag}"}, {f"second_mod_{tag}": ef_module(f"clash_{tag}")})
+    fake_dists.add(
+        "fake-a", "1.0", {f"first_{tag}": f"first_mod_{tag}"}, {f"first_mod_{tag}": ef_module(f"clash_{tag}")}
+    )
+    fake_dists.add(
+        "fake-b", "1.0", {f"second_{tag}": f"second_mod_{tag}"}, {f"second_mod_{tag}": ef_module(f"clash_{tag}")}
+    )
     registry = Registry()
     regs = registry.registrations()["embedding_function"]
     assert regs[f"clash_{tag}"].plugin in (f"first_{tag}", f"second_{tag}")
@@ -336,8 +347,12 @@ def test_two_distributions_claiming_one_name_is_recorded_naming_both(fake_dists,
 
 def test_two_distributions_claiming_one_name_raise_in_strict_mode(fake_dists, monkeypatch):
     tag = uid()
-    fake_dists.add("fake-a", "1.0", {f"first_{tag}": f"first_mod_{tag}"}, {f"first_mod_{tag}": ef_module(f"clash_{tag}")})
-    fake_dists.add("fake-b", "1.0", {f"second_{tag}": f"second_mod_{tag}"}, {f"second_mod_{tag}": ef_module(f"clash_{tag}")})
+    fake_dists.add(
+        "fake-a", "1.0", {f"first_{tag}": f"first_mod_{tag}"}, {f"first_mod_{tag}": ef_module(f"clash_{tag}")}
+    )
+    fake_dists.add(
+        "fake-b", "1.0", {f"second_{tag}": f"second_mod_{tag}"}, {f"second_mod_{tag}": ef_module(f"clash_{tag}")}
+    )
     monkeypatch.setenv("HUEDB_LOAD_PLUGINS", f"first_{tag},second_{tag},exact")
     monkeypatch.setenv("HUEDB_STRICT_PLUGINS", "1")
     registry = Registry()
@@ -579,13 +594,13 @@ def test_two_distributions_declaring_one_entry_point_name_raise_in_strict_mode(f
         Registry().registrations()
 
 
-MISSPELLED = '''
+MISSPELLED = """
     from huedb.hookspecs import hookimpl
 
     @hookimpl
     def register_embeding_functions(register):
         raise AssertionError("never called")
-'''
+"""
 
 
 def test_a_misspelled_hook_is_recorded_with_the_right_name(fake_dists):
@@ -619,10 +634,10 @@ def test_registering_an_object_with_a_misspelled_hook_fails_loudly(fresh_registr
     assert not fresh_registry.pm.has_plugin("typo")
 
 
-NOTHING = '''
+NOTHING = """
     def register_embedding_functions(register):  # no @hookimpl: pluggy never sees it
         raise AssertionError("never called")
-'''
+"""
 
 
 def test_a_plugin_that_registers_nothing_is_listed(fake_dists, monkeypatch):

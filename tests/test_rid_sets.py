@@ -1,4 +1,5 @@
 """Rid sets: probes run in SQLite, $and/$or combine sorted arrays in numpy."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,5 +49,7 @@ def test_probes_whose_rids_come_unsorted_or_repeated(client):
     # ids, where and where_document narrow together.
     got = col.get(ids=["r9", "r0", "r3"], where={"tags": {"$contains": "p"}}, where_document={"$contains": "doc 9"})
     assert got["ids"] == ["r9"]
-    res = col.query(query_embeddings=[np.eye(n, dtype=np.float32)[6]], n_results=3, where={"$or": [{"a": 6}, {"a": 12}]})
+    res = col.query(
+        query_embeddings=[np.eye(n, dtype=np.float32)[6]], n_results=3, where={"$or": [{"a": 6}, {"a": 12}]}
+    )
     assert res["ids"] == [["r6", "r0"]]

@@ -1,4 +1,5 @@
 """REST-level tests of the server: Chroma v2 paths, JSON shapes, status codes, error bodies."""
+
 from __future__ import annotations
 
 import base64
@@ -67,7 +68,9 @@ def test_tenants_and_databases(http):
     assert [d["name"] for d in dbs] == ["db_a1", "db_a2", "db_a3"]
     assert set(dbs[0]) == {"id", "name", "tenant"} and dbs[0]["tenant"] == t
     uuid.UUID(dbs[0]["id"])
-    assert [d["name"] for d in http.get(f"/tenants/{t}/databases", params={"limit": 1, "offset": 1}).json()] == ["db_a2"]
+    assert [d["name"] for d in http.get(f"/tenants/{t}/databases", params={"limit": 1, "offset": 1}).json()] == [
+        "db_a2"
+    ]
     assert http.get(f"/tenants/{t}/databases/db_a2").json()["name"] == "db_a2"
     assert http.delete(f"/tenants/{t}/databases/db_a2").json() == {}
     _error(http.get(f"/tenants/{t}/databases/db_a2"), 404, "NotFoundError")
@@ -77,8 +80,18 @@ def test_tenants_and_databases(http):
 
 def test_collection_crud(http, db):
     created = _collection(http, db, "docs", metadata={"topic": "x"}, configuration={"hnsw": {"space": "cosine"}})
-    assert set(created) == {"id", "name", "configuration_json", "metadata", "dimension", "tenant", "database",
-                            "log_position", "version", "schema"}
+    assert set(created) == {
+        "id",
+        "name",
+        "configuration_json",
+        "metadata",
+        "dimension",
+        "tenant",
+        "database",
+        "log_position",
+        "version",
+        "schema",
+    }
     assert created["metadata"] == {"topic": "x"} and created["dimension"] is None
     assert created["configuration_json"]["hnsw"]["space"] == "cosine"
     cid = created["id"]
@@ -109,13 +122,17 @@ def test_records_roundtrip_with_base64_and_lists(http, db):
     c = f"{db}/collections/{cid}"
     vecs = np.random.default_rng(0).random((3, 4), dtype=np.float32)
     b64 = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vecs[:2]]
-    r = http.post(f"{c}/add", json={"ids": ["a", "b"], "embeddings": b64, "documents": ["doc a", "doc b"],
-                                     "metadatas": [{"n": 1}, None]})
+    r = http.post(
+        f"{c}/add",
+        json={"ids": ["a", "b"], "embeddings": b64, "documents": ["doc a", "doc b"], "metadatas": [{"n": 1}, None]},
+    )
     assert r.status_code == 201 and r.json() == {}
     r = http.post(f"{c}/upsert", json={"ids": ["c"], "embeddings": [vecs[2].tolist()], "uris": ["u://c"]})
     assert r.status_code == 200 and r.json() == {}
     assert http.get(f"{c}/count").json() == 3
-    got = http.post(f"{c}/get", json={"ids": ["a", "b", "c"], "include": ["embeddings", "documents", "metadatas", "uris"]}).json()
+    got = http.post(
+        f"{c}/get", json={"ids": ["a", "b", "c"], "include": ["embeddings", "documents", "metadatas", "uris"]}
+    ).json()
     assert got["ids"] == ["a", "b", "c"]
     assert np.array_equal(np.asarray(got["embeddings"], dtype=np.float32), vecs)  # exact float32 round trip
     assert got["documents"] == ["doc a", "doc b", None]
@@ -124,8 +141,14 @@ def test_records_roundtrip_with_base64_and_lists(http, db):
     assert got["include"] == ["embeddings", "documents", "metadatas", "uris"]
     default = http.post(f"{c}/get", json={}).json()
     assert default["embeddings"] is None and default["include"] == ["metadatas", "documents"]
-    q = http.post(f"{c}/query", json={"query_embeddings": [vecs[0].tolist(), vecs[2].tolist()], "n_results": 2,
-                                      "include": ["distances", "metadatas"]}).json()
+    q = http.post(
+        f"{c}/query",
+        json={
+            "query_embeddings": [vecs[0].tolist(), vecs[2].tolist()],
+            "n_results": 2,
+            "include": ["distances", "metadatas"],
+        },
+    ).json()
     assert [row[0] for row in q["ids"]] == ["a", "c"]
     assert q["distances"][0][0] == pytest.approx(0.0, abs=1e-5)
     assert q["documents"] is None and q["include"] == ["distances", "metadatas"]
@@ -197,8 +220,13 @@ def test_malformed_json_and_unknown_routes(http, db):
 
 @pytest.mark.parametrize(
     "method, suffix",
-    [("POST", "/fork"), ("POST", "/search"), ("POST", "/functions/attach"), ("GET", "/functions/f1"),
-     ("POST", "/attached_functions/f1/detach")],
+    [
+        ("POST", "/fork"),
+        ("POST", "/search"),
+        ("POST", "/functions/attach"),
+        ("GET", "/functions/f1"),
+        ("POST", "/attached_functions/f1/detach"),
+    ],
 )
 def test_unimplemented_features_answer_501(http, db, method, suffix):
     cid = _collection(http, db)["id"]
@@ -243,8 +271,10 @@ def test_body_over_max_size_is_413(tmp_path):
 
 def test_cors_origins_from_config(tmp_path):
     with ServerThread(str(tmp_path / "d"), cors_allow_origins=["https://app.example.com"]) as server:
-        r = httpx.options(server.url + V2 + "/heartbeat", headers={
-            "Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
+        r = httpx.options(
+            server.url + V2 + "/heartbeat",
+            headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"},
+        )
         assert r.headers.get("access-control-allow-origin") == "https://app.example.com"
         r = httpx.get(server.url + V2 + "/heartbeat", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in r.headers
@@ -267,7 +297,9 @@ def test_concurrent_writes_to_one_collection_are_all_kept(http, db, huedb_server
             for i in range(10):
                 r = c.post(url + "/add", json={"ids": [f"{w}-{i}"], "embeddings": [[float(w), float(i)]]})
                 assert r.status_code == 201, r.text
-                assert c.post(url + "/query", json={"query_embeddings": [[1.0, 1.0]], "n_results": 3}).status_code == 200
+                assert (
+                    c.post(url + "/query", json={"query_embeddings": [[1.0, 1.0]], "n_results": 3}).status_code == 200
+                )
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(writer, range(8)))

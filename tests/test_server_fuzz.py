@@ -1,4 +1,5 @@
 """Fuzz the server with schemathesis against its own OpenAPI (Chroma's v2 spec): no 500s, ever."""
+
 from __future__ import annotations
 
 import os
@@ -62,9 +63,16 @@ def _seed_live(url: str) -> Dict[str, str]:
     httpx.post(f"{url}/api/v2/tenants/default_tenant/databases", json={"name": "default_database"}, timeout=30)
     body = {"name": "fuzzed", "metadata": {"k": 1}, "get_or_create": True}
     cid = httpx.post(f"{url}{_DB}/collections", json=body, timeout=30).json()["id"]
-    httpx.post(f"{url}{_DB}/collections/{cid}/upsert", timeout=30,
-               json={"ids": ["a", "b"], "embeddings": [[1.0, 2.0], [3.0, 4.0]],
-                     "metadatas": [{"k": 1}, {"k": "x"}], "documents": ["doc a", "doc b"]})
+    httpx.post(
+        f"{url}{_DB}/collections/{cid}/upsert",
+        timeout=30,
+        json={
+            "ids": ["a", "b"],
+            "embeddings": [[1.0, 2.0], [3.0, 4.0]],
+            "metadatas": [{"k": 1}, {"k": "x"}],
+            "documents": ["doc a", "doc b"],
+        },
+    )
     return {"tenant": "default_tenant", "tenant_name": "default_tenant", "database": "default_database", "id": cid}
 
 
@@ -91,8 +99,13 @@ def _pinned(operation, known: Dict[str, str], negative: bool):
 def _fuzz_operation(operation, url: str, known: Dict[str, str], negative: bool, seen: list, failures: list) -> None:
     @hypothesis_seed(len(seen))
     @given(case=_pinned(operation, known, negative))
-    @settings(max_examples=_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=[Phase.generate])
+    @settings(
+        max_examples=_PER_OPERATION,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )
     def run(case):
         response = case.call(base_url=url, timeout=60)
         seen.append(response.status_code)
@@ -125,4 +138,6 @@ def test_live_server_5000_cases_no_5xx(tmp_path):
         log = server.log()
     print(f"live fuzz: {len(seen)} cases, statuses {sorted(Counter(seen).items())}")  # shown with -s
     assert len(seen) >= _LIVE_CASES, f"only {len(seen)} cases generated"
-    assert not failures, f"{len(failures)} server errors in {len(seen)} cases:\n" + "\n".join(failures[:60]) + "\n" + log[-3000:]
+    assert not failures, (
+        f"{len(failures)} server errors in {len(seen)} cases:\n" + "\n".join(failures[:60]) + "\n" + log[-3000:]
+    )

@@ -1,4 +1,5 @@
 """Issue 10, item 11: special files in ImageLoader, slow sockets, clients leaving mid-body."""
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,10 @@ def _read_until_closed(sock: socket.socket) -> bytes:
 
 
 def _post_head(server, length: int) -> bytes:
-    return (f"POST {COLLECTIONS} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode()
+    return (
+        f"POST {COLLECTIONS} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 def test_half_sent_request_head_is_closed_and_others_are_served(short_timeout_server):

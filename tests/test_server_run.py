@@ -1,4 +1,5 @@
 """`huedb run` (huedb.server.run.main): config file + env + flags, JSON logs, graceful SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,11 @@ def test_config_precedence_yaml_env_flags(tmp_path):
     assert (cfg.host, cfg.port, cfg.path, cfg.max_request_bytes) == ("0.0.0.0", 9001, "/srv/data", 1000)
     assert cfg.cors_allow_origins == ["https://a.example"]
     assert cfg.settings == {"chroma_server_authn_provider": "token", "allow_reset": True}
-    env = {"HUEDB_PORT": "9002", "CHROMA_SERVER_CORS_ALLOW_ORIGINS": "https://b.example, https://c.example",
-           "CHROMA_SERVER_MAX_REQUEST_BYTES": "2000"}
+    env = {
+        "HUEDB_PORT": "9002",
+        "CHROMA_SERVER_CORS_ALLOW_ORIGINS": "https://b.example, https://c.example",
+        "CHROMA_SERVER_MAX_REQUEST_BYTES": "2000",
+    }
     cfg = load_config(str(cfg_file), environ=env)
     assert cfg.port == 9002 and cfg.max_request_bytes == 2000
     assert cfg.cors_allow_origins == ["https://b.example", "https://c.example"]
@@ -41,8 +45,12 @@ def test_config_precedence_yaml_env_flags(tmp_path):
 
 @pytest.mark.parametrize(
     "text, needle",
-    [("port: abc\n", "port"), ("max_request_bytes: 0\n", "max_request_bytes"), ("- a\n- b\n", "mapping"),
-     ("host: [unclosed\n", "line")],
+    [
+        ("port: abc\n", "port"),
+        ("max_request_bytes: 0\n", "max_request_bytes"),
+        ("- a\n- b\n", "mapping"),
+        ("host: [unclosed\n", "line"),
+    ],
 )
 def test_bad_config_is_a_clear_error(tmp_path, text, needle):
     f = tmp_path / "c.yaml"
@@ -104,4 +112,9 @@ def test_sigterm_is_graceful_and_in_flight_write_is_committed(tmp_path):
     add_at = next(i for i, line in enumerate(lines) if line.get("path", "").endswith("/add"))
     assert msgs.index("Shutting down") < add_at  # the add was still running when SIGTERM arrived
     with ServerProcess(path) as again:
-        assert httpx.get(f"{again.url}{V2}/tenants/default_tenant/databases/default_database/collections/{cid}/count").json() == 40000
+        assert (
+            httpx.get(
+                f"{again.url}{V2}/tenants/default_tenant/databases/default_database/collections/{cid}/count"
+            ).json()
+            == 40000
+        )

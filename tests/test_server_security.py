@@ -1,5 +1,6 @@
 """Auth on the server: 401 everywhere but the open routes, 403 without permission,
 tenant isolation, and credentials never in logs or error messages."""
+
 from __future__ import annotations
 
 import logging
@@ -24,15 +25,15 @@ TOKENS = {
 USERS_YAML = f"""
 users:
   - id: admin
-    tokens: [{TOKENS['admin']}]
+    tokens: [{TOKENS["admin"]}]
   - id: alice
     tenant: acme
-    tokens: [{TOKENS['alice']}]
+    tokens: [{TOKENS["alice"]}]
   - id: bob
     tenant: beta
-    tokens: [{TOKENS['bob']}]
+    tokens: [{TOKENS["bob"]}]
   - id: carol
-    tokens: [{TOKENS['carol']}]
+    tokens: [{TOKENS["carol"]}]
 """
 ALL_ACTIONS = (
     "[system:reset, tenant:create_tenant, tenant:get_tenant, db:create_database, db:get_database, "
@@ -73,7 +74,10 @@ def secure_server(tmp_path_factory):
     with httpx.Client(base_url=server.url) as c:
         for tenant in ("acme", "beta"):
             assert c.post(V2 + "/tenants", json={"name": tenant}, headers=_h("admin")).status_code == 200
-            assert c.post(f"{V2}/tenants/{tenant}/databases", json={"name": "main"}, headers=_h("admin")).status_code == 200
+            assert (
+                c.post(f"{V2}/tenants/{tenant}/databases", json={"name": "main"}, headers=_h("admin")).status_code
+                == 200
+            )
     yield server
     server.stop()
 
@@ -126,8 +130,12 @@ def test_tenant_isolation(secure_server):
         a = c.post(acme + "/collections", json={"name": "alices"}, headers=_h("alice"))
         assert a.status_code == 200, a.text
         b = c.post(beta + "/collections", json={"name": "bobs"}, headers=_h("bob")).json()
-        assert c.post(f"{beta}/collections/{b['id']}/add", json={"ids": ["s"], "embeddings": [[1.0]]},
-                      headers=_h("bob")).status_code == 201
+        assert (
+            c.post(
+                f"{beta}/collections/{b['id']}/add", json={"ids": ["s"], "embeddings": [[1.0]]}, headers=_h("bob")
+            ).status_code
+            == 201
+        )
         # alice cannot list, read or write tenant beta
         for method, url, body in [
             ("GET", "/tenants/beta", None),
@@ -184,7 +192,9 @@ def test_http_client_with_token_and_basic_auth(secure_server, tmp_path):
     from huedb.errors import AuthorizationError, ForbiddenError
 
     settings = Settings(chroma_client_auth_provider="token", chroma_client_auth_credentials=TOKENS["alice"])
-    client = huedb.HttpClient(host="127.0.0.1", port=secure_server.port, settings=settings, tenant="acme", database="main")
+    client = huedb.HttpClient(
+        host="127.0.0.1", port=secure_server.port, settings=settings, tenant="acme", database="main"
+    )
     col = client.get_or_create_collection("via-client", embedding_function=None)
     col.add(ids=["1"], embeddings=[[0.5, 0.5]])
     assert col.count() == 1
@@ -200,8 +210,9 @@ def test_http_client_with_token_and_basic_auth(secure_server, tmp_path):
     # basic auth: an htpasswd file of bcrypt hashes
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_text("admin:" + bcrypt.hashpw(b"s3cret-pw", bcrypt.gensalt(4)).decode() + "\n")
-    with ServerThread(str(tmp_path / "d"), chroma_server_authn_provider="basic",
-                      chroma_server_authn_credentials_file=str(htpasswd)) as server:
+    with ServerThread(
+        str(tmp_path / "d"), chroma_server_authn_provider="basic", chroma_server_authn_credentials_file=str(htpasswd)
+    ) as server:
         ok = Settings(chroma_client_auth_provider="basic", chroma_client_auth_credentials="admin:s3cret-pw")
         c = huedb.HttpClient(host="127.0.0.1", port=server.port, settings=ok)
         assert c.count_collections() == 0

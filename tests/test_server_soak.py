@@ -1,4 +1,5 @@
 """Soak: 16 concurrent clients doing mixed add and query for 60 s against one server process."""
+
 from __future__ import annotations
 
 import threading
@@ -33,12 +34,17 @@ def test_16_clients_mixed_add_and_query_for_60s(tmp_path):
                 n = 0
                 while time.monotonic() < deadline:
                     ids = [f"w{w}-{n + i}" for i in range(8)]
-                    col.add(ids=ids, embeddings=rng.random((8, DIM), dtype=np.float32),
-                            metadatas=[{"w": w, "n": n + i} for i in range(8)], documents=ids)
+                    col.add(
+                        ids=ids,
+                        embeddings=rng.random((8, DIM), dtype=np.float32),
+                        metadatas=[{"w": w, "n": n + i} for i in range(8)],
+                        documents=ids,
+                    )
                     written[w].extend(ids)
                     n += 8
-                    res = col.query(query_embeddings=rng.random((2, DIM), dtype=np.float32), n_results=5,
-                                    where={"w": {"$ne": -1}})
+                    res = col.query(
+                        query_embeddings=rng.random((2, DIM), dtype=np.float32), n_results=5, where={"w": {"$ne": -1}}
+                    )
                     assert len(res["ids"]) == 2
                     mine = col.get(ids=ids[:2])
                     assert mine["ids"] == ids[:2]  # read-your-writes

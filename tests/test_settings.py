@@ -11,6 +11,7 @@ Expectations observed on the real chromadb 1.5.9 ``Settings``:
 - ``CHROMA_SERVER_SSL_VERIFY=false`` stays the string "false" in chromadb, which httpx
   then takes for a CA-bundle path; huedb makes it False (issue 10).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -25,17 +26,34 @@ from huedb.errors import AuthorizationError
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for var in ("ALLOW_RESET", "CHROMA_SERVER_SSL_VERIFY", "CHROMA_SERVER_HTTP_PORT",
-                "CHROMA_SERVER_CORS_ALLOW_ORIGINS", "EMBEDDING_FUNCTION_ALLOWED_HOSTS",
-                "HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS", "EMBEDDING_FUNCTION_ALLOWED_ENV_VARS",
-                "HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS", "SQLITE_SYNCHRONOUS"):
+    for var in (
+        "ALLOW_RESET",
+        "CHROMA_SERVER_SSL_VERIFY",
+        "CHROMA_SERVER_HTTP_PORT",
+        "CHROMA_SERVER_CORS_ALLOW_ORIGINS",
+        "EMBEDDING_FUNCTION_ALLOWED_HOSTS",
+        "HUEDB_EMBEDDING_FUNCTION_ALLOWED_HOSTS",
+        "EMBEDDING_FUNCTION_ALLOWED_ENV_VARS",
+        "HUEDB_EMBEDDING_FUNCTION_ALLOWED_ENV_VARS",
+        "SQLITE_SYNCHRONOUS",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("false", False), ("FALSE", False), ("0", False), ("no", False), ("off", False),
-    ("True", True), ("1", True), ("yes", True), ("on", True),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("false", False),
+        ("FALSE", False),
+        ("0", False),
+        ("no", False),
+        ("off", False),
+        ("True", True),
+        ("1", True),
+        ("yes", True),
+        ("on", True),
+    ],
+)
 def test_bool_strings_are_coerced(raw, expected):
     assert Settings(allow_reset=raw).allow_reset is expected
 
@@ -67,9 +85,15 @@ def test_bad_value_raises_a_value_error_naming_the_field(monkeypatch):
     assert Settings().chroma_server_http_port == 8001
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("false", False), ("False", False), ("true", True), ("/etc/ssl/ca.pem", "/etc/ssl/ca.pem"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("false", False),
+        ("False", False),
+        ("true", True),
+        ("/etc/ssl/ca.pem", "/etc/ssl/ca.pem"),
+    ],
+)
 def test_ssl_verify_env_is_bool_or_ca_path(monkeypatch, raw, expected):
     monkeypatch.setenv("CHROMA_SERVER_SSL_VERIFY", raw)
     assert Settings().chroma_server_ssl_verify == expected

@@ -5,6 +5,7 @@ and checks after every step that the collection equals the model.
 Small dimension and a small id alphabet make collisions (existing ids, missing
 ids, re-adds after deletes) frequent.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -27,9 +28,7 @@ ids_st = st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=5, unique=True)
 # Small integers: exact in float32, frequent ties in distances.
 vec_st = st.lists(st.integers(-3, 3).map(float), min_size=DIM, max_size=DIM)
 doc_st = st.one_of(st.none(), st.sampled_from(["apple pie", "banana", "cherry tart", "日本", "a"]))
-meta_value_st = st.one_of(
-    st.integers(-2, 2), st.sampled_from(["x", "y"]), st.booleans(), st.sampled_from([0.5, 1.5])
-)
+meta_value_st = st.one_of(st.integers(-2, 2), st.sampled_from(["x", "y"]), st.booleans(), st.sampled_from([0.5, 1.5]))
 meta_st = st.one_of(st.none(), st.dictionaries(st.sampled_from(["g", "s", "t"]), meta_value_st, min_size=1, max_size=3))
 # In update/upsert a None value removes the key.
 meta_update_st = st.one_of(
@@ -210,7 +209,9 @@ class CollectionMachine(RuleBasedStateMachine):
         assert got["ids"] == ids
         assert self.col.count() == len(ids)
         if ids:
-            np.testing.assert_array_equal(got["embeddings"], np.array([self.model[r].emb for r in ids], dtype=np.float32))
+            np.testing.assert_array_equal(
+                got["embeddings"], np.array([self.model[r].emb for r in ids], dtype=np.float32)
+            )
         assert got["documents"] == [self.model[r].doc for r in ids]
         assert [_norm_meta(m) for m in got["metadatas"]] == [_norm_meta(self.model[r].meta) for r in ids]
 

@@ -1,4 +1,5 @@
 """The storage-backend conformance suite (huedb.testing.StorageBackendConformance) on SQLite."""
+
 from __future__ import annotations
 
 from pathlib import Path

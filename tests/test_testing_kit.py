@@ -1,5 +1,6 @@
 """huedb.testing: the pytest11 plugin's fixtures, the conformance suite on a third-party
 package, and the suite's power to catch a broken plugin."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -210,9 +211,7 @@ def test_suite_catches_a_broken_plugin(pytester):
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rf")
-    failed = sorted(
-        line.split("::", 1)[1].split(" ")[0] for line in result.outlines if line.startswith("FAILED ")
-    )
+    failed = sorted(line.split("::", 1)[1].split(" ")[0] for line in result.outlines if line.startswith("FAILED "))
     assert failed == [
         "TestForgetsPadding::test_allowed_labels_that_are_absent_are_ignored",
         "TestForgetsPadding::test_empty_index_and_zero_k",

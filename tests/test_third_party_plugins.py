@@ -6,6 +6,7 @@ example_header); ``huedb-broken-plugin`` has an entry point whose import fails.
 Each example plugin must be discovered, listed by ``huedb plugins`` and usable;
 the broken one must be reported without breaking anything else.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -104,7 +105,11 @@ def test_each_kind_is_discovered_by_a_fresh_registry():
 
 def test_each_kind_is_listed_by_the_cli():
     out = subprocess.run(
-        [sys.executable, "-m", "huedb.cli", "plugins", "--all"], capture_output=True, text=True, env=clean_env(), timeout=120
+        [sys.executable, "-m", "huedb.cli", "plugins", "--all"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
@@ -200,9 +205,7 @@ def test_example_index_through_a_collection(fresh_registry, tmp_path):
     vectors = rng.normal(size=(200, 8)).astype(np.float32)
     ids = [f"id{i}" for i in range(200)]
     client = huedb.PersistentClient(path=str(path))
-    col = client.create_collection(
-        "flat", configuration={"index": {"name": "example_flat"}}, embedding_function=None
-    )
+    col = client.create_collection("flat", configuration={"index": {"name": "example_flat"}}, embedding_function=None)
     assert col.configuration_json["index"] == {"name": "example_flat"}
     col.add(ids=ids, embeddings=vectors, metadatas=[{"even": i % 2 == 0} for i in range(200)])
 
@@ -249,7 +252,9 @@ def test_example_index_corrupt_file_is_rebuilt_from_sqlite(fresh_registry, tmp_p
     path = tmp_path / "db"
     vectors = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
     client = huedb.PersistentClient(path=str(path))
-    col = client.create_collection("flat_corrupt", configuration={"index": {"name": "example_flat"}}, embedding_function=None)
+    col = client.create_collection(
+        "flat_corrupt", configuration={"index": {"name": "example_flat"}}, embedding_function=None
+    )
     col.add(ids=[str(i) for i in range(20)], embeddings=vectors)
     assert col.query(query_embeddings=vectors[7:8], n_results=1, include=[])["ids"] == [["7"]]  # builds the index
     client.close()
@@ -397,7 +402,9 @@ def test_broken_plugin_breaks_nothing_else(tmp_path):
     assert out["broken"] == BROKEN_ERROR
     assert {"hnswlib", "annoy", "exact", "example_flat"} <= set(out["indexes"])
 
-    cli = subprocess.run([sys.executable, "-m", "huedb.cli", "plugins"], capture_output=True, text=True, env=clean_env(), timeout=120)
+    cli = subprocess.run(
+        [sys.executable, "-m", "huedb.cli", "plugins"], capture_output=True, text=True, env=clean_env(), timeout=120
+    )
     assert cli.returncode == 0, cli.stderr
     assert any(r["name"] == "broken_example" and r["error"] == BROKEN_ERROR for r in json.loads(cli.stdout))
 
@@ -419,7 +426,10 @@ def test_strict_mode_turns_the_broken_plugin_into_an_exception(monkeypatch):
     assert out.returncode != 0
     assert "StrictPluginError" in out.stderr and "broken_example" in out.stderr
     cli = subprocess.run(
-        [sys.executable, "-m", "huedb.cli", "plugins"], capture_output=True, text=True,
-        env=clean_env({"HUEDB_STRICT_PLUGINS": "1"}), timeout=120,
+        [sys.executable, "-m", "huedb.cli", "plugins"],
+        capture_output=True,
+        text=True,
+        env=clean_env({"HUEDB_STRICT_PLUGINS": "1"}),
+        timeout=120,
     )
     assert cli.returncode != 0 and "broken_example" in cli.stderr

@@ -5,6 +5,7 @@ embedding function and the data loader count their calls: each invalid request
 must raise the right typed error with zero calls. A valid request of each kind
 is the control: it calls the embedding function exactly once.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -71,30 +72,69 @@ BAD_WRITES: List[Any] = [
     pytest.param({"ids": [1], "documents": ["x"]}, InvalidArgumentError, "id", id="id-not-str"),
     pytest.param({"ids": [], "documents": []}, InvalidArgumentError, "non-empty", id="no-ids"),
     pytest.param({"ids": [""], "documents": ["x"]}, InvalidArgumentError, "empty string", id="empty-id"),
-    pytest.param({"ids": ["a", "b"], "documents": ["x"]}, InvalidArgumentError, "Number of documents", id="documents-count"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"k": 1}, {"k": 2}]}, InvalidArgumentError,
-                 "Number of metadatas", id="metadatas-count"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "uris": ["u1", "u2"]}, InvalidArgumentError, "Number of uris",
-                 id="uris-count"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"k": {"nested": 1}}]}, InvalidArgumentError,
-                 "expected a str, int, float, bool", id="metadata-value"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"k": float("nan")}]}, InvalidArgumentError,
-                 "metadata", id="metadata-nan"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"chroma:k": 1}]}, InvalidArgumentError,
-                 "reserved", id="metadata-reserved-key"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"k": [1, "two"]}]}, InvalidArgumentError,
-                 "same type", id="metadata-mixed-list"),
+    pytest.param(
+        {"ids": ["a", "b"], "documents": ["x"]}, InvalidArgumentError, "Number of documents", id="documents-count"
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"k": 1}, {"k": 2}]},
+        InvalidArgumentError,
+        "Number of metadatas",
+        id="metadatas-count",
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "uris": ["u1", "u2"]},
+        InvalidArgumentError,
+        "Number of uris",
+        id="uris-count",
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"k": {"nested": 1}}]},
+        InvalidArgumentError,
+        "expected a str, int, float, bool",
+        id="metadata-value",
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"k": float("nan")}]},
+        InvalidArgumentError,
+        "metadata",
+        id="metadata-nan",
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"chroma:k": 1}]},
+        InvalidArgumentError,
+        "reserved",
+        id="metadata-reserved-key",
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"k": [1, "two"]}]},
+        InvalidArgumentError,
+        "same type",
+        id="metadata-mixed-list",
+    ),
     pytest.param({"ids": ["a"], "documents": [7]}, InvalidArgumentError, "documents", id="document-not-str"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "images": [_image()]}, InvalidArgumentError, "one modality",
-                 id="documents-and-images"),
-    pytest.param({"ids": ["a", "b"], "images": [_image()]}, InvalidArgumentError, "Number of images",
-                 id="images-count"),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "images": [_image()]},
+        InvalidArgumentError,
+        "one modality",
+        id="documents-and-images",
+    ),
+    pytest.param(
+        {"ids": ["a", "b"], "images": [_image()]}, InvalidArgumentError, "Number of images", id="images-count"
+    ),
     pytest.param({"ids": ["\ud800"], "documents": ["x"]}, InvalidArgumentError, "surrogate", id="surrogate-id"),
     pytest.param({"ids": ["a"], "documents": ["x\udc00"]}, InvalidArgumentError, "surrogate", id="surrogate-document"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"k": "\ud800"}]}, InvalidArgumentError,
-                 "surrogate", id="surrogate-metadata-value"),
-    pytest.param({"ids": ["a"], "documents": ["x"], "metadatas": [{"\ud800": 1}]}, InvalidArgumentError,
-                 "surrogate", id="surrogate-metadata-key"),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"k": "\ud800"}]},
+        InvalidArgumentError,
+        "surrogate",
+        id="surrogate-metadata-value",
+    ),
+    pytest.param(
+        {"ids": ["a"], "documents": ["x"], "metadatas": [{"\ud800": 1}]},
+        InvalidArgumentError,
+        "surrogate",
+        id="surrogate-metadata-key",
+    ),
     pytest.param({"ids": ["a"], "uris": ["\ud800"]}, InvalidArgumentError, "surrogate", id="surrogate-uri"),
 ]
 
@@ -255,7 +295,9 @@ def offline_api():
     from huedb.api.http_api import HttpAPI
 
     recorder = _Recorder()
-    api = HttpAPI(Settings(chroma_server_host="localhost", chroma_server_http_port=9), transport=httpx.MockTransport(recorder))
+    api = HttpAPI(
+        Settings(chroma_server_host="localhost", chroma_server_http_port=9), transport=httpx.MockTransport(recorder)
+    )
     yield api, recorder
     api.close()
 
@@ -276,10 +318,16 @@ def offline_api():
         (lambda api: api._delete("c"), InvalidArgumentError, "delete_collection"),
         (lambda api: api.create_collection("abc", metadata={"k": "\udc00"}), InvalidArgumentError, "surrogate"),
         (lambda api: api.create_collection("ab\udc00c"), InvalidArgumentError, "surrogate"),
-        (lambda api: api.create_collection("abc", configuration={"hnsw": {"ef_search": np.int64(5)}}),
-         InvalidArgumentError, "cannot be sent as JSON"),
-        (lambda api: api.create_collection("abc", configuration={"hnsw": {"ef_search": float("nan")}}),
-         InvalidArgumentError, "cannot be sent as JSON"),
+        (
+            lambda api: api.create_collection("abc", configuration={"hnsw": {"ef_search": np.int64(5)}}),
+            InvalidArgumentError,
+            "cannot be sent as JSON",
+        ),
+        (
+            lambda api: api.create_collection("abc", configuration={"hnsw": {"ef_search": float("nan")}}),
+            InvalidArgumentError,
+            "cannot be sent as JSON",
+        ),
     ],
 )
 def test_http_api_refuses_an_invalid_request_without_sending_it(offline_api, call, error, words):

@@ -1,5 +1,6 @@
 """The client side never imports the server, and the domain facts the two sides share
 (result fields, include values, CollectionModel, the wire codec) have one source each."""
+
 from __future__ import annotations
 
 import ast
@@ -66,7 +67,9 @@ def test_http_api_and_the_embedded_engine_satisfy_server_api():
     from huedb.api.server_api import ServerAPI
     from huedb.config import Settings
 
-    api = HttpAPI(Settings(chroma_server_host="localhost"), transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    api = HttpAPI(
+        Settings(chroma_server_host="localhost"), transport=httpx.MockTransport(lambda r: httpx.Response(500))
+    )
     try:
         assert isinstance(api, ServerAPI)
     finally:
@@ -82,24 +85,55 @@ def test_results_survive_the_wire_both_ways():
     from huedb import wire
     from huedb.types import CollectionModel
 
-    got = {"ids": ["a", "b"], "embeddings": np.array([[1.5, 2.0], [0.0, -1.0]], dtype=np.float32),
-           "documents": ["x", None], "uris": None, "metadatas": [{"k": 1}, None], "data": None,
-           "included": ["documents", "metadatas", "embeddings", "data"]}
+    got = {
+        "ids": ["a", "b"],
+        "embeddings": np.array([[1.5, 2.0], [0.0, -1.0]], dtype=np.float32),
+        "documents": ["x", None],
+        "uris": None,
+        "metadatas": [{"k": 1}, None],
+        "data": None,
+        "included": ["documents", "metadatas", "embeddings", "data"],
+    }
     back = wire.get_result_from_json(wire.get_result_json(got))
     assert back["ids"] == ["a", "b"] and back["documents"] == ["x", None] and back["metadatas"] == [{"k": 1}, None]
     assert back["embeddings"].dtype == np.float32 and np.array_equal(back["embeddings"], got["embeddings"])
     assert back["included"] == ["documents", "metadatas", "embeddings"]  # data never crosses the wire
 
-    query = {"ids": [["a"], []], "embeddings": None, "documents": [["x"], []], "uris": None, "metadatas": None,
-             "distances": [[0.25], []], "data": None, "included": ["documents", "distances"]}
+    query = {
+        "ids": [["a"], []],
+        "embeddings": None,
+        "documents": [["x"], []],
+        "uris": None,
+        "metadatas": None,
+        "distances": [[0.25], []],
+        "data": None,
+        "included": ["documents", "distances"],
+    }
     qback = wire.query_result_from_json(wire.query_result_json(query))
     assert qback["ids"] == [["a"], []] and qback["distances"] == [[0.25], []] and qback["documents"] == [["x"], []]
 
-    model = CollectionModel(id="0b6c", name="abc", metadata={"m": 1}, configuration_json={"hnsw": {}},
-                            dimension=3, tenant="t", database="d", version=2, internal_id=9)
+    model = CollectionModel(
+        id="0b6c",
+        name="abc",
+        metadata={"m": 1},
+        configuration_json={"hnsw": {}},
+        dimension=3,
+        tenant="t",
+        database="d",
+        version=2,
+        internal_id=9,
+    )
     again = wire.collection_from_json(wire.collection_json(model))
-    assert again == CollectionModel(id="0b6c", name="abc", metadata={"m": 1}, configuration_json={"hnsw": {}},
-                                    dimension=3, tenant="t", database="d", version=2)
+    assert again == CollectionModel(
+        id="0b6c",
+        name="abc",
+        metadata={"m": 1},
+        configuration_json={"hnsw": {}},
+        dimension=3,
+        tenant="t",
+        database="d",
+        version=2,
+    )
     assert "internal_id" not in wire.collection_json(model)  # the storage key never goes over the wire
 
     rows = np.array([[0.1, -2.5, 3e38]], dtype=np.float32)

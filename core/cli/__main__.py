@@ -1,4 +1,5 @@
 """``python -m huedb.cli``: the same as the ``huedb`` command."""
+
 import sys
 
 from huedb.cli.main import main

@@ -1,4 +1,5 @@
 """``huedb db create|list|delete`` and ``huedb tenant create|list``, on a path or a server."""
+
 from __future__ import annotations
 
 import click

@@ -6,6 +6,7 @@ as the cursor nears the end; Return expands a cell. ``s`` opens the query editor
 Esc leaves editing (and, outside editing, the editor), ``c`` clears, Return runs the
 query. In the results, ``s`` goes back to the editor (its fields kept) and Esc back to
 all records. ``--theme light|dark`` is remembered in the user config."""
+
 from __future__ import annotations
 
 import json
@@ -138,7 +139,9 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
                 with Horizontal(classes="row"):
                     yield Input(self.state.key, placeholder="key", id="key", disabled=True)
                     yield OperatorToggle(META_OPS, self.state.op, id="op", disabled=True)
-                    yield Input(self.state.value, placeholder="value (number, true/false or text)", id="value", disabled=True)
+                    yield Input(
+                        self.state.value, placeholder="value (number, true/false or text)", id="value", disabled=True
+                    )
                 yield Label("where_document")
                 with Horizontal(classes="row"):
                     yield OperatorToggle(DOC_OPS, self.state.doc_op, id="doc_op", disabled=True)
@@ -251,7 +254,9 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             if self.active is not None:
                 kwargs = {"where": self.active.where(), "where_document": self.active.where_document()}
             try:
-                got = self.collection.get(limit=self.page, offset=len(self.records), include=["documents", "metadatas"], **kwargs)
+                got = self.collection.get(
+                    limit=self.page, offset=len(self.records), include=["documents", "metadatas"], **kwargs
+                )
             except Exception as e:  # noqa: BLE001 - a bad query is shown, not fatal
                 self.error = f"{type(e).__name__}: {e}"
                 self.exhausted = True
@@ -286,7 +291,11 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             rid, doc, meta = self.records[row]
             column = ["id", "document", "metadata"][col]
             value = [rid, doc, meta][col]
-            text = json.dumps(value, indent=2, ensure_ascii=False) if column == "metadata" and value is not None else cell_text(value)
+            text = (
+                json.dumps(value, indent=2, ensure_ascii=False)
+                if column == "metadata" and value is not None
+                else cell_text(value)
+            )
             self.push_screen(CellScreen(f"{column} of {rid}", text or "(empty)"))
 
         def action_search(self) -> None:
@@ -307,7 +316,9 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
 
 @click.command()
 @click.argument("collection")
-@click.option("--theme", type=click.Choice(sorted(THEMES)), default=None, help="colours for a light or dark terminal (remembered)")
+@click.option(
+    "--theme", type=click.Choice(sorted(THEMES)), default=None, help="colours for a light or dark terminal (remembered)"
+)
 @target_options()
 def browse(target: Target, collection: str, theme: Optional[str]) -> None:
     """Browse COLLECTION in the terminal (needs the [browse] extra)."""

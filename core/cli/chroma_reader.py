@@ -10,6 +10,7 @@ Lines: {"collection": {...}}, then {"batch": {...}} per batch, then {"end": name
 {"done": true}. A failure is {"error": "..."} and exit code 1. Embeddings are written as
 the float64 values of their float32s, which read back as the same float32s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,10 @@ def dump(path: str, names: Optional[List[str]], tenant: str, database: str, batc
     for name in names:
         col = client.get_collection(name)
         config = col.configuration_json or {}
-        _emit(out, {"collection": {"name": col.name, "metadata": col.metadata, "configuration": config, "count": col.count()}})
+        _emit(
+            out,
+            {"collection": {"name": col.name, "metadata": col.metadata, "configuration": config, "count": col.count()}},
+        )
         offset = 0
         while True:
             got = col.get(limit=batch_size, offset=offset, include=["embeddings", "documents", "metadatas", "uris"])

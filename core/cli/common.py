@@ -1,5 +1,6 @@
 """Shared pieces of the ``huedb`` CLI: where a command connects (a local path, a server
 or a saved profile), the user config file, and small output helpers."""
+
 from __future__ import annotations
 
 import json
@@ -118,7 +119,12 @@ class Target:
         if self.path is not None:
             return huedb.PersistentClient(path=self.path, settings=self.settings(), tenant=tenant, database=database)
         return huedb.HttpClient(
-            host=self.host or "localhost", port=self.port, ssl=self.ssl, settings=self.settings(), tenant=tenant, database=database
+            host=self.host or "localhost",
+            port=self.port,
+            ssl=self.ssl,
+            settings=self.settings(),
+            tenant=tenant,
+            database=database,
         )
 
     def admin(self) -> Any:
@@ -126,7 +132,9 @@ class Target:
             settings = self.settings().copy(is_persistent=True, persist_directory=self.path)
             return huedb.AdminClient(settings)
         settings = self.settings().copy(
-            chroma_server_host=self.host or "localhost", chroma_server_http_port=self.port, chroma_server_ssl_enabled=self.ssl
+            chroma_server_host=self.host or "localhost",
+            chroma_server_http_port=self.port,
+            chroma_server_ssl_enabled=self.ssl,
         )
         return huedb.AdminClient(settings)
 
@@ -167,11 +175,19 @@ def resolve_target(
             check_database_dir(path, f"--{prefix}path")
         return Target(path=path, tenant=tenant or DEFAULT_TENANT, database=database or DEFAULT_DATABASE)
     if host is not None:
-        return Target(host=host, port=port or 8000, ssl=ssl, tenant=tenant or DEFAULT_TENANT, database=database or DEFAULT_DATABASE)
+        return Target(
+            host=host,
+            port=port or 8000,
+            ssl=ssl,
+            tenant=tenant or DEFAULT_TENANT,
+            database=database or DEFAULT_DATABASE,
+        )
     config = load_config()
     name = profile or config.get("active_profile")
     if name is None:
-        raise click.UsageError(f"say where the database is: {opt('path')}, {opt('host')} or {opt('profile')} (or `huedb profile use NAME`)")
+        raise click.UsageError(
+            f"say where the database is: {opt('path')}, {opt('host')} or {opt('profile')} (or `huedb profile use NAME`)"
+        )
     saved = config["profiles"].get(name)
     if saved is None:
         raise click.BadParameter(f"no profile named {name!r} (see `huedb profile list`)", param_hint=opt("profile"))

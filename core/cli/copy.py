@@ -5,6 +5,7 @@ a saved profile, or a Chroma persist directory (``--from-chroma-dir``: the migra
 read with chromadb). Targets: a local path, a server, a profile. Copying upserts, so a
 second run, or a run after an interruption, ends with the same records and no duplicates.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -64,7 +65,18 @@ def _chroma_dir_collections(
     path: str, names: Optional[List[str]], tenant: str, database: str, python: str, batch_size: int
 ) -> Iterator[SourceCollection]:
     reader = Path(__file__).with_name("chroma_reader.py")
-    cmd = [python, str(reader), path, *(names or []), "--tenant", tenant, "--database", database, "--batch-size", str(batch_size)]
+    cmd = [
+        python,
+        str(reader),
+        path,
+        *(names or []),
+        "--tenant",
+        tenant,
+        "--database",
+        database,
+        "--batch-size",
+        str(batch_size),
+    ]
     # -I keeps the reader from importing anything from the current directory.
     cmd.insert(1, "-I")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
@@ -113,7 +125,11 @@ def _chroma_dir_collections(
                     )
 
             yield SourceCollection(
-                {"name": header["name"], "metadata": header.get("metadata"), "configuration": header.get("configuration") or {}},
+                {
+                    "name": header["name"],
+                    "metadata": header.get("metadata"),
+                    "configuration": header.get("configuration") or {},
+                },
                 header.get("count"),
                 batches(),
             )
@@ -123,9 +139,7 @@ def _chroma_dir_collections(
         proc.wait()
 
 
-def copy_collections(
-    sources: Iterator[SourceCollection], target: Target
-) -> List[Tuple[str, int]]:
+def copy_collections(sources: Iterator[SourceCollection], target: Target) -> List[Tuple[str, int]]:
     client = target.client()
     done: List[Tuple[str, int]] = []
     for src in sources:
@@ -159,14 +173,30 @@ def copy_collections(
 @click.option("--to-profile", default=None, help="target: a saved profile")
 @click.option("--to-tenant", default=None)
 @click.option("--to-db", default=None)
-@click.option("--chroma-python", default=None, help=f"a Python with chromadb, to read --from-chroma-dir (or ${CHROMA_PYTHON_ENV})")
+@click.option(
+    "--chroma-python", default=None, help=f"a Python with chromadb, to read --from-chroma-dir (or ${CHROMA_PYTHON_ENV})"
+)
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 def copy_cmd(
-    collections: Tuple[str, ...], copy_all: bool,
-    from_path: Optional[str], from_chroma_dir: Optional[str], from_host: Optional[str], from_port: Optional[int],
-    from_ssl: bool, from_profile: Optional[str], from_tenant: Optional[str], from_db: Optional[str],
-    to_path: Optional[str], to_host: Optional[str], to_port: Optional[int], to_ssl: bool, to_profile: Optional[str],
-    to_tenant: Optional[str], to_db: Optional[str], chroma_python: Optional[str], batch_size: int,
+    collections: Tuple[str, ...],
+    copy_all: bool,
+    from_path: Optional[str],
+    from_chroma_dir: Optional[str],
+    from_host: Optional[str],
+    from_port: Optional[int],
+    from_ssl: bool,
+    from_profile: Optional[str],
+    from_tenant: Optional[str],
+    from_db: Optional[str],
+    to_path: Optional[str],
+    to_host: Optional[str],
+    to_port: Optional[int],
+    to_ssl: bool,
+    to_profile: Optional[str],
+    to_tenant: Optional[str],
+    to_db: Optional[str],
+    chroma_python: Optional[str],
+    batch_size: int,
 ) -> None:
     """Copy collections: `huedb copy --all ...` or `huedb copy [collections] C1 C2 ...`."""
     names = list(collections)
@@ -176,24 +206,34 @@ def copy_cmd(
         raise click.UsageError("name the collections to copy, or give --all (not both)")
     if from_chroma_dir is not None:
         if any(v is not None for v in (from_path, from_host, from_profile)):
-            raise click.UsageError("'--from-chroma-dir' conflicts with '--from-path', '--from-host' and '--from-profile'")
+            raise click.UsageError(
+                "'--from-chroma-dir' conflicts with '--from-path', '--from-host' and '--from-profile'"
+            )
         if not (Path(from_chroma_dir) / CHROMA_DB_FILE).is_file():
-            raise click.BadParameter(f"no Chroma database ({CHROMA_DB_FILE}) at {from_chroma_dir}", param_hint="'--from-chroma-dir'")
+            raise click.BadParameter(
+                f"no Chroma database ({CHROMA_DB_FILE}) at {from_chroma_dir}", param_hint="'--from-chroma-dir'"
+            )
     elif from_path is None and from_host is None and from_profile is None:
         raise click.UsageError("say where to copy from: --from-path, --from-chroma-dir, --from-host or --from-profile")
     if to_path is None and to_host is None and to_profile is None:
         raise click.UsageError("say where to copy to: --to-path, --to-host or --to-profile")
-    target = resolve_target(to_path, to_host, to_port, to_ssl, to_profile, to_tenant, to_db, must_exist=False, prefix="to-")
+    target = resolve_target(
+        to_path, to_host, to_port, to_ssl, to_profile, to_tenant, to_db, must_exist=False, prefix="to-"
+    )
     wanted = None if copy_all else names
     if from_chroma_dir is not None:
         python = find_chroma_python(chroma_python)
         if to_path is not None and Path(to_path).resolve() == Path(from_chroma_dir).resolve():
-            raise click.BadParameter("the target must be a new directory, not the Chroma directory itself", param_hint="'--to-path'")
+            raise click.BadParameter(
+                "the target must be a new directory, not the Chroma directory itself", param_hint="'--to-path'"
+            )
         sources = _chroma_dir_collections(
             from_chroma_dir, wanted, from_tenant or "default_tenant", from_db or "default_database", python, batch_size
         )
     else:
-        source = resolve_target(from_path, from_host, from_port, from_ssl, from_profile, from_tenant, from_db, prefix="from-")
+        source = resolve_target(
+            from_path, from_host, from_port, from_ssl, from_profile, from_tenant, from_db, prefix="from-"
+        )
         sources = _api_collections(source, wanted, batch_size)
     done = copy_collections(sources, target)
     for name, n in done:

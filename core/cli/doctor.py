@@ -2,6 +2,7 @@
 
 Exit code 1 when a check failed (a warning alone keeps 0). ``--json`` prints the same
 checks as JSON: a list of {"check", "status" (ok|warn|fail), "detail"}."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,11 @@ def _check(name: str, status: str, detail: str, **extra: Any) -> Dict[str, Any]:
 def _versions() -> List[Dict[str, Any]]:
     out = [
         _check("huedb", "ok", huedb.__version__),
-        _check("python", "ok" if tuple(map(int, platform.python_version_tuple()[:2])) >= (3, 10) else "fail", platform.python_version()),
+        _check(
+            "python",
+            "ok" if tuple(map(int, platform.python_version_tuple()[:2])) >= (3, 10) else "fail",
+            platform.python_version(),
+        ),
         _check("sqlite", "ok" if sqlite3.sqlite_version_info >= (3, 35) else "fail", sqlite3.sqlite_version),
     ]
     for module in ("numpy", "onnxruntime"):
@@ -58,7 +63,9 @@ def _default_ef() -> Dict[str, Any]:
         from huedb.utils.embedding_functions import DefaultEmbeddingFunction
 
         vectors = DefaultEmbeddingFunction()(["huedb doctor"])
-        return _check("default embedding model", "ok", f"all-MiniLM-L6-v2 present offline, {len(vectors[0])} dimensions")
+        return _check(
+            "default embedding model", "ok", f"all-MiniLM-L6-v2 present offline, {len(vectors[0])} dimensions"
+        )
     except Exception as e:  # noqa: BLE001
         return _check("default embedding model", "fail", f"{type(e).__name__}: {e}")
 
@@ -92,7 +99,9 @@ def _database(path: Path) -> List[Dict[str, Any]]:
         out.append(_check("database", "fail" if not chroma else "warn", f"no huedb database at {path}"))
         return out
     out.append(_check("database", "ok", f"{path}: {human_bytes(dir_size(path))}"))
-    admin = huedb.AdminClient(huedb.Settings(is_persistent=True, persist_directory=str(path), anonymized_telemetry=False))
+    admin = huedb.AdminClient(
+        huedb.Settings(is_persistent=True, persist_directory=str(path), anonymized_telemetry=False)
+    )
     for tenant in admin.list_tenants():
         for database in admin.list_databases(tenant=tenant["name"]):
             client = huedb.PersistentClient(path=str(path), tenant=tenant["name"], database=database["name"])
@@ -111,8 +120,16 @@ def _database(path: Path) -> List[Dict[str, Any]]:
                 index = (col.configuration_json.get("index") or {}).get("name", "hnswlib")
                 state = "on disk" if files else ("empty" if count == 0 else "not on disk (rebuilt from SQLite on open)")
                 out.append(
-                    _check(label, "ok", f"{count} records, index {index} {state}, {len(files)} files, {human_bytes(size)}",
-                           records=count, index=index, index_state=state, files=files, bytes=size)
+                    _check(
+                        label,
+                        "ok",
+                        f"{count} records, index {index} {state}, {len(files)} files, {human_bytes(size)}",
+                        records=count,
+                        index=index,
+                        index_state=state,
+                        files=files,
+                        bytes=size,
+                    )
                 )
     return out
 

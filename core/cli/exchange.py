@@ -8,6 +8,7 @@ Embeddings round-trip exactly: a float32 printed by ``repr`` of its float64 valu
 back to the same float32, and Parquet stores float32 itself. An import checks the whole
 file first (every line or row, and the end marker that tells a truncated file from a
 complete one) and writes nothing when anything is wrong, naming the line or row."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,12 @@ def progress_bar(description: str, total: Optional[int]) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
     ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
@@ -52,7 +57,13 @@ def _record_lines(batch: Batch) -> Iterator[str]:
     for i, rid in enumerate(batch.ids):
         emb = None if batch.embeddings is None else batch.embeddings[i].tolist()
         yield json.dumps(
-            {"id": rid, "embedding": emb, "document": batch.documents[i], "metadata": batch.metadatas[i], "uri": batch.uris[i]},
+            {
+                "id": rid,
+                "embedding": emb,
+                "document": batch.documents[i],
+                "metadata": batch.metadatas[i],
+                "uri": batch.uris[i],
+            },
             ensure_ascii=False,
         )
 
@@ -139,7 +150,11 @@ def _check_record(rec: Any, where: str) -> Dict[str, Any]:
         raise ImportFileError(f"{where}: the record has no string 'id'")
     emb = rec.get("embedding")
     if emb is not None:
-        if not isinstance(emb, list) or not emb or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in emb):
+        if (
+            not isinstance(emb, list)
+            or not emb
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in emb)
+        ):
             raise ImportFileError(f"{where}: 'embedding' of {rid!r} must be a non-empty list of numbers")
         if not all(math.isfinite(x) for x in emb):
             raise ImportFileError(f"{where}: 'embedding' of {rid!r} has a NaN or infinite value")
@@ -154,7 +169,9 @@ def _check_header(header: Any, where: str) -> Dict[str, Any]:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ImportFileError(f"{where}: not a huedb export (no {FORMAT!r} header)")
     if header.get("version") != VERSION:
-        raise ImportFileError(f"{where}: export format version {header.get('version')!r}; this huedb reads version {VERSION}")
+        raise ImportFileError(
+            f"{where}: export format version {header.get('version')!r}; this huedb reads version {VERSION}"
+        )
     col = header.get("collection")
     if not isinstance(col, dict) or not isinstance(col.get("name"), str):
         raise ImportFileError(f"{where}: the header has no collection name")
@@ -195,7 +212,9 @@ def read_jsonl(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[str,
                     raise ImportFileError(f"{path}:{lineno}: data after the end line")
                 if isinstance(obj, dict) and obj.get("end") is True:
                     if obj.get("count") != count:
-                        raise ImportFileError(f"{path}:{lineno}: the end line says {obj.get('count')} records, the file has {count}")
+                        raise ImportFileError(
+                            f"{path}:{lineno}: the end line says {obj.get('count')} records, the file has {count}"
+                        )
                     ended = True
                     continue
                 count += 1
@@ -245,7 +264,9 @@ def read_parquet(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[st
         raise ImportFileError(f"{path}: not a huedb export (no {PARQUET_META_KEY.decode()!r} schema metadata)")
     header = _check_header(json.loads(raw), str(path))
     if pf.metadata.num_rows != header.get("count"):
-        raise ImportFileError(f"{path}: the header says {header.get('count')} records, the file has {pf.metadata.num_rows} rows")
+        raise ImportFileError(
+            f"{path}: the header says {header.get('count')} records, the file has {pf.metadata.num_rows} rows"
+        )
 
     def records() -> Iterator[Tuple[int, Dict[str, Any]]]:
         row = 0
@@ -259,8 +280,13 @@ def read_parquet(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[st
                         meta = None if meta is None else json.loads(meta)
                     except ValueError:
                         raise ImportFileError(f"{path}: row {row}: 'metadata' is not valid JSON") from None
-                    rec = {"id": cols["id"][i], "embedding": cols["embedding"][i], "document": cols["document"][i],
-                           "metadata": meta, "uri": cols["uri"][i]}
+                    rec = {
+                        "id": cols["id"][i],
+                        "embedding": cols["embedding"][i],
+                        "document": cols["document"][i],
+                        "metadata": meta,
+                        "uri": cols["uri"][i],
+                    }
                     yield row, _check_record(rec, f"{path}: row {row}")
         except ImportFileError:
             raise

@@ -1,5 +1,6 @@
 """``huedb install --list`` / ``huedb install APP``: copy a sample app shipped in the package
 into a new folder. Every app runs offline with a plain ``pip install huedb``."""
+
 from __future__ import annotations
 
 import json

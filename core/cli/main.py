@@ -1,5 +1,6 @@
 """The ``huedb`` command line (Click): the group, its error handling, and the small commands
 (``plugins``, ``run``, ``bench``, ``vacuum``). Bigger commands live in sibling modules."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,11 @@ class HueGroup(click.Group):
     single line that says what was wrong. ``--help`` still shows the full usage."""
 
     def main(  # type: ignore[override]
-        self, args: Optional[Sequence[str]] = None, prog_name: Optional[str] = None, standalone_mode: bool = True, **extra: Any
+        self,
+        args: Optional[Sequence[str]] = None,
+        prog_name: Optional[str] = None,
+        standalone_mode: bool = True,
+        **extra: Any,
     ) -> Any:
         try:
             rv = super().main(args=args, prog_name=prog_name or "huedb", standalone_mode=False, **extra)
@@ -108,7 +113,9 @@ def bench(args: List[str]) -> int:
     try:
         from bench.__main__ import main as bench_main
     except ImportError:
-        raise click.ClickException("the benchmark harness lives in the source tree: run `python -m bench` from a checkout") from None
+        raise click.ClickException(
+            "the benchmark harness lives in the source tree: run `python -m bench` from a checkout"
+        ) from None
     try:
         return int(bench_main(list(args)) or 0)
     except SystemExit as e:

@@ -4,6 +4,7 @@ A profile holds host, port, ssl, tenant and database, and says where its auth to
 the name of an environment variable (``--token-env``) or the keyring (``--token-keyring``,
 prompted for, never an argument, so it stays out of shell history). The config file is
 written with mode 0600."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,16 @@ def profile() -> None:
 @click.option("--use", "make_active", is_flag=True, help="make it the active profile")
 @click.option("--force", is_flag=True, help="replace an existing profile of that name")
 def add(
-    name: str, host: str, port: int, ssl: bool, tenant: Optional[str], database: Optional[str],
-    token_env: Optional[str], token_keyring: bool, make_active: bool, force: bool,
+    name: str,
+    host: str,
+    port: int,
+    ssl: bool,
+    tenant: Optional[str],
+    database: Optional[str],
+    token_env: Optional[str],
+    token_keyring: bool,
+    make_active: bool,
+    force: bool,
 ) -> None:
     """Save a server as profile NAME."""
     if token_env and token_keyring:
@@ -89,8 +98,14 @@ def list_(as_json: bool) -> None:
     for name, p in sorted(config["profiles"].items()):
         scheme = "https" if p.get("ssl") else "http"
         token = f"${p['token_env']}" if p.get("token_env") else ("keyring" if p.get("token_keyring") else "-")
-        table.add_row("*" if name == active else "", name, f"{scheme}://{p.get('host')}:{p.get('port')}",
-                      p.get("tenant", "-"), p.get("database", "-"), token)
+        table.add_row(
+            "*" if name == active else "",
+            name,
+            f"{scheme}://{p.get('host')}:{p.get('port')}",
+            p.get("tenant", "-"),
+            p.get("database", "-"),
+            token,
+        )
     Console().print(table)
 
 
@@ -102,7 +117,13 @@ def show(name: Optional[str]) -> None:
     name = name or config.get("active_profile")
     if name is None:
         raise click.UsageError("no active profile: name one, or `huedb profile use NAME`")
-    click.echo(json.dumps({"name": name, "active": name == config.get("active_profile"), **_get(config, name)}, indent=2, sort_keys=True))
+    click.echo(
+        json.dumps(
+            {"name": name, "active": name == config.get("active_profile"), **_get(config, name)},
+            indent=2,
+            sort_keys=True,
+        )
+    )
 
 
 @profile.command("use")

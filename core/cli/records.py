@@ -1,4 +1,5 @@
 """Moving records and collections through the public API (used by copy, export, import)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

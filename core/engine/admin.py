@@ -1,4 +1,5 @@
 """Tenants, databases and collections: the catalog half of the engine."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -174,10 +175,16 @@ class AdminEngine(EngineBase):
         stored = None
         if new_configuration is not None:
             cls = get_registry().get("index_segment", model.configuration_json["index"]["name"])
-            stored = apply_update(model.configuration_json, new_configuration, tuple(getattr(cls, "mutable_params", ())))
+            stored = apply_update(
+                model.configuration_json, new_configuration, tuple(getattr(cls, "mutable_params", ()))
+            )
             check_index_config(cls, stored)
-            ef_update = validate_spec(new_configuration.get("embedding_function"), "new_configuration['embedding_function']")
-            stored["embedding_function"] = ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
+            ef_update = validate_spec(
+                new_configuration.get("embedding_function"), "new_configuration['embedding_function']"
+            )
+            stored["embedding_function"] = (
+                ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
+            )
         with self.segments.write_lock(model.internal_id):
             with self.storage.write() as tx:
                 tx.update_collection(model.internal_id, new_name, new_metadata, stored)

@@ -1,4 +1,5 @@
 """What every part of the engine shares: the System of its location, and scoping."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """LocalAPI: the engine in process, the ServerAPI that embedded clients and the server use."""
+
 from __future__ import annotations
 
 from huedb.engine.admin import AdminEngine

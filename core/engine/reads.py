@@ -7,6 +7,7 @@ segment, caught up to the same snapshot, for its nearest neighbours among the
 allowed records. Results are then read from the snapshot too, so every id,
 document and distance comes from one consistent state.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -46,9 +47,18 @@ class ReadEngine(EngineBase):
         with self.storage.read() as tx:
             return tx.count_records(self._scoped(tx, collection_id, tenant, database).internal_id)
 
-    def _get(self, collection_id: str, ids: Any = None, where: Any = None, limit: Optional[int] = None,
-             offset: Optional[int] = None, where_document: Any = None, include: Any = None,
-             tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> GetResult:
+    def _get(
+        self,
+        collection_id: str,
+        ids: Any = None,
+        where: Any = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        where_document: Any = None,
+        include: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> GetResult:
         include = validate_include(include, GET_INCLUDE, list(DEFAULT_GET_INCLUDE))
         validate_limit_offset(limit, offset)
         if ids is not None:
@@ -65,12 +75,21 @@ class ReadEngine(EngineBase):
                 position = {record_id: i for i, record_id in enumerate(found.ids)}
                 order = [position[i] for i in ids if i in position]
                 start = offset or 0
-                found = found.take(order[start: None if limit is None else start + limit])
+                found = found.take(order[start : None if limit is None else start + limit])
         return _get_result(found, fields, include, model.dimension)
 
-    def _query(self, collection_id: str, query_embeddings: Any, n_results: int = 10, where: Any = None,
-               where_document: Any = None, include: Any = None, ids: Any = None,
-               tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> QueryResult:
+    def _query(
+        self,
+        collection_id: str,
+        query_embeddings: Any,
+        n_results: int = 10,
+        where: Any = None,
+        where_document: Any = None,
+        include: Any = None,
+        ids: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> QueryResult:
         include = validate_include(include, QUERY_INCLUDE, list(DEFAULT_QUERY_INCLUDE))
         k = validate_n_results(n_results)
         queries = _validate_queries(query_embeddings)
@@ -88,8 +107,9 @@ class ReadEngine(EngineBase):
             found = tx.records_by_rids(wanted, fields) if len(wanted) else Records(wanted, [])
         return _query_result(found, labels, dists, fields, include, model.dimension)
 
-    def _nearest(self, tx: ReadTx, model: CollectionModel, queries: np.ndarray, k: int, ids: Any, where: Any,
-                 where_document: Any) -> Labels:
+    def _nearest(
+        self, tx: ReadTx, model: CollectionModel, queries: np.ndarray, k: int, ids: Any, where: Any, where_document: Any
+    ) -> Labels:
         """The k nearest labels per query, by the one planning decision."""
         nq = len(queries)
         none = (np.full((nq, 0), -1, dtype=np.int64), np.zeros((nq, 0), dtype=np.float32))
@@ -143,8 +163,14 @@ def _get_result(found: Records, fields: List[str], include: List[str], dimension
     return {"ids": found.ids, **_columns(found, fields, dimension), "data": None, "included": list(include)}  # type: ignore[typeddict-item]
 
 
-def _query_result(found: Records, labels: np.ndarray, dists: np.ndarray, fields: List[str], include: List[str],
-                  dimension: Optional[int]) -> QueryResult:
+def _query_result(
+    found: Records,
+    labels: np.ndarray,
+    dists: np.ndarray,
+    fields: List[str],
+    include: List[str],
+    dimension: Optional[int],
+) -> QueryResult:
     out: Dict[str, Any] = {"ids": []}
     for f in RECORD_FIELDS:
         out[f] = [] if f in fields else None

@@ -16,6 +16,7 @@ A read never writes to storage: catching up reads from the reader's own
 snapshot. Pruning the deletion log happens inside a later write transaction,
 once an explicit persist has made the index files hold the deletions.
 """
+
 from __future__ import annotations
 
 import logging
@@ -120,7 +121,9 @@ class SegmentManager:
             if directory is not None and directory.exists() and not directory.is_dir():
                 logger.warning(
                     "Index path %s of collection %r is not a directory; replacing it with an index rebuilt "
-                    "from storage. No data is lost.", directory, collection.name,
+                    "from storage. No data is lost.",
+                    directory,
+                    collection.name,
                 )
                 directory.unlink()
             if directory is not None and directory.is_dir():
@@ -129,7 +132,8 @@ class SegmentManager:
                 except CorruptIndexError as e:
                     logger.warning(
                         "Index for collection %r is corrupt (%s); rebuilding it from storage. No data is lost.",
-                        collection.name, e,
+                        collection.name,
+                        e,
                     )
                     shutil.rmtree(directory, ignore_errors=True)
                 if index is not None and not self._usable(collection, index, tx):
@@ -178,8 +182,9 @@ class SegmentManager:
             seg.index.advance(target)
 
     # -- writes --------------------------------------------------------------------
-    def apply(self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], int],
-              dimension: Optional[int]) -> None:
+    def apply(
+        self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], int], dimension: Optional[int]
+    ) -> None:
         """Applies a batch committed at ``seq`` (caller holds the write lock). ``fn`` returns
         how many records it deleted. An index that lacks an earlier seq (not open yet, or
         another process wrote since) is caught up from storage instead, which already

@@ -3,6 +3,7 @@
 Every client of one path in a process shares the System (as chromadb shares one
 per path); the last client to close it closes the storage and persists the indexes.
 """
+
 from __future__ import annotations
 
 import threading

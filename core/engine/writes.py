@@ -5,6 +5,7 @@ storage transaction (nothing is half-written), then applied to the collection's
 index segment. Storage commits before the index is touched, so an acknowledged
 write survives even if the index update is lost: the index catches up on next use.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,27 +30,65 @@ logger = logging.getLogger("huedb")
 
 
 class WriteEngine(EngineBase):
-    def _add(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
-             uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> bool:
+    def _add(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> bool:
         self._write(collection_id, "add", ids, embeddings, metadatas, documents, uris, tenant, database)
         return True
 
-    def _update(self, collection_id: str, ids: Any, embeddings: Any = None, metadatas: Any = None,
-                documents: Any = None, uris: Any = None, tenant: str = DEFAULT_TENANT,
-                database: str = DEFAULT_DATABASE, clear: Sequence[str] = ()) -> bool:
+    def _update(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        clear: Sequence[str] = (),
+    ) -> bool:
         """``clear``: fields ("documents", "uris") that become empty where this write gives no
         value: a record written in another modality drops the old one (huedb only)."""
         self._write(collection_id, "update", ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
-    def _upsert(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
-                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE,
-                clear: Sequence[str] = ()) -> bool:
+    def _upsert(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        clear: Sequence[str] = (),
+    ) -> bool:
         self._write(collection_id, "upsert", ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
-    def _write(self, collection_id: str, mode: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any,
-               uris: Any, tenant: str, database: str, clear: Sequence[str] = ()) -> None:
+    def _write(
+        self,
+        collection_id: str,
+        mode: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any,
+        documents: Any,
+        uris: Any,
+        tenant: str,
+        database: str,
+        clear: Sequence[str] = (),
+    ) -> None:
         clear = validate_clear(clear)
         ids = validate_ids(ids)
         n = len(ids)
@@ -79,7 +118,9 @@ class WriteEngine(EngineBase):
                     _warn_skipped("Add of existing embedding ID(s) ignored", [ids[i] for i in old_sel], model.name)
                     old_sel = old_sel[:0]
                 if mode == "update" and len(new_sel):
-                    _warn_skipped("Update of nonexisting embedding ID(s) ignored", [ids[i] for i in new_sel], model.name)
+                    _warn_skipped(
+                        "Update of nonexisting embedding ID(s) ignored", [ids[i] for i in new_sel], model.name
+                    )
                     new_sel = new_sel[:0]
                 if not len(new_sel) and not len(old_sel):
                     return  # nothing to change: the transaction commits nothing
@@ -88,16 +129,30 @@ class WriteEngine(EngineBase):
                 new_rids = np.zeros(0, dtype=np.int64)
                 if len(new_sel):
                     assert vectors is not None  # add and upsert require embeddings (checked above)
-                    new_rids = tx.insert_records(cid, seq, NewRecords(
-                        _take(ids, new_sel, n) or [], _take_rows(vectors, new_sel, n), _take(docs, new_sel, n),
-                        _take(uri_list, new_sel, n), _take_meta(metas, new_sel, n),
-                    ))
+                    new_rids = tx.insert_records(
+                        cid,
+                        seq,
+                        NewRecords(
+                            _take(ids, new_sel, n) or [],
+                            _take_rows(vectors, new_sel, n),
+                            _take(docs, new_sel, n),
+                            _take(uri_list, new_sel, n),
+                            _take_meta(metas, new_sel, n),
+                        ),
+                    )
                 old_rids = np.fromiter((found[ids[i]] for i in old_sel), dtype=np.int64, count=len(old_sel))
                 if len(old_sel):
-                    tx.update_records(seq, RecordChanges(
-                        old_rids, None if vectors is None else vectors[old_sel], _take(docs, old_sel, n),
-                        _take(uri_list, old_sel, n), _take(metas, old_sel, n), clear,
-                    ))
+                    tx.update_records(
+                        seq,
+                        RecordChanges(
+                            old_rids,
+                            None if vectors is None else vectors[old_sel],
+                            _take(docs, old_sel, n),
+                            _take(uri_list, old_sel, n),
+                            _take(metas, old_sel, n),
+                            clear,
+                        ),
+                    )
                 if dimension is None and vectors is not None:
                     dimension = vectors.shape[1]
                 tx.set_collection_state(cid, seq, dimension)
@@ -114,8 +169,15 @@ class WriteEngine(EngineBase):
 
             self._apply(model, seq, add, dimension)
 
-    def _delete(self, collection_id: str, ids: Any = None, where: Any = None, where_document: Any = None,
-                tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+    def _delete(
+        self,
+        collection_id: str,
+        ids: Any = None,
+        where: Any = None,
+        where_document: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> int:
         if ids is None and where is None and where_document is None:
             raise InvalidArgumentError(
                 "delete() needs ids, where or where_document; to delete every record, use delete_collection()"
@@ -149,8 +211,9 @@ class WriteEngine(EngineBase):
         if upto:
             tx.prune_deletions(cid, upto)
 
-    def _apply(self, model: CollectionModel, seq: int, fn: Callable[[IndexSegment], int],
-               dimension: Optional[int]) -> None:
+    def _apply(
+        self, model: CollectionModel, seq: int, fn: Callable[[IndexSegment], int], dimension: Optional[int]
+    ) -> None:
         try:
             self.segments.apply(model, seq, fn, dimension)
         except Exception:  # the write is committed; the index heals from storage on next use

@@ -2,6 +2,7 @@
 
 ``create_app(config)`` builds the ASGI app (Starlette); ``run.main`` runs it on uvicorn.
 """
+
 from __future__ import annotations
 
 from huedb.server.config import ServerConfig, load_config

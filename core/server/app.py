@@ -4,6 +4,7 @@
 bad configuration fails before the server listens) and closes the backend at
 lifespan shutdown, after uvicorn has drained in-flight requests.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -82,8 +83,10 @@ class BodySizeLimit:
                 await self._reject(scope, receive, send)
 
     def _message(self) -> str:
-        return (f"Request body exceeds this server's limit of {self.limit} bytes; "
-                "send smaller batches (or raise max_request_bytes in the server config)")
+        return (
+            f"Request body exceeds this server's limit of {self.limit} bytes; "
+            "send smaller batches (or raise max_request_bytes in the server config)"
+        )
 
     async def _reject(self, scope: Any, receive: Any, send: Any) -> None:
         response = JSONResponse({"error": "RequestTooLargeError", "message": self._message()}, status_code=413)
@@ -238,7 +241,10 @@ class CatchAll:
 
 async def _http_exception(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
-        body = {"error": "NotFoundError", "message": f"No route {request.method} {request.url.path}; see GET /openapi.json"}
+        body = {
+            "error": "NotFoundError",
+            "message": f"No route {request.method} {request.url.path}; see GET /openapi.json",
+        }
     elif exc.status_code == 405:
         body = {"error": "MethodNotAllowed", "message": f"Method {request.method} is not allowed on {request.url.path}"}
     else:
@@ -279,15 +285,25 @@ def create_app(config: Optional[ServerConfig] = None, api: Any = None) -> Starle
         + routes_unimplemented.routes()
         + [Route("/openapi.json", endpoint(None, openapi), methods=["GET"])]
     )
-    middleware = [Middleware(CatchAll), Middleware(AccessLog), Middleware(RequestBodyGuard, timeout=config.timeout_request_body),
-                  Middleware(BodySizeLimit, limit=config.max_request_bytes)]
+    middleware = [
+        Middleware(CatchAll),
+        Middleware(AccessLog),
+        Middleware(RequestBodyGuard, timeout=config.timeout_request_body),
+        Middleware(BodySizeLimit, limit=config.max_request_bytes),
+    ]
     if config.cors_allow_origins:
         middleware.append(
-            Middleware(CORSMiddleware, allow_origins=config.cors_allow_origins, allow_methods=["*"], allow_headers=["*"])
+            Middleware(
+                CORSMiddleware, allow_origins=config.cors_allow_origins, allow_methods=["*"], allow_headers=["*"]
+            )
         )
     middleware.append(Middleware(AuthPrecheck, auth=auth, open_paths=routes_system.OPEN_PATHS))
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: _http_exception, Exception: _last_resort})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, Exception: _last_resort},
+    )
     app.state.config = config
     app.state.settings = settings
     app.state.auth = auth

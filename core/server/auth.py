@@ -6,6 +6,7 @@ Every route declares its action (Chroma's AuthzAction names, see docs/auth.md).
 enforced here too, from the identity the authn provider returned: a user bound
 to a tenant (or databases) gets 403 outside them, with or without an authz provider.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -163,7 +164,9 @@ class ServerAuth:
         material = "\n".join(f"{k}:{v}" for k, v in sorted(lowered)).encode("utf-8", "surrogatepass")
         return hmac.new(self._hmac_key, material, hashlib.sha256).digest()
 
-    def scope(self, user: Optional[UserIdentity], tenant: Optional[str], database: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    def scope(
+        self, user: Optional[UserIdentity], tenant: Optional[str], database: Optional[str]
+    ) -> Tuple[Optional[str], Optional[str]]:
         """Chroma's singleton overwrite: a user bound to one tenant/database uses it for the defaults."""
         if user is None or not self.overwrite_singleton:
             return tenant, database

@@ -10,6 +10,7 @@ passed to ``Settings``. Environment variables: ``HUEDB_HOST``, ``HUEDB_PORT``,
 (``CHROMA_SERVER_AUTHN_PROVIDER``...). Values are typed and coerced by pydantic,
 as Settings are: a quoted ``"false"`` is False, ``port: abc`` is an error naming ``port``.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,19 @@ from huedb.errors import InvalidArgumentError
 DEFAULT_MAX_BATCH_SIZE = 41666
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
-_SERVER_KEYS = ("host", "port", "path", "cors_allow_origins", "max_request_bytes", "max_batch_size", "log_level", "log_json",
-                "timeout_keep_alive", "timeout_request_head", "timeout_request_body")
+_SERVER_KEYS = (
+    "host",
+    "port",
+    "path",
+    "cors_allow_origins",
+    "max_request_bytes",
+    "max_batch_size",
+    "log_level",
+    "log_json",
+    "timeout_keep_alive",
+    "timeout_request_head",
+    "timeout_request_body",
+)
 #: YAML spellings (Chroma's setting names) of server keys
 _KEY_ALIASES = {
     "chroma_server_cors_allow_origins": "cors_allow_origins",

@@ -6,6 +6,7 @@ Also ``python -m huedb.server.run ...``. SIGTERM/SIGINT shut down gracefully:
 uvicorn stops accepting connections, waits for in-flight requests (so their
 writes are committed), then the app closes the database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,9 @@ class _StderrHandler(logging.StreamHandler):
 
 def configure_logging(level: str = "info", json_logs: bool = True) -> None:
     handler = _StderrHandler()
-    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     for name in ("huedb", "uvicorn", "uvicorn.error"):
         log = logging.getLogger(name)
         log.handlers[:] = [handler]
@@ -120,7 +123,12 @@ def uvicorn_config(app: Any, config: Any) -> Any:
     import uvicorn
 
     return uvicorn.Config(
-        app, host=config.host, port=config.port, log_config=None, access_log=False, lifespan="on",
+        app,
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
         timeout_graceful_shutdown=30,
         timeout_keep_alive=config.timeout_keep_alive,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
@@ -144,7 +152,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from huedb.server.config import load_config
 
     try:
-        config = load_config(args.config, {"path": args.path, "host": args.host, "port": args.port, "log_level": args.log_level})
+        config = load_config(
+            args.config, {"path": args.path, "host": args.host, "port": args.port, "log_level": args.log_level}
+        )
     except (ChromaError, ValueError) as e:
         print(f"huedb run: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
 """Storage backends: the system of record behind the engine (see ``protocol``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,14 @@ from typing import Optional
 from huedb.storage.protocol import NewRecords, ReadTx, RecordChanges, Records, Selection, StorageBackend, WriteTx
 
 __all__ = [
-    "NewRecords", "ReadTx", "RecordChanges", "Records", "Selection", "StorageBackend", "WriteTx", "open_storage",
+    "NewRecords",
+    "ReadTx",
+    "RecordChanges",
+    "Records",
+    "Selection",
+    "StorageBackend",
+    "WriteTx",
+    "open_storage",
 ]
 
 

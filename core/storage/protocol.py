@@ -10,6 +10,7 @@ SQLite types, so another backend (PostgreSQL) fits behind the same seam.
 Every read runs in one ``read()`` snapshot and every write in one ``write()``
 transaction, committed whole or not at all.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -206,9 +207,7 @@ class StorageBackend(Protocol):
     #: where index segment files live (None: indexes stay in memory)
     index_directory: Optional[Path]
 
-    def selection(
-        self, cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any
-    ) -> Selection:
+    def selection(self, cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Selection:
         """Compiles (and so validates) the filters of a get, query or delete; reads nothing."""
         ...
 

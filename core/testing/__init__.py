@@ -11,6 +11,7 @@
 suite (numpy, pytest assertions) until ``IndexSegmentConformance`` is asked for, so
 the pytest plugin stays cheap to load.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@ inherits it): round trips, generations, crash leftovers, corruption, and never r
 a newer persisted index. Helpers (``make_segment``, ``load_segment``, ``filled``,
 ``vectors``, ...) come from the class that inherits these checks.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,6 @@ class PersistenceChecks:
     filled: Any
     vectors: Any
     labels_for: Any
-
 
     def test_persist_and_load_round_trip(self, space: str, tmp_path: Path) -> None:
         seg = self.make_segment(space, directory=tmp_path)
@@ -82,7 +82,9 @@ class PersistenceChecks:
         assert len(present) == len(_listing(fresh)), "old generations were left behind"
         assert self.load_segment(tmp_path).applied_seq == 3
 
-    def test_crash_leftovers_are_removed_by_the_next_persist(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_crash_leftovers_are_removed_by_the_next_persist(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         seg = self.make_segment(directory=tmp_path)
         seg.add(self.labels_for(120), self.vectors(120), seq=1)
         temp_files = self._spy_renames(monkeypatch, seg.persist)

@@ -14,6 +14,7 @@ The base class is not named ``Test...``, so importing it collects nothing by its
 Every test only uses the public protocol of ``huedb.index.IndexSegment`` and
 behaviour documented in docs/index-plugins.md; nothing here imports a plugin.
 """
+
 from __future__ import annotations
 
 import json

@@ -13,6 +13,7 @@ Kept light on purpose: pytest loads this module in every run of every project
 in an environment where huedb is installed, so huedb is imported only when a
 fixture is used.
 """
+
 from __future__ import annotations
 
 import types

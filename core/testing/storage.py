@@ -10,6 +10,7 @@ backend (PostgreSQL) runs the same suite::
         def make_backend(self, tmp_path):
             return MyBackend(...)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,9 +48,14 @@ class StorageBackendConformance:
             return tx.insert_collection("things", {"owner": "me"}, {"hnsw": {"space": "l2"}}, TENANT, DATABASE)
 
     @staticmethod
-    def add(backend: StorageBackend, model: CollectionModel, ids: List[str], seq: int,
-            metadatas: Optional[List[Optional[Dict[str, Any]]]] = None,
-            documents: Optional[List[Optional[str]]] = None) -> np.ndarray:
+    def add(
+        backend: StorageBackend,
+        model: CollectionModel,
+        ids: List[str],
+        seq: int,
+        metadatas: Optional[List[Optional[Dict[str, Any]]]] = None,
+        documents: Optional[List[Optional[str]]] = None,
+    ) -> np.ndarray:
         vectors = np.arange(len(ids) * DIM, dtype=np.float32).reshape(len(ids), DIM) + seq
         with backend.write() as tx:
             rids = tx.insert_records(model.internal_id, seq, NewRecords(ids, vectors, documents, None, metadatas))
@@ -104,7 +110,9 @@ class StorageBackendConformance:
         with backend.read() as tx:
             model = tx.collection_by_id(collection.id)
             assert (model.name, model.metadata, model.configuration_json) == (
-                "renamed", {"owner": "you"}, {"hnsw": {"space": "ip"}}
+                "renamed",
+                {"owner": "you"},
+                {"hnsw": {"space": "ip"}},
             )
             with pytest.raises(NotFoundError):
                 tx.collection_by_name("things", TENANT, DATABASE)
@@ -138,8 +146,14 @@ class StorageBackendConformance:
 
     # -- records ---------------------------------------------------------------------
     def test_insert_and_read_records(self, backend: StorageBackend, collection: CollectionModel) -> None:
-        rids = self.add(backend, collection, ["a", "b", "c"], 1, [{"n": 1}, None, {"tags": ["x", "y"]}],
-                        ["first doc", None, "third"])
+        rids = self.add(
+            backend,
+            collection,
+            ["a", "b", "c"],
+            1,
+            [{"n": 1}, None, {"tags": ["x", "y"]}],
+            ["first doc", None, "third"],
+        )
         assert len(rids) == 3 and len(set(rids.tolist())) == 3
         cid = collection.internal_id
         with backend.read() as tx:
@@ -158,8 +172,14 @@ class StorageBackendConformance:
             assert by_rid.ids == ["a", "c"] and by_rid.documents == ["first doc", "third"]
 
     def test_filters(self, backend: StorageBackend, collection: CollectionModel) -> None:
-        self.add(backend, collection, ["a", "b", "c"], 1, [{"n": 1, "k": "x"}, {"n": 2}, None],
-                 ["apple pie", "banana split", None])
+        self.add(
+            backend,
+            collection,
+            ["a", "b", "c"],
+            1,
+            [{"n": 1, "k": "x"}, {"n": 2}, None],
+            ["apple pie", "banana split", None],
+        )
         cid = collection.internal_id
 
         def ids(**kw: Any) -> List[str]:
@@ -181,13 +201,21 @@ class StorageBackendConformance:
         with pytest.raises(InvalidArgumentError):
             backend.selection(cid, None, {"n": {"$bogus": 1}}, None)
 
-    def test_update_merges_metadata_and_keeps_unset_fields(self, backend: StorageBackend,
-                                                         collection: CollectionModel) -> None:
+    def test_update_merges_metadata_and_keeps_unset_fields(
+        self, backend: StorageBackend, collection: CollectionModel
+    ) -> None:
         rids = self.add(backend, collection, ["a", "b"], 1, [{"n": 1, "k": "x"}, {"n": 2}], ["doc a", "doc b"])
         with backend.write() as tx:
-            tx.update_records(2, RecordChanges(
-                rids, np.ones((2, DIM), dtype=np.float32), ["new a", None], None, [{"k": None, "m": True}, None],
-            ))
+            tx.update_records(
+                2,
+                RecordChanges(
+                    rids,
+                    np.ones((2, DIM), dtype=np.float32),
+                    ["new a", None],
+                    None,
+                    [{"k": None, "m": True}, None],
+                ),
+            )
         with backend.read() as tx:
             got = tx.records_by_rids(rids, ["documents", "metadatas", "embeddings"])
             assert got.documents == ["new a", "doc b"]
@@ -235,8 +263,9 @@ class StorageBackendConformance:
             with pytest.raises(NotFoundError):
                 tx.get_tenant("half-written")
 
-    def test_a_read_snapshot_does_not_see_later_commits(self, backend: StorageBackend,
-                                                       collection: CollectionModel) -> None:
+    def test_a_read_snapshot_does_not_see_later_commits(
+        self, backend: StorageBackend, collection: CollectionModel
+    ) -> None:
         import threading
 
         self.add(backend, collection, ["a"], 1)

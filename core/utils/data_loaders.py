@@ -1,4 +1,5 @@
 """chromadb-compatible import path for data loaders (resolved through the plugin registry)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -5,6 +5,7 @@ lazily, through the plugin registry: importing this module imports no plugin and
 provider SDK, and the plugin modules import their SDK only when an EF is created. The
 core never imports plugins by module path.
 """
+
 from __future__ import annotations
 
 import sys

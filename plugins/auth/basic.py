@@ -6,6 +6,7 @@ with ``chroma_server_authn_credentials_file`` (path to an htpasswd file) or
 ``chroma_client_auth_provider = "basic"`` with
 ``chroma_client_auth_credentials = "user:password"``.
 """
+
 from __future__ import annotations
 
 import base64

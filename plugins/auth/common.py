@@ -4,6 +4,7 @@ header parsing, constant-time comparison, and a secret wrapper.
 Nothing here ever puts a credential into an error message or a log line:
 messages name the setting, the header or the line number, never the value.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,14 +70,10 @@ def read_text_or_file(settings: Any, text_name: str, file_name: str, what: str) 
             f"{file_name} (env {_env_name(file_name)}) to the path of a {what} file."
         )
     if text not in ("", None) and path not in ("", None):
-        raise InvalidArgumentError(
-            f"Both {text_name} and {file_name} are set; set only one of them."
-        )
+        raise InvalidArgumentError(f"Both {text_name} and {file_name} are set; set only one of them.")
     if text not in ("", None):
         if not isinstance(text, str):
-            raise InvalidArgumentError(
-                f"{text_name} must be a string, got {type(text).__name__}."
-            )
+            raise InvalidArgumentError(f"{text_name} must be a string, got {type(text).__name__}.")
         return text
     path = os.fspath(path)
     try:
@@ -117,7 +114,9 @@ def content_lines(text: str) -> List[Tuple[int, str]]:
     return out
 
 
-def normalize_token_header(value: Optional[str], setting_name: str = "chroma_auth_token_transport_header") -> Optional[str]:
+def normalize_token_header(
+    value: Optional[str], setting_name: str = "chroma_auth_token_transport_header"
+) -> Optional[str]:
     """Canonical token header name, or None when not configured.
 
     Accepts any case and Chroma's legacy enum spelling (``AUTHORIZATION``, ``X_CHROMA_TOKEN``).
@@ -188,9 +187,7 @@ def normalize_databases(databases: Any) -> List[str]:
     if isinstance(databases, str):
         databases = [databases]
     if not isinstance(databases, (list, tuple)) or not all(isinstance(d, str) and d for d in databases):
-        raise InvalidArgumentError(
-            f"databases must be a list of database names, got {databases!r}."
-        )
+        raise InvalidArgumentError(f"databases must be a list of database names, got {databases!r}.")
     if WILDCARD in databases:
         return []
     return list(dict.fromkeys(databases))

@@ -16,6 +16,7 @@ A user not listed under ``users`` gets the role its authn provider put in
 On top of the role check, a user bound to a tenant (by authn or by this file)
 may only touch that tenant, and a user bound to databases only those databases.
 """
+
 from __future__ import annotations
 
 import logging
@@ -154,11 +155,15 @@ class SimpleRBACAuthorizationProvider:
         policy = self._policy(user)
         if policy is None:
             self._deny(
-                user, action, resource,
+                user,
+                action,
+                resource,
                 f"User {user.user_id!r} has no role: add it under 'users' in the authorization config.",
             )
         if action not in policy.actions:
-            self._deny(user, action, resource, f"User {user.user_id!r} (role {policy.role!r}) may not perform {action!r}.")
+            self._deny(
+                user, action, resource, f"User {user.user_id!r} (role {policy.role!r}) may not perform {action!r}."
+            )
         # Bindings from authn (e.g. the token users file) and from this file both apply.
         self._check_scope(user, action, resource, normalize_tenant(user.tenant), normalize_databases(user.databases))
         self._check_scope(user, action, resource, policy.tenant, list(policy.databases))
@@ -178,13 +183,28 @@ class SimpleRBACAuthorizationProvider:
         if tenant is None and not databases:
             return
         if action in SYSTEM_ACTIONS:
-            self._deny(user, action, resource, f"User {user.user_id!r} is bound to a tenant or databases and may not perform the server-wide action {action!r}.")
+            self._deny(
+                user,
+                action,
+                resource,
+                f"User {user.user_id!r} is bound to a tenant or databases and may not perform the server-wide action {action!r}.",
+            )
         if tenant is not None and resource.tenant != tenant:
             target = "no tenant" if resource.tenant is None else f"tenant {resource.tenant!r}"
-            self._deny(user, action, resource, f"User {user.user_id!r} is bound to tenant {tenant!r} and may not access {target}.")
+            self._deny(
+                user,
+                action,
+                resource,
+                f"User {user.user_id!r} is bound to tenant {tenant!r} and may not access {target}.",
+            )
         if databases and action not in TENANT_LEVEL_ACTIONS and resource.database not in databases:
             target = "no database" if resource.database is None else f"database {resource.database!r}"
-            self._deny(user, action, resource, f"User {user.user_id!r} is bound to databases {databases} and may not access {target}.")
+            self._deny(
+                user,
+                action,
+                resource,
+                f"User {user.user_id!r} is bound to databases {databases} and may not access {target}.",
+            )
 
     @staticmethod
     def _deny(user: UserIdentity, action: str, resource: AuthzResource, reason: str) -> NoReturn:

@@ -12,6 +12,7 @@ Tokens come from ``chroma_server_authn_credentials`` or the file at
 restricts the server to that header; unset, both are accepted. Tokens are kept
 only as SHA-256 digests and compared in constant time against every entry.
 """
+
 from __future__ import annotations
 
 import logging
@@ -194,9 +195,7 @@ class TokenAuthenticationServerProvider:
         if self._header == X_CHROMA_TOKEN:
             value = headers.get("x-chroma-token")
             if value is None:
-                raise self._reject(
-                    f"Missing X-Chroma-Token header: this server takes the token only as {chroma}."
-                )
+                raise self._reject(f"Missing X-Chroma-Token header: this server takes the token only as {chroma}.")
             return self._non_empty(value.strip(), chroma)
         auth = headers.get("authorization")
         if auth is not None:

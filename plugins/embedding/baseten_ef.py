@@ -3,6 +3,7 @@
 ``api_base`` is your model's URL (``https://model-<id>.api.baseten.co/environments/production/sync/v1``);
 it is persisted, so a client reopening the collection must allow that host
 (``embedding_function_allowed_hosts``)."""
+
 from __future__ import annotations
 
 from typing import Optional

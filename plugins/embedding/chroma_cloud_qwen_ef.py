@@ -1,6 +1,7 @@
 """Chroma Cloud's hosted Qwen3 embeddings over HTTP (``POST https://embed.trychroma.com``,
 ``{"instructions", "texts"}``, key in ``x-chroma-token``). Documents and queries get the
 task's ``documents`` / ``query`` instruction."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
@@ -55,7 +56,9 @@ class ChromaCloudQwenEmbeddingFunction(ProviderEmbeddingFunction):
         }
         for t, targets in self.instructions.items():
             if set(targets) - set(TARGETS) or not all(isinstance(v, str) for v in targets.values()):
-                raise InvalidArgumentError(f"instructions[{t!r}] must map 'documents'/'query' to strings, got {targets!r}")
+                raise InvalidArgumentError(
+                    f"instructions[{t!r}] must map 'documents'/'query' to strings, got {targets!r}"
+                )
         self._setup(timeout, max_retries)
         self._key = self._resolve_key(api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR)
         self._url = (self._base_url(base_url) or EMBED_URL).rstrip("/")

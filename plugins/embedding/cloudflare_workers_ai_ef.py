@@ -1,5 +1,6 @@
 """Cloudflare Workers AI embeddings over HTTP (``POST https://api.cloudflare.com/client/v4/
 accounts/<account>/ai/run/<model> {"text": [...]}``, or through an AI Gateway with ``gateway_id``)."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence

@@ -4,6 +4,7 @@ The SDK (and pillow, for images) is imported on first construction, so this
 plugin is listed even when ``huedb[cohere]`` is not installed. Configs store
 the *name* of the environment variable holding the key, never the key.
 """
+
 from __future__ import annotations
 
 import base64

@@ -5,6 +5,7 @@ Three of chromadb's names live here: ``google_gemini`` (also registered as ``goo
 the same class in chromadb) and ``google_generative_ai`` (chromadb calls the deprecated
 ``google-generativeai`` SDK for it; huedb sends the same request through ``google-genai``).
 """
+
 from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence
@@ -34,9 +35,18 @@ class _GoogleGenAIBase(ProviderEmbeddingFunction):
     immutable_fields = ("model_name", "dimension")
 
     def _connect(
-        self, api_key: Optional[str], api_key_env_var: Optional[str], model_name: str, task_type: Optional[str],
-        dimension: Optional[int], vertexai: Optional[bool], project: Optional[str], location: Optional[str],
-        base_url: Optional[str], timeout: Optional[float], max_retries: Optional[int],
+        self,
+        api_key: Optional[str],
+        api_key_env_var: Optional[str],
+        model_name: str,
+        task_type: Optional[str],
+        dimension: Optional[int],
+        vertexai: Optional[bool],
+        project: Optional[str],
+        location: Optional[str],
+        base_url: Optional[str],
+        timeout: Optional[float],
+        max_retries: Optional[int],
     ) -> None:
         self._genai = self._import("google.genai", "google-genai")
         self.model_name = self._require("model_name", model_name)
@@ -54,11 +64,13 @@ class _GoogleGenAIBase(ProviderEmbeddingFunction):
             # Vertex AI authenticates with Google credentials (ADC); a key is used only if one is set.
             self.api_key_env_var = api_key_env_var
             self._key_source = "Google application default credentials"
-            self._client = self._genai.Client(vertexai=True, project=project, location=location,
-                                              http_options=http_options)
+            self._client = self._genai.Client(
+                vertexai=True, project=project, location=location, http_options=http_options
+            )
             return
-        key = self._resolve_key(api_key, api_key_env_var or DEFAULT_API_KEY_ENV_VAR, DEFAULT_API_KEY_ENV_VAR,
-                                (STANDARD_API_KEY_ENV_VAR,))
+        key = self._resolve_key(
+            api_key, api_key_env_var or DEFAULT_API_KEY_ENV_VAR, DEFAULT_API_KEY_ENV_VAR, (STANDARD_API_KEY_ENV_VAR,)
+        )
         self._client = self._genai.Client(api_key=key, http_options=http_options)
 
     def _endpoint(self) -> str:
@@ -92,8 +104,19 @@ class GoogleGeminiEmbeddingFunction(_GoogleGenAIBase):
         timeout: Optional[float] = None,
         max_retries: Optional[int] = None,
     ) -> None:
-        self._connect(api_key, api_key_env_var, model_name, task_type, dimension, vertexai, project, location,
-                      base_url, timeout, max_retries)
+        self._connect(
+            api_key,
+            api_key_env_var,
+            model_name,
+            task_type,
+            dimension,
+            vertexai,
+            project,
+            location,
+            base_url,
+            timeout,
+            max_retries,
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -127,8 +150,9 @@ class GoogleGenerativeAiEmbeddingFunction(_GoogleGenAIBase):
     ) -> None:
         if task_type is None:
             raise InvalidArgumentError("task_type must be a Google task type such as 'RETRIEVAL_DOCUMENT'")
-        self._connect(api_key, api_key_env_var, model_name, task_type, dimension, None, None, None,
-                      base_url, timeout, max_retries)
+        self._connect(
+            api_key, api_key_env_var, model_name, task_type, dimension, None, None, None, base_url, timeout, max_retries
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -21,6 +21,7 @@ provider's SDK, or ``self._post_json`` where there is none). The base adds:
 - the SDK imported on construction, so plugin discovery never loads it; a missing SDK is
   ``MissingProviderPackage`` naming the extra.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -95,8 +96,18 @@ def is_timeout(err: BaseException) -> bool:
 
 
 def is_connection_error(err: BaseException) -> bool:
-    return _is_kind(err, ("ConnectError", "ConnectionError", "ConnectTimeout", "RemoteProtocolError",
-                          "EndpointConnectionError", "APIConnectionError"), (ConnectionError,))
+    return _is_kind(
+        err,
+        (
+            "ConnectError",
+            "ConnectionError",
+            "ConnectTimeout",
+            "RemoteProtocolError",
+            "EndpointConnectionError",
+            "APIConnectionError",
+        ),
+        (ConnectionError,),
+    )
 
 
 def retry_after_of(err: BaseException) -> Optional[float]:
@@ -194,7 +205,10 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         self._tenacity = self._import("tenacity")  # every extra installs it
 
     def _resolve_key(
-        self, api_key: Optional[str], api_key_env_var: str, default_env_var: str,
+        self,
+        api_key: Optional[str],
+        api_key_env_var: str,
+        default_env_var: str,
         fallback_env_vars: Sequence[str] = (),
     ) -> str:
         """Reads the key (``api_key`` if given, else the variable) and remembers where it came from."""
@@ -313,9 +327,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
                 f"send smaller batches, or pass max_retries=... to retry longer. Server said: {detail}"
             )
         if status in (400, 404, 413, 422):
-            return InvalidArgumentError(
-                f"{self.provider} refused the embeddings request (HTTP {status}): {detail}"
-            )
+            return InvalidArgumentError(f"{self.provider} refused the embeddings request (HTTP {status}): {detail}")
         if status is not None:
             return ChromaError(f"{self.provider} embeddings request failed (HTTP {status}) after {retries}: {detail}")
         if is_timeout(err):
@@ -336,8 +348,9 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
             client = self._http_client = httpx.Client(timeout=self.timeout, follow_redirects=False)
         return client
 
-    def _post_json(self, url: str, body: Any, headers: Optional[Dict[str, str]] = None,
-                   params: Optional[Dict[str, str]] = None) -> Any:
+    def _post_json(
+        self, url: str, body: Any, headers: Optional[Dict[str, str]] = None, params: Optional[Dict[str, str]] = None
+    ) -> Any:
         response = self._http().post(url, json=body, headers=headers or {}, params=params)
         if response.status_code >= 400:
             try:
@@ -348,7 +361,9 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         try:
             return response.json()
         except ValueError as e:
-            raise ChromaError(f"{self.provider} answered with something that is not JSON: {response.text[:200]!r}") from e
+            raise ChromaError(
+                f"{self.provider} answered with something that is not JSON: {response.text[:200]!r}"
+            ) from e
 
     # -- config -----------------------------------------------------------------------
     @classmethod

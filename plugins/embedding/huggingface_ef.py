@@ -4,6 +4,7 @@
   models/<model>/pipeline/feature-extraction``);
 - ``huggingface_server``: your own text-embeddings-inference server (``POST <url> {"inputs": [...]}``).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence

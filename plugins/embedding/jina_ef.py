@@ -1,5 +1,6 @@
 """Jina AI embeddings over HTTP (``POST https://api.jina.ai/v1/embeddings``; Jina has no
 official Python SDK). Queries use ``query_config`` (e.g. ``{"task": "retrieval.query"}``)."""
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,17 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
     provider = "Jina AI"
     extra = "jina"
     max_batch = 1024
-    config_fields = ("api_key_env_var", "model_name", "task", "late_chunking", "truncate", "dimensions",
-                     "embedding_type", "normalized", "query_config")
+    config_fields = (
+        "api_key_env_var",
+        "model_name",
+        "task",
+        "late_chunking",
+        "truncate",
+        "dimensions",
+        "embedding_type",
+        "normalized",
+        "query_config",
+    )
     immutable_fields = ("model_name", "dimensions")
     egress = ProviderEgress(
         api_key_env_vars=(DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR), default_hosts=("api.jina.ai",)
@@ -66,7 +76,9 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
         if query_config is not None and (
             not isinstance(query_config, dict) or set(query_config) - set(QUERY_CONFIG_FIELDS)
         ):
-            raise InvalidArgumentError(f"query_config may set only {', '.join(QUERY_CONFIG_FIELDS)}, got {query_config!r}")
+            raise InvalidArgumentError(
+                f"query_config may set only {', '.join(QUERY_CONFIG_FIELDS)}, got {query_config!r}"
+            )
         self.query_config = dict(query_config) if query_config else None
         self._setup(timeout, max_retries)
         self._key = self._resolve_key(api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR, (STANDARD_API_KEY_ENV_VAR,))
@@ -87,7 +99,8 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
         headers = {"Authorization": f"Bearer {self._key}", "Accept-Encoding": "identity"}
         data = sorted(self._post_json(self._url, payload, headers)["data"], key=lambda d: d["index"])
         return [
-            np.frombuffer(base64.b64decode(d["embedding"]), dtype="<f4") if isinstance(d["embedding"], str)
+            np.frombuffer(base64.b64decode(d["embedding"]), dtype="<f4")
+            if isinstance(d["embedding"], str)
             else d["embedding"]
             for d in data
         ]

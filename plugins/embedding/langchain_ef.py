@@ -2,6 +2,7 @@
 
 Like chromadb's, it cannot be rebuilt from a stored config (a LangChain object is code, not
 settings): pass ``embedding_function=`` again when you open the collection."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence
@@ -31,7 +32,9 @@ class ChromaLangchainEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def __call__(self, input: Documents) -> Embeddings:
         texts = as_texts(type(self).__name__, input)
-        return [np.asarray(v, dtype=np.float32) for v in self.embedding_function.embed_documents(texts)] if texts else []
+        return (
+            [np.asarray(v, dtype=np.float32) for v in self.embedding_function.embed_documents(texts)] if texts else []
+        )
 
     def embed_documents(self, texts: Sequence[str]) -> List[List[float]]:
         return self.embedding_function.embed_documents(list(texts))
@@ -40,8 +43,10 @@ class ChromaLangchainEmbeddingFunction(EmbeddingFunction[Documents]):
         # huedb's collections pass a batch of query texts; LangChain code passes one string.
         if isinstance(input, str):
             return self.embedding_function.embed_query(input)
-        return [np.asarray(self.embedding_function.embed_query(t), dtype=np.float32)
-                for t in as_texts(type(self).__name__, input)]
+        return [
+            np.asarray(self.embedding_function.embed_query(t), dtype=np.float32)
+            for t in as_texts(type(self).__name__, input)
+        ]
 
     @staticmethod
     def name() -> str:

@@ -7,6 +7,7 @@ L2-normalised, as sentence-transformers does). The built model is cached as a
 ``.onnx`` file keyed by the SHA-256 of the weights, so it is built once per
 machine.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Mistral embeddings through the official ``mistralai`` SDK (``POST /v1/embeddings``)."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence

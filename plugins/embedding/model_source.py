@@ -13,6 +13,7 @@ Resolution order (first match wins):
 The cache root is ``$HUEDB_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/huedb``
 (``~/.cache/huedb`` when XDG_CACHE_HOME is unset).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -267,9 +268,7 @@ def _locate_model_dir(root: Path, source: str) -> Path:
     for candidate in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
         if all((candidate / name).is_file() for name in REQUIRED_FILES):
             return candidate
-    raise ModelDownloadError(
-        f"The model archive from {source} does not contain {WEIGHTS_FILE} and {TOKENIZER_FILE}."
-    )
+    raise ModelDownloadError(f"The model archive from {source} does not contain {WEIGHTS_FILE} and {TOKENIZER_FILE}.")
 
 
 def _model_files_in_extracted(final: Path) -> ModelFiles:

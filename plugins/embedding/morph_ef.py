@@ -1,5 +1,6 @@
 """Morph embeddings through their OpenAI-compatible API (``openai`` SDK,
 ``POST https://api.morphllm.com/v1/embeddings``)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional

@@ -1,4 +1,5 @@
 """Ollama embeddings through the official ``ollama`` SDK (``POST /api/embed``)."""
+
 from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence

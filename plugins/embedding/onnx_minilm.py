@@ -4,6 +4,7 @@ Import is cheap on purpose (this module is loaded by plugin discovery): the
 ONNX graph is built, and onnxruntime/tokenizers are imported, on the first
 call only. Sessions are shared by every instance with the same settings.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 torch, open_clip and pillow are imported on first construction, so this
 plugin is listed (and cheap to import) without the ``huedb[clip]`` extra.
 """
+
 from __future__ import annotations
 
 import os
@@ -135,7 +136,9 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
         # config may only name OpenCLIP's own architectures and pretrained tags.
         for field, default in (("model_name", "ViT-B-32"), ("checkpoint", "")):
             value = config.get(field) or default
-            if value and not (isinstance(value, str) and _CATALOGUE_NAME.fullmatch(value) and not os.path.exists(value)):
+            if value and not (
+                isinstance(value, str) and _CATALOGUE_NAME.fullmatch(value) and not os.path.exists(value)
+            ):
                 return (
                     f"{field} {value!r}, which is not an OpenCLIP catalogue name (open_clip.list_models() / "
                     f"list_pretrained()): a hub repo, file path or URL would make this client load weights "

@@ -1,6 +1,7 @@
 """Providers whose SDK is OpenAI's client shape (``Client(api_key, base_url, timeout,
 max_retries).embeddings.create(model, input, ...)``): Baseten and Morph through ``openai``,
 Perplexity through ``perplexityai``."""
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, List, Sequence, Tuple

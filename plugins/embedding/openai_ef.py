@@ -4,6 +4,7 @@ The SDK is imported on first construction, so this plugin is listed even
 when ``huedb[openai]`` is not installed. Configs store the *name* of the
 environment variable holding the key, never the key.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,9 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         openai = import_sdk("openai", "OpenAIEmbeddingFunction", "openai", "openai")
         if not isinstance(model_name, str) or not model_name:
             raise InvalidArgumentError(f"model_name must be a non-empty string, got {model_name!r}")
-        if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
+        if dimensions is not None and (
+            isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1
+        ):
             raise InvalidArgumentError(f"dimensions must be a positive integer or None, got {dimensions!r}")
         if api_type is not None and api_type not in ("openai", "azure"):
             raise InvalidArgumentError(f"api_type must be None, 'openai' or 'azure', got {api_type!r}")
@@ -168,8 +171,15 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: Dict[str, Any]) -> "OpenAIEmbeddingFunction":
         known = (
-            "api_key_env_var", "model_name", "organization_id", "api_base", "api_type",
-            "api_version", "deployment_id", "default_headers", "dimensions",
+            "api_key_env_var",
+            "model_name",
+            "organization_id",
+            "api_base",
+            "api_type",
+            "api_version",
+            "deployment_id",
+            "default_headers",
+            "dimensions",
         )
         return OpenAIEmbeddingFunction(**{k: config[k] for k in known if config.get(k) is not None})
 
@@ -200,7 +210,8 @@ def _decode(data: Sequence[Any], expected: int) -> np.ndarray:
         raise ChromaError(f"OpenAI returned {len(data)} embeddings for {expected} inputs")
     order = np.argsort(np.fromiter((d.index for d in data), dtype=np.int64, count=len(data)), kind="stable")
     rows = [
-        np.frombuffer(base64.b64decode(d.embedding), dtype="<f4") if isinstance(d.embedding, str)
+        np.frombuffer(base64.b64decode(d.embedding), dtype="<f4")
+        if isinstance(d.embedding, str)
         else np.asarray(d.embedding, dtype=np.float32)
         for d in data
     ]

@@ -1,5 +1,6 @@
 """Perplexity embeddings through the official ``perplexityai`` SDK (``POST /v1/embeddings``);
 Perplexity answers base64-encoded int8 vectors, returned as float32."""
+
 from __future__ import annotations
 
 import base64

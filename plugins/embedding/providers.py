@@ -1,5 +1,6 @@
 """Shared by provider embedding functions: their optional SDKs, and API keys (read from the
 environment, never persisted)."""
+
 from __future__ import annotations
 
 import importlib
@@ -12,13 +13,18 @@ from huedb.errors import InvalidArgumentError
 
 
 def resolve_api_key(
-    ef_name: str, api_key: Optional[str], api_key_env_var: str, default_env_var: str,
+    ef_name: str,
+    api_key: Optional[str],
+    api_key_env_var: str,
+    default_env_var: str,
     standard_env_var: Union[str, Sequence[str], None] = (),
 ) -> Tuple[str, str]:
     """Returns (key, env var to persist). The named variable wins; with the default
     name, the provider SDK's standard variable(s) are the fallback."""
     if not isinstance(api_key_env_var, str) or not api_key_env_var:
-        raise InvalidArgumentError(f"{ef_name}: api_key_env_var must name an environment variable, got {api_key_env_var!r}")
+        raise InvalidArgumentError(
+            f"{ef_name}: api_key_env_var must name an environment variable, got {api_key_env_var!r}"
+        )
     candidates = [api_key_env_var]
     if api_key_env_var == default_env_var:
         fallbacks = [standard_env_var] if isinstance(standard_env_var, str) else list(standard_env_var or ())

@@ -1,5 +1,6 @@
 """Roboflow CLIP text embeddings over HTTP (``POST <api_url>/clip/embed_text?api_key=...``),
 against Roboflow's hosted inference or a self-hosted inference server at ``api_url``."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence

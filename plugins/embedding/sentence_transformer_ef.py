@@ -5,6 +5,7 @@ as sentence-transformers does) or a local directory. Models are loaded once per
 (model, device, kwargs) and shared. A config *rebuilt from a collection* may name hub ids
 only: a local path, or ``trust_remote_code``, would make every reader load files or run code
 the collection's creator chose (``persisted_config_problem``)."""
+
 from __future__ import annotations
 
 import os
@@ -72,8 +73,12 @@ class SentenceTransformerEmbeddingFunction(EmbeddingFunction[Documents]):
         return ["cosine", "l2", "ip"]
 
     def get_config(self) -> Dict[str, Any]:
-        return {"model_name": self.model_name, "device": self.device,
-                "normalize_embeddings": self.normalize_embeddings, "kwargs": dict(self.kwargs)}
+        return {
+            "model_name": self.model_name,
+            "device": self.device,
+            "normalize_embeddings": self.normalize_embeddings,
+            "kwargs": dict(self.kwargs),
+        }
 
     @staticmethod
     def build_from_config(config: Dict[str, Any]) -> "SentenceTransformerEmbeddingFunction":

@@ -1,4 +1,5 @@
 """Together AI embeddings through the official ``together`` SDK (``POST /v1/embeddings``)."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence

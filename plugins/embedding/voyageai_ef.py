@@ -1,4 +1,5 @@
 """VoyageAI embeddings through the official ``voyageai`` SDK (``POST /v1/embeddings``)."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence
@@ -50,7 +51,9 @@ class VoyageAIEmbeddingFunction(ProviderEmbeddingFunction):
         self._client = voyageai.Client(api_key=key, max_retries=0, timeout=self.timeout, base_url=self.base_url)
 
     def _endpoint(self) -> str:
-        return str(getattr(self._client, "_params", {}).get("base_url") or self.base_url or "https://api.voyageai.com/v1")
+        return str(
+            getattr(self._client, "_params", {}).get("base_url") or self.base_url or "https://api.voyageai.com/v1"
+        )
 
     def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
         input_type = "query" if query and self.input_type == "document" else self.input_type

@@ -15,6 +15,7 @@ tombstones above ``max(rebuild_threshold, rebuild_fraction * forest size)`` it
 first rebuilds the forest from the table: checking at query time means a bulk
 load builds once, and the fraction keeps interleaved rebuilds amortised O(n).
 """
+
 from __future__ import annotations
 
 import math
@@ -66,7 +67,12 @@ class AnnoySegment:
 
     name: ClassVar[str] = "annoy"
     mutable_params: ClassVar[Tuple[str, ...]] = (
-        "n_trees", "search_k", "overfetch", "rebuild_threshold", "rebuild_fraction", "n_jobs",
+        "n_trees",
+        "search_k",
+        "overfetch",
+        "rebuild_threshold",
+        "rebuild_fraction",
+        "n_jobs",
     )
 
     def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
@@ -144,8 +150,13 @@ class AnnoySegment:
             self._dir,
             self.name,
             files,
-            {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table),
-             "n_trees": self._forest.get_n_trees() if self._forest is not None else None},
+            {
+                "applied_seq": self._seq,
+                "dimension": self._dim,
+                "space": self._space,
+                "count": len(self._table),
+                "n_trees": self._forest.get_n_trees() if self._forest is not None else None,
+            },
         )
         if manifest is not None:  # None: a newer index from another process is on disk
             self._forest_entry = manifest["files"].get("forest.ann")

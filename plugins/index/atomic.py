@@ -19,6 +19,7 @@ index from SQLite. Skipping fsync keeps a persist of a large graph cheap.
 ``read_manifest`` / ``verified_path`` check everything before a plugin hands a
 file to a native loader (hnswlib may crash on a truncated file).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -167,7 +168,9 @@ def verified_path(directory: Path, manifest: Dict[str, Any], key: str) -> Path:
     if not path.is_file():
         raise CorruptIndexError(f"index file {path} is missing")
     if path.stat().st_size != entry["size"]:
-        raise CorruptIndexError(f"index file {path} is truncated: {path.stat().st_size} bytes, expected {entry['size']}")
+        raise CorruptIndexError(
+            f"index file {path} is truncated: {path.stat().st_size} bytes, expected {entry['size']}"
+        )
     if file_digest(path)["sha256"] != entry["sha256"]:
         raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
     return path

@@ -1,4 +1,5 @@
 """Argument checks, config resolution and result merging shared by the index plugins."""
+
 from __future__ import annotations
 
 import math
@@ -9,7 +10,6 @@ import numpy as np
 from huedb.distance import candidate_distances, check_space, exact_search  # noqa: F401 - shared by the plugins
 from huedb.errors import InvalidArgumentError, InvalidDimensionException
 from huedb.index import sorted_unique
-
 
 
 # Exact search computes (queries x vectors) distance blocks of at most this many floats.
@@ -27,7 +27,9 @@ def check_dimension(dimension: int) -> int:
 def as_labels(labels: Any, what: str = "labels") -> np.ndarray:
     arr = np.asarray(labels)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise InvalidArgumentError(f"{what} must be a 1-D array of int64 labels, got shape {arr.shape} dtype {arr.dtype}")
+        raise InvalidArgumentError(
+            f"{what} must be a 1-D array of int64 labels, got shape {arr.shape} dtype {arr.dtype}"
+        )
     return arr.astype(np.int64, copy=False)
 
 
@@ -38,7 +40,9 @@ def as_vectors(vectors: Any, dimension: int, what: str = "embeddings") -> np.nda
     if arr.ndim != 2:
         raise InvalidArgumentError(f"{what} must be a 2-D array (n, {dimension}), got shape {arr.shape}")
     if arr.shape[1] != dimension and arr.shape[0] > 0:
-        raise InvalidDimensionException(f"Collection expecting embedding with dimension of {dimension}, got {arr.shape[1]}")
+        raise InvalidDimensionException(
+            f"Collection expecting embedding with dimension of {dimension}, got {arr.shape[1]}"
+        )
     if not np.isfinite(arr).all():
         raise InvalidArgumentError(f"{what} contain NaN or infinite values; every component must be a finite number")
     return np.ascontiguousarray(arr.reshape(-1, dimension))
@@ -89,7 +93,12 @@ def int_at_least(minimum: int) -> Validator:
 
 def float_above(minimum: float) -> Validator:
     def check(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= minimum:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= minimum
+        ):
             raise InvalidArgumentError(f"index config {key!r} must be a number > {minimum}, got {value!r}")
         return float(value)
 
@@ -150,7 +159,9 @@ def resolve_config(
     spec: Dict[str, Tuple[Any, Validator]],
 ) -> Dict[str, Any]:
     """Defaults overlaid with ``given``, each value validated; unknown keys are errors."""
-    given = _own_keys(plugin, given, spec, space, f"{plugin} config space does not match the collection space {space!r}")
+    given = _own_keys(
+        plugin, given, spec, space, f"{plugin} config space does not match the collection space {space!r}"
+    )
     out = {}
     for key, (default, validate) in spec.items():
         value = given.get(key, default)
@@ -159,11 +170,17 @@ def resolve_config(
 
 
 def config_changes(
-    plugin: str, space: str, current: Dict[str, Any], new: Dict[str, Any], mutable: Sequence[str],
+    plugin: str,
+    space: str,
+    current: Dict[str, Any],
+    new: Dict[str, Any],
+    mutable: Sequence[str],
     spec: Dict[str, Tuple[Any, Validator]],
 ) -> Dict[str, Any]:
     """Validated changed values; changing an immutable key is an error."""
-    new = _own_keys(plugin, new, spec, space, f"the space of a {plugin} index cannot change after creation (it is {space!r})")
+    new = _own_keys(
+        plugin, new, spec, space, f"the space of a {plugin} index cannot change after creation (it is {space!r})"
+    )
     changed = {}
     for key, value in new.items():
         value = spec[key][1](key, value) if value is not None else None

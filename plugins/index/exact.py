@@ -3,6 +3,7 @@
 Good for small collections and as a reference for the approximate plugins.
 Persisted as two ``.npy`` files under a checksummed manifest.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -72,9 +73,7 @@ class ExactSegment:
         self._table.remove(labels)
         self._seq = max(self._seq, int(seq))
 
-    def query(
-        self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None
-    ) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)

@@ -14,6 +14,7 @@ heavy upserts dropped. Deleted elements keep their vectors, so searches still
 route through them; when they outnumber the live ones the graph is rebuilt from
 the live vectors (and so loses the deleted ones), as vacuum also does.
 """
+
 from __future__ import annotations
 
 import math
@@ -345,7 +346,9 @@ class HnswlibSegment:
 
     def _new_graph(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space=self._space, dim=self._dim)
-        index.init_index(max_elements=capacity, M=self._cfg["max_neighbors"], ef_construction=self._cfg["ef_construction"])
+        index.init_index(
+            max_elements=capacity, M=self._cfg["max_neighbors"], ef_construction=self._cfg["ef_construction"]
+        )
         self._index = index
         self._apply_runtime_params()
         return index

@@ -4,6 +4,7 @@ Rows live in one float32 matrix with amortised growth; a sorted copy of the
 labels (with each label's row) answers lookups with ``searchsorted``. Every
 operation works on whole batches: no per-record Python loops.
 """
+
 from __future__ import annotations
 
 from typing import Tuple

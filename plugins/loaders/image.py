@@ -4,6 +4,7 @@ Used by multimodal collections: records are added by ``uris=``, the loader
 reads the files (in a thread pool, since decoding releases the GIL) and the
 embedding function embeds the arrays. ``include=["data"]`` returns them too.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,13 @@ class ImageLoader:
             from PIL import Image
         except ImportError as e:
             raise InvalidArgumentError("ImageLoader needs pillow: pip install pillow") from e
-        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
+        if max_workers is not None and (
+            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+        ):
             raise InvalidArgumentError(f"max_workers must be a positive integer or None, got {max_workers!r}")
-        if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1):
+        if max_pixels is not None and (
+            isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1
+        ):
             raise InvalidArgumentError(f"max_pixels must be a positive integer or None (no limit), got {max_pixels!r}")
         self._Image = Image
         self.max_workers = max_workers or min(8, os.cpu_count() or 1)
@@ -47,7 +52,9 @@ class ImageLoader:
 
     def __call__(self, uris: Sequence[Optional[Union[str, "os.PathLike[str]"]]]) -> List[Optional[np.ndarray]]:
         if isinstance(uris, (str, os.PathLike)):
-            raise InvalidArgumentError(f"ImageLoader expects a list of URIs, got a single {type(uris).__name__}: wrap it in a list")
+            raise InvalidArgumentError(
+                f"ImageLoader expects a list of URIs, got a single {type(uris).__name__}: wrap it in a list"
+            )
         uris = list(uris)
         workers = min(self.max_workers, len(uris))
         if workers <= 1:
@@ -87,7 +94,9 @@ class ImageLoader:
                 f"Image {uri!r} is too large to decode safely ({e}); raise PIL.Image.MAX_IMAGE_PIXELS if it is trusted."
             ) from e
         except Image.UnidentifiedImageError as e:
-            raise ImageLoadError(f"{uri!r} is not an image pillow can read (expected PNG, JPEG, GIF, WebP, ...).") from e
+            raise ImageLoadError(
+                f"{uri!r} is not an image pillow can read (expected PNG, JPEG, GIF, WebP, ...)."
+            ) from e
         except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt files
             raise ImageLoadError(f"Image {uri!r} could not be decoded: {e}") from e
 
@@ -122,7 +131,9 @@ def _to_path(uri: Any) -> str:
     parsed = urlparse(uri)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
-            raise ImageLoadError(f"Image {uri!r}: file:// URIs must point at this machine (file:///path), not host {parsed.netloc!r}")
+            raise ImageLoadError(
+                f"Image {uri!r}: file:// URIs must point at this machine (file:///path), not host {parsed.netloc!r}"
+            )
         return url2pathname(unquote(parsed.path)) if os.name == "nt" else unquote(parsed.path)
     if len(parsed.scheme) > 1:  # one letter is a Windows drive (C:\...)
         raise ImageLoadError(

@@ -4,6 +4,7 @@ Each fake is a ``ThreadingHTTPServer`` on 127.0.0.1 (port 0) that speaks the
 provider's wire format, returns deterministic embeddings (``fake_embedding``),
 records every request, and can be scripted to fail (``fail_next``).
 """
+
 from __future__ import annotations
 
 import abc

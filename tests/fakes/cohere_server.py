@@ -4,6 +4,7 @@ Answers ``embeddings_floats`` responses (``embeddings_by_type`` when
 ``embedding_types`` is sent) with ``fake_embedding`` vectors; images are
 embedded from their data URI string.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -43,7 +44,13 @@ class FakeCohere(FakeServer):
         if bool(texts) == bool(images):
             return 400, {}, {"message": "invalid request: exactly one of texts or images must be provided"}
         if texts is not None and len(texts) > MAX_TEXTS:
-            return 400, {}, {"message": f"invalid request: total number of texts must be at most {MAX_TEXTS} - received {len(texts)}"}
+            return (
+                400,
+                {},
+                {
+                    "message": f"invalid request: total number of texts must be at most {MAX_TEXTS} - received {len(texts)}"
+                },
+            )
         if images is not None and not all(isinstance(i, str) and i.startswith("data:image/") for i in images):
             return 400, {}, {"message": "invalid request: images must be data URIs"}
         if body.get("input_type") not in ("search_document", "search_query", "classification", "clustering", "image"):
@@ -52,7 +59,25 @@ class FakeCohere(FakeServer):
         vectors = [fake_embedding(x, self.dim).tolist() for x in inputs]
         meta = {"api_version": {"version": "1"}, "billed_units": {"input_tokens": len(inputs)}}
         if body.get("embedding_types"):
-            return 200, {}, {"id": str(uuid.uuid4()), "response_type": "embeddings_by_type",
-                             "embeddings": {"float": vectors}, "texts": texts or [], "meta": meta}
-        return 200, {}, {"id": str(uuid.uuid4()), "response_type": "embeddings_floats",
-                         "embeddings": vectors, "texts": texts or [], "meta": meta}
+            return (
+                200,
+                {},
+                {
+                    "id": str(uuid.uuid4()),
+                    "response_type": "embeddings_by_type",
+                    "embeddings": {"float": vectors},
+                    "texts": texts or [],
+                    "meta": meta,
+                },
+            )
+        return (
+            200,
+            {},
+            {
+                "id": str(uuid.uuid4()),
+                "response_type": "embeddings_floats",
+                "embeddings": vectors,
+                "texts": texts or [],
+                "meta": meta,
+            },
+        )

@@ -4,6 +4,7 @@
 ``{"object": "list", "data": [...], "model": ..., "usage": ...}`` with
 ``fake_embedding`` vectors, as float lists or base64 float32 (``encoding_format``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,11 @@ from . import FakeServer, fake_embedding
 MAX_INPUTS = 2048
 
 _ERRORS = {
-    401: ("Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
-          "invalid_request_error", "invalid_api_key"),
+    401: (
+        "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+    ),
     429: ("Rate limit reached for requests", "requests", "rate_limit_exceeded"),
     500: ("The server had an error while processing your request.", "server_error", None),
 }
@@ -64,9 +68,13 @@ class FakeOpenAI(FakeServer):
             data.append({"object": "embedding", "index": i, "embedding": value})
         data.reverse()  # real servers do not promise order; clients must sort by index
         tokens = sum(len(t.split()) for t in texts)
-        return 200, {}, {
-            "object": "list",
-            "data": data,
-            "model": body["model"],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
+        return (
+            200,
+            {},
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )

@@ -4,6 +4,7 @@
 limit, deterministic ``fake_embedding`` vectors, the provider's error body); each subclass
 says where its key travels, where its texts are in the request, and how its answer looks.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,12 @@ class FakeEmbeddingAPI(FakeServer):
 
     def answer(self, body: Any, vectors: List[List[float]], path: str) -> Any:
         data = [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)]
-        return {"object": "list", "data": data, "model": body.get("model"),
-                "usage": {"prompt_tokens": len(vectors), "total_tokens": len(vectors)}}
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.get("model"),
+            "usage": {"prompt_tokens": len(vectors), "total_tokens": len(vectors)},
+        }
 
     def error_body(self, status: int) -> Any:
         return {"error": {"message": f"fake error {status}", "code": status}}
@@ -73,8 +78,13 @@ class FakeOllama(FakeEmbeddingAPI):
         super().__init__(valid_keys=(), dim=dim)
 
     def answer(self, body, vectors, path):
-        return {"model": body["model"], "embeddings": vectors, "total_duration": 1000,
-                "load_duration": 10, "prompt_eval_count": len(vectors)}
+        return {
+            "model": body["model"],
+            "embeddings": vectors,
+            "total_duration": 1000,
+            "load_duration": 10,
+            "prompt_eval_count": len(vectors),
+        }
 
     def error_body(self, status):
         return {"error": f"fake error {status}"}
@@ -160,12 +170,20 @@ class FakeCloudflare(FakeEmbeddingAPI):
         return body.get("text") if isinstance(body, dict) else None
 
     def answer(self, body, vectors, path):
-        return {"result": {"shape": [len(vectors), len(vectors[0])], "data": vectors},
-                "success": True, "errors": [], "messages": []}
+        return {
+            "result": {"shape": [len(vectors), len(vectors[0])], "data": vectors},
+            "success": True,
+            "errors": [],
+            "messages": [],
+        }
 
     def error_body(self, status):
-        return {"result": None, "success": False, "errors": [{"code": status, "message": f"fake error {status}"}],
-                "messages": []}
+        return {
+            "result": None,
+            "success": False,
+            "errors": [{"code": status, "message": f"fake error {status}"}],
+            "messages": [],
+        }
 
 
 class FakeTEI(FakeEmbeddingAPI):
@@ -198,8 +216,11 @@ class FakeVertex(FakeEmbeddingAPI):
             return None
 
     def answer(self, body, vectors, path):
-        return {"predictions": [{"embeddings": {"values": v, "statistics": {"token_count": 1, "truncated": False}}}
-                                for v in vectors]}
+        return {
+            "predictions": [
+                {"embeddings": {"values": v, "statistics": {"token_count": 1, "truncated": False}}} for v in vectors
+            ]
+        }
 
     def error_body(self, status):
         return {"error": {"code": status, "message": f"fake error {status}", "status": "FAKE"}}

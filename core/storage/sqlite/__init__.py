@@ -4,6 +4,7 @@
 SQL lives in the modules beside this one (schema, catalog, records, filters,
 connection), and nothing outside this package sees a connection or a row.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -135,8 +136,14 @@ class SqliteWrite(SqliteRead):
 
     def update_records(self, seq: int, changes: RecordChanges) -> None:
         rec.update(
-            self.conn, seq, changes.rids.tolist(), changes.embeddings, changes.documents, changes.uris,
-            changes.metadatas, changes.clear,
+            self.conn,
+            seq,
+            changes.rids.tolist(),
+            changes.embeddings,
+            changes.documents,
+            changes.uris,
+            changes.metadatas,
+            changes.clear,
         )
 
     def delete_records(self, cid: int, seq: int, rids: np.ndarray) -> None:

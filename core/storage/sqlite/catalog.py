@@ -1,4 +1,5 @@
 """Tenants, databases and collections in SQLite."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,9 @@ def create_database(conn: sqlite3.Connection, name: str, tenant: str, db_id: Opt
 
 
 def _database_row(conn: sqlite3.Connection, name: str, tenant: str) -> sqlite3.Row:
-    row = conn.execute("SELECT did, id, name, tenant FROM databases WHERE tenant=? AND name=?", (tenant, name)).fetchone()
+    row = conn.execute(
+        "SELECT did, id, name, tenant FROM databases WHERE tenant=? AND name=?", (tenant, name)
+    ).fetchone()
     if row is None:
         if not tenant_exists(conn, tenant):
             raise NotFoundError(f"Tenant {tenant} not found")

@@ -5,6 +5,7 @@ rolled back whole, and acknowledged only after COMMIT returns. Readers run
 concurrently with the writer (WAL); an in-memory store has one connection
 shared under a lock.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -39,7 +40,7 @@ _TOO_COMPLEX_SIGNS = ("parser stack overflow", "Expression tree is too large", "
 def _translate(exc: BaseException, db_path: Optional[Path]) -> Optional[Exception]:
     """A typed error for a damaged file or for text SQLite cannot store; None for the rest."""
     if isinstance(exc, UnicodeEncodeError):
-        bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else ""
+        bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
         return InvalidArgumentError(
             f"Text must be valid Unicode, got a string holding a lone surrogate {ascii(bad)} at position {exc.start}: "
             "ids, documents, URIs, metadata and filter values must be encodable as UTF-8"

@@ -19,6 +19,7 @@ Limits (docs/filters.md): filters nest at most ``MAX_DEPTH`` levels, a
 where_document has at most ``MAX_DOCUMENT_TERMS`` operators, and integer
 operands fit in a signed 64-bit integer.
 """
+
 from __future__ import annotations
 
 import reprlib
@@ -108,7 +109,7 @@ def sql_value(value: Any) -> Any:
 def _too_deep(what: str, limit: int) -> InvalidArgumentError:
     return InvalidArgumentError(
         f"Expected {what} to nest $and/$or at most {limit} levels deep; flatten it "
-        '(an $and or $or takes any number of conditions in one list)'
+        "(an $and or $or takes any number of conditions in one list)"
     )
 
 
@@ -137,9 +138,7 @@ def compile_where(where: Any, cid: int, depth: int = 0) -> RidSet:
             )
         return Combine("and" if key == "$and" else "or", tuple(compile_where(w, cid, depth + 1) for w in value))
     if key.startswith("$"):
-        raise InvalidArgumentError(
-            f"Unknown where operator {show(key)}; expected $and, $or, or a metadata key"
-        )
+        raise InvalidArgumentError(f"Unknown where operator {show(key)}; expected $and, $or, or a metadata key")
     if isinstance(value, dict):
         if len(value) != 1:
             raise InvalidArgumentError(
@@ -162,7 +161,7 @@ def _probe(cid: int, key: str, vtype: int, cmp: str, is_list: int, values: Seque
     if len(values) > UNION_MAX_VALUES:
         chunks = tuple(
             Probe(_IN_SQL.format(marks=",".join("?" * len(chunk))), (cid, key, vtype, is_list, *map(sql_value, chunk)))
-            for chunk in (values[i: i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
+            for chunk in (values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
         )
         return chunks[0] if len(chunks) == 1 else Combine("or", chunks)
     sql = " UNION ".join(_PROBE_SQL.format(cmp=cmp) for _ in values)
@@ -251,10 +250,13 @@ def document_rid_set(where_document: Any, cid: int) -> Optional[RidSet]:
     the records whose document holds a NUL (indexed only up to it)."""
     op, operand = next(iter(where_document.items()))
     if op == "$contains" and _fts_usable(operand):
-        return Combine("or", (
-            Probe("SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", (fts_phrase(operand),)),
-            Probe(_NUL_DOCS_SQL, (cid, NUL_DOCUMENT_KEY, VT_MARK)),
-        ))
+        return Combine(
+            "or",
+            (
+                Probe("SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", (fts_phrase(operand),)),
+                Probe(_NUL_DOCS_SQL, (cid, NUL_DOCUMENT_KEY, VT_MARK)),
+            ),
+        )
     if op == "$and" and isinstance(operand, list):
         for child in operand:
             found = document_rid_set(child, cid) if isinstance(child, dict) and len(child) == 1 else None
@@ -342,4 +344,3 @@ def regexp(pattern: str, text: Optional[str]) -> bool:
 def fts_phrase(text: str) -> str:
     """A FTS5 phrase literal: the text in double quotes, inner quotes doubled."""
     return '"' + text.replace('"', '""') + '"'
-

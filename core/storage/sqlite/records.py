@@ -4,6 +4,7 @@ Batches of ids travel as one JSON parameter (``json_each``), so there is no
 limit on batch size and no per-record round trip. Metadata filter rows are
 derived from the stored metadata JSON inside SQLite.
 """
+
 from __future__ import annotations
 
 import json
@@ -191,7 +192,9 @@ def update(
     for field, column, given in (("documents", "document", documents), ("uris", "uri", uris)):
         if field in clear:
             values = given if given is not None else repeat(None, n)
-            conn.executemany(f"UPDATE records SET {column}=NULL WHERE rid=?", [(r,) for v, r in zip(values, rids) if v is None])
+            conn.executemany(
+                f"UPDATE records SET {column}=NULL WHERE rid=?", [(r,) for v, r in zip(values, rids) if v is None]
+            )
     if metadatas is not None:
         patches = [(m, rid) for m, rid in zip(metadatas, rids) if m is not None]
         _merge_metadata(conn, patches)

@@ -1,5 +1,6 @@
 """What a get, query or delete selects in SQLite: rid sets from the filters, run as
 index probes and combined in numpy, plus a per-row predicate for the rest."""
+
 from __future__ import annotations
 
 import json
@@ -120,7 +121,10 @@ def _where_sql(sel: Selection, found: Optional[np.ndarray]) -> Tuple[str, List[A
     else:
         # The rid list drives the lookup by rowid; the unary + keeps the planner from
         # scanning the whole collection through the (collection_id, ...) indexes instead.
-        clauses, params = ["+r.collection_id = ?", "r.rid IN (SELECT value FROM json_each(?))"], [sel.cid, ids_param(found.tolist())]
+        clauses, params = (
+            ["+r.collection_id = ?", "r.rid IN (SELECT value FROM json_each(?))"],
+            [sel.cid, ids_param(found.tolist())],
+        )
     if sel.predicate is not None:
         clauses.append(sel.predicate)
         params.extend(sel.predicate_params)

@@ -1,6 +1,7 @@
 """This package's tests run in their own pytest session, rooted here (huedb's
 tests/test_testing_kit.py starts one). huedb's own test run walks into this
 directory too; it leaves them out, so they are not run twice under huedb's conftest."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """Image search on a multimodal huedb collection (offline colour embeddings)."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,14 @@ from huedb.utils.data_loaders import ImageLoader
 
 HERE = Path(__file__).resolve().parent
 COLOURS: Dict[str, tuple] = {
-    "red": (220, 30, 30), "green": (30, 180, 60), "blue": (30, 60, 220), "yellow": (240, 220, 40),
-    "purple": (140, 40, 180), "orange": (250, 140, 20), "white": (245, 245, 245), "black": (15, 15, 15),
+    "red": (220, 30, 30),
+    "green": (30, 180, 60),
+    "blue": (30, 60, 220),
+    "yellow": (240, 220, 40),
+    "purple": (140, 40, 180),
+    "orange": (250, 140, 20),
+    "white": (245, 245, 245),
+    "black": (15, 15, 15),
 }
 BINS = 4  # per channel: a 64-bin colour histogram
 
@@ -96,7 +103,9 @@ def main() -> None:
     uris = sorted(str(p) for p in images.glob("*.png"))
     collection.upsert(ids=[Path(u).stem for u in uris], uris=uris)
     if args.image:
-        result = collection.query(query_uris=[str(Path(args.image).resolve())], n_results=args.k, include=["uris", "distances"])
+        result = collection.query(
+            query_uris=[str(Path(args.image).resolve())], n_results=args.k, include=["uris", "distances"]
+        )
     else:
         result = collection.query(query_texts=[args.text], n_results=args.k, include=["uris", "distances"])
     for rid, dist in zip(result["ids"][0], result["distances"][0]):

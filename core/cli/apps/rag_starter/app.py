@@ -2,6 +2,7 @@
 
 Runs offline: the default embedding model ships with huedb.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -3,6 +3,7 @@
 The expected key is read from ``settings.chroma_server_authn_credentials``
 (falling back to ``"letmein"``); every caller with it is user ``example-user``.
 """
+
 from __future__ import annotations
 
 import hmac

@@ -5,6 +5,7 @@ Each lower-cased word is hashed (blake2b, stable across processes, unlike
 L2-normalised. Texts sharing words get similar vectors, which is enough to
 test search end to end without a model.
 """
+
 from __future__ import annotations
 
 import hashlib

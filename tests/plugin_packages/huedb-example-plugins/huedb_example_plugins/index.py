@@ -4,6 +4,7 @@ It implements the whole IndexSegment protocol of ``huedb.index``: upserting
 add, delete, filtered query, get_vectors, count, atomic persist and load
 (with CorruptIndexError for a damaged file), and the applied sequence number.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ class ExampleFlatSegment:
         self._seq = 0
 
     @classmethod
-    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["ExampleFlatSegment"]:
+    def load(
+        cls, dimension: int, space: str, config: Dict[str, Any], directory: Path
+    ) -> Optional["ExampleFlatSegment"]:
         path = Path(directory) / FILENAME
         if not path.exists():
             return None
@@ -51,7 +54,11 @@ class ExampleFlatSegment:
                 meta = json.loads(str(data["meta"]))
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
             raise CorruptIndexError(f"example_flat index {path} cannot be read: {e}") from e
-        if meta.get("dimension") != dimension or meta.get("space") != space or vectors.shape != (len(labels), dimension):
+        if (
+            meta.get("dimension") != dimension
+            or meta.get("space") != space
+            or vectors.shape != (len(labels), dimension)
+        ):
             raise CorruptIndexError(f"example_flat index {path} does not match dimension {dimension} / space {space!r}")
         seg = cls(dimension, space, config, directory)
         seg._labels, seg._vectors, seg._seq = labels, vectors, int(meta["applied_seq"])

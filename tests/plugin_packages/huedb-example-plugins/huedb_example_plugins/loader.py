@@ -1,4 +1,5 @@
 """``example_text_loader``: a DataLoader that reads UTF-8 text files named by URIs."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ pytest collects and point it at the class. The ``huedb_registry`` /
 ``huedb_register`` fixtures come from huedb's pytest plugin (active because
 huedb is installed), with entry-point autoload off.
 """
+
 from __future__ import annotations
 
 import numpy as np
