@@ -19,7 +19,7 @@ import platform
 import resource
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -30,7 +30,7 @@ COLLECTION = "bench"
 HNSW = {"space": "l2", "max_neighbors": 16, "ef_construction": 100, "ef_search": 100}
 
 
-def _p(samples: List[float], q: float) -> float:
+def _p(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000.0, q))
 
 
@@ -104,7 +104,7 @@ class Floor:
         self.index.set_ef(HNSW["ef_search"])
         return spent
 
-    def query(self, q: np.ndarray, where: Optional[Dict] = None) -> np.ndarray:
+    def query(self, q: np.ndarray, where: dict | None = None) -> np.ndarray:
         if where is not None:
             raise NotImplementedError("the floor has no metadata; its filtered reference is its unfiltered query")
         labels, _ = self.index.knn_query(q[None, :], k=wlm.K)
@@ -159,15 +159,15 @@ class ClientEngine:
             spent += dt
         return spent
 
-    def query(self, q: np.ndarray, where: Optional[Dict] = None) -> np.ndarray:
+    def query(self, q: np.ndarray, where: dict | None = None) -> np.ndarray:
         kw = {"where": where} if where is not None else {}
         res = self.col.query(query_embeddings=[q], n_results=wlm.K, include=[], **kw)
         return np.fromiter(map(int, res["ids"][0]), dtype=np.int64)
 
-    def get(self, where: Dict) -> int:
+    def get(self, where: dict) -> int:
         return len(self.col.get(where=where, include=["metadatas"])["ids"])
 
-    def contains(self, token: str, limit: int) -> List[str]:
+    def contains(self, token: str, limit: int) -> list[str]:
         return self.col.get(where_document={"$contains": token}, limit=limit, include=["documents"])["documents"]
 
     def close(self) -> None:
@@ -198,7 +198,7 @@ class Results:
 
     def __init__(self, path: str, engine: str) -> None:
         self.path = path
-        self.data: Dict = {
+        self.data: dict = {
             "engine": engine,
             "version": None,
             "python": sys.executable,
@@ -330,7 +330,7 @@ def make_engine(name: str, wl: Workload, data_dir: str, threads: int):
     raise ValueError(f"unknown engine {name!r}; expected floor, huedb or chroma")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.engines", description=__doc__.splitlines()[0])
     ap.add_argument("--engine", required=True, choices=["floor", "huedb", "chroma"])
     ap.add_argument("--workload", required=True, help="directory written by Workload.create")

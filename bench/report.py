@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional
 
 TARGET_ENGINE = "huedb"
 TARGET_N = 50_000
@@ -13,9 +12,9 @@ TARGET_N = 50_000
 class Figure:
     key: str
     label: str
-    ref: Optional[str] = None  # floor figure the "x floor" ratio divides by
-    max_ratio: Optional[float] = None  # target: value / floor[ref] <= max_ratio
-    min_value: Optional[float] = None  # target: value >= min_value
+    ref: str | None = None  # floor figure the "x floor" ratio divides by
+    max_ratio: float | None = None  # target: value / floor[ref] <= max_ratio
+    min_value: float | None = None  # target: value >= min_value
 
     def target_text(self) -> str:
         if self.max_ratio is not None:
@@ -25,7 +24,7 @@ class Figure:
         return ""
 
 
-FIGURES: List[Figure] = [
+FIGURES: list[Figure] = [
     Figure("ingest_s", "ingest (s)", "ingest_s", max_ratio=2.2),
     Figure("query_p50_ms", "query p50 (ms)", "query_p50_ms", max_ratio=3.0),
     Figure("query_p95_ms", "query p95 (ms)", "query_p95_ms"),
@@ -44,7 +43,7 @@ FIGURES: List[Figure] = [
 FIGURE_KEYS = [f.key for f in FIGURES]
 
 
-def _fmt(v: Optional[float]) -> str:
+def _fmt(v: float | None) -> str:
     if v is None:
         return "n/a"
     if v == 0 or abs(v) >= 100:
@@ -56,14 +55,14 @@ def _fmt(v: Optional[float]) -> str:
     return f"{v:.3f}"
 
 
-def ratio(fig: Figure, value: Optional[float], floor: Dict) -> Optional[float]:
+def ratio(fig: Figure, value: float | None, floor: dict) -> float | None:
     ref = floor.get(fig.ref) if fig.ref else None
     if value is None or not ref:
         return None
     return value / ref
 
 
-def evaluate(fig: Figure, value: Optional[float], floor: Dict) -> Optional[bool]:
+def evaluate(fig: Figure, value: float | None, floor: dict) -> bool | None:
     """True/False when `fig` has a target and it can be judged, else None."""
     if fig.max_ratio is not None:
         r = ratio(fig, value, floor)
@@ -73,7 +72,7 @@ def evaluate(fig: Figure, value: Optional[float], floor: Dict) -> Optional[bool]
     return None
 
 
-def targets(engines: Dict[str, Dict]) -> Dict[str, Dict]:
+def targets(engines: dict[str, dict]) -> dict[str, dict]:
     """Target verdicts for huedb, by figure key (only figures with a target)."""
     own = engines.get(TARGET_ENGINE, {}).get("figures", {})
     floor = engines.get("floor", {}).get("figures", {})
@@ -91,7 +90,7 @@ def targets(engines: Dict[str, Dict]) -> Dict[str, Dict]:
     return out
 
 
-def table_rows(engines: Dict[str, Dict]) -> List[List[str]]:
+def table_rows(engines: dict[str, dict]) -> list[list[str]]:
     """Header + one row per figure: floor, then each engine's value and ratio,
     with huedb's target and verdict after huedb's columns."""
     floor = engines.get("floor", {}).get("figures", {})
@@ -120,19 +119,19 @@ def table_rows(engines: Dict[str, Dict]) -> List[List[str]]:
     return rows
 
 
-def render_text(rows: List[List[str]]) -> str:
+def render_text(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
     return "\n".join([line(rows[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in rows[1:]])
 
 
-def render_markdown(rows: List[List[str]]) -> str:
+def render_markdown(rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join(["---"] + ["---:"] * (len(rows[0]) - 1)) + "|"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows[1:]]
     return "\n".join(out)
 
 
-def notes(result: Dict) -> List[str]:
+def notes(result: dict) -> list[str]:
     """Human lines for a run: versions, n/a reasons, failed checks, errors."""
     lines = []
     for name, eng in result["engines"].items():

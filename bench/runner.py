@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
-from typing import Dict, List, Optional
 
 from bench import report
 from bench.workload import Workload, WorkloadParams
@@ -29,7 +28,7 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _child_env() -> Dict[str, str]:
+def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_REPO_ROOT, env.get("PYTHONPATH")]))
     return env
@@ -40,7 +39,7 @@ def has_chromadb(python: str) -> bool:
     return probe.returncode == 0
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     d = WorkloadParams()
     ap = argparse.ArgumentParser(
         prog="python -m bench",
@@ -75,7 +74,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def choose_engines(a: argparse.Namespace) -> Dict[str, str]:
+def choose_engines(a: argparse.Namespace) -> dict[str, str]:
     """Engine name -> interpreter, in run order (floor first)."""
     chroma_python = a.chroma_python or sys.executable
     if a.engines is None:
@@ -95,7 +94,7 @@ def choose_engines(a: argparse.Namespace) -> Dict[str, str]:
     return {e: (chroma_python if e == "chroma" else sys.executable) for e in ENGINES if e in wanted}
 
 
-def run_engine(name: str, python: str, wl_dir: str, work: str, threads: int, timeout: float) -> Dict:
+def run_engine(name: str, python: str, wl_dir: str, work: str, threads: int, timeout: float) -> dict:
     data_dir = os.path.join(work, f"data-{name}")
     os.makedirs(data_dir)
     out = os.path.join(work, f"result-{name}.json")
@@ -131,7 +130,7 @@ def run_engine(name: str, python: str, wl_dir: str, work: str, threads: int, tim
     return result
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     params = WorkloadParams(n=a.n, dim=a.dim, seed=a.seed, batch=a.batch, queries=a.queries, embed_docs=a.embed_docs)
     try:

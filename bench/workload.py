@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional
 
 import numpy as np
 
 K = 10
 # Filters of the figures; the masks below must select exactly what these select.
-FILTER_10PCT: Dict = {"k": 3}
-FILTER_1PCT: Dict = {"m": 7}
-GET_AND_FILTER: Dict = {"$and": [{"k": 3}, {"s": "v2"}]}
+FILTER_10PCT: dict = {"k": 3}
+FILTER_1PCT: dict = {"m": 7}
+GET_AND_FILTER: dict = {"$and": [{"k": 3}, {"s": "v2"}]}
 CONTAINS_TOKEN = "t007q"  # in documents with i % 1000 == 7 (0.1% of rows)
 
 _TOPIC_WORDS = (
@@ -64,7 +63,7 @@ class WorkloadParams:
             raise ValueError(f"--dim must be >= 2, got {self.dim}")
 
 
-def generate_vectors(p: WorkloadParams) -> "tuple[np.ndarray, np.ndarray]":
+def generate_vectors(p: WorkloadParams) -> tuple[np.ndarray, np.ndarray]:
     """Embedding-like unit vectors: a gaussian mixture in `latent_dim` dims,
     lifted to `dim` by a random linear map, plus small isotropic noise.
 
@@ -88,15 +87,15 @@ def generate_vectors(p: WorkloadParams) -> "tuple[np.ndarray, np.ndarray]":
     return sample(np.random.default_rng(data_ss), p.n), sample(np.random.default_rng(query_ss), p.queries)
 
 
-def ids(start: int, stop: int) -> List[str]:
+def ids(start: int, stop: int) -> list[str]:
     return [str(i) for i in range(start, stop)]
 
 
-def metadatas(start: int, stop: int) -> List[Dict]:
+def metadatas(start: int, stop: int) -> list[dict]:
     return [{"k": i % 10, "m": i % 100, "s": "v" + str(i % 7)} for i in range(start, stop)]
 
 
-def documents(start: int, stop: int) -> List[str]:
+def documents(start: int, stop: int) -> list[str]:
     return [f"doc {i} about topic {i % 50} with {_TOPIC_WORDS[i % 13]} t{i % 1000:03d}q" for i in range(start, stop)]
 
 
@@ -117,7 +116,7 @@ def contains_count(n: int) -> int:
     return int(np.count_nonzero(np.arange(n) % 1000 == 7))
 
 
-def embed_documents(count: int, seed: int) -> List[str]:
+def embed_documents(count: int, seed: int) -> list[str]:
     """`count` deterministic ~40-token English sentences for the EF figure."""
     rng = np.random.default_rng(seed + 1)
     words = np.asarray(_EMBED_WORDS)
@@ -125,7 +124,7 @@ def embed_documents(count: int, seed: int) -> List[str]:
     return [" ".join(row) + "." for row in words[picks]]
 
 
-def exact_top_k(queries: np.ndarray, data: np.ndarray, k: int, mask: Optional[np.ndarray] = None) -> np.ndarray:
+def exact_top_k(queries: np.ndarray, data: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndarray:
     """Row indices of the k nearest data rows (squared L2) per query, nearest first;
     only rows where `mask` is true are candidates. Width is min(k, candidates)."""
     rows = np.arange(len(data)) if mask is None else np.flatnonzero(mask)
@@ -148,7 +147,7 @@ def exact_top_k(queries: np.ndarray, data: np.ndarray, k: int, mask: Optional[np
     return out
 
 
-def recall(returned: List[np.ndarray], truth: np.ndarray) -> float:
+def recall(returned: list[np.ndarray], truth: np.ndarray) -> float:
     """Mean over queries of |returned ∩ truth| / |truth|."""
     if truth.shape[1] == 0:
         return 1.0
@@ -169,7 +168,7 @@ class Workload:
             setattr(self, name, np.load(os.path.join(root, name + ".npy"), mmap_mode="r"))
 
     @staticmethod
-    def create(root: str, p: WorkloadParams) -> "Workload":
+    def create(root: str, p: WorkloadParams) -> Workload:
         p.validate()
         os.makedirs(root, exist_ok=True)
         data, queries = generate_vectors(p)

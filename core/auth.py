@@ -8,23 +8,24 @@ Client side, a *client auth* provider yields the headers to send.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass
 class UserIdentity:
     user_id: str
-    tenant: Optional[str] = None
-    databases: List[str] = field(default_factory=list)
-    attributes: Dict[str, Any] = field(default_factory=dict)
+    tenant: str | None = None
+    databases: list[str] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class AuthzResource:
-    tenant: Optional[str] = None
-    database: Optional[str] = None
-    collection: Optional[str] = None
+    tenant: str | None = None
+    database: str | None = None
+    collection: str | None = None
 
 
 class AuthnProvider(Protocol):
@@ -52,6 +53,6 @@ class ClientAuthProvider(Protocol):
 
     def __init__(self, settings: Any) -> None: ...
 
-    def authenticate(self) -> Dict[str, str]:
+    def authenticate(self) -> dict[str, str]:
         """Headers to add to every request."""
         ...

@@ -15,15 +15,15 @@ accepted silently. docs/settings.md lists every setting.
 
 from __future__ import annotations
 
+import builtins
 import contextvars
 import json
 import warnings
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Union
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
@@ -75,7 +75,7 @@ _SECRET_FIELDS = frozenset({"chroma_client_auth_credentials", "chroma_server_aut
 _quiet_unknown: contextvars.ContextVar[bool] = contextvars.ContextVar("huedb_settings_quiet", default=False)
 
 #: a list read from an env var as a JSON list or as comma-separated values (pydantic would take JSON only)
-StrList = Annotated[List[str], NoDecode]
+StrList = Annotated[list[str], NoDecode]
 
 
 def split_list(value: Any) -> Any:
@@ -110,22 +110,22 @@ class Settings(BaseSettings):
 
     environment: str = ""
     chroma_api_impl: str = "huedb.api.local.LocalAPI"
-    chroma_server_nofile: Optional[int] = None
+    chroma_server_nofile: int | None = None
     chroma_server_thread_pool_size: int = 40
     tenant_id: str = "default"
     topic_namespace: str = "default"
 
     # client side: where the server is and how to talk to it
-    chroma_server_host: Optional[str] = None
-    chroma_server_headers: Optional[Dict[str, str]] = None
-    chroma_server_http_port: Optional[int] = None
-    chroma_server_ssl_enabled: Optional[bool] = False
+    chroma_server_host: str | None = None
+    chroma_server_headers: builtins.dict[str, str] | None = None
+    chroma_server_http_port: int | None = None
+    chroma_server_ssl_enabled: bool | None = False
     #: True/False, or the path of a CA bundle
-    chroma_server_ssl_verify: Union[bool, str, None] = None
-    chroma_server_api_default_path: Optional[str] = "/api/v2"
-    chroma_http_keepalive_secs: Optional[float] = 40.0
-    chroma_http_max_connections: Optional[int] = None
-    chroma_http_max_keepalive_connections: Optional[int] = None
+    chroma_server_ssl_verify: bool | str | None = None
+    chroma_server_api_default_path: str | None = "/api/v2"
+    chroma_http_keepalive_secs: float | None = 40.0
+    chroma_http_max_connections: int | None = None
+    chroma_http_max_keepalive_connections: int | None = None
     chroma_query_request_timeout_seconds: int = 60
 
     # server side
@@ -136,27 +136,27 @@ class Settings(BaseSettings):
     is_persistent: bool = False
     persist_directory: str = "./chroma"
     chroma_memory_limit_bytes: int = 0
-    chroma_segment_cache_policy: Optional[str] = None
+    chroma_segment_cache_policy: str | None = None
     allow_reset: bool = False
 
     # auth
-    chroma_auth_token_transport_header: Optional[str] = None
-    chroma_client_auth_provider: Optional[str] = None
-    chroma_client_auth_credentials: Optional[str] = None
+    chroma_auth_token_transport_header: str | None = None
+    chroma_client_auth_provider: str | None = None
+    chroma_client_auth_credentials: str | None = None
     chroma_overwrite_singleton_tenant_database_access_from_auth: bool = False
-    chroma_server_authn_provider: Optional[str] = None
-    chroma_server_authn_credentials: Optional[str] = None
-    chroma_server_authn_credentials_file: Optional[str] = None
-    chroma_server_authz_provider: Optional[str] = None
-    chroma_server_authz_config: Optional[str] = None
-    chroma_server_authz_config_file: Optional[str] = None
+    chroma_server_authn_provider: str | None = None
+    chroma_server_authn_credentials: str | None = None
+    chroma_server_authn_credentials_file: str | None = None
+    chroma_server_authz_provider: str | None = None
+    chroma_server_authz_config: str | None = None
+    chroma_server_authz_config_file: str | None = None
 
     #: accepted for compatibility; huedb never sends telemetry
     anonymized_telemetry: bool = True
 
     # huedb-specific
     sqlite_synchronous: str = "FULL"
-    index_cache_size: Optional[int] = None
+    index_cache_size: int | None = None
     #: hosts a persisted embedding-function config may send data to (beyond the provider's default)
     embedding_function_allowed_hosts: StrList = _huedb_alias("embedding_function_allowed_hosts")
     #: env vars a persisted embedding-function config may read a key from (beyond the provider's own)
@@ -225,11 +225,11 @@ class Settings(BaseSettings):
 
     __str__ = __repr__
 
-    def dict(self) -> Dict[str, Any]:  # type: ignore[override]
+    def dict(self) -> builtins.dict[str, Any]:  # type: ignore[override]
         """Every setting (known and unknown) by name; ``Settings(**s.dict())`` rebuilds ``s``."""
         return self.model_dump()
 
-    def copy(self, **changes: Any) -> "Settings":  # type: ignore[override]
+    def copy(self, **changes: Any) -> Settings:  # type: ignore[override]
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
         token = _quiet_unknown.set(True)
         try:
@@ -243,7 +243,7 @@ class Settings(BaseSettings):
             raise ValueError(f"Missing required setting {name!r}")
         return value
 
-    def field_names(self) -> List[str]:
+    def field_names(self) -> list[str]:
         return list(self.dict())
 
 
@@ -258,7 +258,7 @@ def _known_names() -> frozenset:
     return frozenset(names)
 
 
-_global_settings: Optional[Settings] = None
+_global_settings: Settings | None = None
 
 
 def configure(**kwargs: Any) -> None:

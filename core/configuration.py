@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class HnswParam:
 #: "Configuration ranges") and mutability. The hnswlib plugin builds its config spec from
 #: it. Chroma 1.5.9 checks only that the values are non-negative, so e.g. resize_factor=1e300
 #: or max_neighbors=1e9 were accepted there and broke the index later.
-HNSW_PARAMS: Dict[str, HnswParam] = {
+HNSW_PARAMS: dict[str, HnswParam] = {
     "ef_construction": HnswParam(100, 1, 10_000, mutable=False),
     "ef_search": HnswParam(100, 1, 100_000, mutable=True),
     "max_neighbors": HnswParam(16, 2, 2048, mutable=False),
@@ -45,13 +46,13 @@ HNSW_PARAMS: Dict[str, HnswParam] = {
     "resize_factor": HnswParam(1.2, 1.0, 10.0, mutable=True, integer=False),
 }
 #: the integer ranges and the resize_factor range, as (low, high)
-HNSW_INT_RANGES: Dict[str, Tuple[int, int]] = {
+HNSW_INT_RANGES: dict[str, tuple[int, int]] = {
     k: (int(p.low), int(p.high)) for k, p in HNSW_PARAMS.items() if p.integer
 }
-RESIZE_FACTOR_RANGE: Tuple[float, float] = (HNSW_PARAMS["resize_factor"].low, HNSW_PARAMS["resize_factor"].high)
+RESIZE_FACTOR_RANGE: tuple[float, float] = (HNSW_PARAMS["resize_factor"].low, HNSW_PARAMS["resize_factor"].high)
 
 
-def hnsw_defaults() -> Dict[str, Any]:
+def hnsw_defaults() -> dict[str, Any]:
     return {"space": DEFAULT_SPACE, **{k: p.default for k, p in HNSW_PARAMS.items()}}
 
 
@@ -112,7 +113,7 @@ def _check_hnsw_value(key: str, value: Any) -> Any:
     raise InvalidArgumentError(f"Unknown hnsw configuration key {key!r}; expected one of {', '.join(hnsw_defaults())}")
 
 
-def section(configuration: Mapping[str, Any], name: str, where: str = "configuration") -> Dict[str, Any]:
+def section(configuration: Mapping[str, Any], name: str, where: str = "configuration") -> dict[str, Any]:
     """One section as a dict; absent or None is empty, any other type (a list...) is an error."""
     value = configuration.get(name)
     if value is None:
@@ -124,7 +125,7 @@ def section(configuration: Mapping[str, Any], name: str, where: str = "configura
     return dict(value)
 
 
-def _as_configuration(configuration: Any, where: str) -> Dict[str, Any]:
+def _as_configuration(configuration: Any, where: str) -> dict[str, Any]:
     if configuration is None:
         return {}
     if not isinstance(configuration, Mapping):
@@ -138,7 +139,7 @@ def _as_configuration(configuration: Any, where: str) -> Dict[str, Any]:
 
 
 def validate_request(
-    configuration: Any, metadata: Optional[Mapping[str, Any]] = None, where: str = "configuration"
+    configuration: Any, metadata: Mapping[str, Any] | None = None, where: str = "configuration"
 ) -> None:
     """Client-side check of a create / modify request: section types and hnsw ranges, so every
     client (HTTP too) reports a bad value the same way before anything is sent. The server
@@ -151,8 +152,8 @@ def validate_request(
             _check_hnsw_value(key, value)
 
 
-def legacy_hnsw_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
+def legacy_hnsw_from_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in (metadata or {}).items():
         if key in _LEGACY_KEYS:
             out[_LEGACY_KEYS[key]] = value
@@ -164,10 +165,10 @@ def legacy_hnsw_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Dict[str
 
 
 def build_configuration(
-    configuration: Optional[Mapping[str, Any]],
-    metadata: Optional[Mapping[str, Any]],
-    ef_default_space: Optional[str] = None,
-) -> Dict[str, Any]:
+    configuration: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    ef_default_space: str | None = None,
+) -> dict[str, Any]:
     """The effective stored configuration (without the embedding function, handled by the caller).
     Every hnsw value is checked against its documented range; None means "the default", as in Chroma."""
     configuration = _as_configuration(configuration, "configuration")
@@ -188,7 +189,7 @@ def build_configuration(
     return {"hnsw": hnsw, "index": index}
 
 
-def apply_update(stored: Dict[str, Any], update: Mapping[str, Any], mutable_index_params: tuple) -> Dict[str, Any]:
+def apply_update(stored: dict[str, Any], update: Mapping[str, Any], mutable_index_params: tuple) -> dict[str, Any]:
     """Applies ``modify(configuration=...)``; rejects parameters fixed at creation and values out of range."""
     update = _as_configuration(update, "new_configuration")
     new = {"hnsw": dict(stored["hnsw"]), "index": dict(stored["index"])}
@@ -219,7 +220,7 @@ def apply_update(stored: Dict[str, Any], update: Mapping[str, Any], mutable_inde
     return new
 
 
-def segment_config(configuration: Mapping[str, Any], index_class: Any) -> Dict[str, Any]:
+def segment_config(configuration: Mapping[str, Any], index_class: Any) -> dict[str, Any]:
     """The config handed to an index plugin: the section it declares (``config_section``,
     default "index", e.g. "hnsw" for hnswlib), without the plugin name."""
     name = getattr(index_class, "config_section", "index")

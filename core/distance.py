@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Tuple
-
 import numpy as np
 
 from huedb.errors import InvalidArgumentError
 
-SPACES: Tuple[str, ...] = ("l2", "cosine", "ip")
+SPACES: tuple[str, ...] = ("l2", "cosine", "ip")
 DEFAULT_SPACE = "l2"
 
 
@@ -42,7 +40,7 @@ def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> 
     raise ValueError(f"unknown space {space!r}; expected one of l2, cosine, ip")
 
 
-def top_k(distances: np.ndarray, labels: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+def top_k(distances: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Smallest k per row, ties broken by label, padded with -1/inf to width k."""
     nq, n = distances.shape
     out_labels = np.full((nq, k), -1, dtype=np.int64)
@@ -66,7 +64,7 @@ def top_k(distances: np.ndarray, labels: np.ndarray, k: int) -> Tuple[np.ndarray
 
 def exact_search(
     queries: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: int, space: str
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     if len(labels) == 0:
         return top_k(np.zeros((len(queries), 0), dtype=np.float32), labels, k)
     return top_k(pairwise_distances(queries, vectors, space), np.asarray(labels, dtype=np.int64), k)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from huedb.embedding_functions import EmbeddingFunction, MissingProviderPackage, ProviderEgress, ef_is_legacy
@@ -32,9 +32,9 @@ logger = logging.getLogger("huedb")
 _SECRET_PARTS = ("key", "secret", "token", "password", "authorization", "credential")
 
 
-def _secret_fields(config: Any, prefix: str = "") -> List[str]:
+def _secret_fields(config: Any, prefix: str = "") -> list[str]:
     """Config fields that look like secrets (``*_env_var`` names are fine: they hold a variable's name)."""
-    found: List[str] = []
+    found: list[str] = []
     if isinstance(config, dict):
         for key, value in config.items():
             low = str(key).lower()
@@ -45,8 +45,8 @@ def _secret_fields(config: Any, prefix: str = "") -> List[str]:
     return found
 
 
-@lru_cache(maxsize=None)
-def _schema(name: str) -> Optional[Dict[str, Any]]:
+@cache
+def _schema(name: str) -> dict[str, Any] | None:
     try:
         text = resources.files("huedb.schemas").joinpath(f"{name}.json").read_text()
     except (FileNotFoundError, OSError):
@@ -54,7 +54,7 @@ def _schema(name: str) -> Optional[Dict[str, Any]]:
     return json.loads(text)
 
 
-def validate_config_schema(name: str, config: Dict[str, Any]) -> None:
+def validate_config_schema(name: str, config: dict[str, Any]) -> None:
     """Validates a persisted EF config against the JSON schema for ``name``, where one exists."""
     schema = _schema(name)
     if schema is None:
@@ -72,7 +72,7 @@ def validate_config_schema(name: str, config: Dict[str, Any]) -> None:
 EF_TYPES = ("known", "custom", "legacy")
 
 
-def validate_spec(spec: Any, where: str = "configuration['embedding_function']") -> Optional[Dict[str, Any]]:
+def validate_spec(spec: Any, where: str = "configuration['embedding_function']") -> dict[str, Any] | None:
     """Checks the persisted form ``{"name", "type", "config"}`` before it is stored.
 
     A "known" name must be an installed EF plugin or one of Chroma's catalogue of known
@@ -104,7 +104,7 @@ def validate_spec(spec: Any, where: str = "configuration['embedding_function']")
     return spec
 
 
-def serialize(ef: Any) -> Optional[Dict[str, Any]]:
+def serialize(ef: Any) -> dict[str, Any] | None:
     """The persisted form of an EF (None: the collection has no EF)."""
     if ef is None:
         return None
@@ -145,7 +145,7 @@ ALLOWED_ENV_VARS_SETTING = "embedding_function_allowed_env_vars"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _allowed(settings: Any, name: str) -> List[str]:
+def _allowed(settings: Any, name: str) -> list[str]:
     """A list setting; comma-separated text (an environment variable) is split."""
     if settings is None:
         from huedb.config import get_settings
@@ -161,7 +161,7 @@ def _allowed(settings: Any, name: str) -> List[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
-def _host_port(url: str) -> Tuple[str, str, Optional[int]]:
+def _host_port(url: str) -> tuple[str, str, int | None]:
     """(scheme, lower-cased host, port or None) of a URL or a bare 'host[:port]'."""
     parts = urlsplit(url if "://" in url else "//" + url)
     host = (parts.hostname or "").lower()
@@ -171,7 +171,7 @@ def _host_port(url: str) -> Tuple[str, str, Optional[int]]:
     return parts.scheme.lower(), host, port
 
 
-def _endpoint_allowed(url: str, egress: ProviderEgress, allowed_hosts: List[str]) -> bool:
+def _endpoint_allowed(url: str, egress: ProviderEgress, allowed_hosts: list[str]) -> bool:
     scheme, host, port = _host_port(url)
     if scheme == "https" and host in egress.default_hosts and port in (None, 443):
         return True  # the provider's own API, over TLS
@@ -194,7 +194,7 @@ def _host_hint(url: str) -> str:
     return f"{host}:{port}" if port is not None else host
 
 
-def check_persisted_ef(spec: Dict[str, Any], cls: Any, collection_name: str, settings: Any) -> None:
+def check_persisted_ef(spec: dict[str, Any], cls: Any, collection_name: str, settings: Any) -> None:
     """Refuses a persisted EF config that would make this client send its API key, or its
     text, anywhere its own user did not allow. Runs before the EF is built, so a refused
     config reads no variable and opens no connection."""
@@ -243,11 +243,11 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
     """Stands in for a persisted EF until it is first needed, then builds it through the registry
     (after ``check_persisted_ef`` has passed it under this client's settings)."""
 
-    def __init__(self, spec: Dict[str, Any], collection_name: str, settings: Any = None) -> None:
+    def __init__(self, spec: dict[str, Any], collection_name: str, settings: Any = None) -> None:
         self.spec = spec
         self.collection_name = collection_name
         self.settings = settings
-        self._ef: Optional[EmbeddingFunction[Any]] = None
+        self._ef: EmbeddingFunction[Any] | None = None
 
     def resolve(self) -> EmbeddingFunction[Any]:
         if self._ef is None:
@@ -274,23 +274,23 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
                 ) from e
         return self._ef
 
-    def __call__(self, input: Any) -> List[Any]:
+    def __call__(self, input: Any) -> list[Any]:
         return self.resolve()(input)
 
-    def embed_query(self, input: Any) -> List[Any]:
+    def embed_query(self, input: Any) -> list[Any]:
         ef = self.resolve()
         return ef.embed_query(input) if hasattr(ef, "embed_query") else ef(input)
 
     def name(self) -> str:  # type: ignore[override]
         return self.spec["name"]
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return dict(self.spec.get("config") or {})
 
     def default_space(self) -> str:
         return self.resolve().default_space()
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return self.resolve().supported_spaces()
 
     def supports_images(self) -> bool:
@@ -305,9 +305,7 @@ class LazyEmbeddingFunction(EmbeddingFunction[Any]):
         )
 
 
-def rebuild(
-    spec: Optional[Dict[str, Any]], collection_name: str, settings: Any = None
-) -> Optional[EmbeddingFunction[Any]]:
+def rebuild(spec: dict[str, Any] | None, collection_name: str, settings: Any = None) -> EmbeddingFunction[Any] | None:
     """The session EF for a persisted spec; None when the collection has none (or a legacy one).
     ``settings`` are the opening client's (None: the global settings)."""
     if not isinstance(spec, dict) or spec.get("type") == "legacy" or not spec.get("name"):
@@ -315,7 +313,7 @@ def rebuild(
     return LazyEmbeddingFunction(spec, collection_name, settings)
 
 
-def check_conflict(given: Any, persisted: Optional[Dict[str, Any]], collection_name: str) -> None:
+def check_conflict(given: Any, persisted: dict[str, Any] | None, collection_name: str) -> None:
     """A different kind of EF than the persisted one is an error; the same kind overrides for the session."""
     if given is None or not persisted or persisted.get("type") == "legacy" or ef_is_legacy(given):
         return

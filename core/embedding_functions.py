@@ -6,8 +6,9 @@ third-party packages) and reach the core only through the plugin registry.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, Union, runtime_checkable
 
 import numpy as np
 
@@ -16,9 +17,9 @@ from huedb.errors import InvalidArgumentError
 Document = str
 Image = np.ndarray
 Embedding = np.ndarray
-Embeddings = List[np.ndarray]
-Documents = List[str]
-Images = List[np.ndarray]
+Embeddings = list[np.ndarray]
+Documents = list[str]
+Images = list[np.ndarray]
 Embeddable = Union[Documents, Images]
 D = TypeVar("D", contravariant=True)
 
@@ -44,11 +45,11 @@ class ProviderEgress:
     """
 
     #: environment variables the provider documents for its API key
-    api_key_env_vars: Tuple[str, ...] = ()
+    api_key_env_vars: tuple[str, ...] = ()
     #: hosts the SDK reaches (over https) when no endpoint is configured
-    default_hosts: Tuple[str, ...] = ()
+    default_hosts: tuple[str, ...] = ()
     #: config fields naming an endpoint, beyond the common ones (api_base, base_url, url, ...)
-    endpoint_fields: Tuple[str, ...] = ()
+    endpoint_fields: tuple[str, ...] = ()
 
 
 class EmbeddingFunction(Protocol[D]):
@@ -61,12 +62,12 @@ class EmbeddingFunction(Protocol[D]):
     ``egress`` to declare their documented key variables and default hosts.
     """
 
-    egress: ClassVar[Optional[ProviderEgress]] = None
+    egress: ClassVar[ProviderEgress | None] = None
 
     def __call__(self, input: D) -> Embeddings: ...
 
     @classmethod
-    def persisted_config_problem(cls, config: Dict[str, Any]) -> Optional[str]:
+    def persisted_config_problem(cls, config: dict[str, Any]) -> str | None:
         """Why a persisted ``config``, written by whoever created the collection, must not be
         rebuilt in this user's client; None when it may. Providers that load weights or
         code named in their config (a hub repo, a file path) refuse names outside their
@@ -81,24 +82,24 @@ class EmbeddingFunction(Protocol[D]):
     def name() -> str:
         return "legacy"
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "EmbeddingFunction[D]":
+    def build_from_config(config: dict[str, Any]) -> EmbeddingFunction[D]:
         raise NotImplementedError("this embedding function cannot be rebuilt from a config")
 
     @classmethod
-    def validate_config(cls, config: Dict[str, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         """Checks a config before it is persisted; schema checks run too."""
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         """Rejects config changes the EF cannot accept (e.g. a new model)."""
 
     def default_space(self) -> str:
         return "l2"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return list(SPACES)
 
     def is_legacy(self) -> bool:
@@ -113,10 +114,10 @@ class EmbeddingFunction(Protocol[D]):
 class DataLoader(Protocol):
     """Loads the data behind URIs (e.g. images from files) for embedding and ``include=["data"]``."""
 
-    def __call__(self, uris: Sequence[Optional[str]]) -> List[Any]: ...
+    def __call__(self, uris: Sequence[str | None]) -> list[Any]: ...
 
 
-def normalize_embeddings(value: Any) -> Optional[np.ndarray]:
+def normalize_embeddings(value: Any) -> np.ndarray | None:
     """Coerces embeddings (list of lists, list of arrays, 2-D array) to a 2-D float32 array."""
     if value is None:
         return None

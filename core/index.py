@@ -9,7 +9,7 @@ Implementations are plugins (``plugins/index`` or third-party packages).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Protocol, Tuple
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -31,14 +31,14 @@ class IndexSegment(Protocol):
     #: registry name, e.g. "hnswlib"
     name: ClassVar[str]
     #: config keys that ``update_config`` accepts after creation
-    mutable_params: ClassVar[Tuple[str, ...]]
+    mutable_params: ClassVar[tuple[str, ...]]
     #: which section of the collection configuration configures this plugin (default "index")
     config_section: ClassVar[str]
 
-    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None: ...
+    def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None: ...
 
     @classmethod
-    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["IndexSegment"]:
+    def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> IndexSegment | None:
         """Opens the persisted index under ``directory``; None if there is none.
 
         Raises CorruptIndexError when a file is present but truncated or corrupt.
@@ -64,7 +64,7 @@ class IndexSegment(Protocol):
         in between never claims records the index does not hold yet."""
         ...
 
-    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """k nearest labels and distances per query, shape (nq, k).
 
         With ``allowed`` (sorted int64 labels), only those labels are eligible.
@@ -86,7 +86,7 @@ class IndexSegment(Protocol):
         plugins get this from ``huedb_plugins.index.atomic``)."""
         ...
 
-    def update_config(self, config: Dict[str, Any]) -> None:
+    def update_config(self, config: dict[str, Any]) -> None:
         """Applies changed runtime parameters (only keys in ``mutable_params``)."""
         ...
 
@@ -108,7 +108,7 @@ def index_lock_path(directory: Path) -> Path:
     return directory.with_name(f".{directory.name}.lock")
 
 
-def index_lock(directory: Path) -> "filelock.FileLock":
+def index_lock(directory: Path) -> filelock.FileLock:
     """The lock that every process holds while it reads, writes or removes the index
     files under ``directory``. Reentrant in one thread; exclusive across threads and
     processes. The core takes it around every index call that may touch files, so

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from huedb.registry import Registry
 
 #: where well-known plugins come from, for "not installed" messages
-KNOWN_PROVIDERS: Dict[str, str] = {
+KNOWN_PROVIDERS: dict[str, str] = {
     "default": "huedb (built in: pip install huedb)",
     "onnx_mini_lm_l6_v2": "huedb (built in: pip install huedb)",
     "openai": "pip install 'huedb[openai]'",
@@ -20,7 +20,7 @@ KNOWN_PROVIDERS: Dict[str, str] = {
 }
 
 
-def not_found_message(registry: "Registry", kind: str, name: str, context: str = "") -> str:
+def not_found_message(registry: Registry, kind: str, name: str, context: str = "") -> str:
     from huedb.registry import ENTRY_POINT_GROUP
 
     label = kind.replace("_", " ")
@@ -42,12 +42,12 @@ def not_found_message(registry: "Registry", kind: str, name: str, context: str =
 
 def _row(
     name: str,
-    kind: Optional[str],
+    kind: str | None,
     plugin: str,
-    distribution: Optional[str],
-    version: Optional[str],
-    error: Optional[str],
-) -> Dict[str, Any]:
+    distribution: str | None,
+    version: str | None,
+    error: str | None,
+) -> dict[str, Any]:
     return {
         "name": name,
         "kind": kind,
@@ -58,10 +58,10 @@ def _row(
     }
 
 
-def describe(registry: "Registry", include_all: bool = False, kind: Optional[str] = None) -> List[Dict[str, Any]]:
+def describe(registry: Registry, include_all: bool = False, kind: str | None = None) -> list[dict[str, Any]]:
     """One row per registered name, plus plugins that failed (or registered nothing);
     built-ins only with ``include_all``."""
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for k, regs in registry.registrations().items():
         if kind and k != kind:
             continue

@@ -19,8 +19,9 @@ import importlib.metadata
 import inspect
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 import pluggy
 
@@ -30,7 +31,7 @@ from huedb.errors import PluginConflictError, PluginNotFoundError, PluginValidat
 ENTRY_POINT_GROUP = "huedb"
 
 #: kind -> hook name
-KINDS: Dict[str, str] = {
+KINDS: dict[str, str] = {
     "embedding_function": "register_embedding_functions",
     "index_segment": "register_index_segments",
     "data_loader": "register_data_loaders",
@@ -41,7 +42,7 @@ KINDS: Dict[str, str] = {
 
 #: hooks that are not registry kinds: their consumer calls them with its own argument
 #: (``register_commands(cli)`` is called by the ``huedb`` command line, see Registry.register_commands)
-OTHER_HOOKS: Tuple[str, ...] = ("register_commands",)
+OTHER_HOOKS: tuple[str, ...] = ("register_commands",)
 
 
 def _strict() -> bool:
@@ -58,17 +59,17 @@ class Registration:
     kind: str
     obj: Any
     plugin: str  # the plugin (entry point or registered object) that provided it
-    distribution: Optional[str] = None
-    version: Optional[str] = None
+    distribution: str | None = None
+    version: str | None = None
 
 
 @dataclass
 class PluginInfo:
     name: str
-    distribution: Optional[str] = None
-    version: Optional[str] = None
-    error: Optional[str] = None
-    hooks: List[str] = field(default_factory=list)
+    distribution: str | None = None
+    version: str | None = None
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
 
 
 def _object_name(obj: Any) -> str:
@@ -96,9 +97,9 @@ class Registry:
         self._load_entrypoints = load_entrypoints
         self._discovered = False
         self._lock = threading.RLock()
-        self.plugin_info: Dict[str, PluginInfo] = {}
+        self.plugin_info: dict[str, PluginInfo] = {}
         self._from_entry_points: set = set()
-        self._cache: Optional[Dict[str, Dict[str, Registration]]] = None
+        self._cache: dict[str, dict[str, Registration]] | None = None
 
     # -- discovery -------------------------------------------------------
     def discover(self) -> None:
@@ -161,7 +162,7 @@ class Registry:
         second.error = message
         self.plugin_info[second.name] = second
 
-    def _unknown_hooks(self, plugin: Any) -> Optional[str]:
+    def _unknown_hooks(self, plugin: Any) -> str | None:
         """What a plugin implements that no hookspec defines (None when all is known)."""
         unknown = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [] if caller.spec is None)
         if not unknown:
@@ -176,7 +177,7 @@ class Registry:
         )
 
     # -- registration ----------------------------------------------------
-    def register_plugin(self, plugin: Any, name: Optional[str] = None) -> str:
+    def register_plugin(self, plugin: Any, name: str | None = None) -> str:
         """Registers a plugin object (module or instance with hookimpls)."""
         self.discover()
         with self._lock:
@@ -205,13 +206,13 @@ class Registry:
             self._cache = None
 
     # -- lookup ----------------------------------------------------------
-    def registrations(self) -> Dict[str, Dict[str, Registration]]:
+    def registrations(self) -> dict[str, dict[str, Registration]]:
         """kind -> name -> Registration, computed once per change of plugins."""
         self.discover()
         with self._lock:
             if self._cache is not None:
                 return self._cache
-            table: Dict[str, Dict[str, Registration]] = {kind: {} for kind in KINDS}
+            table: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
             for kind, hook_name in KINDS.items():
                 hook = getattr(self.pm.hook, hook_name)
                 for impl in hook.get_hookimpls():  # registration order
@@ -233,9 +234,9 @@ class Registry:
                 if _strict():
                     raise StrictPluginError(f"plugin {name!r} {info.error}")
 
-    def _collect_safely(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
+    def _collect_safely(self, into: dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
         """One faulty installed plugin is recorded against its name; it never breaks the others."""
-        staged: Dict[str, Registration] = dict(into)
+        staged: dict[str, Registration] = dict(into)
         try:
             self._collect(staged, kind, plugin_name, fn)
         except Exception as e:  # noqa: BLE001
@@ -249,10 +250,10 @@ class Registry:
         into.clear()
         into.update(staged)
 
-    def _collect(self, into: Dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
+    def _collect(self, into: dict[str, Registration], kind: str, plugin_name: str, fn: Callable) -> None:
         info = self.plugin_info.get(plugin_name)
 
-        def register(cls: Any, name: Optional[str] = None) -> None:
+        def register(cls: Any, name: str | None = None) -> None:
             key = name or _registration_name(kind, cls)
             existing = into.get(key)
             if existing is not None and existing.obj is not cls:
@@ -302,7 +303,7 @@ class Registry:
             raise PluginNotFoundError(self.not_found_message(kind, name))
         return reg.obj
 
-    def names(self, kind: str) -> List[str]:
+    def names(self, kind: str) -> list[str]:
         return sorted(self.registrations()[kind])
 
     def not_found_message(self, kind: str, name: str, context: str = "") -> str:
@@ -312,14 +313,14 @@ class Registry:
 
         return not_found_message(self, kind, name, context)
 
-    def describe(self, include_all: bool = False, kind: Optional[str] = None) -> List[Dict[str, Any]]:
+    def describe(self, include_all: bool = False, kind: str | None = None) -> list[dict[str, Any]]:
         """Rows for ``huedb plugins``: one per registered name, plus failed plugins."""
         from huedb.plugin_report import describe
 
         return describe(self, include_all, kind)
 
 
-_registry: Optional[Registry] = None
+_registry: Registry | None = None
 _registry_lock = threading.Lock()
 
 
@@ -331,7 +332,7 @@ def get_registry() -> Registry:
         return _registry
 
 
-def set_registry(registry: Optional[Registry]) -> Optional[Registry]:
+def set_registry(registry: Registry | None) -> Registry | None:
     """Swaps the process registry (tests use a fresh one); returns the previous one."""
     global _registry
     with _registry_lock:
@@ -342,7 +343,7 @@ def set_registry(registry: Optional[Registry]) -> Optional[Registry]:
 class _SingleClassPlugin:
     """A one-class plugin built by ``register_embedding_function``."""
 
-    def __init__(self, cls: Any, name: Optional[str]) -> None:
+    def __init__(self, cls: Any, name: str | None) -> None:
         self.cls = cls
         self.name = name
 
@@ -351,7 +352,7 @@ class _SingleClassPlugin:
         register(self.cls, name=self.name)
 
 
-def register_embedding_function(cls: Any = None, *, name: Optional[str] = None) -> Any:
+def register_embedding_function(cls: Any = None, *, name: str | None = None) -> Any:
     """Registers an EmbeddingFunction class; usable as a decorator or a call.
 
     Registering the same class twice is a no-op; a name owned by a different

@@ -7,21 +7,21 @@ back-edge. It is the one place that names the result fields.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, TypedDict
+from typing import Any, TypedDict
 
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
 
 #: the per-record fields a get or query can return besides ids, in result order
-RECORD_FIELDS: Tuple[str, ...] = ("documents", "metadatas", "uris", "embeddings")
+RECORD_FIELDS: tuple[str, ...] = ("documents", "metadatas", "uris", "embeddings")
 #: what ``include`` may name for get, and for query (which adds distances)
-GET_INCLUDE: Tuple[str, ...] = ("documents", "embeddings", "metadatas", "uris", "data")
-QUERY_INCLUDE: Tuple[str, ...] = GET_INCLUDE + ("distances",)
+GET_INCLUDE: tuple[str, ...] = ("documents", "embeddings", "metadatas", "uris", "data")
+QUERY_INCLUDE: tuple[str, ...] = GET_INCLUDE + ("distances",)
 #: what is included when ``include`` is not given (chromadb's defaults)
-DEFAULT_GET_INCLUDE: Tuple[str, ...] = ("metadatas", "documents")
-DEFAULT_QUERY_INCLUDE: Tuple[str, ...] = ("metadatas", "documents", "distances")
+DEFAULT_GET_INCLUDE: tuple[str, ...] = ("metadatas", "documents")
+DEFAULT_QUERY_INCLUDE: tuple[str, ...] = ("metadatas", "documents", "distances")
 #: fields a write may clear where it gives no value (a record rewritten in another modality)
-CLEARABLE_FIELDS: Tuple[str, ...] = ("documents", "uris")
+CLEARABLE_FIELDS: tuple[str, ...] = ("documents", "uris")
 
 
 @dataclass
@@ -30,35 +30,35 @@ class CollectionModel:
 
     id: str
     name: str
-    metadata: Optional[Dict[str, Any]]
-    configuration_json: Dict[str, Any]
-    dimension: Optional[int]
+    metadata: dict[str, Any] | None
+    configuration_json: dict[str, Any]
+    dimension: int | None
     tenant: str
     database: str
     version: int = 0
     #: the storage backend's key for the collection (never sent over the wire)
-    internal_id: Optional[int] = field(default=None, repr=False)
+    internal_id: int | None = field(default=None, repr=False)
 
     def __getitem__(self, key: str) -> Any:  # chromadb's model is subscriptable: model["name"]
         return getattr(self, key)
 
 
 class GetResult(TypedDict):
-    ids: List[str]
-    embeddings: Optional[Any]
-    documents: Optional[List[Optional[str]]]
-    uris: Optional[List[Optional[str]]]
-    metadatas: Optional[List[Optional[Dict[str, Any]]]]
-    data: Optional[Any]
-    included: List[str]
+    ids: list[str]
+    embeddings: Any | None
+    documents: list[str | None] | None
+    uris: list[str | None] | None
+    metadatas: list[dict[str, Any] | None] | None
+    data: Any | None
+    included: list[str]
 
 
 class QueryResult(TypedDict):
-    ids: List[List[str]]
-    embeddings: Optional[List[Any]]
-    documents: Optional[List[List[Optional[str]]]]
-    uris: Optional[List[List[Optional[str]]]]
-    metadatas: Optional[List[List[Optional[Dict[str, Any]]]]]
-    distances: Optional[List[List[float]]]
-    data: Optional[Any]
-    included: List[str]
+    ids: list[list[str]]
+    embeddings: list[Any] | None
+    documents: list[list[str | None]] | None
+    uris: list[list[str | None]] | None
+    metadatas: list[list[dict[str, Any] | None]] | None
+    distances: list[list[float]] | None
+    data: Any | None
+    included: list[str]

@@ -12,7 +12,7 @@ the parent can check every acknowledged record byte for byte.
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 
@@ -20,10 +20,10 @@ BATCH_SIZE = 50
 DIM = 8
 
 
-def batch(n: int) -> Dict[str, Any]:
+def batch(n: int) -> dict[str, Any]:
     """The deterministic content of batch ``n``."""
     rng = np.random.default_rng(n)
-    ids: List[str] = [f"b{n}-{i}" for i in range(BATCH_SIZE)]
+    ids: list[str] = [f"b{n}-{i}" for i in range(BATCH_SIZE)]
     return {
         "ids": ids,
         "embeddings": rng.normal(size=(BATCH_SIZE, DIM)).astype(np.float32),

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +30,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_heartbeat(url: str, timeout: float = 30.0, proc: Optional[subprocess.Popen] = None) -> None:
+def wait_for_heartbeat(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -47,7 +47,7 @@ def wait_for_heartbeat(url: str, timeout: float = 30.0, proc: Optional[subproces
 class ServerThread:
     """uvicorn serving ``create_app(config)`` in a background thread."""
 
-    def __init__(self, path: Optional[str], **overrides: Any) -> None:
+    def __init__(self, path: str | None, **overrides: Any) -> None:
         import uvicorn
 
         from huedb.server.app import create_app
@@ -63,7 +63,7 @@ class ServerThread:
         self.thread = threading.Thread(target=self.server.run, daemon=True, name=f"huedb-server-{self.port}")
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "ServerThread":
+    def start(self) -> ServerThread:
         self.thread.start()
         wait_for_heartbeat(self.url)
         return self
@@ -72,7 +72,7 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=30)
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -85,9 +85,9 @@ class ServerProcess:
     def __init__(
         self,
         path: str,
-        args: Optional[List[str]] = None,
-        env: Optional[Dict[str, str]] = None,
-        python: Optional[str] = None,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        python: str | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -108,7 +108,7 @@ class ServerProcess:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, env=full_env, stdout=self._log, stderr=subprocess.STDOUT, cwd=str(REPO))
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         try:
             wait_for_heartbeat(self.url, proc=self.proc)
         except Exception:
@@ -132,7 +132,7 @@ class ServerProcess:
         self._log.close()
         return self.proc.returncode
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -12,7 +12,6 @@ import base64
 import statistics
 import threading
 import time
-from typing import List
 
 import bcrypt
 import httpx
@@ -30,13 +29,13 @@ def _basic(user: str, password: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def _timed_get(client: httpx.Client, path: str, headers: dict, statuses: List[int]) -> float:
+def _timed_get(client: httpx.Client, path: str, headers: dict, statuses: list[int]) -> float:
     start = time.perf_counter()
     statuses.append(client.get(path, headers=headers).status_code)
     return time.perf_counter() - start
 
 
-def _flood(url: str, latencies: List[float], statuses: List[int]) -> None:
+def _flood(url: str, latencies: list[float], statuses: list[int]) -> None:
     with httpx.Client(base_url=url, timeout=120) as client:
         for i in range(FLOOD_REQUESTS_EACH):
             latencies.append(_timed_get(client, f"{V2}/auth/identity", _basic("alice", f"wrong-{i}"), statuses))
@@ -56,21 +55,21 @@ def test_wrong_basic_credentials_flood_does_not_stall_heartbeat_or_good_clients(
     url = basic_server.url
     good = _basic("alice", "right-pw")
     with httpx.Client(base_url=url, timeout=120) as client:
-        statuses: List[int] = []
+        statuses: list[int] = []
         _timed_get(client, f"{V2}/auth/identity", good, statuses)  # the one bcrypt a good client pays
         baseline = [_timed_get(client, f"{V2}/heartbeat", {}, statuses) for _ in range(20)]
         assert set(statuses) == {200}
 
-        flood_latencies: List[float] = []
-        flood_statuses: List[int] = []
+        flood_latencies: list[float] = []
+        flood_statuses: list[int] = []
         threads = [
             threading.Thread(target=_flood, args=(url, flood_latencies, flood_statuses)) for _ in range(FLOOD_CLIENTS)
         ]
         for t in threads:
             t.start()
-        heartbeats: List[float] = []
-        good_client: List[float] = []
-        during: List[int] = []
+        heartbeats: list[float] = []
+        good_client: list[float] = []
+        during: list[int] = []
         while any(t.is_alive() for t in threads):
             heartbeats.append(_timed_get(client, f"{V2}/heartbeat", {}, during))
             good_client.append(_timed_get(client, f"{V2}/auth/identity", good, during))
@@ -96,7 +95,7 @@ def _server_auth(tmp_path, monkeypatch):
     from huedb.server.auth import ServerAuth
     from huedb_plugins.auth import basic
 
-    calls: List[str] = []
+    calls: list[str] = []
     real = basic._check_password
 
     def counting(password: str, hashed: bytes) -> bool:

@@ -7,7 +7,6 @@ not that anything is fast: no timed assertions.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ DB_TIME_FIGURES = ["filtered_10pct_p50_ms", "filtered_1pct_p50_ms", "get_and_p50
 RECALLS = ["recall_at_10", "filtered_10pct_recall", "filtered_1pct_recall"]
 
 
-def run_bench(tmp_path: Path, *args: str, timeout: float = 600) -> "tuple[subprocess.CompletedProcess, dict]":
+def run_bench(tmp_path: Path, *args: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path / "out.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--json", str(out), *args],

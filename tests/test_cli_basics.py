@@ -10,7 +10,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import List
 
 import click
 import httpx
@@ -21,7 +20,7 @@ from click.testing import CliRunner
 import huedb
 from huedb.cli import build_cli, main
 from huedb.hookspecs import hookimpl
-from huedb.registry import Registry, set_registry
+from huedb.registry import Registry
 
 HUEDB = str(Path(sys.executable).with_name("huedb"))
 
@@ -56,7 +55,7 @@ def test_version_in_process_and_as_a_binary():
         ["import", "/no/such/file.jsonl", "--path", "/tmp/x"],
     ],
 )
-def test_bad_arguments_are_one_line_exit_2(args: List[str]):
+def test_bad_arguments_are_one_line_exit_2(args: list[str]):
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()

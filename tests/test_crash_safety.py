@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import List, Set
 
 import numpy as np
 import pytest
@@ -33,7 +32,7 @@ class Writer:
     """A crash_writer child whose stdout lines are collected by a thread."""
 
     def __init__(self, path: Path, start: int, stderr_path: Path) -> None:
-        self.lines: List[str] = []
+        self.lines: list[str] = []
         self.ready = threading.Event()
         self._stderr = open(stderr_path, "w")
         self.proc = subprocess.Popen(
@@ -62,11 +61,11 @@ class Writer:
         self._stderr.close()
         return rc
 
-    def acked(self) -> Set[int]:
+    def acked(self) -> set[int]:
         return {int(line.split()[1]) for line in self.lines if line.startswith("ACK ")}
 
 
-def _verify(path: Path, acked: Set[int]) -> Set[int]:
+def _verify(path: Path, acked: set[int]) -> set[int]:
     """Opens the database, checks every acknowledged batch and returns all batches present."""
     client = huedb.PersistentClient(path=str(path))
     try:
@@ -105,7 +104,7 @@ def _verify(path: Path, acked: Set[int]) -> Set[int]:
 def _crash_loop(tmp_path: Path, iterations: int, seed: int) -> None:
     rnd = random.Random(seed)
     path = tmp_path / "db"
-    acked: Set[int] = set()
+    acked: set[int] = set()
     next_batch = 0
     for it in range(iterations):
         w = Writer(path, next_batch, tmp_path / f"stderr-{it}.txt")

@@ -176,8 +176,9 @@ def test_names_spaces_and_protocol():
 
 
 def test_configs_round_trip_and_validate_against_schemas():
-    import jsonschema
     from importlib import resources
+
+    import jsonschema
 
     def schema(name):
         return json.loads(resources.files("huedb.schemas").joinpath(f"{name}.json").read_text())

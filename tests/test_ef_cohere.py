@@ -14,11 +14,10 @@ import pytest
 from PIL import Image
 
 import huedb.schemas
-from huedb.errors import AuthenticationError, InvalidArgumentError, QuotaError
-from huedb_plugins.embedding.cohere_ef import CohereEmbeddingFunction
-
 from fakes import fake_embedding
 from fakes.cohere_server import FakeCohere
+from huedb.errors import AuthenticationError, InvalidArgumentError, QuotaError
+from huedb_plugins.embedding.cohere_ef import CohereEmbeddingFunction
 
 KEY = "co-test"
 SCHEMA = json.loads((Path(huedb.schemas.__file__).parent / "cohere.json").read_text())

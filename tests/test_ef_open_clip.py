@@ -137,9 +137,9 @@ def test_config_round_trip_and_invalid_inputs(ef):
 
 @pytest.mark.clip
 def test_multimodal_collection(ef, tmp_path):
-    import huedb
     from PIL import Image
 
+    import huedb
     from huedb_plugins.loaders.image import ImageLoader
 
     images = _images()

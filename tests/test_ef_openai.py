@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 import huedb.schemas
-from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
-from huedb_plugins.embedding.openai_ef import OpenAIEmbeddingFunction
-
 from fakes import fake_embedding
 from fakes.openai_server import FakeOpenAI
+from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
+from huedb_plugins.embedding.openai_ef import OpenAIEmbeddingFunction
 
 KEY = "sk-test"
 SCHEMA = json.loads((Path(huedb.schemas.__file__).parent / "openai.json").read_text())

@@ -17,17 +17,16 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 import jsonschema
 import pytest
 
 import huedb
 import huedb.schemas
-from huedb import EmbeddingFunction, register_embedding_function
-from huedb.errors import InvalidArgumentError, NotFoundError, PluginNotFoundError
-
 from fakes.openai_server import FakeOpenAI
+from huedb import EmbeddingFunction, register_embedding_function
+from huedb.errors import InvalidArgumentError, NotFoundError
 
 OPENAI_KEY = "sk-test-NEVER-PERSIST-4f9a1c"
 KEY_VAR = "HUEDB_TEST_PERSIST_OPENAI_KEY"
@@ -149,9 +148,7 @@ def persistent(db_path):
     c.close()
 
 
-def run_py(
-    code: str, db_path: Path, ef_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None
-) -> Dict[str, Any]:
+def run_py(code: str, db_path: Path, ef_dir: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Runs ``code`` in a new interpreter (``path`` bound to the db); returns the JSON it prints last."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("HUEDB_LOAD_PLUGINS", "HUEDB_STRICT_PLUGINS", KEY_VAR)}
     full_env.update(env or {})
@@ -169,7 +166,7 @@ def run_py(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def stored_spec(db_path: Path, name: str) -> Dict[str, Any]:
+def stored_spec(db_path: Path, name: str) -> dict[str, Any]:
     """The EF spec as written in SQLite, read without huedb."""
     (db_file,) = [p for p in db_path.iterdir() if p.suffix in (".sqlite3", ".sqlite", ".db")]
     conn = sqlite3.connect(str(db_file))

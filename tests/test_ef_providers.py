@@ -17,20 +17,20 @@ import re
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
 
 import huedb.schemas
-from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
-from huedb_plugins.embedding import http_provider
-
 from fakes import fake_embedding
 from fakes import providers as fakes
+from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
+from huedb_plugins.embedding import http_provider
 
 KEY = "test-key"
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,23 +47,23 @@ class Case:
     cls: str
     fake: Callable[[], fakes.FakeEmbeddingAPI]
     #: constructor arguments pointing the EF at the fake, for a session
-    kwargs: Callable[[str], Dict[str, Any]]
+    kwargs: Callable[[str], dict[str, Any]]
     #: request path (without query) the provider expects, as a regex
     path: str
     #: the request body's required fields, given the texts
-    body: Callable[[Dict[str, Any], list], None]
-    key_var: Optional[str] = None  # the default api_key_env_var (None: the provider takes no key)
-    fallback_vars: Tuple[str, ...] = ()
-    key_of: Callable[[Any], Optional[str]] = bearer
+    body: Callable[[dict[str, Any], list], None]
+    key_var: str | None = None  # the default api_key_env_var (None: the provider takes no key)
+    fallback_vars: tuple[str, ...] = ()
+    key_of: Callable[[Any], str | None] = bearer
     #: environment the reopening process needs to find the fake (the endpoint is not persisted)
-    reopen_env: Callable[[str], Dict[str, str]] = lambda url: {}
+    reopen_env: Callable[[str], dict[str, str]] = lambda url: {}
     #: the endpoint is persisted: the reopening process must allow the fake's host
     endpoint_persisted: bool = False
     sdk: str = ""  # the SDK's top-level module (hidden to test the missing-extra message)
     extra: str = ""
     #: (document request, query request) -> asserts their modes differ as documented
-    query_mode: Optional[Callable[[Any, Any], None]] = None
-    env_clear: Tuple[str, ...] = ()
+    query_mode: Callable[[Any, Any], None] | None = None
+    env_clear: tuple[str, ...] = ()
     #: the vector the fake's answer decodes to
     vector: Callable[[str, int], np.ndarray] = fake_embedding
 

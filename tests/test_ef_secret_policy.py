@@ -13,15 +13,14 @@ import httpx
 import pytest
 
 import huedb
+from fakes.cohere_server import FakeCohere
+from fakes.openai_server import FakeOpenAI
 from huedb.config import Settings
 from huedb.ef_persistence import check_persisted_ef
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import ForbiddenError, InvalidArgumentError
 from huedb_plugins.embedding.cohere_ef import CohereEmbeddingFunction
 from huedb_plugins.embedding.openai_ef import OpenAIEmbeddingFunction
-
-from fakes.cohere_server import FakeCohere
-from fakes.openai_server import FakeOpenAI
 
 SECRET = "sk-victim-SECRET-9d3e1b"  # the value of the victim's ANY_SECRET
 PROVIDER_VARS = (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -20,7 +19,7 @@ DOCS = TESTS.parent / "docs" / "plugins.md"
 PROJECT = hookspecs.hookspec.project_name
 
 
-def hook_names() -> List[str]:
+def hook_names() -> list[str]:
     return sorted(
         name
         for name in dir(hookspecs)
@@ -34,7 +33,7 @@ def documented(hook: str) -> bool:
     return any(pattern.match(line) for line in DOCS.read_text().splitlines())
 
 
-def mentions_in_tests(hook: str) -> List[str]:
+def mentions_in_tests(hook: str) -> list[str]:
     me = Path(__file__).resolve()
     return [p.name for p in sorted(TESTS.rglob("test_*.py")) if p.resolve() != me and hook in p.read_text()]
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from huedb.errors import InvalidArgumentError
-from huedb_plugins.loaders.image import ImageLoadError, ImageLoader
+from huedb_plugins.loaders.image import ImageLoader, ImageLoadError
 
 
 def _image(seed: int, size=(6, 4)) -> np.ndarray:

@@ -45,7 +45,7 @@ MUTABLE_VALUES = {
 DIM = 16
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plugin_class(name: str):
     """Through entry-point discovery; direct import only when the package is not installed yet."""
     try:

@@ -8,8 +8,6 @@ runs on the embedded client and over HTTP (the ``client`` fixture).
 
 from __future__ import annotations
 
-from typing import List
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -23,7 +21,7 @@ COLOURS = {"red": (230, 20, 20), "green": (20, 230, 20), "blue": (20, 20, 230)}
 class ColourEF:
     """Images -> normalised mean RGB; texts -> the RGB of the colour word they contain."""
 
-    def __call__(self, inputs: List) -> List[np.ndarray]:
+    def __call__(self, inputs: list) -> list[np.ndarray]:
         out = []
         for item in inputs:
             if isinstance(item, str):
@@ -43,7 +41,7 @@ class ColourEF:
 
 
 class TextOnlyEF:
-    def __call__(self, inputs: List) -> List[np.ndarray]:
+    def __call__(self, inputs: list) -> list[np.ndarray]:
         return [np.ones(3, dtype=np.float32) for _ in inputs]
 
     @staticmethod

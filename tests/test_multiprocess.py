@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, List
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,7 +55,7 @@ class Worker:
 
 @pytest.fixture
 def workers(tmp_path):
-    started: List[Worker] = []
+    started: list[Worker] = []
 
     def start() -> Worker:
         w = Worker(tmp_path / "db")
@@ -73,7 +73,7 @@ def vectors(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
 
 
-def self_query_misses(col, ids: List[str], vecs: np.ndarray) -> List[str]:
+def self_query_misses(col, ids: list[str], vecs: np.ndarray) -> list[str]:
     """Ids whose own vector does not find them first."""
     res = col.query(query_embeddings=vecs, n_results=1, include=[])
     return [i for i, got in zip(ids, res["ids"]) if got != [i]]

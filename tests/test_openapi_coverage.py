@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Set, Tuple
 
 from huedb.server.app import create_app
 
@@ -21,12 +20,12 @@ def _template(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)  # parameter names may differ; positions may not
 
 
-def _spec_ops(spec_path: Path) -> Set[Tuple[str, str]]:
+def _spec_ops(spec_path: Path) -> set[tuple[str, str]]:
     spec = json.loads(spec_path.read_text())
     return {(m.upper(), _template(p)) for p, ops in spec["paths"].items() for m in ops if m in METHODS}
 
 
-def _routed() -> Set[Tuple[str, str]]:
+def _routed() -> set[tuple[str, str]]:
     app = create_app()
     return {
         (m, _template(r.path))

@@ -15,21 +15,19 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import List
 
 import numpy as np
-import pytest
 
 import huedb
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _all_files(root: Path) -> List[Path]:
+def _all_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def _sqlite_files(root: Path) -> List[Path]:
+def _sqlite_files(root: Path) -> list[Path]:
     out = []
     for p in _all_files(root):
         with open(p, "rb") as f:
@@ -38,7 +36,7 @@ def _sqlite_files(root: Path) -> List[Path]:
     return out
 
 
-def _index_files(root: Path) -> List[Path]:
+def _index_files(root: Path) -> list[Path]:
     dbs = _sqlite_files(root)
     owned = {str(db) + suffix for db in dbs for suffix in ("", "-wal", "-shm", "-journal")}
     return [p for p in _all_files(root) if str(p) not in owned]
@@ -48,7 +46,7 @@ def _tree_size(root: Path) -> int:
     return sum(p.stat().st_size for p in _all_files(root))
 
 
-def _files_containing(root: Path, needle: bytes) -> List[str]:
+def _files_containing(root: Path, needle: bytes) -> list[str]:
     return [str(p) for p in _all_files(root) if needle in p.read_bytes()]
 
 
@@ -81,7 +79,7 @@ def _marker_records(marker: str, dim: int = 16):
     return vec
 
 
-def _vector_needles(vec: np.ndarray) -> List[bytes]:
+def _vector_needles(vec: np.ndarray) -> list[bytes]:
     return [vec.astype(np.float32).tobytes(), vec.astype(np.float64).tobytes()]
 
 

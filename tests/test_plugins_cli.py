@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import pytest
 
@@ -30,9 +30,7 @@ BUILTINS = {
 }
 
 
-def run_cli(
-    *args: str, env: Optional[Dict[str, str]] = None, pythonpath: Optional[Path] = None
-) -> Tuple[int, str, str]:
+def run_cli(*args: str, env: dict[str, str] | None = None, pythonpath: Path | None = None) -> tuple[int, str, str]:
     full_env = {k: v for k, v in os.environ.items() if k not in ("HUEDB_LOAD_PLUGINS", "HUEDB_STRICT_PLUGINS")}
     full_env.update(env or {})
     if pythonpath is not None:
@@ -43,7 +41,7 @@ def run_cli(
     return out.returncode, out.stdout, out.stderr
 
 
-def rows_of(stdout: str) -> List[Dict[str, Any]]:
+def rows_of(stdout: str) -> list[dict[str, Any]]:
     rows = json.loads(stdout)
     assert isinstance(rows, list)
     for row in rows:

@@ -8,7 +8,6 @@ answered; the only time bounds are generous per-request timeouts.
 from __future__ import annotations
 
 import threading
-from typing import List
 
 import httpx
 import pytest
@@ -45,8 +44,8 @@ def test_other_clients_are_answered_while_hostile_regexes_run(tmp_path):
         )
         assert r.status_code == 201, r.text
 
-        statuses: List[int] = []
-        errors: List[BaseException] = []
+        statuses: list[int] = []
+        errors: list[BaseException] = []
         start = threading.Barrier(ATTACKERS + 1)
 
         def attack() -> None:

@@ -17,7 +17,6 @@ import textwrap
 import threading
 import uuid
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 
@@ -33,7 +32,6 @@ from huedb.registry import (
     register_embedding_function,
 )
 
-
 # -- fake distributions ------------------------------------------------------
 
 
@@ -42,9 +40,9 @@ class FakeDists:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.modules: List[str] = []
+        self.modules: list[str] = []
 
-    def add(self, dist: str, version: str, entry_points: Dict[str, str], modules: Dict[str, str]) -> None:
+    def add(self, dist: str, version: str, entry_points: dict[str, str], modules: dict[str, str]) -> None:
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from typing import Dict
 
 import pytest
 import schemathesis
@@ -13,10 +12,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Unsatisfiable
 
+from huedb.engine import LocalAPI
 from huedb.server.app import create_app
 from huedb.server.config import ServerConfig
-
-from huedb.engine import LocalAPI
 
 _CONFIG = ServerConfig(path=tempfile.mkdtemp(prefix="huedb-fuzz-"), settings={"allow_reset": False})
 # The backend is passed in (not owned by the app): schemathesis runs the app's lifespan on every call.
@@ -54,7 +52,7 @@ _PER_OPERATION = 100  # per round; hypothesis stops early on small input spaces
 _DB = "/api/v2/tenants/default_tenant/databases/default_database"
 
 
-def _seed_live(url: str) -> Dict[str, str]:
+def _seed_live(url: str) -> dict[str, str]:
     """(Re)creates the seeded collection, so pinned path parameters hit something real."""
     import httpx
 
@@ -76,7 +74,7 @@ def _seed_live(url: str) -> Dict[str, str]:
     return {"tenant": "default_tenant", "tenant_name": "default_tenant", "database": "default_database", "id": cid}
 
 
-def _pinned(operation, known: Dict[str, str], negative: bool):
+def _pinned(operation, known: dict[str, str], negative: bool):
     """Generated cases, half of them with path parameters pointing at the seeded collection."""
     from hypothesis import strategies as st
     from schemathesis import GenerationMode
@@ -96,7 +94,7 @@ def _pinned(operation, known: Dict[str, str], negative: bool):
     return st.builds(pin, operation.as_strategy(generation_mode=mode), st.booleans(), st.booleans())
 
 
-def _fuzz_operation(operation, url: str, known: Dict[str, str], negative: bool, seen: list, failures: list) -> None:
+def _fuzz_operation(operation, url: str, known: dict[str, str], negative: bool, seen: list, failures: list) -> None:
     @hypothesis_seed(len(seen))
     @given(case=_pinned(operation, known, negative))
     @settings(

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
-import sys
 import threading
-from typing import List
 
 import pytest
 
@@ -20,7 +17,7 @@ HANG_GUARD_SECONDS = 60  # only so a regression fails instead of hanging the sui
 def test_image_loader_rejects_a_fifo_instead_of_blocking(tmp_path):
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
-    outcome: List[BaseException] = []
+    outcome: list[BaseException] = []
 
     def load() -> None:
         try:
@@ -108,7 +105,7 @@ def test_trickled_request_head_is_closed(short_timeout_server):
             if sock.recv(1) == b"":
                 closed = True
                 break
-        except socket.timeout:
+        except TimeoutError:
             pass
     sock.close()
     assert closed

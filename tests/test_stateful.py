@@ -9,7 +9,7 @@ ids, re-adds after deletes) frequent.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,13 +50,13 @@ def _eq(a: Any, b: Any) -> bool:
 
 
 class Record:
-    def __init__(self, emb: List[float], doc: Optional[str], meta: Optional[Dict[str, Any]]) -> None:
+    def __init__(self, emb: list[float], doc: str | None, meta: dict[str, Any] | None) -> None:
         self.emb = emb
         self.doc = doc
         self.meta = meta
 
 
-def _merge(old: Optional[Dict[str, Any]], new: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+def _merge(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any] | None:
     if new is None:
         return old
     merged = dict(old or {})
@@ -68,7 +68,7 @@ def _merge(old: Optional[Dict[str, Any]], new: Optional[Dict[str, Any]]) -> Opti
     return merged
 
 
-def _norm_meta(m: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+def _norm_meta(m: dict[str, Any] | None) -> dict[str, Any]:
     # A record whose keys were all removed may read back as {} or None.
     return dict(m or {})
 
@@ -80,7 +80,7 @@ class CollectionMachine(RuleBasedStateMachine):
         self.name = f"sm-{uuid.uuid4().hex[:12]}"
         self.col = client.create_collection(self.name, embedding_function=None)
         # Python dicts keep insertion order; a re-added id goes to the end, as in the collection.
-        self.model: Dict[str, Record] = {}
+        self.model: dict[str, Record] = {}
         STEPS["runs"] += 1
 
     def teardown(self) -> None:

@@ -11,7 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 pytest_plugins = ["pytester"]
 
 EXAMPLE_PACKAGE = Path(__file__).parent / "plugin_packages" / "huedb-example-plugins"

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,13 +57,13 @@ def default_plugin_env(monkeypatch):
     monkeypatch.delenv("HUEDB_STRICT_PLUGINS", raising=False)
 
 
-def clean_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("HUEDB_LOAD_PLUGINS", "HUEDB_STRICT_PLUGINS")}
     env.update(extra or {})
     return env
 
 
-def run_py(code: str, env: Optional[Dict[str, str]] = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_py(code: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
     out = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=clean_env(env), timeout=120
     )

@@ -8,7 +8,7 @@ is the control: it calls the embedding function exactly once.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 import httpx
 import numpy as np
@@ -27,7 +27,7 @@ class CountingEF:
         self.calls = 0
         self.inputs = 0
 
-    def __call__(self, input: List[Any]) -> List[List[float]]:
+    def __call__(self, input: list[Any]) -> list[list[float]]:
         self.calls += 1
         self.inputs += len(input)
         return [[1.0, float(i), 0.5] for i in range(len(input))]
@@ -40,7 +40,7 @@ class CountingLoader:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, uris: List[Any]) -> List[Any]:
+    def __call__(self, uris: list[Any]) -> list[Any]:
         self.calls += 1
         return [np.zeros((2, 2, 3), dtype=np.uint8) for _ in uris]
 
@@ -67,7 +67,7 @@ def _image() -> np.ndarray:
 
 
 # -- writes: add, upsert and update, each with documents (so the EF would run) ----------
-BAD_WRITES: List[Any] = [
+BAD_WRITES: list[Any] = [
     pytest.param({"ids": ["a", "a"], "documents": ["x", "y"]}, DuplicateIDError, "IDs", id="duplicate-ids"),
     pytest.param({"ids": [1], "documents": ["x"]}, InvalidArgumentError, "id", id="id-not-str"),
     pytest.param({"ids": [], "documents": []}, InvalidArgumentError, "non-empty", id="no-ids"),
@@ -177,7 +177,7 @@ def test_valid_writes_call_the_embedding_function_once_each(col, ef, loader):
 
 def test_an_embedding_function_returning_the_wrong_count_is_named(client):
     class ShortEF(CountingEF):
-        def __call__(self, input: List[Any]) -> List[List[float]]:
+        def __call__(self, input: list[Any]) -> list[list[float]]:
             return super().__call__(input)[:-1]
 
     col = client.create_collection("short", embedding_function=ShortEF())
@@ -187,7 +187,7 @@ def test_an_embedding_function_returning_the_wrong_count_is_named(client):
 
 
 # -- queries with query_texts / query_uris (so the EF would run) ----------------------
-BAD_QUERIES: List[Any] = [
+BAD_QUERIES: list[Any] = [
     pytest.param({"where": {"$bad": 1}}, InvalidArgumentError, "Unknown where operator", id="where-operator"),
     pytest.param({"where": {"a": 1, "b": 2}}, InvalidArgumentError, "exactly one top-level key", id="where-two-keys"),
     pytest.param({"where": {}}, InvalidArgumentError, "empty dict", id="where-empty"),
@@ -283,7 +283,7 @@ class _Recorder:
     """An httpx transport that records requests and answers none of them usefully."""
 
     def __init__(self) -> None:
-        self.requests: List[httpx.Request] = []
+        self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -345,5 +345,5 @@ def test_http_api_sends_what_it_validated(offline_api):
     with pytest.raises(Exception, match="test transport"):
         api._get("c", ids=np.array(["a", "b"]), where={"k": 3}, include=["documents"])
     assert len(recorder.requests) == 1
-    body: Dict[str, Any] = json.loads(recorder.requests[0].content)
+    body: dict[str, Any] = json.loads(recorder.requests[0].content)
     assert body["ids"] == ["a", "b"] and body["include"] == ["documents"] and body["where"] == {"k": 3}

@@ -10,8 +10,8 @@ all records. ``--theme light|dark`` is remembered in the user config."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import click
 
@@ -35,12 +35,12 @@ class QueryState:
     doc_op: str = "$contains"
     doc_text: str = ""
 
-    def where(self) -> Optional[Dict[str, Any]]:
+    def where(self) -> dict[str, Any] | None:
         if not self.key.strip():
             return None
         return {self.key.strip(): {self.op: parse_value(self.value)}}
 
-    def where_document(self) -> Optional[Dict[str, Any]]:
+    def where_document(self) -> dict[str, Any] | None:
         return {self.doc_op: self.doc_text} if self.doc_text else None
 
     def describe(self) -> str:
@@ -105,7 +105,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
 
         BINDINGS = [Binding("space", "toggle", "Toggle operator")]
 
-        def __init__(self, choices: List[str], value: str, **kwargs: Any) -> None:
+        def __init__(self, choices: list[str], value: str, **kwargs: Any) -> None:
             super().__init__(value, **kwargs)
             self.choices, self.value = choices, value
 
@@ -149,7 +149,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
                 yield Static("e: edit   space: toggle operator   Esc: stop editing   c: clear   Return: run", id="help")
             yield Footer()
 
-        def _widgets(self) -> List[Any]:
+        def _widgets(self) -> list[Any]:
             return [self.query_one(f"#{n}") for n in ("key", "op", "value", "doc_op", "doc_text")]
 
         def _save(self) -> None:
@@ -183,7 +183,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             doc_op.set(DOC_OPS[0])
             self._save()
 
-        def check_action(self, action: str, parameters: Tuple[object, ...]) -> Optional[bool]:
+        def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
             # Letters are text while an input has focus.
             if action in ("edit", "clear") and isinstance(self.focused, Input):
                 return False
@@ -221,10 +221,10 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             self.collection = collection
             self.page = page
             self.query_state = QueryState()
-            self.active: Optional[QueryState] = None  # the query whose results are shown
-            self.records: List[Tuple[str, Any, Any]] = []
+            self.active: QueryState | None = None  # the query whose results are shown
+            self.records: list[tuple[str, Any, Any]] = []
             self.exhausted = False
-            self.error: Optional[str] = None
+            self.error: str | None = None
 
         def compose(self) -> ComposeResult:
             yield Header()
@@ -250,7 +250,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
         def load_more(self) -> None:
             if self.exhausted:
                 return
-            kwargs: Dict[str, Any] = {}
+            kwargs: dict[str, Any] = {}
             if self.active is not None:
                 kwargs = {"where": self.active.where(), "where_document": self.active.where_document()}
             try:
@@ -299,7 +299,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             self.push_screen(CellScreen(f"{column} of {rid}", text or "(empty)"))
 
         def action_search(self) -> None:
-            def done(state: Optional[QueryState]) -> None:
+            def done(state: QueryState | None) -> None:
                 if state is not None:
                     self.active = QueryState(**vars(state))
                     self.reload()
@@ -320,7 +320,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
     "--theme", type=click.Choice(sorted(THEMES)), default=None, help="colours for a light or dark terminal (remembered)"
 )
 @target_options()
-def browse(target: Target, collection: str, theme: Optional[str]) -> None:
+def browse(target: Target, collection: str, theme: str | None) -> None:
     """Browse COLLECTION in the terminal (needs the [browse] extra)."""
     _textual()
     config = load_config()

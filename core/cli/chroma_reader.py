@@ -17,7 +17,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, TextIO
 
 
 def _plain(value: Any) -> Any:
@@ -27,12 +27,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _emit(out: TextIO, obj: Dict[str, Any]) -> None:
+def _emit(out: TextIO, obj: dict[str, Any]) -> None:
     out.write(json.dumps(obj, ensure_ascii=False, default=_plain) + "\n")
     out.flush()
 
 
-def dump(path: str, names: Optional[List[str]], tenant: str, database: str, batch_size: int, out: TextIO) -> None:
+def dump(path: str, names: list[str] | None, tenant: str, database: str, batch_size: int, out: TextIO) -> None:
     import chromadb
     from chromadb.config import Settings
 
@@ -74,7 +74,7 @@ def dump(path: str, names: Optional[List[str]], tenant: str, database: str, batc
     _emit(out, {"done": True})
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="chroma_reader")
     p.add_argument("path")
     p.add_argument("names", nargs="*")

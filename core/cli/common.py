@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import click
 
@@ -33,7 +34,7 @@ def config_path() -> Path:
     return config_dir() / "config.json"
 
 
-def load_config() -> Dict[str, Any]:
+def load_config() -> dict[str, Any]:
     path = config_path()
     if not path.exists():
         return {"profiles": {}, "active_profile": None}
@@ -48,7 +49,7 @@ def load_config() -> Dict[str, Any]:
     return data
 
 
-def save_config(data: Dict[str, Any]) -> Path:
+def save_config(data: dict[str, Any]) -> Path:
     """Writes the config atomically with mode 0600 (it names where tokens live)."""
     directory = config_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -68,7 +69,7 @@ def save_config(data: Dict[str, Any]) -> Path:
 KEYRING_SERVICE = "huedb"
 
 
-def profile_token(name: str, profile: Dict[str, Any]) -> Optional[str]:
+def profile_token(name: str, profile: dict[str, Any]) -> str | None:
     """The auth token of a profile: from the env var it names, or from the keyring."""
     env = profile.get("token_env")
     if env:
@@ -95,11 +96,11 @@ def profile_token(name: str, profile: Dict[str, Any]) -> Optional[str]:
 class Target:
     """A database to talk to: a local path, or a server (given directly or by a profile)."""
 
-    path: Optional[str] = None
-    host: Optional[str] = None
+    path: str | None = None
+    host: str | None = None
     port: int = 8000
     ssl: bool = False
-    token: Optional[str] = None
+    token: str | None = None
     tenant: str = DEFAULT_TENANT
     database: str = DEFAULT_DATABASE
 
@@ -109,12 +110,12 @@ class Target:
         return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
     def settings(self) -> huedb.Settings:
-        kwargs: Dict[str, Any] = {"anonymized_telemetry": False}
+        kwargs: dict[str, Any] = {"anonymized_telemetry": False}
         if self.token:
             kwargs.update(chroma_client_auth_provider="token", chroma_client_auth_credentials=self.token)
         return huedb.Settings(**kwargs)
 
-    def client(self, tenant: Optional[str] = None, database: Optional[str] = None) -> Any:
+    def client(self, tenant: str | None = None, database: str | None = None) -> Any:
         tenant, database = tenant or self.tenant, database or self.database
         if self.path is not None:
             return huedb.PersistentClient(path=self.path, settings=self.settings(), tenant=tenant, database=database)
@@ -154,13 +155,13 @@ def check_database_dir(path: str, param: str = "--path") -> None:
 
 
 def resolve_target(
-    path: Optional[str],
-    host: Optional[str],
-    port: Optional[int],
+    path: str | None,
+    host: str | None,
+    port: int | None,
     ssl: bool,
-    profile: Optional[str],
-    tenant: Optional[str],
-    database: Optional[str],
+    profile: str | None,
+    tenant: str | None,
+    database: str | None,
     must_exist: bool = True,
     prefix: str = "",
 ) -> Target:
@@ -248,7 +249,7 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def plain_configuration(configuration_json: Dict[str, Any]) -> Dict[str, Any]:
+def plain_configuration(configuration_json: dict[str, Any]) -> dict[str, Any]:
     """A collection's configuration in the form create_collection takes back.
 
     Sections that are None (Chroma's ``spann: None``) are dropped; the persisted EF stays
@@ -260,4 +261,4 @@ def plain_configuration(configuration_json: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-RECORD_INCLUDE: List[str] = ["embeddings", "documents", "metadatas", "uris"]
+RECORD_INCLUDE: list[str] = ["embeddings", "documents", "metadatas", "uris"]

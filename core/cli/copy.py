@@ -13,9 +13,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 import click
 import numpy as np
@@ -35,12 +36,12 @@ CHROMA_INSTALL_HINT = (
 
 @dataclass
 class SourceCollection:
-    header: Dict[str, Any]  # name, metadata, configuration
-    count: Optional[int]
+    header: dict[str, Any]  # name, metadata, configuration
+    count: int | None
     batches: Iterator[Batch]
 
 
-def _api_collections(target: Target, names: Optional[List[str]], batch_size: int) -> Iterator[SourceCollection]:
+def _api_collections(target: Target, names: list[str] | None, batch_size: int) -> Iterator[SourceCollection]:
     client = target.client()
     if names is None:
         names = [c.name for c in client.list_collections()]
@@ -49,7 +50,7 @@ def _api_collections(target: Target, names: Optional[List[str]], batch_size: int
         yield SourceCollection(collection_header(col), col.count(), iter_batches(col, batch_size))
 
 
-def find_chroma_python(given: Optional[str]) -> str:
+def find_chroma_python(given: str | None) -> str:
     """The Python that reads a Chroma directory: --chroma-python, $HUEDB_CHROMA_PYTHON, or this one."""
     chosen = given or os.environ.get(CHROMA_PYTHON_ENV)
     if chosen:
@@ -62,7 +63,7 @@ def find_chroma_python(given: Optional[str]) -> str:
 
 
 def _chroma_dir_collections(
-    path: str, names: Optional[List[str]], tenant: str, database: str, python: str, batch_size: int
+    path: str, names: list[str] | None, tenant: str, database: str, python: str, batch_size: int
 ) -> Iterator[SourceCollection]:
     reader = Path(__file__).with_name("chroma_reader.py")
     cmd = [
@@ -92,7 +93,7 @@ def _chroma_dir_collections(
         tail = stderr.strip().splitlines()[-1:] or [""]
         raise click.ClickException(f"reading the Chroma directory {path} failed: {message} {tail[0]}".strip())
 
-    def next_obj() -> Dict[str, Any]:
+    def next_obj() -> dict[str, Any]:
         line = next(lines, None)
         if line is None:
             fail("the reader stopped early.")
@@ -139,9 +140,9 @@ def _chroma_dir_collections(
         proc.wait()
 
 
-def copy_collections(sources: Iterator[SourceCollection], target: Target) -> List[Tuple[str, int]]:
+def copy_collections(sources: Iterator[SourceCollection], target: Target) -> list[tuple[str, int]]:
     client = target.client()
-    done: List[Tuple[str, int]] = []
+    done: list[tuple[str, int]] = []
     for src in sources:
         name = src.header["name"]
         dest = create_like(client, name, src.header.get("configuration") or {}, src.header.get("metadata"))
@@ -178,24 +179,24 @@ def copy_collections(sources: Iterator[SourceCollection], target: Target) -> Lis
 )
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 def copy_cmd(
-    collections: Tuple[str, ...],
+    collections: tuple[str, ...],
     copy_all: bool,
-    from_path: Optional[str],
-    from_chroma_dir: Optional[str],
-    from_host: Optional[str],
-    from_port: Optional[int],
+    from_path: str | None,
+    from_chroma_dir: str | None,
+    from_host: str | None,
+    from_port: int | None,
     from_ssl: bool,
-    from_profile: Optional[str],
-    from_tenant: Optional[str],
-    from_db: Optional[str],
-    to_path: Optional[str],
-    to_host: Optional[str],
-    to_port: Optional[int],
+    from_profile: str | None,
+    from_tenant: str | None,
+    from_db: str | None,
+    to_path: str | None,
+    to_host: str | None,
+    to_port: int | None,
     to_ssl: bool,
-    to_profile: Optional[str],
-    to_tenant: Optional[str],
-    to_db: Optional[str],
-    chroma_python: Optional[str],
+    to_profile: str | None,
+    to_tenant: str | None,
+    to_db: str | None,
+    chroma_python: str | None,
     batch_size: int,
 ) -> None:
     """Copy collections: `huedb copy --all ...` or `huedb copy [collections] C1 C2 ...`."""

@@ -9,7 +9,7 @@ import json
 import platform
 import sqlite3
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import click
 
@@ -17,11 +17,11 @@ import huedb
 from huedb.cli.common import CHROMA_DB_FILE, HUEDB_DB_FILE, dir_size, human_bytes
 
 
-def _check(name: str, status: str, detail: str, **extra: Any) -> Dict[str, Any]:
+def _check(name: str, status: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"check": name, "status": status, "detail": detail, **extra}
 
 
-def _versions() -> List[Dict[str, Any]]:
+def _versions() -> list[dict[str, Any]]:
     out = [
         _check("huedb", "ok", huedb.__version__),
         _check(
@@ -40,7 +40,7 @@ def _versions() -> List[Dict[str, Any]]:
     return out
 
 
-def _plugins() -> List[Dict[str, Any]]:
+def _plugins() -> list[dict[str, Any]]:
     from huedb.registry import get_registry
 
     try:
@@ -57,7 +57,7 @@ def _plugins() -> List[Dict[str, Any]]:
     return out
 
 
-def _default_ef() -> Dict[str, Any]:
+def _default_ef() -> dict[str, Any]:
     """Embeds one sentence with the default EF: the model must be there, offline."""
     try:
         from huedb.utils.embedding_functions import DefaultEmbeddingFunction
@@ -70,11 +70,11 @@ def _default_ef() -> Dict[str, Any]:
         return _check("default embedding model", "fail", f"{type(e).__name__}: {e}")
 
 
-def _chroma_dir(path: Path) -> Optional[Dict[str, Any]]:
+def _chroma_dir(path: Path) -> dict[str, Any] | None:
     db = path / CHROMA_DB_FILE
     if not db.is_file():
         return None
-    names: List[str] = []
+    names: list[str] = []
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # read-only: never touch Chroma's file
         try:
@@ -90,8 +90,8 @@ def _chroma_dir(path: Path) -> Optional[Dict[str, Any]]:
     return _check("chroma directory", "warn", detail, collections=names)
 
 
-def _database(path: Path) -> List[Dict[str, Any]]:
-    out: List[Dict[str, Any]] = []
+def _database(path: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     chroma = _chroma_dir(path)
     if chroma:
         out.append(chroma)
@@ -134,7 +134,7 @@ def _database(path: Path) -> List[Dict[str, Any]]:
     return out
 
 
-def run_checks(path: Optional[str], check_model: bool = True) -> List[Dict[str, Any]]:
+def run_checks(path: str | None, check_model: bool = True) -> list[dict[str, Any]]:
     checks = _versions() + _plugins()
     if check_model:
         checks.append(_default_ef())
@@ -150,7 +150,7 @@ _MARK = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"
 @click.option("--path", default=None, help="also check the database at this path")
 @click.option("--json", "as_json", is_flag=True, help="print the checks as JSON")
 @click.option("--skip-model", is_flag=True, help="do not load the default embedding model")
-def doctor(path: Optional[str], as_json: bool, skip_model: bool) -> int:
+def doctor(path: str | None, as_json: bool, skip_model: bool) -> int:
     """Check the installation and a database; exit 1 if something is broken."""
     checks = run_checks(path, check_model=not skip_model)
     failed = [c for c in checks if c["status"] == "fail"]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 import click
 import numpy as np
@@ -35,7 +36,7 @@ class ImportFileError(click.ClickException):
 
 
 @contextmanager
-def progress_bar(description: str, total: Optional[int]) -> Iterator[Any]:
+def progress_bar(description: str, total: int | None) -> Iterator[Any]:
     """A rich progress bar on stderr; ``advance(n)`` moves it."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -85,7 +86,7 @@ def export_jsonl(collection: Any, out: Path, batch_size: int) -> int:
     return written
 
 
-def _pyarrow() -> Tuple[Any, Any]:
+def _pyarrow() -> tuple[Any, Any]:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -94,7 +95,7 @@ def _pyarrow() -> Tuple[Any, Any]:
     return pa, pq
 
 
-def _parquet_schema(pa: Any, header: Dict[str, Any]) -> Any:
+def _parquet_schema(pa: Any, header: dict[str, Any]) -> Any:
     return pa.schema(
         [
             ("id", pa.string()),
@@ -142,7 +143,7 @@ def export_parquet(collection: Any, out: Path, batch_size: int) -> int:
 
 
 # -- import: check everything, then write ------------------------------------------------------
-def _check_record(rec: Any, where: str) -> Dict[str, Any]:
+def _check_record(rec: Any, where: str) -> dict[str, Any]:
     if not isinstance(rec, dict):
         raise ImportFileError(f"{where}: expected a record object, got {type(rec).__name__}")
     rid = rec.get("id")
@@ -165,7 +166,7 @@ def _check_record(rec: Any, where: str) -> Dict[str, Any]:
     return rec
 
 
-def _check_header(header: Any, where: str) -> Dict[str, Any]:
+def _check_header(header: Any, where: str) -> dict[str, Any]:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ImportFileError(f"{where}: not a huedb export (no {FORMAT!r} header)")
     if header.get("version") != VERSION:
@@ -178,11 +179,11 @@ def _check_header(header: Any, where: str) -> Dict[str, Any]:
     return header
 
 
-def read_jsonl(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[str, Any], Iterator[Batch]]:
+def read_jsonl(path: Path, check_only: bool, batch_size: int) -> tuple[dict[str, Any], Iterator[Batch]]:
     """(header, batches). With ``check_only`` the whole file is validated and no batch is made."""
-    header: Optional[Dict[str, Any]] = None
+    header: dict[str, Any] | None = None
 
-    def lines() -> Iterator[Tuple[int, Any]]:
+    def lines() -> Iterator[tuple[int, Any]]:
         with path.open("r", encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
                 if not line.endswith("\n"):
@@ -201,7 +202,7 @@ def read_jsonl(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[str,
         raise ImportFileError(f"{path}: not UTF-8 text ({e.reason})") from None
     header = _check_header(first[1], f"{path}:1")
 
-    def records() -> Iterator[Tuple[int, Dict[str, Any]]]:
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
         count = 0
         ended = False
         last = 1
@@ -231,8 +232,8 @@ def read_jsonl(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[str,
     return header, _batched(records(), batch_size)
 
 
-def _batched(records: Iterator[Tuple[int, Dict[str, Any]]], batch_size: int) -> Iterator[Batch]:
-    batch: List[Dict[str, Any]] = []
+def _batched(records: Iterator[tuple[int, dict[str, Any]]], batch_size: int) -> Iterator[Batch]:
+    batch: list[dict[str, Any]] = []
     for _, rec in records:
         batch.append(rec)
         if len(batch) >= batch_size:
@@ -242,7 +243,7 @@ def _batched(records: Iterator[Tuple[int, Dict[str, Any]]], batch_size: int) -> 
         yield _to_batch(batch)
 
 
-def _to_batch(records: List[Dict[str, Any]]) -> Batch:
+def _to_batch(records: list[dict[str, Any]]) -> Batch:
     embs = [r.get("embedding") for r in records]
     return Batch(
         ids=[r["id"] for r in records],
@@ -253,7 +254,7 @@ def _to_batch(records: List[Dict[str, Any]]) -> Batch:
     )
 
 
-def read_parquet(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[str, Any], Iterator[Batch]]:
+def read_parquet(path: Path, check_only: bool, batch_size: int) -> tuple[dict[str, Any], Iterator[Batch]]:
     pa, pq = _pyarrow()
     try:
         pf = pq.ParquetFile(str(path))
@@ -268,7 +269,7 @@ def read_parquet(path: Path, check_only: bool, batch_size: int) -> Tuple[Dict[st
             f"{path}: the header says {header.get('count')} records, the file has {pf.metadata.num_rows} rows"
         )
 
-    def records() -> Iterator[Tuple[int, Dict[str, Any]]]:
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
         row = 0
         try:
             for rb in pf.iter_batches(batch_size=batch_size):
@@ -329,7 +330,7 @@ def export_cmd(target: Target, collection: str, output: str, fmt: str, batch_siz
 @click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "parquet"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @target_options(must_exist=False)
-def import_cmd(target: Target, file: str, name: Optional[str], fmt: str, batch_size: int) -> None:
+def import_cmd(target: Target, file: str, name: str | None, fmt: str, batch_size: int) -> None:
     """Upsert the records of an exported FILE into a collection (created if missing)."""
     path = Path(file)
     fmt = detect_format(path) if fmt == "auto" else fmt

@@ -7,7 +7,6 @@ import json
 import shutil
 from importlib import resources
 from pathlib import Path
-from typing import Dict, Optional
 
 import click
 
@@ -20,7 +19,7 @@ def apps_root() -> Path:
     return Path(str(resources.files(APPS_PACKAGE)))
 
 
-def list_apps() -> Dict[str, Dict[str, str]]:
+def list_apps() -> dict[str, dict[str, str]]:
     out = {}
     for d in sorted(apps_root().iterdir()):
         manifest = d / "app.json"
@@ -33,7 +32,7 @@ def list_apps() -> Dict[str, Dict[str, str]]:
 @click.argument("app", required=False)
 @click.option("--list", "show_list", is_flag=True, help="list the sample apps")
 @click.option("--dir", "dest", type=click.Path(file_okay=False), default=None, help="folder to create (default: ./APP)")
-def install(app: Optional[str], show_list: bool, dest: Optional[str]) -> None:
+def install(app: str | None, show_list: bool, dest: str | None) -> None:
     """Copy sample app APP into a new folder (see --list)."""
     apps = list_apps()
     if show_list or app is None:

@@ -7,8 +7,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any
 
 import click
 
@@ -32,8 +33,8 @@ class HueGroup(click.Group):
 
     def main(  # type: ignore[override]
         self,
-        args: Optional[Sequence[str]] = None,
-        prog_name: Optional[str] = None,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
@@ -82,7 +83,7 @@ def cli() -> None:
 @cli.command()
 @click.option("--all", "include_all", is_flag=True, help="include huedb's built-in plugins")
 @click.option("--kind", type=click.Choice(sorted(KINDS)), default=None, help="only plugins of this kind")
-def plugins(include_all: bool, kind: Optional[str]) -> None:
+def plugins(include_all: bool, kind: str | None) -> None:
     """List installed plugins as JSON."""
     rows = get_registry().describe(include_all=include_all, kind=kind)
     click.echo(json.dumps(rows, indent=2))
@@ -94,7 +95,7 @@ _PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_
 
 @cli.command(context_settings=_PASSTHROUGH, add_help_option=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(args: List[str]) -> int:
+def run(args: list[str]) -> int:
     """Serve a database over Chroma's REST API (needs the [server] extra; see `huedb run --help`)."""
     try:
         from huedb.server.run import main as run_main
@@ -108,7 +109,7 @@ def run(args: List[str]) -> int:
 
 @cli.command(context_settings=_PASSTHROUGH, add_help_option=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def bench(args: List[str]) -> int:
+def bench(args: list[str]) -> int:
     """Run the benchmark harness (from a source checkout; see `huedb bench --help`)."""
     try:
         from bench.__main__ import main as bench_main
@@ -178,7 +179,7 @@ def build_cli() -> click.Group:
     return cli
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     group = build_cli()
     try:

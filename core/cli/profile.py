@@ -8,7 +8,7 @@ written with mode 0600."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any
 
 import click
 from rich.console import Console
@@ -25,7 +25,7 @@ def _keyring() -> Any:
     return keyring
 
 
-def _get(config: Dict[str, Any], name: str) -> Dict[str, Any]:
+def _get(config: dict[str, Any], name: str) -> dict[str, Any]:
     profile = config["profiles"].get(name)
     if profile is None:
         raise click.BadParameter(f"no profile named {name!r} (see `huedb profile list`)", param_hint="'NAME'")
@@ -53,9 +53,9 @@ def add(
     host: str,
     port: int,
     ssl: bool,
-    tenant: Optional[str],
-    database: Optional[str],
-    token_env: Optional[str],
+    tenant: str | None,
+    database: str | None,
+    token_env: str | None,
     token_keyring: bool,
     make_active: bool,
     force: bool,
@@ -66,7 +66,7 @@ def add(
     config = load_config()
     if name in config["profiles"] and not force:
         raise click.BadParameter(f"profile {name!r} exists (use --force to replace it)", param_hint="'NAME'")
-    entry: Dict[str, Any] = {"host": host, "port": port, "ssl": ssl}
+    entry: dict[str, Any] = {"host": host, "port": port, "ssl": ssl}
     if tenant:
         entry["tenant"] = tenant
     if database:
@@ -111,7 +111,7 @@ def list_(as_json: bool) -> None:
 
 @profile.command("show")
 @click.argument("name", required=False)
-def show(name: Optional[str]) -> None:
+def show(name: str | None) -> None:
     """Show profile NAME (default: the active one) as JSON; never the token itself."""
     config = load_config()
     name = name or config.get("active_profile")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -14,17 +15,17 @@ from huedb.cli.common import RECORD_INCLUDE, plain_configuration
 class Batch:
     """Parallel lists of records; embeddings as one float32 array (exact, no float64 detour)."""
 
-    ids: List[str] = field(default_factory=list)
-    embeddings: Optional[np.ndarray] = None
-    documents: List[Optional[str]] = field(default_factory=list)
-    metadatas: List[Optional[Dict[str, Any]]] = field(default_factory=list)
-    uris: List[Optional[str]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    embeddings: np.ndarray | None = None
+    documents: list[str | None] = field(default_factory=list)
+    metadatas: list[dict[str, Any] | None] = field(default_factory=list)
+    uris: list[str | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
-def _column(result: Dict[str, Any], key: str, n: int) -> List[Any]:
+def _column(result: dict[str, Any], key: str, n: int) -> list[Any]:
     values = result.get(key)
     return [None] * n if values is None else list(values)
 
@@ -53,7 +54,7 @@ def iter_batches(collection: Any, batch_size: int, start: int = 0) -> Iterator[B
 
 def write_batch(collection: Any, batch: Batch) -> None:
     """Upserts a batch: copying twice, or again after an interruption, never duplicates."""
-    kwargs: Dict[str, Any] = {"ids": batch.ids, "embeddings": batch.embeddings}
+    kwargs: dict[str, Any] = {"ids": batch.ids, "embeddings": batch.embeddings}
     # Only the columns that hold something: a server may refuse an all-None column.
     for name, values in (("documents", batch.documents), ("metadatas", batch.metadatas), ("uris", batch.uris)):
         if any(v is not None for v in values):
@@ -61,17 +62,17 @@ def write_batch(collection: Any, batch: Batch) -> None:
     collection.upsert(**kwargs)
 
 
-def create_like(client: Any, name: str, configuration_json: Dict[str, Any], metadata: Optional[Dict[str, Any]]) -> Any:
+def create_like(client: Any, name: str, configuration_json: dict[str, Any], metadata: dict[str, Any] | None) -> Any:
     """get_or_create a collection with the source's configuration, metadata and persisted EF."""
     configuration = plain_configuration(configuration_json)
     ef_spec = (configuration_json or {}).get("embedding_function")
-    kwargs: Dict[str, Any] = {"configuration": configuration, "metadata": metadata or None}
+    kwargs: dict[str, Any] = {"configuration": configuration, "metadata": metadata or None}
     if ef_spec is None:
         kwargs["embedding_function"] = None  # the source has no EF: do not give it the default one
     return client.get_or_create_collection(name, **kwargs)
 
 
-def collection_header(collection: Any) -> Dict[str, Any]:
+def collection_header(collection: Any) -> dict[str, Any]:
     return {
         "name": collection.name,
         "metadata": collection.metadata,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from huedb.configuration import apply_update, build_configuration, check_index_config
 from huedb.ef_persistence import validate_spec
@@ -53,11 +53,11 @@ class AdminEngine(EngineBase):
         with self.storage.write() as tx:
             tx.create_tenant(name)
 
-    def get_tenant(self, name: str) -> Dict[str, str]:
+    def get_tenant(self, name: str) -> dict[str, str]:
         with self.storage.read() as tx:
             return tx.get_tenant(name)
 
-    def list_tenants(self) -> List[Dict[str, str]]:
+    def list_tenants(self) -> list[dict[str, str]]:
         with self.storage.read() as tx:
             return tx.list_tenants()
 
@@ -66,13 +66,13 @@ class AdminEngine(EngineBase):
         with self.storage.write() as tx:
             tx.create_database(name, tenant)
 
-    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]:
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]:
         with self.storage.read() as tx:
             return tx.get_database(name, tenant)
 
     def list_databases(
-        self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT
-    ) -> List[Dict[str, str]]:
+        self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
+    ) -> list[dict[str, str]]:
         validate_limit_offset(limit, offset)
         with self.storage.read() as tx:
             return tx.list_databases(tenant, limit, offset)
@@ -89,8 +89,8 @@ class AdminEngine(EngineBase):
     def create_collection(
         self,
         name: str,
-        configuration: Optional[Dict[str, Any]] = None,
-        metadata: Optional[Dict[str, Any]] = None,
+        configuration: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
         get_or_create: bool = False,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
@@ -123,7 +123,7 @@ class AdminEngine(EngineBase):
             return tx.collection_by_name(name, tenant, database)
 
     def get_collection_by_id(
-        self, collection_id: str, tenant: Optional[str] = None, database: Optional[str] = None
+        self, collection_id: str, tenant: str | None = None, database: str | None = None
     ) -> CollectionModel:
         """A collection by id; with tenant/database, one outside them does not exist."""
         with self.storage.read() as tx:
@@ -133,11 +133,11 @@ class AdminEngine(EngineBase):
 
     def list_collections(
         self,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
+        limit: int | None = None,
+        offset: int | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> List[CollectionModel]:
+    ) -> list[CollectionModel]:
         validate_limit_offset(limit, offset)
         with self.storage.read() as tx:
             return tx.list_collections(tenant, database, limit, offset)
@@ -157,9 +157,9 @@ class AdminEngine(EngineBase):
     def modify_collection(
         self,
         collection_id: str,
-        new_name: Optional[str] = None,
-        new_metadata: Optional[Dict[str, Any]] = None,
-        new_configuration: Optional[Dict[str, Any]] = None,
+        new_name: str | None = None,
+        new_metadata: dict[str, Any] | None = None,
+        new_configuration: dict[str, Any] | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
     ) -> CollectionModel:

@@ -10,7 +10,7 @@ document and distance comes from one consistent state.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from huedb.validation import (
     validate_n_results,
 )
 
-Labels = Tuple[np.ndarray, np.ndarray]  # (labels, distances), each (queries, k)
+Labels = tuple[np.ndarray, np.ndarray]  # (labels, distances), each (queries, k)
 
 
 class ReadEngine(EngineBase):
@@ -52,8 +52,8 @@ class ReadEngine(EngineBase):
         collection_id: str,
         ids: Any = None,
         where: Any = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
+        limit: int | None = None,
+        offset: int | None = None,
         where_document: Any = None,
         include: Any = None,
         tenant: str = DEFAULT_TENANT,
@@ -133,7 +133,7 @@ class ReadEngine(EngineBase):
         return self.segments.search(seg, lambda ix: ix.query(queries, k, allowed))
 
 
-def _fields(include: List[str]) -> List[str]:
+def _fields(include: list[str]) -> list[str]:
     return [f for f in RECORD_FIELDS if f in include]
 
 
@@ -148,8 +148,8 @@ def _validate_queries(query_embeddings: Any) -> np.ndarray:
     return validate_embeddings(arr, arr.shape[0])
 
 
-def _columns(found: Records, fields: List[str], dimension: Optional[int]) -> Dict[str, Any]:
-    out: Dict[str, Any] = {f: _or_empty(getattr(found, f)) if f in fields else None for f in RECORD_FIELDS}
+def _columns(found: Records, fields: list[str], dimension: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {f: _or_empty(getattr(found, f)) if f in fields else None for f in RECORD_FIELDS}
     if "embeddings" in fields and len(found) == 0:
         out["embeddings"] = np.zeros((0, dimension or 0), dtype=np.float32)
     return out
@@ -159,7 +159,7 @@ def _or_empty(column: Any) -> Any:
     return [] if column is None else column
 
 
-def _get_result(found: Records, fields: List[str], include: List[str], dimension: Optional[int]) -> GetResult:
+def _get_result(found: Records, fields: list[str], include: list[str], dimension: int | None) -> GetResult:
     return {"ids": found.ids, **_columns(found, fields, dimension), "data": None, "included": list(include)}  # type: ignore[typeddict-item]
 
 
@@ -167,11 +167,11 @@ def _query_result(
     found: Records,
     labels: np.ndarray,
     dists: np.ndarray,
-    fields: List[str],
-    include: List[str],
-    dimension: Optional[int],
+    fields: list[str],
+    include: list[str],
+    dimension: int | None,
 ) -> QueryResult:
-    out: Dict[str, Any] = {"ids": []}
+    out: dict[str, Any] = {"ids": []}
     for f in RECORD_FIELDS:
         out[f] = [] if f in fields else None
     out["distances"] = [] if "distances" in include else None

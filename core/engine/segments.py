@@ -22,9 +22,10 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Dict, Iterator, Optional
+from typing import Any, ContextManager
 
 from huedb.configuration import segment_config
 from huedb.index import CorruptIndexError, IndexSegment, index_lock
@@ -55,16 +56,16 @@ class Segment:
 class SegmentManager:
     def __init__(self, storage: StorageBackend) -> None:
         self.storage = storage
-        self._segments: Dict[int, Segment] = {}
+        self._segments: dict[int, Segment] = {}
         self._lock = threading.Lock()
-        self._write_locks: Dict[int, threading.RLock] = {}
+        self._write_locks: dict[int, threading.RLock] = {}
 
     def write_lock(self, cid: int) -> threading.RLock:
         """Serialises writes to one collection (reentrant: a write may open the segment)."""
         with self._lock:
             return self._write_locks.setdefault(cid, threading.RLock())
 
-    def directory(self, collection: CollectionModel) -> Optional[Path]:
+    def directory(self, collection: CollectionModel) -> Path | None:
         base = self.storage.index_directory
         return None if base is None else base / collection.id
 
@@ -74,7 +75,7 @@ class SegmentManager:
         return nullcontext() if directory is None else index_lock(directory)
 
     @contextmanager
-    def _snapshot(self, tx: Optional[ReadTx]) -> Iterator[ReadTx]:
+    def _snapshot(self, tx: ReadTx | None) -> Iterator[ReadTx]:
         if tx is not None:
             yield tx
         else:
@@ -82,7 +83,7 @@ class SegmentManager:
                 yield own
 
     # -- reads -------------------------------------------------------------------
-    def current(self, collection: CollectionModel, tx: ReadTx) -> Optional[Segment]:
+    def current(self, collection: CollectionModel, tx: ReadTx) -> Segment | None:
         """The collection's segment, caught up to the snapshot ``tx``; None while it has no vectors."""
         if collection.dimension is None:
             return None
@@ -99,7 +100,7 @@ class SegmentManager:
             return fn(seg.index)
 
     # -- opening and catching up -----------------------------------------------------
-    def _open_current(self, collection: CollectionModel, dimension: int, tx: Optional[ReadTx]) -> Segment:
+    def _open_current(self, collection: CollectionModel, dimension: int, tx: ReadTx | None) -> Segment:
         """Opens (loads or creates) the segment and catches it up (caller holds the write lock)."""
         cid = collection.internal_id
         seg = self._segments.get(cid)
@@ -116,7 +117,7 @@ class SegmentManager:
         space = collection.configuration_json["hnsw"]["space"]
         config = segment_config(collection.configuration_json, cls)
         directory = self.directory(collection)
-        index: Optional[IndexSegment] = None
+        index: IndexSegment | None = None
         with self._files(collection):
             if directory is not None and directory.exists() and not directory.is_dir():
                 logger.warning(
@@ -183,7 +184,7 @@ class SegmentManager:
 
     # -- writes --------------------------------------------------------------------
     def apply(
-        self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], int], dimension: Optional[int]
+        self, collection: CollectionModel, seq: int, fn: Callable[[IndexSegment], int], dimension: int | None
     ) -> None:
         """Applies a batch committed at ``seq`` (caller holds the write lock). ``fn`` returns
         how many records it deleted. An index that lacks an earlier seq (not open yet, or
@@ -211,7 +212,7 @@ class SegmentManager:
         upto, seg.prunable_upto = seg.prunable_upto, 0
         return upto
 
-    def update_config(self, collection: CollectionModel, configuration: Dict[str, Any]) -> None:
+    def update_config(self, collection: CollectionModel, configuration: dict[str, Any]) -> None:
         seg = self._segments.get(collection.internal_id)
         if seg is not None:
             with seg.lock:

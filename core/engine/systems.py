@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Dict, Optional, Tuple
 
 from huedb.config import Settings
 from huedb.engine.segments import SegmentManager
@@ -17,7 +16,7 @@ from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT
 
 
 class System:
-    def __init__(self, key: str, directory: Optional[Path], settings: Settings) -> None:
+    def __init__(self, key: str, directory: Path | None, settings: Settings) -> None:
         self.key = key
         self.settings = settings
         self.storage: StorageBackend = open_storage(directory, synchronous=settings.sqlite_synchronous)
@@ -33,11 +32,11 @@ class System:
             self.storage.close()
 
 
-_systems: Dict[str, System] = {}
+_systems: dict[str, System] = {}
 _systems_lock = threading.Lock()
 
 
-def _system_key(settings: Settings) -> Tuple[str, Optional[Path]]:
+def _system_key(settings: Settings) -> tuple[str, Path | None]:
     if settings.is_persistent:
         path = Path(settings.persist_directory).expanduser().resolve()
         return str(path), path
@@ -63,7 +62,7 @@ def release_system(system: System) -> None:
             system.close()
 
 
-def open_systems() -> Dict[str, System]:
+def open_systems() -> dict[str, System]:
     """The Systems open in this process, by location (for tests and diagnostics)."""
     with _systems_lock:
         return dict(_systems)

@@ -9,7 +9,8 @@ write survives even if the index update is lost: the index catches up on next us
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, List, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -212,7 +213,7 @@ class WriteEngine(EngineBase):
             tx.prune_deletions(cid, upto)
 
     def _apply(
-        self, model: CollectionModel, seq: int, fn: Callable[[IndexSegment], int], dimension: Optional[int]
+        self, model: CollectionModel, seq: int, fn: Callable[[IndexSegment], int], dimension: int | None
     ) -> None:
         try:
             self.segments.apply(model, seq, fn, dimension)
@@ -233,7 +234,7 @@ def _take_rows(array: np.ndarray, sel: np.ndarray, n: int) -> np.ndarray:
     return array[sel]
 
 
-def _take(values: Optional[Sequence[Any]], sel: np.ndarray, n: int) -> Optional[List[Any]]:
+def _take(values: Sequence[Any] | None, sel: np.ndarray, n: int) -> list[Any] | None:
     if values is None:
         return None
     if len(sel) == n:
@@ -241,7 +242,7 @@ def _take(values: Optional[Sequence[Any]], sel: np.ndarray, n: int) -> Optional[
     return [values[i] for i in sel]
 
 
-def _take_meta(metas: Optional[Sequence[Any]], sel: np.ndarray, n: int) -> Optional[List[Any]]:
+def _take_meta(metas: Sequence[Any] | None, sel: np.ndarray, n: int) -> list[Any] | None:
     """New records' metadata: None values mean "no key" (an all-None dict means no metadata)."""
     taken = _take(metas, sel, n)
     if taken is None:

@@ -11,13 +11,14 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -260,7 +261,7 @@ async def openapi(ctx: Ctx):
     return ctx.state.openapi
 
 
-def create_app(config: Optional[ServerConfig] = None, api: Any = None) -> Starlette:
+def create_app(config: ServerConfig | None = None, api: Any = None) -> Starlette:
     """The server app. ``api``: an existing LocalAPI to serve (tests); by default one is opened from ``config``."""
     config = (config or ServerConfig()).validate()
     settings = config.make_settings()

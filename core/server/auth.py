@@ -18,7 +18,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Mapping, Optional, Tuple, Union
+from collections.abc import Mapping
+from typing import Any, Union
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -45,7 +46,7 @@ VERIFIED_MAX_ENTRIES = 4096
 
 Outcome = Union[UserIdentity, Exception]
 # The outcome verified off the event loop for the current request, with the key of its headers.
-_prechecked: contextvars.ContextVar[Optional[Tuple[bytes, Outcome]]] = contextvars.ContextVar(
+_prechecked: contextvars.ContextVar[tuple[bytes, Outcome] | None] = contextvars.ContextVar(
     "huedb_auth_prechecked", default=None
 )
 
@@ -66,10 +67,10 @@ class VerifiedCache:
     def __init__(self, ttl: float = VERIFIED_TTL_SECONDS, max_entries: int = VERIFIED_MAX_ENTRIES) -> None:
         self._ttl = ttl
         self._max = max_entries
-        self._entries: "OrderedDict[bytes, Tuple[float, UserIdentity]]" = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[float, UserIdentity]] = OrderedDict()
         self._lock = threading.Lock()  # put() runs in worker threads, get() on the loop
 
-    def get(self, key: bytes) -> Optional[UserIdentity]:
+    def get(self, key: bytes) -> UserIdentity | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -101,18 +102,18 @@ class ServerAuth:
         self.overwrite_singleton = _truthy(settings.chroma_overwrite_singleton_tenant_database_access_from_auth)
         # Only providers that name the headers holding their credential are cached: a key
         # over fewer headers than the provider reads could match someone else's request.
-        self._credential_headers: Tuple[str, ...] = tuple(
+        self._credential_headers: tuple[str, ...] = tuple(
             h.lower() for h in getattr(self.authn, "credential_headers", ()) or ()
         )
         self._hmac_key = secrets.token_bytes(32)
         self._verified = VerifiedCache()
-        self._limiter: Optional[CapacityLimiter] = None  # created on the event loop, lazily
+        self._limiter: CapacityLimiter | None = None  # created on the event loop, lazily
 
     @property
     def enabled(self) -> bool:
         return self.authn is not None
 
-    def authenticate(self, headers: Any) -> Optional[UserIdentity]:
+    def authenticate(self, headers: Any) -> UserIdentity | None:
         """The identity of a request; uses the outcome ``precheck`` found off the loop, if any."""
         if self.authn is None:
             return None
@@ -165,8 +166,8 @@ class ServerAuth:
         return hmac.new(self._hmac_key, material, hashlib.sha256).digest()
 
     def scope(
-        self, user: Optional[UserIdentity], tenant: Optional[str], database: Optional[str]
-    ) -> Tuple[Optional[str], Optional[str]]:
+        self, user: UserIdentity | None, tenant: str | None, database: str | None
+    ) -> tuple[str | None, str | None]:
         """Chroma's singleton overwrite: a user bound to one tenant/database uses it for the defaults."""
         if user is None or not self.overwrite_singleton:
             return tenant, database
@@ -176,7 +177,7 @@ class ServerAuth:
             database = user.databases[0]
         return tenant, database
 
-    def authorize(self, user: Optional[UserIdentity], action: str, resource: AuthzResource) -> None:
+    def authorize(self, user: UserIdentity | None, action: str, resource: AuthzResource) -> None:
         if user is None:
             return
         bound_tenant = user.tenant if user.tenant not in (None, "", "*") else None
@@ -191,7 +192,7 @@ class ServerAuth:
             self.authz.authorize(user, action, resource)
 
 
-def identity_json(user: Optional[UserIdentity]) -> dict:
+def identity_json(user: UserIdentity | None) -> dict:
     """The spec's ``GetUserIdentityResponse`` (an open server answers like Chroma's)."""
     if user is None:
         return {"user_id": "", "tenant": DEFAULT_TENANT, "databases": [DEFAULT_DATABASE]}

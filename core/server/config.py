@@ -14,8 +14,9 @@ as Settings are: a quoted ``"false"`` is False, ``port: abc`` is an error naming
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -68,8 +69,8 @@ class ServerConfig(BaseModel):
 
     host: str = "localhost"
     port: int = Field(default=8000, ge=0, le=65535)
-    path: Optional[str] = "./huedb_data"  # None: in-memory
-    cors_allow_origins: List[str] = Field(default_factory=list)
+    path: str | None = "./huedb_data"  # None: in-memory
+    cors_allow_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=1)
     max_batch_size: int = Field(default=DEFAULT_MAX_BATCH_SIZE, ge=1)
     log_level: str = "info"
@@ -81,7 +82,7 @@ class ServerConfig(BaseModel):
     #: seconds the server waits for each next piece of a request body
     timeout_request_body: float = Field(default=60.0, gt=0)
     #: every other key: huedb/Chroma Settings fields (auth, allow_reset, sqlite_synchronous...)
-    settings: Dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod
@@ -115,7 +116,7 @@ class ServerConfig(BaseModel):
         except ValidationError as e:
             raise InvalidArgumentError(_describe(e)) from None
 
-    def validate(self) -> "ServerConfig":  # type: ignore[override]
+    def validate(self) -> ServerConfig:  # type: ignore[override]
         """Re-checks every field (after attribute changes) with the config's error type."""
         return _build(self.model_dump())
 
@@ -139,7 +140,7 @@ def _build(values: Mapping[str, Any]) -> ServerConfig:
         raise InvalidArgumentError(_describe(e)) from None
 
 
-def read_yaml(path: str) -> Dict[str, Any]:
+def read_yaml(path: str) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -156,17 +157,17 @@ def read_yaml(path: str) -> Dict[str, Any]:
 
 
 def load_config(
-    config_file: Optional[str] = None,
-    overrides: Optional[Mapping[str, Any]] = None,
-    environ: Optional[Mapping[str, str]] = None,
+    config_file: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ServerConfig:
     """Builds the server config: defaults, then the YAML file, then env vars, then ``overrides``.
 
     The Settings part is validated too, so a bad value fails here, before the server starts.
     """
     env = os.environ if environ is None else environ
-    values: Dict[str, Any] = {}
-    settings: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
     if config_file:
         for key, value in read_yaml(config_file).items():
             key = _KEY_ALIASES.get(str(key).lower(), str(key).lower())

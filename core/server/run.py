@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 #: LogRecord attributes that are not "extra" fields
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
@@ -25,7 +25,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, msg, and any ``extra=`` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out: Dict[str, Any] = {
+        out: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -82,7 +82,7 @@ def head_deadline_protocol(head_timeout: float) -> type:
 
     class HeadDeadlineH11Protocol(H11Protocol):
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            self._head_timer: Optional[asyncio.TimerHandle] = None
+            self._head_timer: asyncio.TimerHandle | None = None
             super().connection_made(transport)
             self._watch_head()
 
@@ -90,7 +90,7 @@ def head_deadline_protocol(head_timeout: float) -> type:
             super().data_received(data)
             self._watch_head()
 
-        def connection_lost(self, exc: Optional[Exception]) -> None:
+        def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_head_timer()
             super().connection_lost(exc)
 
@@ -136,7 +136,7 @@ def uvicorn_config(app: Any, config: Any) -> Any:
     )
 
 
-def parse_args(argv: List[str]) -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="huedb run", description="Serve a huedb database over Chroma's REST API v2.")
     p.add_argument("--path", default=None, help="database directory (default ./huedb_data; ':memory:' for in-memory)")
     p.add_argument("--host", default=None, help="interface to listen on (default localhost)")
@@ -146,7 +146,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     from huedb.errors import ChromaError
     from huedb.server.config import load_config

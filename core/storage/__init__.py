@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-def open_storage(directory: Optional[Path], synchronous: str = "FULL") -> StorageBackend:
+def open_storage(directory: Path | None, synchronous: str = "FULL") -> StorageBackend:
     """The default backend, SQLite, under ``directory`` (None: in memory)."""
     from huedb.storage.sqlite import SqliteBackend
 

@@ -13,9 +13,10 @@ transaction, committed whole or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, ContextManager, Protocol
 
 import numpy as np
 
@@ -27,20 +28,20 @@ class Records:
     """Rows of one read, columnar and decoded; a field not asked for is None."""
 
     rids: np.ndarray  # int64 record ids: the labels of index segments
-    ids: List[str]
-    documents: Optional[List[Optional[str]]] = None
-    metadatas: Optional[List[Optional[Dict[str, Any]]]] = None
-    uris: Optional[List[Optional[str]]] = None
-    embeddings: Optional[np.ndarray] = None  # float32 (n, dimension)
+    ids: list[str]
+    documents: list[str | None] | None = None
+    metadatas: list[dict[str, Any] | None] | None = None
+    uris: list[str | None] | None = None
+    embeddings: np.ndarray | None = None  # float32 (n, dimension)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def take(self, positions: Sequence[int]) -> "Records":
+    def take(self, positions: Sequence[int]) -> Records:
         """The rows at ``positions``, in that order."""
         pos = list(positions)
 
-        def pick(column: Optional[List[Any]]) -> Optional[List[Any]]:
+        def pick(column: list[Any] | None) -> list[Any] | None:
             return None if column is None else [column[i] for i in pos]
 
         return Records(
@@ -64,9 +65,9 @@ class NewRecords:
 
     ids: Sequence[str]
     embeddings: np.ndarray
-    documents: Optional[Sequence[Optional[str]]] = None
-    uris: Optional[Sequence[Optional[str]]] = None
-    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]] = None
+    documents: Sequence[str | None] | None = None
+    uris: Sequence[str | None] | None = None
+    metadatas: Sequence[dict[str, Any] | None] | None = None
 
 
 @dataclass
@@ -76,47 +77,47 @@ class RecordChanges:
     becomes empty where no new value is given."""
 
     rids: np.ndarray
-    embeddings: Optional[np.ndarray] = None
-    documents: Optional[Sequence[Optional[str]]] = None
-    uris: Optional[Sequence[Optional[str]]] = None
-    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]] = None
-    clear: Tuple[str, ...] = ()
+    embeddings: np.ndarray | None = None
+    documents: Sequence[str | None] | None = None
+    uris: Sequence[str | None] | None = None
+    metadatas: Sequence[dict[str, Any] | None] | None = None
+    clear: tuple[str, ...] = ()
 
 
 class ReadTx(Protocol):
     """One consistent snapshot."""
 
     # -- catalog -------------------------------------------------------------
-    def get_tenant(self, name: str) -> Dict[str, str]: ...
+    def get_tenant(self, name: str) -> dict[str, str]: ...
 
-    def list_tenants(self) -> List[Dict[str, str]]: ...
+    def list_tenants(self) -> list[dict[str, str]]: ...
 
-    def get_database(self, name: str, tenant: str) -> Dict[str, str]: ...
+    def get_database(self, name: str, tenant: str) -> dict[str, str]: ...
 
-    def list_databases(self, tenant: str, limit: Optional[int], offset: Optional[int]) -> List[Dict[str, str]]: ...
+    def list_databases(self, tenant: str, limit: int | None, offset: int | None) -> list[dict[str, str]]: ...
 
     def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel: ...
 
     def collection_by_id(self, collection_id: str) -> CollectionModel: ...
 
     def list_collections(
-        self, tenant: str, database: str, limit: Optional[int], offset: Optional[int]
-    ) -> List[CollectionModel]: ...
+        self, tenant: str, database: str, limit: int | None, offset: int | None
+    ) -> list[CollectionModel]: ...
 
-    def all_collections(self, tenant: Optional[str] = None, database: Optional[str] = None) -> List[CollectionModel]:
+    def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         """Every collection, or those of one database."""
         ...
 
     def count_collections(self, tenant: str, database: str) -> int: ...
 
-    def collection_seq(self, cid: int) -> Optional[int]:
+    def collection_seq(self, cid: int) -> int | None:
         """The sequence number of the collection's last write (None: no such collection)."""
         ...
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int: ...
 
-    def existing(self, cid: int, ids: Sequence[str]) -> Dict[str, int]:
+    def existing(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
         """id -> rid for the ids that exist in the collection."""
         ...
 
@@ -125,7 +126,7 @@ class ReadTx(Protocol):
         ...
 
     def select_records(
-        self, selection: Selection, fields: Sequence[str], limit: Optional[int] = None, offset: Optional[int] = None
+        self, selection: Selection, fields: Sequence[str], limit: int | None = None, offset: int | None = None
     ) -> Records:
         """Matching records in insertion order, with ``fields`` (names from huedb.types.RECORD_FIELDS)."""
         ...
@@ -135,7 +136,7 @@ class ReadTx(Protocol):
         ...
 
     # -- what index segments catch up from -----------------------------------
-    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(rids, float32 vectors) of records written after ``seq``, in chunks."""
         ...
 
@@ -158,15 +159,15 @@ class WriteTx(ReadTx, Protocol):
     def delete_database(self, name: str, tenant: str) -> None: ...
 
     def insert_collection(
-        self, name: str, metadata: Optional[Dict[str, Any]], configuration: Dict[str, Any], tenant: str, database: str
+        self, name: str, metadata: dict[str, Any] | None, configuration: dict[str, Any], tenant: str, database: str
     ) -> CollectionModel: ...
 
     def update_collection(
         self,
         cid: int,
-        name: Optional[str],
-        metadata: Optional[Dict[str, Any]],
-        configuration: Optional[Dict[str, Any]],
+        name: str | None,
+        metadata: dict[str, Any] | None,
+        configuration: dict[str, Any] | None,
     ) -> None: ...
 
     def delete_collection(self, cid: int) -> None: ...
@@ -179,11 +180,11 @@ class WriteTx(ReadTx, Protocol):
         """Removes every tenant, database, collection and record; recreates the defaults."""
         ...
 
-    def collection_state(self, cid: int) -> Tuple[int, Optional[int]]:
+    def collection_state(self, cid: int) -> tuple[int, int | None]:
         """(seq, dimension) of the collection, read under the write lock."""
         ...
 
-    def set_collection_state(self, cid: int, seq: int, dimension: Optional[int]) -> None: ...
+    def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None: ...
 
     def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
         """Inserts new records; returns their rids."""
@@ -205,9 +206,9 @@ class StorageBackend(Protocol):
     #: deletion log is kept for their index segments
     persistent: bool
     #: where index segment files live (None: indexes stay in memory)
-    index_directory: Optional[Path]
+    index_directory: Path | None
 
-    def selection(self, cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Selection:
+    def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Selection:
         """Compiles (and so validates) the filters of a get, query or delete; reads nothing."""
         ...
 

@@ -7,8 +7,9 @@ a newer persisted index. Helpers (``make_segment``, ``load_segment``, ``filled``
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from huedb.errors import InvalidArgumentError, NotFoundError
 from huedb.index import CorruptIndexError
 
 
-def _listing(directory: Path) -> List[str]:
+def _listing(directory: Path) -> list[str]:
     return sorted(p.name for p in Path(directory).iterdir() if p.is_file())
 
 
@@ -201,9 +202,9 @@ class PersistenceChecks:
     # -- internals ---------------------------------------------------------------------------
 
     @staticmethod
-    def _spy_renames(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> List[Path]:
+    def _spy_renames(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> list[Path]:
         """Runs ``action`` and returns the sources of every rename it made (its temp files)."""
-        sources: List[Path] = []
+        sources: list[Path] = []
         real = {"replace": os.replace, "rename": os.rename}
 
         def spy(kind: str) -> Callable[..., None]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -30,7 +30,7 @@ from huedb.testing.index_persistence import PersistenceChecks, _listing
 
 __all__ = ["IndexSegmentConformance", "recall"]
 
-ALL_SPACES: Tuple[str, ...] = SPACES
+ALL_SPACES: tuple[str, ...] = SPACES
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -47,11 +47,11 @@ class IndexSegmentConformance(PersistenceChecks):
     segment_class: ClassVar[Any] = None
     #: config passed to the constructor: small enough that the tests' few hundred
     #: vectors reach the plugin's ANN structure, not only its exact write buffers
-    small_config: ClassVar[Dict[str, Any]] = {}
+    small_config: ClassVar[dict[str, Any]] = {}
     #: config under which even 5 vectors reach the ANN structure (default: small_config)
-    tiny_config: ClassVar[Optional[Dict[str, Any]]] = None
+    tiny_config: ClassVar[dict[str, Any] | None] = None
     #: distance spaces the plugin supports (must include "l2" or "cosine")
-    spaces: ClassVar[Tuple[str, ...]] = ALL_SPACES
+    spaces: ClassVar[tuple[str, ...]] = ALL_SPACES
     #: vector dimension used by the tests
     dimension: ClassVar[int] = 16
     #: True for brute-force plugins: results must then equal exact search everywhere
@@ -64,7 +64,7 @@ class IndexSegmentConformance(PersistenceChecks):
     #: False if it ignores config entirely (then any config must be accepted)
     validates_config: ClassVar[bool] = True
     #: a valid value for each key of ``segment_class.mutable_params``
-    mutable_values: ClassVar[Dict[str, Any]] = {}
+    mutable_values: ClassVar[dict[str, Any]] = {}
 
     # -- hooks and helpers (public: use them in your own extra tests) ---------------
 
@@ -88,10 +88,10 @@ class IndexSegmentConformance(PersistenceChecks):
 
     def make_segment(
         self,
-        space: Optional[str] = None,
-        config: Optional[Dict[str, Any]] = None,
-        directory: Optional[Path] = None,
-        dimension: Optional[int] = None,
+        space: str | None = None,
+        config: dict[str, Any] | None = None,
+        directory: Path | None = None,
+        dimension: int | None = None,
     ) -> Any:
         """A new segment (``small_config`` unless ``config`` is given)."""
         cfg = dict(self.small_config) if config is None else dict(config)
@@ -100,9 +100,9 @@ class IndexSegmentConformance(PersistenceChecks):
     def load_segment(
         self,
         directory: Path,
-        space: Optional[str] = None,
-        config: Optional[Dict[str, Any]] = None,
-        dimension: Optional[int] = None,
+        space: str | None = None,
+        config: dict[str, Any] | None = None,
+        dimension: int | None = None,
     ) -> Any:
         cfg = dict(self.small_config) if config is None else dict(config)
         return self._class().load(dimension or self.dimension, space or self.default_space, cfg, directory)
@@ -116,8 +116,8 @@ class IndexSegmentConformance(PersistenceChecks):
         return np.arange(start, start + n, dtype=np.int64) * 7 + 1000
 
     def filled(
-        self, n: int = 300, space: Optional[str] = None, seed: int = 0, directory: Optional[Path] = None
-    ) -> Tuple[Any, np.ndarray, np.ndarray]:
+        self, n: int = 300, space: str | None = None, seed: int = 0, directory: Path | None = None
+    ) -> tuple[Any, np.ndarray, np.ndarray]:
         """A segment holding ``n`` vectors added in batches of 100 (seq 1, 2, ...)."""
         seg = self.make_segment(space, directory=directory)
         X = self.vectors(n, seed=seed)
@@ -126,7 +126,7 @@ class IndexSegmentConformance(PersistenceChecks):
             seg.add(L[i : i + 100], X[i : i + 100], seq=i // 100 + 1)
         return seg, L, X
 
-    def index_files(self, directory: Path) -> List[Path]:
+    def index_files(self, directory: Path) -> list[Path]:
         """The files that make up the committed index in ``directory``.
 
         Default: with a ``<name>.manifest.json`` (the layout of huedb's built-in plugins,

@@ -17,7 +17,8 @@ fixture is used.
 from __future__ import annotations
 
 import types
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from huedb.registry import Registry
 
 
-def _one_class_plugin(cls: Any, kind: str, name: Optional[str]) -> Any:
+def _one_class_plugin(cls: Any, kind: str, name: str | None) -> Any:
     """A plugin object whose one hookimpl registers ``cls`` under ``kind``."""
     from huedb.hookspecs import hookimpl
     from huedb.registry import KINDS
@@ -41,7 +42,7 @@ def _one_class_plugin(cls: Any, kind: str, name: Optional[str]) -> Any:
 
 
 @pytest.fixture
-def huedb_registry() -> Iterator["Registry"]:
+def huedb_registry() -> Iterator[Registry]:
     """A fresh registry without entry-point discovery, installed for this test only."""
     from huedb.registry import Registry, set_registry
 
@@ -54,7 +55,7 @@ def huedb_registry() -> Iterator["Registry"]:
 
 
 @pytest.fixture
-def huedb_register(huedb_registry: "Registry") -> Callable[..., str]:
+def huedb_register(huedb_registry: Registry) -> Callable[..., str]:
     """``huedb_register(plugin, name=None, kind=None) -> plugin name``.
 
     ``plugin`` is a module or object with ``@hookimpl`` functions; with ``kind``
@@ -63,7 +64,7 @@ def huedb_register(huedb_registry: "Registry") -> Callable[..., str]:
     The registration lives in ``huedb_registry`` and ends with the test.
     """
 
-    def register(plugin: Any, name: Optional[str] = None, kind: Optional[str] = None) -> str:
+    def register(plugin: Any, name: str | None = None, kind: str | None = None) -> str:
         if kind is not None:
             wrapper = _one_class_plugin(plugin, kind, name)
             plugin_name = f"{getattr(plugin, '__module__', '?')}.{getattr(plugin, '__qualname__', plugin)}"

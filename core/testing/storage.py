@@ -13,8 +13,9 @@ backend (PostgreSQL) runs the same suite::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,10 +52,10 @@ class StorageBackendConformance:
     def add(
         backend: StorageBackend,
         model: CollectionModel,
-        ids: List[str],
+        ids: list[str],
         seq: int,
-        metadatas: Optional[List[Optional[Dict[str, Any]]]] = None,
-        documents: Optional[List[Optional[str]]] = None,
+        metadatas: list[dict[str, Any] | None] | None = None,
+        documents: list[str | None] | None = None,
     ) -> np.ndarray:
         vectors = np.arange(len(ids) * DIM, dtype=np.float32).reshape(len(ids), DIM) + seq
         with backend.write() as tx:
@@ -182,7 +183,7 @@ class StorageBackendConformance:
         )
         cid = collection.internal_id
 
-        def ids(**kw: Any) -> List[str]:
+        def ids(**kw: Any) -> list[str]:
             with backend.read() as tx:
                 sel = backend.selection(cid, kw.get("ids"), kw.get("where"), kw.get("where_document"))
                 return tx.select_records(sel, []).ids

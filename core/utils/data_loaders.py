@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from huedb.embedding_functions import DataLoader
 from huedb.registry import get_registry
 
-_CLASSES: Dict[str, str] = {"ImageLoader": "image"}
+_CLASSES: dict[str, str] = {"ImageLoader": "image"}
 
 
 def __getattr__(name: str) -> Any:

@@ -9,13 +9,13 @@ core never imports plugins by module path.
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List
+from typing import Any
 
 from huedb.embedding_functions import EmbeddingFunction
 from huedb.registry import get_registry, register_embedding_function
 
 #: chromadb class name -> registry name of the EF plugin that provides it
-_CLASSES: Dict[str, str] = {
+_CLASSES: dict[str, str] = {
     "DefaultEmbeddingFunction": "default",
     "ONNXMiniLM_L6_V2": "onnx_mini_lm_l6_v2",
     "OpenAIEmbeddingFunction": "openai",
@@ -42,12 +42,12 @@ _CLASSES: Dict[str, str] = {
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
-_COMPANIONS: Dict[str, tuple] = {
+_COMPANIONS: dict[str, tuple] = {
     "JinaQueryConfig": ("jina", "JinaQueryConfig"),
 }
 
 #: chromadb names huedb does not provide yet, and why
-_NOT_AVAILABLE: Dict[str, str] = {
+_NOT_AVAILABLE: dict[str, str] = {
     "AmazonBedrockEmbeddingFunction": "amazon_bedrock is not implemented in huedb yet",
     "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
     "GoogleVertexEmbeddingFunction": "google_vertex is not implemented in huedb yet",
@@ -64,7 +64,7 @@ _NOT_AVAILABLE: Dict[str, str] = {
 }
 
 
-def get_builtins() -> List[str]:
+def get_builtins() -> list[str]:
     return sorted(_CLASSES)
 
 
@@ -82,7 +82,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'huedb.utils.embedding_functions' has no attribute {name!r}")
 
 
-def __dir__() -> List[str]:
+def __dir__() -> list[str]:
     return sorted({*globals(), *_CLASSES, *_COMPANIONS, "known_embedding_functions"})
 
 

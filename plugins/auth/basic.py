@@ -14,7 +14,8 @@ import binascii
 import logging
 import os
 import re
-from typing import Any, ClassVar, Dict, Mapping, Tuple
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import bcrypt
 
@@ -45,9 +46,9 @@ _MALFORMED = "Malformed Authorization header: expected 'Authorization: Basic <ba
 _INVALID = "Invalid username or password."
 
 
-def parse_htpasswd(text: str, source: str) -> Dict[str, bytes]:
+def parse_htpasswd(text: str, source: str) -> dict[str, bytes]:
     """``user:bcrypthash`` lines -> {user: hash}. Blank lines and ``#`` comments are skipped."""
-    users: Dict[str, bytes] = {}
+    users: dict[str, bytes] = {}
     for number, line in content_lines(text):
         username, sep, hashed = line.partition(":")
         if not sep or not username or not hashed:
@@ -79,7 +80,7 @@ class BasicAuthenticationServerProvider:
 
     name: ClassVar[str] = "basic"
     #: every header authenticate() reads: the server caches a success keyed by them
-    credential_headers: ClassVar[Tuple[str, ...]] = ("authorization",)
+    credential_headers: ClassVar[tuple[str, ...]] = ("authorization",)
 
     def __init__(self, settings: Any) -> None:
         text = read_text_or_file(
@@ -150,7 +151,7 @@ class BasicAuthClientProvider:
         encoded = base64.b64encode(creds.encode("utf-8")).decode("ascii")
         self._header = Secret(f"Basic {encoded}")
 
-    def authenticate(self) -> Dict[str, str]:
+    def authenticate(self) -> dict[str, str]:
         return {AUTHORIZATION: self._header.get()}
 
 

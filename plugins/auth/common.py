@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -20,7 +21,7 @@ from huedb.errors import InvalidArgumentError
 AUTHORIZATION = "Authorization"
 X_CHROMA_TOKEN = "X-Chroma-Token"
 #: the token transport headers Chroma accepts (lower-cased -> canonical spelling)
-TOKEN_HEADERS: Dict[str, str] = {"authorization": AUTHORIZATION, "x-chroma-token": X_CHROMA_TOKEN}
+TOKEN_HEADERS: dict[str, str] = {"authorization": AUTHORIZATION, "x-chroma-token": X_CHROMA_TOKEN}
 
 #: Chroma's "any tenant / any database" marker in user files
 WILDCARD = "*"
@@ -77,7 +78,7 @@ def read_text_or_file(settings: Any, text_name: str, file_name: str, what: str) 
         return text
     path = os.fspath(path)
     try:
-        with open(path, "r", encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return f.read()
     except FileNotFoundError:
         raise InvalidArgumentError(
@@ -104,7 +105,7 @@ def load_yaml(text: str, source: str) -> Any:
         raise InvalidArgumentError(f"{source} is not valid YAML{where}: {problem}.") from None
 
 
-def content_lines(text: str) -> List[Tuple[int, str]]:
+def content_lines(text: str) -> list[tuple[int, str]]:
     """(1-based line number, stripped line) for non-blank, non-comment lines."""
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -114,9 +115,7 @@ def content_lines(text: str) -> List[Tuple[int, str]]:
     return out
 
 
-def normalize_token_header(
-    value: Optional[str], setting_name: str = "chroma_auth_token_transport_header"
-) -> Optional[str]:
+def normalize_token_header(value: str | None, setting_name: str = "chroma_auth_token_transport_header") -> str | None:
     """Canonical token header name, or None when not configured.
 
     Accepts any case and Chroma's legacy enum spelling (``AUTHORIZATION``, ``X_CHROMA_TOKEN``).
@@ -134,14 +133,14 @@ def normalize_token_header(
 
 
 # -- headers ----------------------------------------------------------------
-def lower_headers(headers: Mapping[str, str]) -> Dict[str, str]:
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Case-insensitive view of request headers (works for dicts and Starlette Headers)."""
     if headers is None:
         return {}
     return {str(k).lower(): v for k, v in headers.items()}
 
 
-def split_authorization(value: str) -> Tuple[str, str]:
+def split_authorization(value: str) -> tuple[str, str]:
     """``"Scheme credentials"`` -> (lower-cased scheme, credentials). Never echoes the value."""
     scheme, _, rest = value.strip().partition(" ")
     return scheme.lower(), rest.strip()
@@ -158,7 +157,7 @@ def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(digest(a), digest(b))
 
 
-def find_in_constant_time(candidate: bytes, entries: List[Tuple[bytes, Any]]) -> Optional[Any]:
+def find_in_constant_time(candidate: bytes, entries: list[tuple[bytes, Any]]) -> Any | None:
     """Returns the value whose digest equals ``candidate``, comparing against every entry.
 
     No early exit: the time taken does not reveal which entry (if any) matched.
@@ -171,7 +170,7 @@ def find_in_constant_time(candidate: bytes, entries: List[Tuple[bytes, Any]]) ->
 
 
 # -- tenant / database scope -------------------------------------------------
-def normalize_tenant(tenant: Any) -> Optional[str]:
+def normalize_tenant(tenant: Any) -> str | None:
     """None means "any tenant" (Chroma writes it as ``*``)."""
     if tenant in (None, "", WILDCARD):
         return None
@@ -180,7 +179,7 @@ def normalize_tenant(tenant: Any) -> Optional[str]:
     return tenant
 
 
-def normalize_databases(databases: Any) -> List[str]:
+def normalize_databases(databases: Any) -> list[str]:
     """An empty list means "any database" (Chroma writes it as ``["*"]``)."""
     if databases in (None, "", WILDCARD):
         return []
@@ -193,9 +192,7 @@ def normalize_databases(databases: Any) -> List[str]:
     return list(dict.fromkeys(databases))
 
 
-def singleton_tenant_database_if_applicable(
-    settings: Any, user: Optional[UserIdentity]
-) -> Tuple[Optional[str], Optional[str]]:
+def singleton_tenant_database_if_applicable(settings: Any, user: UserIdentity | None) -> tuple[str | None, str | None]:
     """Chroma's ``chroma_overwrite_singleton_tenant_database_access_from_auth``.
 
     When that setting is true, a user bound to one tenant (and one database)

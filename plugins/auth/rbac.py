@@ -20,8 +20,9 @@ may only touch that tenant, and a user bound to databases only those databases.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, FrozenSet, List, Mapping, NoReturn, Optional, Tuple
+from typing import Any, ClassVar, NoReturn
 
 from huedb.auth import AuthzResource, UserIdentity
 from huedb.errors import ForbiddenError, InvalidArgumentError
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 ALIASES = ("chromadb.auth.simple_rbac_authz.SimpleRBACAuthorizationProvider",)
 
 #: Every action a server asks authorization for, named as Chroma's AuthzAction values.
-ACTIONS: Tuple[str, ...] = (
+ACTIONS: tuple[str, ...] = (
     "system:reset",
     "tenant:create_tenant",
     "tenant:get_tenant",
@@ -65,17 +66,17 @@ ACTIONS: Tuple[str, ...] = (
 _ACTION_SET = frozenset(ACTIONS)
 
 #: Actions over the whole server: never allowed to a tenant- or database-bound user.
-SYSTEM_ACTIONS: FrozenSet[str] = frozenset({"system:reset"})
+SYSTEM_ACTIONS: frozenset[str] = frozenset({"system:reset"})
 #: Actions on a tenant as a whole: a database-bound user is not limited by its databases here.
-TENANT_LEVEL_ACTIONS: FrozenSet[str] = frozenset({"tenant:create_tenant", "tenant:get_tenant", "db:list_databases"})
+TENANT_LEVEL_ACTIONS: frozenset[str] = frozenset({"tenant:create_tenant", "tenant:get_tenant", "db:list_databases"})
 
 
 @dataclass(frozen=True)
 class _Policy:
     role: str
-    actions: FrozenSet[str]
-    tenant: Optional[str] = None
-    databases: Tuple[str, ...] = ()
+    actions: frozenset[str]
+    tenant: str | None = None
+    databases: tuple[str, ...] = ()
 
 
 def _action_name(action: Any) -> str:
@@ -86,7 +87,7 @@ def _action_name(action: Any) -> str:
     return value
 
 
-def parse_rbac_config(text: str, source: str) -> Tuple[Dict[str, FrozenSet[str]], Dict[str, _Policy]]:
+def parse_rbac_config(text: str, source: str) -> tuple[dict[str, frozenset[str]], dict[str, _Policy]]:
     """YAML -> (role -> actions, user id -> policy), validating every name."""
     data = load_yaml(text, source)
     if not isinstance(data, Mapping) or not isinstance(data.get("roles_mapping"), Mapping):
@@ -94,7 +95,7 @@ def parse_rbac_config(text: str, source: str) -> Tuple[Dict[str, FrozenSet[str]]
             f"{source} must be a YAML mapping with 'roles_mapping' (role -> {{actions: [...]}}) "
             f"and 'users' (a list of {{id, role}})."
         )
-    roles: Dict[str, FrozenSet[str]] = {}
+    roles: dict[str, frozenset[str]] = {}
     for role, spec in data["roles_mapping"].items():
         actions = spec.get("actions") if isinstance(spec, Mapping) else None
         if not isinstance(actions, list):
@@ -108,7 +109,7 @@ def parse_rbac_config(text: str, source: str) -> Tuple[Dict[str, FrozenSet[str]]
     users_data = data.get("users") or []
     if not isinstance(users_data, list):
         raise InvalidArgumentError(f"{source}: 'users' must be a list of {{id, role}} entries.")
-    users: Dict[str, _Policy] = {}
+    users: dict[str, _Policy] = {}
     for n, entry in enumerate(users_data, start=1):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str) or not entry["id"]:
             raise InvalidArgumentError(f"{source}: user #{n} needs an 'id' (a non-empty string).")
@@ -145,7 +146,7 @@ class SimpleRBACAuthorizationProvider:
         )
         self._roles, self._users = parse_rbac_config(text, source)
 
-    def allowed_actions(self, user: UserIdentity) -> FrozenSet[str]:
+    def allowed_actions(self, user: UserIdentity) -> frozenset[str]:
         """The actions ``user``'s role grants (empty when it has none)."""
         policy = self._policy(user)
         return policy.actions if policy else frozenset()
@@ -168,7 +169,7 @@ class SimpleRBACAuthorizationProvider:
         self._check_scope(user, action, resource, normalize_tenant(user.tenant), normalize_databases(user.databases))
         self._check_scope(user, action, resource, policy.tenant, list(policy.databases))
 
-    def _policy(self, user: UserIdentity) -> Optional[_Policy]:
+    def _policy(self, user: UserIdentity) -> _Policy | None:
         policy = self._users.get(user.user_id)
         if policy is not None:
             return policy
@@ -178,7 +179,7 @@ class SimpleRBACAuthorizationProvider:
         return None
 
     def _check_scope(
-        self, user: UserIdentity, action: str, resource: AuthzResource, tenant: Optional[str], databases: List[str]
+        self, user: UserIdentity, action: str, resource: AuthzResource, tenant: str | None, databases: list[str]
     ) -> None:
         if tenant is None and not databases:
             return

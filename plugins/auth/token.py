@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Any, ClassVar
 
 import yaml
 
@@ -64,9 +65,9 @@ class TokenUser:
     """A user a token maps to (never holds the token itself)."""
 
     user_id: str
-    tenant: Optional[str] = None
-    databases: Tuple[str, ...] = ()
-    attributes: Dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    tenant: str | None = None
+    databases: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def identity(self) -> UserIdentity:
         # A fresh object per request: callers may mutate it without touching the config.
@@ -88,7 +89,7 @@ def _load(text: str, source: str) -> Any:
     return load_yaml(text, source)
 
 
-def _tokens_of(value: Any, who: str, source: str) -> List[str]:
+def _tokens_of(value: Any, who: str, source: str) -> list[str]:
     tokens = [value] if isinstance(value, str) else value
     if not isinstance(tokens, list) or not tokens:
         raise InvalidArgumentError(f"{source}: {who} needs 'tokens', a non-empty list of token strings.")
@@ -101,10 +102,10 @@ def _tokens_of(value: Any, who: str, source: str) -> List[str]:
     return tokens
 
 
-def parse_token_config(text: str, source: str) -> List[Tuple[str, TokenUser]]:
+def parse_token_config(text: str, source: str) -> list[tuple[str, TokenUser]]:
     """Returns (token, user) pairs from any of the accepted formats."""
     data = _load(text, source)
-    pairs: List[Tuple[str, TokenUser]] = []
+    pairs: list[tuple[str, TokenUser]] = []
     if isinstance(data, Mapping) and "users" in data:
         users = data["users"]
         if not isinstance(users, list) or not users:
@@ -147,7 +148,7 @@ def parse_token_config(text: str, source: str) -> List[Tuple[str, TokenUser]]:
                 pairs.append((token, user))
     if not pairs:
         raise InvalidArgumentError(f"{source} has no tokens; add at least one.")
-    owners: Dict[str, TokenUser] = {}
+    owners: dict[str, TokenUser] = {}
     for token, user in pairs:
         other = owners.setdefault(token, user)
         if other.user_id != user.user_id:
@@ -163,7 +164,7 @@ class TokenAuthenticationServerProvider:
 
     name: ClassVar[str] = "token"
     #: every header authenticate() reads: the server caches a success keyed by them
-    credential_headers: ClassVar[Tuple[str, ...]] = ("authorization", "x-chroma-token")
+    credential_headers: ClassVar[tuple[str, ...]] = ("authorization", "x-chroma-token")
 
     def __init__(self, settings: Any) -> None:
         self._header = normalize_token_header(setting(settings, "chroma_auth_token_transport_header"))
@@ -179,7 +180,7 @@ class TokenAuthenticationServerProvider:
             else "chroma_server_authn_credentials"
         )
         unique = dict(parse_token_config(text, source))
-        self._entries: List[Tuple[bytes, TokenUser]] = [(digest(t), u) for t, u in unique.items()]
+        self._entries: list[tuple[bytes, TokenUser]] = [(digest(t), u) for t, u in unique.items()]
 
     def authenticate(self, headers: Mapping[str, str]) -> UserIdentity:
         token = self._extract(lower_headers(headers))
@@ -189,7 +190,7 @@ class TokenAuthenticationServerProvider:
         logger.debug("token authentication succeeded for user %r", user.user_id)
         return user.identity()
 
-    def _extract(self, headers: Dict[str, str]) -> str:
+    def _extract(self, headers: dict[str, str]) -> str:
         bearer = "'Authorization: Bearer <token>'"
         chroma = "'X-Chroma-Token: <token>'"
         if self._header == X_CHROMA_TOKEN:
@@ -242,7 +243,7 @@ class TokenAuthClientProvider:
         value = f"Bearer {token}" if self._header_name == AUTHORIZATION else token
         self._value = Secret(value)
 
-    def authenticate(self) -> Dict[str, str]:
+    def authenticate(self) -> dict[str, str]:
         return {self._header_name: self._value.get()}
 
 

@@ -6,8 +6,6 @@ it is persisted, so a client reopening the collection must allow that host
 
 from __future__ import annotations
 
-from typing import Optional
-
 from huedb.embedding_functions import ProviderEgress
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.openai_compatible import OpenAICompatibleEmbeddingFunction
@@ -27,11 +25,11 @@ class BasetenEmbeddingFunction(OpenAICompatibleEmbeddingFunction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
-        api_base: Optional[str] = None,
+        api_key: str | None = None,
+        api_base: str | None = None,
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.api_base = self._require("api_base", api_base)
         self.model_name = "baseten-embedding-model"  # what Baseten's OpenAI-compatible route expects

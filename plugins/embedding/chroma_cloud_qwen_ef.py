@@ -4,7 +4,8 @@ task's ``documents`` / ``query`` instruction."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import ChromaError, InvalidArgumentError
@@ -37,13 +38,13 @@ class ChromaCloudQwenEmbeddingFunction(ProviderEmbeddingFunction):
     def __init__(
         self,
         model: str = MODELS[0],
-        task: Optional[str] = None,
-        instructions: Optional[Dict[str, Dict[str, str]]] = None,
+        task: str | None = None,
+        instructions: dict[str, dict[str, str]] | None = None,
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         model = getattr(model, "value", model)  # chromadb passes an enum member
         if model not in MODELS:
@@ -66,7 +67,7 @@ class ChromaCloudQwenEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self._url
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         instruction = self.instructions.get(self.task or "", {}).get("query" if query else "documents", "")
         headers = {"x-chroma-token": self._key, "x-chroma-embedding-model": self.model}
         answer: Any = self._post_json(self._url, {"instructions": instruction, "texts": texts}, headers)

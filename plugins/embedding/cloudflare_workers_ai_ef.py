@@ -3,7 +3,7 @@ accounts/<account>/ai/run/<model> {"text": [...]}``, or through an AI Gateway wi
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import ChromaError
@@ -31,12 +31,12 @@ class CloudflareWorkersAIEmbeddingFunction(ProviderEmbeddingFunction):
         self,
         model_name: str,
         account_id: str,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        gateway_id: Optional[str] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        gateway_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.model_name = self._require("model_name", model_name)
         self.account_id = self._require("account_id", account_id)
@@ -52,7 +52,7 @@ class CloudflareWorkersAIEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self._url
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         answer = self._post_json(self._url, {"text": texts}, {"Authorization": f"Bearer {self._key}"})
         if not answer.get("success", True) or not isinstance(answer.get("result"), dict):
             raise ChromaError(f"Cloudflare Workers AI failed: {answer.get('errors')}")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import io
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import numpy as np
 
-from huedb.embedding_functions import ProviderEgress, Embeddable, Embeddings, EmbeddingFunction
-from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
+from huedb.embedding_functions import Embeddable, EmbeddingFunction, Embeddings, ProviderEgress
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
+from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 
 DEFAULT_API_KEY_ENV_VAR = "CHROMA_COHERE_API_KEY"  # chromadb's default
 STANDARD_API_KEY_ENV_VAR = "COHERE_API_KEY"  # also accepted when the default name is unset
@@ -25,7 +25,7 @@ MAX_TEXTS_PER_REQUEST = 96  # Cohere rejects larger `texts` arrays
 TRUNCATE_MODES = ("NONE", "START", "END")
 
 
-def _resolve_api_key(api_key: Optional[str], api_key_env_var: str) -> Tuple[str, str]:
+def _resolve_api_key(api_key: str | None, api_key_env_var: str) -> tuple[str, str]:
     return resolve_api_key(
         "CohereEmbeddingFunction", api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR
     )
@@ -46,12 +46,12 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "large",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        truncate: Optional[str] = None,
-        api_base: Optional[str] = None,
-        max_retries: Optional[int] = None,
+        truncate: str | None = None,
+        api_base: str | None = None,
+        max_retries: int | None = None,
     ) -> None:
         cohere = import_sdk("cohere", "CohereEmbeddingFunction", "cohere", "cohere")
         if not isinstance(model_name, str) or not model_name:
@@ -67,19 +67,19 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
         # Not persisted: where to reach Cohere is a property of the environment (CO_API_URL).
         self.api_base = api_base or os.environ.get("CO_API_URL") or None
         self.max_retries = max_retries
-        client_args: Dict[str, Any] = {"base_url": self.api_base, "client_name": "huedb"}
+        client_args: dict[str, Any] = {"base_url": self.api_base, "client_name": "huedb"}
         if max_retries is not None:
             client_args["max_retries"] = max_retries
         self._client = cohere.Client(self._api_key, **client_args)
 
     # -- embedding -------------------------------------------------------
-    def __call__(self, input: Union[Embeddable, str]) -> Embeddings:
+    def __call__(self, input: Embeddable | str) -> Embeddings:
         return self._embed(input, text_input_type="search_document")
 
-    def embed_query(self, input: Union[Embeddable, str]) -> Embeddings:
+    def embed_query(self, input: Embeddable | str) -> Embeddings:
         return self._embed(input, text_input_type="search_query")
 
-    def _embed(self, input: Union[Embeddable, str], text_input_type: str) -> Embeddings:
+    def _embed(self, input: Embeddable | str, text_input_type: str) -> Embeddings:
         items = [input] if isinstance(input, str) else list(input)
         if not items:
             return []
@@ -92,7 +92,7 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
                 )
         text_idx = np.flatnonzero(is_text)
         image_idx = np.flatnonzero(~is_text)
-        parts: List[Tuple[np.ndarray, np.ndarray]] = []
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
         if text_idx.size:
             texts = [items[i] for i in text_idx]
             parts.append((text_idx, self._batched("texts", texts, MAX_TEXTS_PER_REQUEST, text_input_type)))
@@ -109,12 +109,12 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
             out[idx] = vecs
         return list(out)
 
-    def _batched(self, field: str, values: List[str], per_call: int, input_type: str) -> np.ndarray:
+    def _batched(self, field: str, values: list[str], per_call: int, input_type: str) -> np.ndarray:
         chunks = [self._request(field, values[s : s + per_call], input_type) for s in range(0, len(values), per_call)]
         return np.concatenate(chunks, axis=0)
 
-    def _request(self, field: str, values: List[str], input_type: str) -> np.ndarray:
-        kwargs: Dict[str, Any] = {field: values, "model": self.model_name, "input_type": input_type}
+    def _request(self, field: str, values: list[str], input_type: str) -> np.ndarray:
+        kwargs: dict[str, Any] = {field: values, "model": self.model_name, "input_type": input_type}
         if self.truncate is not None:
             kwargs["truncate"] = self.truncate
         try:
@@ -132,9 +132,8 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
             raise ChromaError(f"Cohere returned {arr.shape[0] if arr.ndim else 0} embeddings for {len(values)} inputs")
         return arr
 
-    def _translate(self, err: Exception) -> Optional[ChromaError]:
+    def _translate(self, err: Exception) -> ChromaError | None:
         import httpx
-
         from cohere.core.api_error import ApiError
 
         if isinstance(err, httpx.TransportError):
@@ -174,7 +173,7 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
     def default_space(self) -> str:
         return "ip" if self.model_name == "embed-multilingual-v2.0" else "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         if self.model_name in ("embed-english-v2.0", "embed-english-light-v2.0"):
             return ["cosine"]
         if self.model_name == "embed-multilingual-v2.0":
@@ -184,17 +183,17 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
     def supports_images(self) -> bool:
         return True
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         # truncate, api_base and max_retries are session-only: the shared cohere
         # schema (additionalProperties: false) has no field for them.
         return {"api_key_env_var": self.api_key_env_var, "model_name": self.model_name}
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "CohereEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> CohereEmbeddingFunction:
         known = ("api_key_env_var", "model_name", "truncate")  # truncate: accepted if a config carries it
         return CohereEmbeddingFunction(**{k: config[k] for k in known if config.get(k) is not None})
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         if "model_name" in new_config and new_config["model_name"] != old_config.get("model_name"):
             raise InvalidArgumentError(
                 f"The model_name of a Cohere embedding function cannot change ({old_config.get('model_name')!r} -> "

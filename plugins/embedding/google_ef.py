@@ -8,7 +8,7 @@ the same class in chromadb) and ``google_generative_ai`` (chromadb calls the dep
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import InvalidArgumentError
@@ -36,17 +36,17 @@ class _GoogleGenAIBase(ProviderEmbeddingFunction):
 
     def _connect(
         self,
-        api_key: Optional[str],
-        api_key_env_var: Optional[str],
+        api_key: str | None,
+        api_key_env_var: str | None,
         model_name: str,
-        task_type: Optional[str],
-        dimension: Optional[int],
-        vertexai: Optional[bool],
-        project: Optional[str],
-        location: Optional[str],
-        base_url: Optional[str],
-        timeout: Optional[float],
-        max_retries: Optional[int],
+        task_type: str | None,
+        dimension: int | None,
+        vertexai: bool | None,
+        project: str | None,
+        location: str | None,
+        base_url: str | None,
+        timeout: float | None,
+        max_retries: int | None,
     ) -> None:
         self._genai = self._import("google.genai", "google-genai")
         self.model_name = self._require("model_name", model_name)
@@ -76,7 +76,7 @@ class _GoogleGenAIBase(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self.base_url or "https://generativelanguage.googleapis.com"
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         task_type = QUERY_TASK_TYPES.get(self.task_type, self.task_type) if query else self.task_type
         config = self._genai.types.EmbedContentConfig(task_type=task_type, output_dimensionality=self.dimension)
         response = self._client.models.embed_content(model=self.model_name, contents=texts, config=config)
@@ -93,16 +93,16 @@ class GoogleGeminiEmbeddingFunction(_GoogleGenAIBase):
     def __init__(
         self,
         model_name: str = "gemini-embedding-001",
-        task_type: Optional[str] = None,
-        dimension: Optional[int] = None,
-        api_key_env_var: Optional[str] = DEFAULT_API_KEY_ENV_VAR,
-        vertexai: Optional[bool] = None,
-        project: Optional[str] = None,
-        location: Optional[str] = None,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        task_type: str | None = None,
+        dimension: int | None = None,
+        api_key_env_var: str | None = DEFAULT_API_KEY_ENV_VAR,
+        vertexai: bool | None = None,
+        project: str | None = None,
+        location: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self._connect(
             api_key,
@@ -139,14 +139,14 @@ class GoogleGenerativeAiEmbeddingFunction(_GoogleGenAIBase):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "gemini-embedding-001",
         task_type: str = "RETRIEVAL_DOCUMENT",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        dimension: Optional[int] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        dimension: int | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         if task_type is None:
             raise InvalidArgumentError("task_type must be a Google task type such as 'RETRIEVAL_DOCUMENT'")

@@ -28,11 +28,12 @@ import email.utils
 import inspect
 import os
 import time
-from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from huedb.embedding_functions import Documents, Embeddings, EmbeddingFunction
+from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 
@@ -47,23 +48,23 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 class ProviderHTTPError(ChromaError):
     """A non-2xx answer to ``_post_json`` (providers called over plain httpx)."""
 
-    def __init__(self, status: int, detail: Any, headers: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"HTTP {status}: {detail}")
         self.status_code = status
         self.detail = detail
         self.headers = dict(headers or {})
 
 
-def _chain(err: BaseException) -> List[BaseException]:
+def _chain(err: BaseException) -> list[BaseException]:
     """``err`` and the exceptions it was raised from (SDKs often wrap httpx/requests errors)."""
-    seen: List[BaseException] = []
+    seen: list[BaseException] = []
     while err is not None and err not in seen and len(seen) < 8:
         seen.append(err)
         err = err.__cause__ or err.__context__
     return seen
 
 
-def status_of(err: BaseException) -> Optional[int]:
+def status_of(err: BaseException) -> int | None:
     """The HTTP status an SDK exception carries, whatever the SDK calls it."""
     for e in _chain(err):
         for attr in ("status_code", "http_status", "status"):
@@ -84,7 +85,7 @@ def status_of(err: BaseException) -> Optional[int]:
     return None
 
 
-def _is_kind(err: BaseException, words: Tuple[str, ...], types: Tuple[type, ...]) -> bool:
+def _is_kind(err: BaseException, words: tuple[str, ...], types: tuple[type, ...]) -> bool:
     for e in _chain(err):
         if isinstance(e, types) or any(w in type(e).__name__ for w in words):
             return True
@@ -110,7 +111,7 @@ def is_connection_error(err: BaseException) -> bool:
     )
 
 
-def retry_after_of(err: BaseException) -> Optional[float]:
+def retry_after_of(err: BaseException) -> float | None:
     """Seconds a 429/503 answer asked us to wait (``retry-after-ms`` / ``retry-after``)."""
     for e in _chain(err):
         headers = getattr(e, "headers", None)
@@ -150,7 +151,7 @@ def detail_of(err: BaseException, limit: int = 500) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def as_texts(ef_class: str, input: Union[Sequence[str], str]) -> List[str]:
+def as_texts(ef_class: str, input: Sequence[str] | str) -> list[str]:
     """A batch of documents (or one string) as a list, refusing anything that is not a str."""
     if isinstance(input, str):
         return [input]
@@ -175,25 +176,25 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
     #: most inputs one request may carry (the provider's documented limit)
     max_batch: ClassVar[int] = 128
     #: persisted fields: attributes of the instance, in Chroma's order
-    config_fields: ClassVar[Tuple[str, ...]] = ()
+    config_fields: ClassVar[tuple[str, ...]] = ()
     #: fields a configuration update may not change (stored vectors depend on them)
-    immutable_fields: ClassVar[Tuple[str, ...]] = ("model_name",)
+    immutable_fields: ClassVar[tuple[str, ...]] = ("model_name",)
     #: the SDK's own variables for its endpoint, read (after ``HUEDB_<NAME>_BASE_URL``) when
     #: ``base_url=`` is not given: a setting of the reader's environment, never persisted
-    base_url_env_vars: ClassVar[Tuple[str, ...]] = ()
+    base_url_env_vars: ClassVar[tuple[str, ...]] = ()
 
     # Set by _setup; defaults keep repr/errors working on half-built instances.
-    api_key_env_var: Optional[str] = None
+    api_key_env_var: str | None = None
     _key_source: str = "no key"
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
 
     # -- construction helpers ---------------------------------------------------------
     @classmethod
-    def _import(cls, module: str, package: Optional[str] = None) -> Any:
+    def _import(cls, module: str, package: str | None = None) -> Any:
         return import_sdk(module, cls.__name__, package or module, cls.extra)
 
-    def _setup(self, timeout: Optional[float], max_retries: Optional[int]) -> None:
+    def _setup(self, timeout: float | None, max_retries: int | None) -> None:
         timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         max_retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
@@ -206,7 +207,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def _resolve_key(
         self,
-        api_key: Optional[str],
+        api_key: str | None,
         api_key_env_var: str,
         default_env_var: str,
         fallback_env_vars: Sequence[str] = (),
@@ -223,7 +224,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         return "HUEDB_" + "".join(c if c.isalnum() else "_" for c in cls.ef_name.upper()) + "_BASE_URL"
 
     @classmethod
-    def _base_url(cls, given: Optional[str]) -> Optional[str]:
+    def _base_url(cls, given: str | None) -> str | None:
         """``base_url=`` if given, else the environment's endpoint override, else None (the SDK's default)."""
         if given:
             return given
@@ -241,13 +242,13 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         return value
 
     @staticmethod
-    def _optional_positive_int(name: str, value: Any) -> Optional[int]:
+    def _optional_positive_int(name: str, value: Any) -> int | None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InvalidArgumentError(f"{name} must be a positive integer or None, got {value!r}")
         return value
 
     # -- what subclasses implement ----------------------------------------------------
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         """Sends one request of at most ``max_batch`` texts; returns one vector per text, in order."""
         raise NotImplementedError
 
@@ -256,13 +257,13 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         return "the provider's API"
 
     # -- embedding --------------------------------------------------------------------
-    def __call__(self, input: Union[Documents, str]) -> Embeddings:
+    def __call__(self, input: Documents | str) -> Embeddings:
         return self._embed(input, query=False)
 
-    def embed_query(self, input: Union[Documents, str]) -> Embeddings:
+    def embed_query(self, input: Documents | str) -> Embeddings:
         return self._embed(input, query=True)
 
-    def _embed(self, input: Union[Documents, str], query: bool) -> Embeddings:
+    def _embed(self, input: Documents | str, query: bool) -> Embeddings:
         texts = as_texts(type(self).__name__, input)
         out: Embeddings = []
         for start in range(0, len(texts), self.max_batch):
@@ -290,7 +291,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         asked = retry_after_of(err) if err is not None else None
         return min(RETRY_MAX_WAIT, asked) if asked is not None else backoff
 
-    def _with_retries(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _with_retries(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         tenacity = self._tenacity
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
@@ -310,7 +311,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
                 raise
             raise translated from e
 
-    def _translate(self, err: BaseException) -> Optional[ChromaError]:
+    def _translate(self, err: BaseException) -> ChromaError | None:
         status = status_of(err)
         detail = detail_of(err)
         retries = f"{self.max_retries} {'retry' if self.max_retries == 1 else 'retries'}"
@@ -349,7 +350,7 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
         return client
 
     def _post_json(
-        self, url: str, body: Any, headers: Optional[Dict[str, str]] = None, params: Optional[Dict[str, str]] = None
+        self, url: str, body: Any, headers: dict[str, str] | None = None, params: dict[str, str] | None = None
     ) -> Any:
         response = self._http().post(url, json=body, headers=headers or {}, params=params)
         if response.status_code >= 400:
@@ -373,18 +374,18 @@ class ProviderEmbeddingFunction(EmbeddingFunction[Documents]):
     def default_space(self) -> str:
         return "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return ["cosine", "l2", "ip"]
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.config_fields}
 
     @classmethod
-    def build_from_config(cls, config: Dict[str, Any]) -> "ProviderEmbeddingFunction":  # type: ignore[override]
+    def build_from_config(cls, config: dict[str, Any]) -> ProviderEmbeddingFunction:  # type: ignore[override]
         params = inspect.signature(cls.__init__).parameters
         return cls(**{k: v for k, v in config.items() if k in params and k != "self" and v is not None})
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         for field in self.immutable_fields:
             if field in new_config and new_config[field] != old_config.get(field):
                 raise InvalidArgumentError(

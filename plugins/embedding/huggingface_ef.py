@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.hookspecs import hookimpl
@@ -24,14 +24,14 @@ class _FeatureExtraction(ProviderEmbeddingFunction):
     extra = "huggingface"
     max_batch = MAX_BATCH
 
-    def _client_for(self, model: Optional[str], key: Optional[str], provider: Optional[str] = None):
+    def _client_for(self, model: str | None, key: str | None, provider: str | None = None):
         hub = self._import("huggingface_hub")
         kwargs = {"model": model, "api_key": key, "timeout": self.timeout}
         if provider:
             kwargs["provider"] = provider
         return hub.InferenceClient(**kwargs)
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         out = self._client.feature_extraction(texts, **self._extraction_args)
         if out.ndim == 3:  # a model without pooling: one vector per token; mean-pool them
             out = out.mean(axis=1)
@@ -48,12 +48,12 @@ class HuggingFaceEmbeddingFunction(_FeatureExtraction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self._import("huggingface_hub")
         self.model_name = self._require("model_name", model_name)
@@ -86,10 +86,10 @@ class HuggingFaceEmbeddingServer(_FeatureExtraction):
     def __init__(
         self,
         url: str,
-        api_key_env_var: Optional[str] = None,
-        api_key: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        api_key_env_var: str | None = None,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self._import("huggingface_hub")
         self.url = self._require("url", url)

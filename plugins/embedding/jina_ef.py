@@ -4,7 +4,8 @@ official Python SDK). Queries use ``query_config`` (e.g. ``{"task": "retrieval.q
 from __future__ import annotations
 
 import base64
-from typing import Any, Dict, List, Optional, Sequence, TypedDict
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -53,19 +54,19 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "jina-embeddings-v2-base-en",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        task: Optional[str] = None,
-        late_chunking: Optional[bool] = None,
-        truncate: Optional[bool] = None,
-        dimensions: Optional[int] = None,
-        embedding_type: Optional[str] = None,
-        normalized: Optional[bool] = None,
-        query_config: Optional[JinaQueryConfig] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        task: str | None = None,
+        late_chunking: bool | None = None,
+        truncate: bool | None = None,
+        dimensions: int | None = None,
+        embedding_type: str | None = None,
+        normalized: bool | None = None,
+        query_config: JinaQueryConfig | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.model_name = self._require("model_name", model_name)
         self.task, self.late_chunking, self.truncate, self.normalized = task, late_chunking, truncate, normalized
@@ -88,8 +89,8 @@ class JinaEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self._url
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
-        payload: Dict[str, Any] = {"model": self.model_name, "input": texts}
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
+        payload: dict[str, Any] = {"model": self.model_name, "input": texts}
         options = {f: getattr(self, f) for f in QUERY_CONFIG_FIELDS}
         if query and self.query_config:
             options.update(self.query_config)

@@ -5,11 +5,12 @@ settings): pass ``embedding_function=`` again when you open the collection."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from huedb.embedding_functions import Documents, Embeddings, EmbeddingFunction
+from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.http_provider import as_texts
@@ -36,7 +37,7 @@ class ChromaLangchainEmbeddingFunction(EmbeddingFunction[Documents]):
             [np.asarray(v, dtype=np.float32) for v in self.embedding_function.embed_documents(texts)] if texts else []
         )
 
-    def embed_documents(self, texts: Sequence[str]) -> List[List[float]]:
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         return self.embedding_function.embed_documents(list(texts))
 
     def embed_query(self, input: Any) -> Any:  # type: ignore[override]
@@ -52,14 +53,14 @@ class ChromaLangchainEmbeddingFunction(EmbeddingFunction[Documents]):
     def name() -> str:
         return "langchain"  # chromadb 1.5.9's name() (its catalogue key is "chroma_langchain")
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {
             "embedding_function_class": self._embedding_function_class,
             "note": "A LangChain embedding function cannot be rebuilt from a config: pass it again.",
         }
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "ChromaLangchainEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> ChromaLangchainEmbeddingFunction:
         raise InvalidArgumentError(
             f"A LangChain embedding function ({config.get('embedding_function_class', 'unknown class')}) cannot be "
             f"rebuilt from a stored config: pass embedding_function=ChromaLangchainEmbeddingFunction(<your "

@@ -16,7 +16,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import numpy as np
 import onnx
@@ -42,7 +41,7 @@ class BertConfig:
     hidden_act: str = "gelu"
 
     @classmethod
-    def from_file(cls, path: Optional[Path]) -> "BertConfig":
+    def from_file(cls, path: Path | None) -> BertConfig:
         if path is None:
             return cls()
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -58,8 +57,8 @@ class _GraphBuilder:
     """Accumulates nodes and initializers; each op helper returns its output name."""
 
     def __init__(self) -> None:
-        self.nodes: List[onnx.NodeProto] = []
-        self.initializers: List[onnx.TensorProto] = []
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
         self._count = 0
 
     def fresh(self, hint: str) -> str:
@@ -70,9 +69,7 @@ class _GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name=name))
         return name
 
-    def op(
-        self, op_type: str, inputs: List[str], hint: Optional[str] = None, output: Optional[str] = None, **attrs
-    ) -> str:
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, output: str | None = None, **attrs) -> str:
         out = output or self.fresh(hint or op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=self.fresh("n_" + op_type), **attrs))
         return out
@@ -83,13 +80,13 @@ class _GraphBuilder:
         b = self.const(name + ".bias", bias.astype(np.float32))
         return self.op("Add", [self.op("MatMul", [x, w], hint=name), b], hint=name)
 
-    def layer_norm(self, x: str, weights: Dict[str, np.ndarray], name: str, eps: float) -> str:
+    def layer_norm(self, x: str, weights: dict[str, np.ndarray], name: str, eps: float) -> str:
         scale = self.const(name + ".weight", weights[name + ".weight"])
         bias = self.const(name + ".bias", weights[name + ".bias"])
         return self.op("LayerNormalization", [x, scale, bias], hint=name, axis=-1, epsilon=eps)
 
 
-def build_model(weights: Dict[str, np.ndarray], cfg: BertConfig = BertConfig()) -> onnx.ModelProto:
+def build_model(weights: dict[str, np.ndarray], cfg: BertConfig = BertConfig()) -> onnx.ModelProto:
     """Returns the ONNX model for a BERT encoder given its HF-named weights."""
     g = _GraphBuilder()
     w = {k.removeprefix("bert."): v for k, v in weights.items()}  # some exports prefix "bert."
@@ -178,7 +175,7 @@ def build_model(weights: Dict[str, np.ndarray], cfg: BertConfig = BertConfig()) 
     return model  # onnxruntime validates it on load; onnx.checker would cost another ~0.5 s
 
 
-def cached_model_path(weights_path: Path, config_path: Optional[Path], cache_dir: Path) -> Path:
+def cached_model_path(weights_path: Path, config_path: Path | None, cache_dir: Path) -> Path:
     """The cache file for these weights: named by the weights' SHA-256 (+ a short hash of config.json)."""
     h = hashlib.sha256()
     with open(weights_path, "rb") as f:
@@ -189,7 +186,7 @@ def cached_model_path(weights_path: Path, config_path: Optional[Path], cache_dir
     return Path(cache_dir) / f"all-MiniLM-L6-v2-{h.hexdigest()}-c{config_tag}-g{GRAPH_VERSION}.onnx"
 
 
-def ensure_model_file(weights_path: Path, config_path: Optional[Path], cache_dir: Path) -> Path:
+def ensure_model_file(weights_path: Path, config_path: Path | None, cache_dir: Path) -> Path:
     """Returns the cached .onnx file, building it first if needed (atomically: temp file + rename)."""
     target = cached_model_path(weights_path, config_path, cache_dir)
     if target.is_file():

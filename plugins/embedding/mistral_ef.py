@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.hookspecs import hookimpl
@@ -24,10 +24,10 @@ class MistralEmbeddingFunction(ProviderEmbeddingFunction):
         self,
         model: str = "mistral-embed",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         sdk = self._import("mistralai.client", "mistralai")
         self.model = self._require("model", model)
@@ -39,7 +39,7 @@ class MistralEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self.base_url or "https://api.mistral.ai"
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         response = self._client.embeddings.create(model=self.model, inputs=texts)
         return [d.embedding for d in sorted(response.data, key=lambda d: d.index or 0)]
 

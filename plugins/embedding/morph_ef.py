@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import InvalidArgumentError
@@ -24,13 +24,13 @@ class MorphEmbeddingFunction(OpenAICompatibleEmbeddingFunction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "morph-embedding-v2",
         api_base: str = DEFAULT_API_BASE,
         encoding_format: str = "float",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.model_name = self._require("model_name", model_name)
         self.api_base = self._require("api_base", api_base or DEFAULT_API_BASE)
@@ -41,7 +41,7 @@ class MorphEmbeddingFunction(OpenAICompatibleEmbeddingFunction):
         key = self._resolve_key(api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR)
         self._connect(key, self.api_base)
 
-    def _request_args(self, query: bool) -> Dict[str, Any]:
+    def _request_args(self, query: bool) -> dict[str, Any]:
         return {"model": self.model_name, "encoding_format": self.encoding_format}
 
 

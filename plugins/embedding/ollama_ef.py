@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
-from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.http_provider import ProviderEmbeddingFunction
 
@@ -27,7 +26,7 @@ class OllamaEmbeddingFunction(ProviderEmbeddingFunction):
         url: str = "http://localhost:11434",
         model_name: str = "chroma/all-minilm-l6-v2-f32",
         timeout: int = 60,
-        max_retries: Optional[int] = None,
+        max_retries: int | None = None,
     ) -> None:
         ollama = self._import("ollama")
         self.url = self._require("url", url)
@@ -49,7 +48,7 @@ class OllamaEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self.url
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         return self._client.embed(model=self.model_name, input=texts).embeddings
 
 

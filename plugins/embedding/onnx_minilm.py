@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,6 @@ from huedb.ef_persistence import validate_config_schema
 from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
-
 from huedb_plugins.embedding import model_source
 
 MAX_TOKENS = 256
@@ -33,7 +33,7 @@ def _default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _check_input(input: Any) -> List[str]:
+def _check_input(input: Any) -> list[str]:
     if isinstance(input, str) or not isinstance(input, (list, tuple)):
         raise InvalidArgumentError(
             f"Expected input to be a list of strings, got {type(input).__name__}"
@@ -50,7 +50,7 @@ def _check_input(input: Any) -> List[str]:
 class _Runtime:
     """One tokenizer + onnxruntime session; thread-safe to call."""
 
-    def __init__(self, files: model_source.ModelFiles, providers: Optional[List[str]], threads: int) -> None:
+    def __init__(self, files: model_source.ModelFiles, providers: list[str] | None, threads: int) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -83,7 +83,7 @@ class _Runtime:
         self.tokenizer.no_padding()  # tokenizer.json ships fixed 128 padding; we pad per batch ourselves
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
 
-    def embed(self, texts: List[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
@@ -102,11 +102,11 @@ class _Runtime:
         return out
 
 
-_runtimes: Dict[Tuple[Any, ...], _Runtime] = {}
+_runtimes: dict[tuple[Any, ...], _Runtime] = {}
 _runtimes_lock = threading.Lock()
 
 
-def _get_runtime(files: model_source.ModelFiles, providers: Optional[List[str]], threads: int) -> _Runtime:
+def _get_runtime(files: model_source.ModelFiles, providers: list[str] | None, threads: int) -> _Runtime:
     key = (str(files.weights), str(files.tokenizer), tuple(providers or ()), threads)
     with _runtimes_lock:  # held while building so concurrent first calls build once
         runtime = _runtimes.get(key)
@@ -126,12 +126,12 @@ class ONNXMiniLM_L6_V2(EmbeddingFunction[Documents]):
 
     def __init__(
         self,
-        preferred_providers: Optional[List[str]] = None,
+        preferred_providers: list[str] | None = None,
         *,
-        model_path: Optional[str] = None,
-        model_url: Optional[str] = None,
-        model_sha256: Optional[str] = None,
-        num_threads: Optional[int] = None,
+        model_path: str | None = None,
+        model_url: str | None = None,
+        model_sha256: str | None = None,
+        num_threads: int | None = None,
     ) -> None:
         if preferred_providers is not None:
             if not isinstance(preferred_providers, (list, tuple)) or not all(
@@ -151,7 +151,7 @@ class ONNXMiniLM_L6_V2(EmbeddingFunction[Documents]):
         self._model_url = model_url
         self._model_sha256 = model_sha256
         self._num_threads = num_threads or _default_threads()
-        self._runtime: Optional[_Runtime] = None
+        self._runtime: _Runtime | None = None
 
     def _get(self) -> _Runtime:
         if self._runtime is None:
@@ -172,26 +172,26 @@ class ONNXMiniLM_L6_V2(EmbeddingFunction[Documents]):
     def default_space(self) -> str:
         return "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return list(_SPACES)
 
     def max_tokens(self) -> int:
         return MAX_TOKENS
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         providers = self._preferred_providers
         return {"preferred_providers": list(providers) if providers is not None else None}
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "ONNXMiniLM_L6_V2":
+    def build_from_config(config: dict[str, Any]) -> ONNXMiniLM_L6_V2:
         ONNXMiniLM_L6_V2.validate_config(config)
         return ONNXMiniLM_L6_V2(preferred_providers=config.get("preferred_providers"))
 
     @classmethod
-    def validate_config(cls, config: Dict[str, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         validate_config_schema("onnx_mini_lm_l6_v2", config)
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         """Providers only change where the model runs, not its vectors, so any update is accepted."""
         self.validate_config(new_config)
 
@@ -200,7 +200,7 @@ class DefaultEmbeddingFunction(EmbeddingFunction[Documents]):
     """The embedding function collections use when none is given: all-MiniLM-L6-v2 on onnxruntime."""
 
     def __init__(self) -> None:
-        self._ef: Optional[ONNXMiniLM_L6_V2] = None
+        self._ef: ONNXMiniLM_L6_V2 | None = None
 
     def __call__(self, input: Documents) -> Embeddings:
         if self._ef is None:
@@ -214,22 +214,22 @@ class DefaultEmbeddingFunction(EmbeddingFunction[Documents]):
     def default_space(self) -> str:
         return "l2"  # as chromadb's DefaultEmbeddingFunction (ONNXMiniLM_L6_V2 itself says cosine)
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return list(_SPACES)
 
     def max_tokens(self) -> int:
         return MAX_TOKENS
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "DefaultEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> DefaultEmbeddingFunction:
         DefaultEmbeddingFunction.validate_config(config)
         return DefaultEmbeddingFunction()
 
     @classmethod
-    def validate_config(cls, config: Dict[str, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         validate_config_schema("default", config)
 
 

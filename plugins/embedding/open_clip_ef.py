@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, List, Optional, Union
+from typing import Any
 
 import numpy as np
 
-from huedb.embedding_functions import Embeddable, Embeddings, EmbeddingFunction
+from huedb.embedding_functions import Embeddable, EmbeddingFunction, Embeddings
 from huedb.errors import ChromaError, InvalidArgumentError
 from huedb.hookspecs import hookimpl
 
@@ -32,8 +32,8 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
     def __init__(
         self,
         model_name: str = "ViT-B-32",
-        checkpoint: Optional[str] = "laion2b_s34b_b79k",
-        device: Optional[str] = "cpu",
+        checkpoint: str | None = "laion2b_s34b_b79k",
+        device: str | None = "cpu",
     ) -> None:
         try:
             import open_clip
@@ -77,7 +77,7 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
         self._tokenizer = open_clip.get_tokenizer(model_name)
 
     # -- embedding -------------------------------------------------------
-    def __call__(self, input: Union[Embeddable, str]) -> Embeddings:
+    def __call__(self, input: Embeddable | str) -> Embeddings:
         items = [input] if isinstance(input, str) else list(input)
         if not items:
             return []
@@ -95,7 +95,7 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
             out[idx] = vecs
         return list(out)
 
-    def _encode(self, values: List[Any], encode: Any) -> np.ndarray:
+    def _encode(self, values: list[Any], encode: Any) -> np.ndarray:
         torch = self._torch
         chunks = []
         with torch.inference_mode():
@@ -105,10 +105,10 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
                 chunks.append(features.cpu().numpy())
         return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
 
-    def _encode_texts(self, texts: List[str]) -> Any:
+    def _encode_texts(self, texts: list[str]) -> Any:
         return self._model.encode_text(self._tokenizer(texts).to(self.device or "cpu"))
 
-    def _encode_images(self, images: List[np.ndarray]) -> Any:
+    def _encode_images(self, images: list[np.ndarray]) -> Any:
         batch = self._torch.stack([self._preprocess(self._Image.fromarray(_squeeze(img))) for img in images])
         return self._model.encode_image(batch.to(self.device or "cpu"))
 
@@ -120,17 +120,17 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
     def default_space(self) -> str:
         return "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return ["cosine", "l2", "ip"]
 
     def supports_images(self) -> bool:
         return True
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "checkpoint": self.checkpoint or "", "device": self.device}
 
     @classmethod
-    def persisted_config_problem(cls, config: Dict[str, Any]) -> Optional[str]:
+    def persisted_config_problem(cls, config: dict[str, Any]) -> str | None:
         # open_clip loads an ``hf-hub:``/``local-dir:`` model, or a checkpoint that is a
         # file path or URL, as given: a pickled checkpoint runs code when loaded. A persisted
         # config may only name OpenCLIP's own architectures and pretrained tags.
@@ -147,14 +147,14 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
         return None
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "OpenCLIPEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> OpenCLIPEmbeddingFunction:
         return OpenCLIPEmbeddingFunction(
             model_name=config.get("model_name", "ViT-B-32"),
             checkpoint=config.get("checkpoint") or None,
             device=config.get("device", "cpu"),
         )
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         for field in ("model_name", "checkpoint"):
             if field in new_config and (new_config[field] or "") != (old_config.get(field) or ""):
                 raise InvalidArgumentError(

@@ -4,14 +4,15 @@ Perplexity through ``perplexityai``."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from huedb_plugins.embedding.http_provider import ProviderEmbeddingFunction
 
 
 class OpenAICompatibleEmbeddingFunction(ProviderEmbeddingFunction):
     #: (module, client class, package) of the SDK
-    sdk: ClassVar[Tuple[str, str, str]] = ("openai", "OpenAI", "openai")
+    sdk: ClassVar[tuple[str, str, str]] = ("openai", "OpenAI", "openai")
 
     def _connect(self, key: str, base_url: Any) -> None:
         module, client_class, package = self.sdk
@@ -24,13 +25,13 @@ class OpenAICompatibleEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return str(self._client.base_url)
 
-    def _request_args(self, query: bool) -> Dict[str, Any]:
+    def _request_args(self, query: bool) -> dict[str, Any]:
         return {"model": self.model_name}
 
     def _decode(self, embedding: Any) -> Any:
         return embedding
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         response = self._client.embeddings.create(input=texts, **self._request_args(query))
         data = sorted(response.data, key=lambda d: getattr(d, "index", 0) or 0)
         return [self._decode(d.embedding) for d in data]

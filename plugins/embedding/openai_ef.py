@@ -8,21 +8,22 @@ environment variable holding the key, never the key.
 from __future__ import annotations
 
 import base64
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from huedb.embedding_functions import ProviderEgress, Documents, Embeddings, EmbeddingFunction
-from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
+from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings, ProviderEgress
 from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
 from huedb.hookspecs import hookimpl
+from huedb_plugins.embedding.providers import import_sdk, resolve_api_key
 
 DEFAULT_API_KEY_ENV_VAR = "CHROMA_OPENAI_API_KEY"  # chromadb's default
 STANDARD_API_KEY_ENV_VAR = "OPENAI_API_KEY"  # the SDK's own variable, also accepted
 MAX_INPUTS_PER_REQUEST = 2048  # OpenAI rejects larger `input` arrays
 
 
-def _resolve_api_key(api_key: Optional[str], api_key_env_var: str) -> Tuple[str, str]:
+def _resolve_api_key(api_key: str | None, api_key_env_var: str) -> tuple[str, str]:
     return resolve_api_key(
         "OpenAIEmbeddingFunction", api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR
     )
@@ -39,17 +40,17 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "text-embedding-ada-002",
-        organization_id: Optional[str] = None,
-        api_base: Optional[str] = None,
-        api_type: Optional[str] = None,
-        api_version: Optional[str] = None,
-        deployment_id: Optional[str] = None,
-        default_headers: Optional[Dict[str, str]] = None,
-        dimensions: Optional[int] = None,
+        organization_id: str | None = None,
+        api_base: str | None = None,
+        api_type: str | None = None,
+        api_version: str | None = None,
+        deployment_id: str | None = None,
+        default_headers: dict[str, str] | None = None,
+        dimensions: int | None = None,
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        max_retries: Optional[int] = None,
+        max_retries: int | None = None,
     ) -> None:
         openai = import_sdk("openai", "OpenAIEmbeddingFunction", "openai", "openai")
         if not isinstance(model_name, str) or not model_name:
@@ -76,7 +77,7 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         self._client = self._make_client()
 
     def _make_client(self) -> Any:
-        common: Dict[str, Any] = {"api_key": self._api_key, "default_headers": self.default_headers}
+        common: dict[str, Any] = {"api_key": self._api_key, "default_headers": self.default_headers}
         if self.max_retries is not None:
             common["max_retries"] = self.max_retries
         if self.api_type == "azure":
@@ -95,7 +96,7 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         return self._openai.OpenAI(organization=self.organization_id, base_url=self.api_base, **common)
 
     # -- embedding -------------------------------------------------------
-    def __call__(self, input: Union[Documents, str]) -> Embeddings:
+    def __call__(self, input: Documents | str) -> Embeddings:
         texts = _as_texts(input)
         if not texts:
             return []
@@ -105,8 +106,8 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         ]
         return list(np.concatenate(chunks, axis=0))
 
-    def _embed_chunk(self, texts: List[str]) -> np.ndarray:
-        params: Dict[str, Any] = {"model": self.model_name, "input": texts, "encoding_format": "base64"}
+    def _embed_chunk(self, texts: list[str]) -> np.ndarray:
+        params: dict[str, Any] = {"model": self.model_name, "input": texts, "encoding_format": "base64"}
         # ada-002 rejects `dimensions`; newer models and compatible servers take it.
         if self.dimensions is not None and not self.model_name.startswith("text-embedding-ada"):
             params["dimensions"] = self.dimensions
@@ -152,10 +153,10 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     def default_space(self) -> str:
         return "cosine"  # OpenAI vectors are unit length
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return ["cosine", "l2", "ip"]
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {
             "api_key_env_var": self.api_key_env_var,
             "model_name": self.model_name,
@@ -169,7 +170,7 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         }
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "OpenAIEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> OpenAIEmbeddingFunction:
         known = (
             "api_key_env_var",
             "model_name",
@@ -183,7 +184,7 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
         )
         return OpenAIEmbeddingFunction(**{k: config[k] for k in known if config.get(k) is not None})
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         for field in ("model_name", "dimensions"):
             if field in new_config and new_config[field] != old_config.get(field):
                 raise InvalidArgumentError(
@@ -192,7 +193,7 @@ class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
                 )
 
 
-def _as_texts(input: Union[Sequence[str], str]) -> List[str]:
+def _as_texts(input: Sequence[str] | str) -> list[str]:
     if isinstance(input, str):
         return [input]
     texts = list(input)

@@ -4,7 +4,7 @@ Perplexity answers base64-encoded int8 vectors, returned as float32."""
 from __future__ import annotations
 
 import base64
-from typing import Any, Dict, Optional
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +28,13 @@ class PerplexityEmbeddingFunction(OpenAICompatibleEmbeddingFunction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "pplx-embed-v1-0.6b",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        dimensions: Optional[int] = None,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        dimensions: int | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.model_name = self._require("model_name", model_name)
         self.dimensions = self._optional_positive_int("dimensions", dimensions)
@@ -42,8 +42,8 @@ class PerplexityEmbeddingFunction(OpenAICompatibleEmbeddingFunction):
         key = self._resolve_key(api_key, api_key_env_var, DEFAULT_API_KEY_ENV_VAR)
         self._connect(key, self._base_url(base_url))
 
-    def _request_args(self, query: bool) -> Dict[str, Any]:
-        args: Dict[str, Any] = {"model": self.model_name}
+    def _request_args(self, query: bool) -> dict[str, Any]:
+        args: dict[str, Any] = {"model": self.model_name}
         if self.dimensions is not None:
             args["dimensions"] = self.dimensions
         return args

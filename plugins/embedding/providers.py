@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Optional, Sequence, Tuple, Union
 
 from huedb.embedding_functions import MissingProviderPackage
 from huedb.errors import InvalidArgumentError
@@ -14,11 +14,11 @@ from huedb.errors import InvalidArgumentError
 
 def resolve_api_key(
     ef_name: str,
-    api_key: Optional[str],
+    api_key: str | None,
     api_key_env_var: str,
     default_env_var: str,
-    standard_env_var: Union[str, Sequence[str], None] = (),
-) -> Tuple[str, str]:
+    standard_env_var: str | Sequence[str] | None = (),
+) -> tuple[str, str]:
     """Returns (key, env var to persist). The named variable wins; with the default
     name, the provider SDK's standard variable(s) are the fallback."""
     if not isinstance(api_key_env_var, str) or not api_key_env_var:

@@ -3,7 +3,7 @@ against Roboflow's hosted inference or a self-hosted inference server at ``api_u
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.hookspecs import hookimpl
@@ -26,11 +26,11 @@ class RoboflowEmbeddingFunction(ProviderEmbeddingFunction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         api_url: str = "https://infer.roboflow.com",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.api_url = self._require("api_url", api_url)
         self._setup(timeout, max_retries)
@@ -39,7 +39,7 @@ class RoboflowEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return self.api_url
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         url = f"{self.api_url.rstrip('/')}/clip/embed_text"
         return self._post_json(url, {"text": texts}, params={"api_key": self._key})["embeddings"]
 

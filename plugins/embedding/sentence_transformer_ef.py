@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
-from huedb.embedding_functions import Documents, Embeddings, EmbeddingFunction
+from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.http_provider import as_texts
 from huedb_plugins.embedding.providers import import_sdk
 
-_MODELS: Dict[Tuple[str, str, str], Any] = {}
+_MODELS: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -69,10 +69,10 @@ class SentenceTransformerEmbeddingFunction(EmbeddingFunction[Documents]):
     def default_space(self) -> str:
         return "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return ["cosine", "l2", "ip"]
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {
             "model_name": self.model_name,
             "device": self.device,
@@ -81,7 +81,7 @@ class SentenceTransformerEmbeddingFunction(EmbeddingFunction[Documents]):
         }
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "SentenceTransformerEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> SentenceTransformerEmbeddingFunction:
         return SentenceTransformerEmbeddingFunction(
             model_name=config.get("model_name", "all-MiniLM-L6-v2"),
             device=config.get("device", "cpu"),
@@ -90,7 +90,7 @@ class SentenceTransformerEmbeddingFunction(EmbeddingFunction[Documents]):
         )
 
     @classmethod
-    def persisted_config_problem(cls, config: Dict[str, Any]) -> Optional[str]:
+    def persisted_config_problem(cls, config: dict[str, Any]) -> str | None:
         model = str(config.get("model_name") or "")
         if os.path.isabs(model) or model.startswith((".", "~")) or os.path.exists(model) or "\\" in model:
             return f"model_name {model!r}, a local path (only Hugging Face model ids are rebuilt from a config)"
@@ -100,7 +100,7 @@ class SentenceTransformerEmbeddingFunction(EmbeddingFunction[Documents]):
                 return f"kwargs[{key!r}] = {kwargs[key]!r} (it could load files or run code the creator chose)"
         return None
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         if "model_name" in new_config and new_config["model_name"] != old_config.get("model_name"):
             raise InvalidArgumentError(
                 f"The model_name of a sentence-transformers embedding function cannot change "

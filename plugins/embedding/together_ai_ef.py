@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.hookspecs import hookimpl
@@ -26,11 +26,11 @@ class TogetherAIEmbeddingFunction(ProviderEmbeddingFunction):
     def __init__(
         self,
         model_name: str,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         together = self._import("together")
         self.model_name = self._require("model_name", model_name)
@@ -42,7 +42,7 @@ class TogetherAIEmbeddingFunction(ProviderEmbeddingFunction):
     def _endpoint(self) -> str:
         return str(self._client.base_url)
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         response = self._client.embeddings.create(model=self.model_name, input=texts)
         return [d.embedding for d in sorted(response.data, key=lambda d: d.index)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import InvalidArgumentError
@@ -30,14 +30,14 @@ class VoyageAIEmbeddingFunction(ProviderEmbeddingFunction):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model_name: str = "voyage-large-2",
         api_key_env_var: str = DEFAULT_API_KEY_ENV_VAR,
-        input_type: Optional[str] = None,
+        input_type: str | None = None,
         truncation: bool = True,
-        base_url: Optional[str] = None,
-        timeout: Optional[float] = None,
-        max_retries: Optional[int] = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         voyageai = self._import("voyageai")
         self.model_name = self._require("model_name", model_name)
@@ -55,7 +55,7 @@ class VoyageAIEmbeddingFunction(ProviderEmbeddingFunction):
             getattr(self._client, "_params", {}).get("base_url") or self.base_url or "https://api.voyageai.com/v1"
         )
 
-    def _embed_batch(self, texts: List[str], query: bool) -> Sequence[Sequence[float]]:
+    def _embed_batch(self, texts: list[str], query: bool) -> Sequence[Sequence[float]]:
         input_type = "query" if query and self.input_type == "document" else self.input_type
         result = self._client.embed(texts, model=self.model_name, input_type=input_type, truncation=self.truncation)
         return result.embeddings

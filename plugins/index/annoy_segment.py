@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar
 
 import numpy as np
 from annoy import AnnoyIndex
@@ -66,7 +66,7 @@ class AnnoySegment:
     """annoy forest + exact delta, exact re-ranking."""
 
     name: ClassVar[str] = "annoy"
-    mutable_params: ClassVar[Tuple[str, ...]] = (
+    mutable_params: ClassVar[tuple[str, ...]] = (
         "n_trees",
         "search_k",
         "overfetch",
@@ -75,7 +75,7 @@ class AnnoySegment:
         "n_jobs",
     )
 
-    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
+    def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None:
         self._dim = check_dimension(dimension)
         self._space = check_space(space)
         self._cfg = resolve_config(self.name, self._space, config, SPEC)
@@ -84,16 +84,16 @@ class AnnoySegment:
         self._dir = Path(directory) if directory is not None else None
         self._seq = 0
         self._table = VectorTable(self._dim)
-        self._forest: Optional[AnnoyIndex] = None
+        self._forest: AnnoyIndex | None = None
         self._forest_labels = np.empty(0, dtype=np.int64)  # sorted; item i -> label
         self._tomb = np.empty(0, dtype=bool)
         self._n_tomb = 0
         self._delta = np.empty(0, dtype=np.int64)  # sorted labels served exactly
-        self._forest_entry: Optional[Dict[str, Any]] = None  # manifest entry of the saved forest
+        self._forest_entry: dict[str, Any] | None = None  # manifest entry of the saved forest
 
     # -- persistence -------------------------------------------------------
     @classmethod
-    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["AnnoySegment"]:
+    def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> AnnoySegment | None:
         manifest = atomic.read_manifest(directory, cls.name)
         if manifest is None:
             return None
@@ -132,7 +132,7 @@ class AnnoySegment:
     def persist(self) -> None:
         if self._dir is None:
             return
-        files: Dict[str, atomic.FileSource] = {
+        files: dict[str, atomic.FileSource] = {
             "labels.npy": atomic.npy_writer(self._table.labels),
             "vectors.npy": atomic.npy_writer(self._table.vectors),
             "forest_labels.npy": atomic.npy_writer(self._forest_labels),
@@ -194,7 +194,7 @@ class AnnoySegment:
         self._delta = np.setdiff1d(self._delta, gone, assume_unique=True)
         self._seq = max(self._seq, int(seq))
 
-    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)
@@ -223,7 +223,7 @@ class AnnoySegment:
     def count(self) -> int:
         return len(self._table)
 
-    def update_config(self, config: Dict[str, Any]) -> None:
+    def update_config(self, config: dict[str, Any]) -> None:
         """n_trees applies from the next rebuild; the other keys immediately."""
         self._cfg.update(config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC))
 
@@ -274,7 +274,7 @@ class AnnoySegment:
             return empty_result(len(q), k)
         return exact_topk(q, self._table.get(labels), labels, k, self._space)
 
-    def _forest_search(self, q: np.ndarray, k: int, allowed: Optional[np.ndarray], eligible: int) -> Result:
+    def _forest_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None, eligible: int) -> Result:
         """Over-fetched forest candidates, tombstones/ineligible dropped, re-ranked exactly."""
         m = len(self._forest_labels)
         want = min(k, eligible)
@@ -302,7 +302,7 @@ class AnnoySegment:
             result[0][short], result[1][short] = exact
         return result
 
-    def _forest_eligible(self, allowed: Optional[np.ndarray]) -> np.ndarray:
+    def _forest_eligible(self, allowed: np.ndarray | None) -> np.ndarray:
         live = self._forest_labels[~self._tomb]
         return live if allowed is None else np.intersect1d(live, allowed, assume_unique=True)
 

@@ -27,8 +27,9 @@ import io
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -38,7 +39,7 @@ FORMAT_VERSION = 1
 
 Writer = Callable[[Path], None]
 #: a writer for a new file, or an entry of the current manifest to keep as is
-FileSource = Union[Writer, Dict[str, Any]]
+FileSource = Union[Writer, dict[str, Any]]
 
 
 def manifest_path(directory: Path, name: str) -> Path:
@@ -71,7 +72,7 @@ def npy_writer(array: np.ndarray) -> Writer:
     return _write_bytes(buf.getvalue())
 
 
-def file_digest(path: Path) -> Dict[str, Any]:
+def file_digest(path: Path) -> dict[str, Any]:
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as f:
@@ -81,13 +82,13 @@ def file_digest(path: Path) -> Dict[str, Any]:
     return {"size": size, "sha256": h.hexdigest()}
 
 
-def _body_checksum(body: Dict[str, Any]) -> str:
+def _body_checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def write_generation(
-    directory: Path, name: str, files: Dict[str, FileSource], meta: Dict[str, Any]
-) -> Optional[Dict[str, Any]]:
+    directory: Path, name: str, files: dict[str, FileSource], meta: dict[str, Any]
+) -> dict[str, Any] | None:
     """Writes a new generation of ``files`` and commits it with a manifest; returns the manifest.
 
     Returns None, writing nothing, when the committed manifest already has an
@@ -105,7 +106,7 @@ def write_generation(
         _remove_stale(directory, name, {e["file"] for e in previous.get("files", {}).values()})
         return None
     generation = (previous or {}).get("generation", 0) + 1
-    entries: Dict[str, Dict[str, Any]] = {}
+    entries: dict[str, dict[str, Any]] = {}
     for key, source in files.items():
         if isinstance(source, dict):  # unchanged file of the current generation
             entries[key] = dict(source)
@@ -131,7 +132,7 @@ def _remove_stale(directory: Path, name: str, keep: set) -> None:
                 pass  # removed concurrently or still in use; the next persist retries
 
 
-def read_manifest(directory: Path, name: str) -> Optional[Dict[str, Any]]:
+def read_manifest(directory: Path, name: str) -> dict[str, Any] | None:
     """The committed manifest, None when nothing was persisted; CorruptIndexError if unreadable."""
     path = manifest_path(directory, name)
     if not path.exists():
@@ -153,13 +154,13 @@ def read_manifest(directory: Path, name: str) -> Optional[Dict[str, Any]]:
     return manifest
 
 
-def check_meta(manifest: Dict[str, Any], **expected: Any) -> None:
+def check_meta(manifest: dict[str, Any], **expected: Any) -> None:
     for key, value in expected.items():
         if manifest.get(key) != value:
             raise CorruptIndexError(f"persisted index has {key}={manifest.get(key)!r}, expected {value!r}")
 
 
-def verified_path(directory: Path, manifest: Dict[str, Any], key: str) -> Path:
+def verified_path(directory: Path, manifest: dict[str, Any], key: str) -> Path:
     """Path of a manifest file after checking it exists with the recorded size and SHA-256."""
     entry = manifest.get("files", {}).get(key)
     if entry is None:
@@ -176,7 +177,7 @@ def verified_path(directory: Path, manifest: Dict[str, Any], key: str) -> Path:
     return path
 
 
-def load_npy(directory: Path, manifest: Dict[str, Any], key: str) -> np.ndarray:
+def load_npy(directory: Path, manifest: dict[str, Any], key: str) -> np.ndarray:
     path = verified_path(directory, manifest, key)
     try:
         return np.load(path, allow_pickle=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -11,11 +12,10 @@ from huedb.distance import candidate_distances, check_space, exact_search  # noq
 from huedb.errors import InvalidArgumentError, InvalidDimensionException
 from huedb.index import sorted_unique
 
-
 # Exact search computes (queries x vectors) distance blocks of at most this many floats.
 _BLOCK_FLOATS = 1 << 24
 
-Result = Tuple[np.ndarray, np.ndarray]
+Result = tuple[np.ndarray, np.ndarray]
 
 
 def check_dimension(dimension: int) -> int:
@@ -48,7 +48,7 @@ def as_vectors(vectors: Any, dimension: int, what: str = "embeddings") -> np.nda
     return np.ascontiguousarray(arr.reshape(-1, dimension))
 
 
-def check_add(labels: Any, vectors: Any, dimension: int) -> Tuple[np.ndarray, np.ndarray]:
+def check_add(labels: Any, vectors: Any, dimension: int) -> tuple[np.ndarray, np.ndarray]:
     labels = as_labels(labels)
     vectors = as_vectors(vectors, dimension)
     if len(labels) != len(vectors):
@@ -64,7 +64,7 @@ def check_k(k: Any) -> int:
     return int(k)
 
 
-def check_allowed(allowed: Any) -> Optional[np.ndarray]:
+def check_allowed(allowed: Any) -> np.ndarray | None:
     """Sorted unique int64 labels (protects against unsorted input; sorted input is not copied)."""
     if allowed is None:
         return None
@@ -137,8 +137,8 @@ _PASSTHROUGH = ("name",)
 
 
 def _own_keys(
-    plugin: str, given: Optional[Dict[str, Any]], spec: Dict[str, Tuple[Any, Validator]], space: str, space_error: str
-) -> Dict[str, Any]:
+    plugin: str, given: dict[str, Any] | None, spec: dict[str, tuple[Any, Validator]], space: str, space_error: str
+) -> dict[str, Any]:
     """The plugin's own keys of ``given``: a matching space and passthrough keys are dropped;
     another space or an unknown key is an error."""
     given = dict(given or {})
@@ -155,9 +155,9 @@ def _own_keys(
 def resolve_config(
     plugin: str,
     space: str,
-    given: Optional[Dict[str, Any]],
-    spec: Dict[str, Tuple[Any, Validator]],
-) -> Dict[str, Any]:
+    given: dict[str, Any] | None,
+    spec: dict[str, tuple[Any, Validator]],
+) -> dict[str, Any]:
     """Defaults overlaid with ``given``, each value validated; unknown keys are errors."""
     given = _own_keys(
         plugin, given, spec, space, f"{plugin} config space does not match the collection space {space!r}"
@@ -172,11 +172,11 @@ def resolve_config(
 def config_changes(
     plugin: str,
     space: str,
-    current: Dict[str, Any],
-    new: Dict[str, Any],
+    current: dict[str, Any],
+    new: dict[str, Any],
     mutable: Sequence[str],
-    spec: Dict[str, Tuple[Any, Validator]],
-) -> Dict[str, Any]:
+    spec: dict[str, tuple[Any, Validator]],
+) -> dict[str, Any]:
     """Validated changed values; changing an immutable key is an error."""
     new = _own_keys(
         plugin, new, spec, space, f"the space of a {plugin} index cannot change after creation (it is {space!r})"
@@ -214,7 +214,7 @@ def exact_topk(queries: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: 
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def merge_topk(parts: List[Result], k: int, nq: int) -> Result:
+def merge_topk(parts: list[Result], k: int, nq: int) -> Result:
     """Row-wise k best of several padded results, ordered by (distance, label)."""
     parts = [p for p in parts if p[0].shape[1] > 0]
     if not parts:

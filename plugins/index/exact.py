@@ -7,7 +7,7 @@ Persisted as two ``.npy`` files under a checksummed manifest.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,9 +31,9 @@ class ExactSegment:
     """Every query scans all (or all allowed) vectors."""
 
     name: ClassVar[str] = "exact"
-    mutable_params: ClassVar[Tuple[str, ...]] = ()
+    mutable_params: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
+    def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None:
         # exact has no settings; whatever index config the collection carries is irrelevant to it
         self._dim = check_dimension(dimension)
         self._space = check_space(space)
@@ -42,7 +42,7 @@ class ExactSegment:
         self._seq = 0
 
     @classmethod
-    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["ExactSegment"]:
+    def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> ExactSegment | None:
         manifest = atomic.read_manifest(directory, cls.name)
         if manifest is None:
             return None
@@ -73,7 +73,7 @@ class ExactSegment:
         self._table.remove(labels)
         self._seq = max(self._seq, int(seq))
 
-    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)
@@ -104,7 +104,7 @@ class ExactSegment:
             {"applied_seq": self._seq, "dimension": self._dim, "space": self._space, "count": len(self._table)},
         )
 
-    def update_config(self, config: Dict[str, Any]) -> None:
+    def update_config(self, config: dict[str, Any]) -> None:
         """Nothing to tune: exact search has no parameters."""
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar
 
 import hnswlib
 import numpy as np
@@ -68,9 +68,9 @@ class HnswlibSegment:
     name: ClassVar[str] = "hnswlib"
     #: this plugin is configured by the collection's configuration["hnsw"] section
     config_section: ClassVar[str] = "hnsw"
-    mutable_params: ClassVar[Tuple[str, ...]] = HNSW_MUTABLE
+    mutable_params: ClassVar[tuple[str, ...]] = HNSW_MUTABLE
 
-    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
+    def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None:
         self._dim = check_dimension(dimension)
         self._space = check_space(space)
         self._cfg = resolve_config(self.name, self._space, config, SPEC)
@@ -80,12 +80,12 @@ class HnswlibSegment:
         # live graph labels -> original vector norm (hnswlib stores cosine vectors normalised)
         self._live = VectorTable(1)
         self._init_moved()
-        self._index: Optional[hnswlib.Index] = None
+        self._index: hnswlib.Index | None = None
         self._unsynced = 0  # writes since the last persist
 
     # -- persistence -------------------------------------------------------
     @classmethod
-    def load(cls, dimension: int, space: str, config: Dict[str, Any], directory: Path) -> Optional["HnswlibSegment"]:
+    def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> HnswlibSegment | None:
         manifest = atomic.read_manifest(directory, cls.name)
         if manifest is None:
             return None
@@ -130,7 +130,7 @@ class HnswlibSegment:
     def persist(self) -> None:
         if self._dir is None:
             return
-        files: Dict[str, atomic.FileSource] = {
+        files: dict[str, atomic.FileSource] = {
             "live_labels.npy": atomic.npy_writer(self._live.labels),
             "live_norms.npy": atomic.npy_writer(self._live.vectors),
             "buffer_labels.npy": atomic.npy_writer(self._buffer.labels),
@@ -199,7 +199,7 @@ class HnswlibSegment:
         self._seq = max(self._seq, int(seq))
         self._wrote(removed + len(gone))
 
-    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = as_vectors(queries, self._dim, "query embeddings")
         k = check_k(k)
         allowed = check_allowed(allowed)
@@ -237,7 +237,7 @@ class HnswlibSegment:
     def count(self) -> int:
         return len(self._buffer) + len(self._live)
 
-    def update_config(self, config: Dict[str, Any]) -> None:
+    def update_config(self, config: dict[str, Any]) -> None:
         changed = config_changes(self.name, self._space, self._cfg, config, self.mutable_params, SPEC)
         self._cfg.update(changed)
         self._apply_runtime_params()
@@ -383,7 +383,7 @@ class HnswlibSegment:
         slots, live = self._index.element_count, len(self._live)
         return math.ceil(self._cfg["ef_search"] * slots / max(live, 1))
 
-    def _graph_search(self, q: np.ndarray, k: int, allowed: Optional[np.ndarray]) -> Result:
+    def _graph_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Result:
         """Graph kNN widening ef until k hits come back; exact over the graph as a last resort."""
         allowed_set = None if allowed is None else set(self._slot_of(allowed).tolist())
         keep = None if allowed_set is None else allowed_set.__contains__

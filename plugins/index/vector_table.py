@@ -7,14 +7,12 @@ operation works on whole batches: no per-record Python loops.
 
 from __future__ import annotations
 
-from typing import Tuple
-
 import numpy as np
 
 from huedb.errors import NotFoundError
 
 
-def dedupe_last(labels: np.ndarray, vectors: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def dedupe_last(labels: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keeps the last occurrence of each label (a later write wins), in input order."""
     if len(labels) < 2:
         return labels, vectors
@@ -28,7 +26,7 @@ def dedupe_last(labels: np.ndarray, vectors: np.ndarray) -> Tuple[np.ndarray, np
 class VectorTable:
     """float32 rows (or ``dtype`` rows, e.g. int64 ids) keyed by unique int64 labels."""
 
-    def __init__(self, dimension: int, dtype: "np.typing.DTypeLike" = np.float32) -> None:
+    def __init__(self, dimension: int, dtype: np.typing.DTypeLike = np.float32) -> None:
         self.dimension = dimension
         self.dtype = np.dtype(dtype)
         self._vectors = np.empty((0, dimension), dtype=self.dtype)
@@ -133,7 +131,7 @@ class VectorTable:
         self._vectors, self._labels = vectors, labels
 
     @classmethod
-    def from_arrays(cls, labels: np.ndarray, vectors: np.ndarray) -> "VectorTable":
+    def from_arrays(cls, labels: np.ndarray, vectors: np.ndarray) -> VectorTable:
         table = cls(vectors.shape[1], vectors.dtype)
         table.upsert(labels, vectors)
         return table

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, List, Optional, Sequence, Union
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
@@ -33,7 +34,7 @@ class ImageLoader:
 
     name = "image"
 
-    def __init__(self, max_workers: Optional[int] = None, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(self, max_workers: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         try:
             from PIL import Image
         except ImportError as e:
@@ -50,7 +51,7 @@ class ImageLoader:
         self.max_workers = max_workers or min(8, os.cpu_count() or 1)
         self.max_pixels = max_pixels
 
-    def __call__(self, uris: Sequence[Optional[Union[str, "os.PathLike[str]"]]]) -> List[Optional[np.ndarray]]:
+    def __call__(self, uris: Sequence[str | os.PathLike[str] | None]) -> list[np.ndarray | None]:
         if isinstance(uris, (str, os.PathLike)):
             raise InvalidArgumentError(
                 f"ImageLoader expects a list of URIs, got a single {type(uris).__name__}: wrap it in a list"
@@ -62,7 +63,7 @@ class ImageLoader:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="huedb-image-loader") as pool:
             return list(pool.map(self._load, uris))
 
-    def _load(self, uri: Optional[Union[str, "os.PathLike[str]"]]) -> Optional[np.ndarray]:
+    def _load(self, uri: str | os.PathLike[str] | None) -> np.ndarray | None:
         if uri is None:
             return None
         path = _to_path(uri)

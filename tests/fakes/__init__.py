@@ -30,7 +30,7 @@ def fake_embedding(text: str, dim: int) -> np.ndarray:
 class RecordedRequest:
     method: str
     path: str
-    headers: Dict[str, str]
+    headers: dict[str, str]
     body: Any
     status: int = 0
 
@@ -38,8 +38,8 @@ class RecordedRequest:
 @dataclass
 class _Failure:
     status: int
-    remaining: Optional[int]  # None: forever
-    headers: Dict[str, str] = field(default_factory=dict)
+    remaining: int | None  # None: forever
+    headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (status 0: then answer normally)
 
 
@@ -47,8 +47,8 @@ class FakeServer(abc.ABC):
     """Base class: subclasses implement ``handle(method, path, headers, body) -> (status, headers, body)``."""
 
     def __init__(self) -> None:
-        self.requests: List[RecordedRequest] = []
-        self._failures: List[_Failure] = []
+        self.requests: list[RecordedRequest] = []
+        self._failures: list[_Failure] = []
         self._lock = threading.Lock()
         fake = self
 
@@ -88,7 +88,7 @@ class FakeServer(abc.ABC):
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # -- lifecycle -------------------------------------------------------
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         self._thread.start()
         return self
 
@@ -97,7 +97,7 @@ class FakeServer(abc.ABC):
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -109,17 +109,17 @@ class FakeServer(abc.ABC):
         return f"http://{host}:{port}"
 
     # -- scripting -------------------------------------------------------
-    def fail_next(self, status: int, times: Optional[int] = 1, headers: Optional[Dict[str, str]] = None) -> None:
+    def fail_next(self, status: int, times: int | None = 1, headers: dict[str, str] | None = None) -> None:
         """Answer the next ``times`` requests (None: all) with ``status``."""
         with self._lock:
             self._failures.append(_Failure(status, times, dict(headers or {})))
 
-    def delay_next(self, seconds: float, times: Optional[int] = 1) -> None:
+    def delay_next(self, seconds: float, times: int | None = 1) -> None:
         """Answer the next ``times`` requests (None: all) normally, but only after ``seconds``."""
         with self._lock:
             self._failures.append(_Failure(0, times, {}, seconds))
 
-    def _dispatch(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
+    def _dispatch(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
         with self._lock:
             failure = self._failures[0] if self._failures else None
             if failure is not None and failure.remaining is not None:
@@ -138,7 +138,7 @@ class FakeServer(abc.ABC):
 
     # -- subclass API ----------------------------------------------------
     @abc.abstractmethod
-    def handle(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
         """Answers one request as the provider would: (status, headers, JSON payload)."""
 
     def error_body(self, status: int) -> Any:

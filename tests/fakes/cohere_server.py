@@ -8,7 +8,8 @@ embedded from their data URI string.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, Iterable, Tuple
+from collections.abc import Iterable
+from typing import Any
 
 from . import FakeServer, fake_embedding
 
@@ -33,7 +34,7 @@ class FakeCohere(FakeServer):
     def embed_requests(self):
         return [r for r in self.requests if r.path == "/v1/embed"]
 
-    def handle(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
         if method != "POST" or path != "/v1/embed":
             return 404, {}, {"message": f"route not found: {method} {path}"}
         if headers.get("authorization", "").removeprefix("Bearer ") not in self.valid_keys:

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Dict, Iterable, Tuple
+from collections.abc import Iterable
+from typing import Any
 
 from . import FakeServer, fake_embedding
 
@@ -25,7 +26,7 @@ _ERRORS = {
 }
 
 
-def _error(status: int, message: str, type_: str = "invalid_request_error", code: Any = None) -> Dict[str, Any]:
+def _error(status: int, message: str, type_: str = "invalid_request_error", code: Any = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
 
@@ -43,7 +44,7 @@ class FakeOpenAI(FakeServer):
     def embedding_requests(self):
         return [r for r in self.requests if r.path.split("?")[0].endswith("/embeddings")]
 
-    def handle(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
         route = path.split("?")[0]
         if method != "POST" or not route.endswith("/embeddings"):
             return 404, {}, _error(404, f"Invalid URL ({method} {route})")

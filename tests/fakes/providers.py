@@ -8,7 +8,7 @@ says where its key travels, where its texts are in the request, and how its answ
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from . import FakeServer, fake_embedding
 
@@ -19,7 +19,7 @@ class FakeEmbeddingAPI(FakeServer):
     #: most texts one request may carry (as the provider documents); more is a 400
     max_inputs = 2048
 
-    def __init__(self, valid_keys=("test-key",), dim: int = 8, max_inputs: Optional[int] = None) -> None:
+    def __init__(self, valid_keys=("test-key",), dim: int = 8, max_inputs: int | None = None) -> None:
         super().__init__()
         self.valid_keys = set(valid_keys)
         self.dim = dim
@@ -27,13 +27,13 @@ class FakeEmbeddingAPI(FakeServer):
             self.max_inputs = max_inputs
 
     # -- what subclasses describe ------------------------------------------------------
-    def key(self, path: str, headers: Dict[str, str], body: Any) -> Optional[str]:
+    def key(self, path: str, headers: dict[str, str], body: Any) -> str | None:
         return headers.get("authorization", "").removeprefix("Bearer ") or None
 
     def texts(self, body: Any) -> Any:
         return body.get("input") if isinstance(body, dict) else None
 
-    def answer(self, body: Any, vectors: List[List[float]], path: str) -> Any:
+    def answer(self, body: Any, vectors: list[list[float]], path: str) -> Any:
         data = [{"object": "embedding", "embedding": v, "index": i} for i, v in enumerate(vectors)]
         return {
             "object": "list",
@@ -53,7 +53,7 @@ class FakeEmbeddingAPI(FakeServer):
     def embedding_requests(self):
         return [r for r in self.requests if re.fullmatch(self.route, r.path.split("?")[0])]
 
-    def handle(self, method: str, path: str, headers: Dict[str, str], body: Any) -> Tuple[int, Dict[str, str], Any]:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
         if method != "POST" or not re.fullmatch(self.route, path.split("?")[0]):
             return 404, {}, self.error_body(404)
         if self.valid_keys and self.key(path, headers, body) not in self.valid_keys:

@@ -7,9 +7,10 @@ connection), and nothing outside this package sees a connection or a row.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -28,16 +29,16 @@ class SqliteRead:
         self.persistent = persistent
 
     # -- catalog -------------------------------------------------------------
-    def get_tenant(self, name: str) -> Dict[str, str]:
+    def get_tenant(self, name: str) -> dict[str, str]:
         return catalog.get_tenant(self.conn, name)
 
-    def list_tenants(self) -> List[Dict[str, str]]:
+    def list_tenants(self) -> list[dict[str, str]]:
         return catalog.list_tenants(self.conn)
 
-    def get_database(self, name: str, tenant: str) -> Dict[str, str]:
+    def get_database(self, name: str, tenant: str) -> dict[str, str]:
         return catalog.get_database(self.conn, name, tenant)
 
-    def list_databases(self, tenant: str, limit: Optional[int], offset: Optional[int]) -> List[Dict[str, str]]:
+    def list_databases(self, tenant: str, limit: int | None, offset: int | None) -> list[dict[str, str]]:
         return catalog.list_databases(self.conn, tenant, limit, offset)
 
     def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel:
@@ -47,32 +48,32 @@ class SqliteRead:
         return catalog.get_collection_by_id(self.conn, collection_id)
 
     def list_collections(
-        self, tenant: str, database: str, limit: Optional[int], offset: Optional[int]
-    ) -> List[CollectionModel]:
+        self, tenant: str, database: str, limit: int | None, offset: int | None
+    ) -> list[CollectionModel]:
         return catalog.list_collections(self.conn, tenant, database, limit, offset)
 
-    def all_collections(self, tenant: Optional[str] = None, database: Optional[str] = None) -> List[CollectionModel]:
+    def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         did = None if database is None else catalog.database_did(self.conn, database, tenant or "")
         return catalog.all_collections(self.conn, did)
 
     def count_collections(self, tenant: str, database: str) -> int:
         return catalog.count_collections(self.conn, tenant, database)
 
-    def collection_seq(self, cid: int) -> Optional[int]:
+    def collection_seq(self, cid: int) -> int | None:
         return catalog.collection_seq(self.conn, cid)
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
         return rec.count(self.conn, cid)
 
-    def existing(self, cid: int, ids: Sequence[str]) -> Dict[str, int]:
+    def existing(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
         return rec.existing(self.conn, cid, ids)
 
     def matching_rids(self, selection: Any) -> np.ndarray:
         return rec.matching_rids(self.conn, selection)
 
     def select_records(
-        self, selection: Any, fields: Sequence[str], limit: Optional[int] = None, offset: Optional[int] = None
+        self, selection: Any, fields: Sequence[str], limit: int | None = None, offset: int | None = None
     ) -> Records:
         return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
 
@@ -80,7 +81,7 @@ class SqliteRead:
         return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
 
     # -- index catch-up --------------------------------------------------------
-    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for rids, blobs in rec.changed_since(self.conn, cid, seq, batch):
             yield rids, rec.embeddings_from_blobs(blobs, None)
 
@@ -104,12 +105,12 @@ class SqliteWrite(SqliteRead):
         catalog.delete_database(self.conn, name, tenant)
 
     def insert_collection(
-        self, name: str, metadata: Optional[Dict[str, Any]], configuration: Dict[str, Any], tenant: str, database: str
+        self, name: str, metadata: dict[str, Any] | None, configuration: dict[str, Any], tenant: str, database: str
     ) -> CollectionModel:
         return catalog.insert_collection(self.conn, name, metadata, configuration, tenant, database)
 
     def update_collection(
-        self, cid: int, name: Optional[str], metadata: Optional[Dict[str, Any]], configuration: Optional[Dict[str, Any]]
+        self, cid: int, name: str | None, metadata: dict[str, Any] | None, configuration: dict[str, Any] | None
     ) -> None:
         catalog.update_collection(self.conn, cid, name, metadata, configuration)
 
@@ -123,10 +124,10 @@ class SqliteWrite(SqliteRead):
         catalog.reset(self.conn)
         catalog.ensure_defaults(self.conn, default_tenant, default_database)
 
-    def collection_state(self, cid: int) -> Tuple[int, Optional[int]]:
+    def collection_state(self, cid: int) -> tuple[int, int | None]:
         return catalog.collection_state(self.conn, cid)
 
-    def set_collection_state(self, cid: int, seq: int, dimension: Optional[int]) -> None:
+    def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None:
         catalog.set_collection_state(self.conn, cid, seq, dimension)
 
     def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
@@ -157,7 +158,7 @@ def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
     """Columnar, decoded records from (rid, id, *fields) rows."""
     pos = {f: i + 2 for i, f in enumerate(fields)}
 
-    def column(name: str) -> Optional[List[Any]]:
+    def column(name: str) -> list[Any] | None:
         return [r[pos[name]] for r in rows] if name in pos else None
 
     metadatas = column("metadatas")
@@ -175,12 +176,12 @@ def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
 class SqliteBackend:
     """SQLite in WAL mode under ``directory`` (or in memory when it is None)."""
 
-    def __init__(self, directory: Optional[Path], synchronous: str = "FULL") -> None:
+    def __init__(self, directory: Path | None, synchronous: str = "FULL") -> None:
         self._store = Store(directory, synchronous=synchronous)
         self.persistent = self._store.persistent
         self.index_directory = directory
 
-    def selection(self, cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Any:
+    def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:
         return rec.select(cid, ids, where, where_document)
 
     @contextmanager

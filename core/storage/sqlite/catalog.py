@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
-from huedb.types import CollectionModel
-from huedb.storage.sqlite.filters import INT64_MAX
 from huedb.errors import NotFoundError, UniqueConstraintError
+from huedb.storage.sqlite.filters import INT64_MAX
+from huedb.types import CollectionModel
 from huedb.validation import validate_tenant_or_database_name
 
 _COLLECTION_COLUMNS = "c.cid, c.id, c.name, c.metadata, c.configuration, c.dimension, c.seq, d.tenant, d.name"
@@ -19,7 +19,7 @@ def _validate_name(kind: str, name: Any) -> str:
     return validate_tenant_or_database_name(kind, name)
 
 
-def limit_offset(limit: Optional[int], offset: Optional[int]) -> Tuple[int, int]:
+def limit_offset(limit: int | None, offset: int | None) -> tuple[int, int]:
     """SQL LIMIT and OFFSET. SQLite integers are 64-bit: a larger limit means "all",
     a larger offset "none" (a Python int past 2**63-1 cannot even be bound)."""
     return (-1 if limit is None else min(limit, INT64_MAX)), min(offset or 0, INT64_MAX)
@@ -38,18 +38,18 @@ def tenant_exists(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM tenants WHERE name=?", (name,)).fetchone() is not None
 
 
-def get_tenant(conn: sqlite3.Connection, name: str) -> Dict[str, str]:
+def get_tenant(conn: sqlite3.Connection, name: str) -> dict[str, str]:
     if not tenant_exists(conn, name):
         raise NotFoundError(f"Tenant {name} not found")
     return {"name": name}
 
 
-def list_tenants(conn: sqlite3.Connection) -> List[Dict[str, str]]:
+def list_tenants(conn: sqlite3.Connection) -> list[dict[str, str]]:
     return [{"name": n} for (n,) in conn.execute("SELECT name FROM tenants ORDER BY rowid")]
 
 
 # -- databases -------------------------------------------------------------
-def create_database(conn: sqlite3.Connection, name: str, tenant: str, db_id: Optional[str] = None) -> None:
+def create_database(conn: sqlite3.Connection, name: str, tenant: str, db_id: str | None = None) -> None:
     _validate_name("database", name)
     if not tenant_exists(conn, tenant):
         raise NotFoundError(f"Tenant {tenant} not found; create it first with create_tenant")
@@ -76,14 +76,14 @@ def database_did(conn: sqlite3.Connection, name: str, tenant: str) -> int:
     return _database_row(conn, name, tenant)[0]
 
 
-def get_database(conn: sqlite3.Connection, name: str, tenant: str) -> Dict[str, str]:
+def get_database(conn: sqlite3.Connection, name: str, tenant: str) -> dict[str, str]:
     _, db_id, db_name, db_tenant = _database_row(conn, name, tenant)
     return {"id": db_id, "name": db_name, "tenant": db_tenant}
 
 
 def list_databases(
-    conn: sqlite3.Connection, tenant: str, limit: Optional[int] = None, offset: Optional[int] = None
-) -> List[Dict[str, str]]:
+    conn: sqlite3.Connection, tenant: str, limit: int | None = None, offset: int | None = None
+) -> list[dict[str, str]]:
     if not tenant_exists(conn, tenant):
         raise NotFoundError(f"Tenant {tenant} not found")
     rows = conn.execute(
@@ -93,7 +93,7 @@ def list_databases(
     return [{"id": i, "name": n, "tenant": t} for i, n, t in rows]
 
 
-def delete_database(conn: sqlite3.Connection, name: str, tenant: str) -> List[str]:
+def delete_database(conn: sqlite3.Connection, name: str, tenant: str) -> list[str]:
     """Deletes a database and its collections; returns the deleted collection ids."""
     did = database_did(conn, name, tenant)
     ids = [cid_id for (cid_id,) in conn.execute("SELECT id FROM collections WHERE did=?", (did,))]
@@ -122,8 +122,8 @@ def _model(row: tuple) -> CollectionModel:
 def insert_collection(
     conn: sqlite3.Connection,
     name: str,
-    metadata: Optional[Dict[str, Any]],
-    configuration: Dict[str, Any],
+    metadata: dict[str, Any] | None,
+    configuration: dict[str, Any],
     tenant: str,
     database: str,
 ) -> CollectionModel:
@@ -160,8 +160,8 @@ def get_collection_by_id(conn: sqlite3.Connection, collection_id: str) -> Collec
 
 
 def list_collections(
-    conn: sqlite3.Connection, tenant: str, database: str, limit: Optional[int], offset: Optional[int]
-) -> List[CollectionModel]:
+    conn: sqlite3.Connection, tenant: str, database: str, limit: int | None, offset: int | None
+) -> list[CollectionModel]:
     did = database_did(conn, database, tenant)
     rows = conn.execute(
         f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did "
@@ -171,7 +171,7 @@ def list_collections(
     return [_model(r) for r in rows]
 
 
-def all_collections(conn: sqlite3.Connection, did: Optional[int] = None) -> List[CollectionModel]:
+def all_collections(conn: sqlite3.Connection, did: int | None = None) -> list[CollectionModel]:
     """Every collection, or those of one database (by internal id), in creation order."""
     where, params = ("WHERE c.did=?", (did,)) if did is not None else ("", ())
     rows = conn.execute(
@@ -189,9 +189,9 @@ def count_collections(conn: sqlite3.Connection, tenant: str, database: str) -> i
 def update_collection(
     conn: sqlite3.Connection,
     cid: int,
-    name: Optional[str] = None,
-    metadata: Optional[Dict[str, Any]] = None,
-    configuration: Optional[Dict[str, Any]] = None,
+    name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
 ) -> None:
     try:
         if name is not None:
@@ -204,7 +204,7 @@ def update_collection(
         conn.execute("UPDATE collections SET configuration=? WHERE cid=?", (json.dumps(configuration), cid))
 
 
-def collection_seq(conn: sqlite3.Connection, cid: int) -> Optional[int]:
+def collection_seq(conn: sqlite3.Connection, cid: int) -> int | None:
     """The collection's sequence number (its last write); None once it is deleted."""
     row = conn.execute("SELECT seq FROM collections WHERE cid=?", (cid,)).fetchone()
     return None if row is None else row[0]
@@ -233,12 +233,12 @@ def reset(conn: sqlite3.Connection) -> None:
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
 
-def collection_state(conn: sqlite3.Connection, cid: int) -> Tuple[int, Optional[int]]:
+def collection_state(conn: sqlite3.Connection, cid: int) -> tuple[int, int | None]:
     row = conn.execute("SELECT seq, dimension FROM collections WHERE cid=?", (cid,)).fetchone()
     if row is None:
         raise NotFoundError("Collection does not exist (it was deleted)")
     return row[0], row[1]
 
 
-def set_collection_state(conn: sqlite3.Connection, cid: int, seq: int, dimension: Optional[int]) -> None:
+def set_collection_state(conn: sqlite3.Connection, cid: int, seq: int, dimension: int | None) -> None:
     conn.execute("UPDATE collections SET seq=?, dimension=? WHERE cid=?", (seq, dimension, cid))

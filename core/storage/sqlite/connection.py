@@ -11,9 +11,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn, Optional
+from typing import NoReturn
 
 from huedb.errors import InternalError, InvalidArgumentError
 from huedb.storage.sqlite.filters import regexp
@@ -37,7 +38,7 @@ _CORRUPT_SIGNS = ("not a database", "malformed", "corrupt")
 _TOO_COMPLEX_SIGNS = ("parser stack overflow", "Expression tree is too large", "too many SQL variables")
 
 
-def _translate(exc: BaseException, db_path: Optional[Path]) -> Optional[Exception]:
+def _translate(exc: BaseException, db_path: Path | None) -> Exception | None:
     """A typed error for a damaged file or for text SQLite cannot store; None for the rest."""
     if isinstance(exc, UnicodeEncodeError):
         bad = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
@@ -56,7 +57,7 @@ def _translate(exc: BaseException, db_path: Optional[Path]) -> Optional[Exceptio
     return None
 
 
-def _reraise(exc: BaseException, db_path: Optional[Path]) -> NoReturn:
+def _reraise(exc: BaseException, db_path: Path | None) -> NoReturn:
     typed = _translate(exc, db_path)
     if typed is None:
         raise exc
@@ -77,7 +78,7 @@ def _enable_wal(conn: sqlite3.Connection, attempts: int = 300) -> None:
 
 
 class Store:
-    def __init__(self, directory: Optional[Path], synchronous: str = "FULL") -> None:
+    def __init__(self, directory: Path | None, synchronous: str = "FULL") -> None:
         self.directory = directory
         self.synchronous = synchronous.upper()
         if self.synchronous not in _SYNC_LEVELS:
@@ -88,7 +89,7 @@ class Store:
         self._closed = False
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
-            self.db_path: Optional[Path] = directory / DB_FILENAME
+            self.db_path: Path | None = directory / DB_FILENAME
         else:
             self.db_path = None
         try:

@@ -23,9 +23,10 @@ operands fit in a signed 64-bit integer.
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Union
 
 import re2
 
@@ -68,7 +69,7 @@ class Probe:
     """A SELECT of matching record ids (one column, ``rid``)."""
 
     sql: str
-    params: Tuple[Any, ...]
+    params: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Combine:
     op "except": the first part minus the union of the others."""
 
     op: str
-    parts: Tuple["RidSet", ...]
+    parts: tuple[RidSet, ...]
 
 
 RidSet = Union[Probe, Combine]
@@ -237,14 +238,14 @@ def compiled_regex(pattern: str) -> Any:
         ) from None
 
 
-def compile_where_document(where_document: Any, cid: int) -> Tuple[str, List[Any]]:
+def compile_where_document(where_document: Any, cid: int) -> tuple[str, list[Any]]:
     """Validates ``where_document``; returns (a boolean expression over ``r``, params)."""
-    params: List[Any] = []
+    params: list[Any] = []
     budget = [MAX_DOCUMENT_TERMS]
     return _doc(where_document, cid, params, 0, budget), params
 
 
-def document_rid_set(where_document: Any, cid: int) -> Optional[RidSet]:
+def document_rid_set(where_document: Any, cid: int) -> RidSet | None:
     """A rid set that every match lies in, when there is one: the trigram index's rows
     for a top-level $contains of 3+ characters (or one inside a top-level $and), plus
     the records whose document holds a NUL (indexed only up to it)."""
@@ -273,7 +274,7 @@ def _fts_usable(operand: Any) -> bool:
     return isinstance(operand, str) and len(operand) >= FTS_MIN_CHARS and "\x00" not in operand
 
 
-def _joined(parts: List[str], glue: str) -> str:
+def _joined(parts: list[str], glue: str) -> str:
     """``parts`` joined by AND/OR as a balanced tree: SQLite's parser limits expression
     depth to 1000, and a flat chain of 2,000 terms is 2,000 deep."""
     if len(parts) == 1:
@@ -282,7 +283,7 @@ def _joined(parts: List[str], glue: str) -> str:
     return "(" + _joined(parts[:mid], glue) + glue + _joined(parts[mid:], glue) + ")"
 
 
-def _doc(wd: Any, cid: int, params: List[Any], depth: int, budget: List[int]) -> str:
+def _doc(wd: Any, cid: int, params: list[Any], depth: int, budget: list[int]) -> str:
     if depth > MAX_DOCUMENT_DEPTH:
         raise _too_deep("where_document", MAX_DOCUMENT_DEPTH)
     budget[0] -= 1
@@ -336,7 +337,7 @@ def _doc(wd: Any, cid: int, params: List[Any], depth: int, budget: List[int]) ->
     return "(r.document IS NULL OR NOT huedb_regexp(?, r.document))"
 
 
-def regexp(pattern: str, text: Optional[str]) -> bool:
+def regexp(pattern: str, text: str | None) -> bool:
     """The SQL function ``huedb_regexp``: search anywhere in ``text`` (like ``re.search``)."""
     return text is not None and compiled_regex(pattern).search(text) is not None
 

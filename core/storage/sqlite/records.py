@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from itertools import repeat
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
+from huedb.storage.sqlite.catalog import limit_offset
 from huedb.storage.sqlite.filters import (
     INT64_MAX,
     NUL_DOCUMENT_KEY,
-    VT_MARK,
     VT_BOOL,
+    VT_MARK,
     VT_NUM,
     VT_STR,
 )
-from huedb.storage.sqlite.catalog import limit_offset
 from huedb.storage.sqlite.selection import (  # noqa: F401 - re-exported: the backend and tests use them here
+    _JSON_NUL,
     Selection,
+    _where_sql,
     candidates,
     id_in,
     ids_param,
@@ -32,8 +35,6 @@ from huedb.storage.sqlite.selection import (  # noqa: F401 - re-exported: the ba
     matching_rids,
     rid_array,
     select,
-    _JSON_NUL,
-    _where_sql,
 )
 
 _META_FROM_JSON = """
@@ -53,16 +54,16 @@ SELECT r.collection_id, r.rid, j.key,
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**kw) builds one per call
 
 
-def dumps_metadata(md: Optional[Dict[str, Any]]) -> Optional[str]:
+def dumps_metadata(md: dict[str, Any] | None) -> str | None:
     return _ENCODER.encode(md) if md else None
 
 
-def loads_metadatas(texts: Sequence[Optional[str]]) -> List[Optional[Dict[str, Any]]]:
+def loads_metadatas(texts: Sequence[str | None]) -> list[dict[str, Any] | None]:
     """Stored metadata JSON (or NULL) to dicts, in one parse: per-call overhead dominates small dicts."""
     return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
 
 
-def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> Dict[str, int]:
+def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> dict[str, int]:
     """id -> rid for the ids that exist in the collection."""
     member, params = id_in("id", ids)
     rows = conn.execute(f"SELECT id, rid FROM records WHERE collection_id=? AND {member}", (cid, *params))
@@ -84,9 +85,9 @@ def insert(
     seq: int,
     ids: Sequence[str],
     embeddings: np.ndarray,
-    documents: Optional[Sequence[Optional[str]]],
-    uris: Optional[Sequence[Optional[str]]],
-    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]],
+    documents: Sequence[str | None] | None,
+    uris: Sequence[str | None] | None,
+    metadatas: Sequence[dict[str, Any] | None] | None,
 ) -> np.ndarray:
     """Inserts new records under the write transaction; returns their rids (contiguous)."""
     n = len(ids)
@@ -115,7 +116,7 @@ def insert(
     return rids
 
 
-def _derive_meta(conn: sqlite3.Connection, rows: str, params: Tuple[Any, ...]) -> None:
+def _derive_meta(conn: sqlite3.Connection, rows: str, params: tuple[Any, ...]) -> None:
     """Filter rows (table ``meta``) for the records matching ``rows`` (over alias ``r``).
 
     SQLite's json_each derives them in bulk; metadata holding a NUL (in a key or a
@@ -134,9 +135,9 @@ def _derive_meta(conn: sqlite3.Connection, rows: str, params: Tuple[Any, ...]) -
         )
 
 
-def _meta_rows(cid: int, rid: int, md: Dict[str, Any]) -> List[tuple]:
+def _meta_rows(cid: int, rid: int, md: dict[str, Any]) -> list[tuple]:
     """The rows _META_FROM_JSON derives, built in Python (same vtype and value rules)."""
-    out: List[tuple] = []
+    out: list[tuple] = []
     for key, value in md.items():
         if value is None or isinstance(value, dict):
             continue
@@ -153,7 +154,7 @@ def _meta_rows(cid: int, rid: int, md: Dict[str, Any]) -> List[tuple]:
     return out
 
 
-def _mark_nul_documents(conn: sqlite3.Connection, rows: str, params: Tuple[Any, ...]) -> None:
+def _mark_nul_documents(conn: sqlite3.Connection, rows: str, params: tuple[Any, ...]) -> None:
     """Marks records whose document holds a NUL: the trigram index sees such a document
     only up to the NUL, so $contains adds the marked records to its candidates."""
     conn.execute(
@@ -168,10 +169,10 @@ def update(
     conn: sqlite3.Connection,
     seq: int,
     rids: Sequence[int],
-    embeddings: Optional[np.ndarray],
-    documents: Optional[Sequence[Optional[str]]],
-    uris: Optional[Sequence[Optional[str]]],
-    metadatas: Optional[Sequence[Optional[Dict[str, Any]]]],
+    embeddings: np.ndarray | None,
+    documents: Sequence[str | None] | None,
+    uris: Sequence[str | None] | None,
+    metadatas: Sequence[dict[str, Any] | None] | None,
     clear: Sequence[str] = (),
 ) -> None:
     """Updates existing records: given fields replace, metadata merges (None values delete keys).
@@ -208,7 +209,7 @@ def update(
         _mark_nul_documents(conn, "r.rid IN (SELECT value FROM json_each(?))", (param,))
 
 
-def _merge_metadata(conn: sqlite3.Connection, patches: Sequence[Tuple[Dict[str, Any], int]]) -> None:
+def _merge_metadata(conn: sqlite3.Connection, patches: Sequence[tuple[dict[str, Any], int]]) -> None:
     """Merges metadata patches (None values delete keys): in SQLite by RFC 7396 merge
     patch, or in Python where a NUL is involved (SQLite's JSON functions cut strings at it)."""
     texts = [(_ENCODER.encode(md), rid) for md, rid in patches]
@@ -250,9 +251,9 @@ def select_records(
     conn: sqlite3.Connection,
     sel: Selection,
     fields: Sequence[str],
-    limit: Optional[int] = None,
-    offset: Optional[int] = None,
-) -> List[tuple]:
+    limit: int | None = None,
+    offset: int | None = None,
+) -> list[tuple]:
     """Rows of (rid, id, *fields) in insertion order."""
     found = candidates(conn, sel)
     if found is not None and len(found) == 0:
@@ -266,7 +267,7 @@ def select_records(
     return conn.execute(sql, params).fetchall()
 
 
-def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[str]) -> List[tuple]:
+def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[str]) -> list[tuple]:
     """(rid, id, *fields) rows of the rids that still exist, in rid order."""
     cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
     return conn.execute(
@@ -275,7 +276,7 @@ def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[st
     ).fetchall()
 
 
-def embeddings_from_blobs(blobs: Sequence[bytes], dimension: Optional[int]) -> np.ndarray:
+def embeddings_from_blobs(blobs: Sequence[bytes], dimension: int | None) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dimension or 0), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()

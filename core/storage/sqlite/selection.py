@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def ids_param(values: Sequence[Any]) -> str:
 _JSON_NUL = "\\u0000"
 
 
-def id_in(column: str, ids: Sequence[str]) -> Tuple[str, Tuple[Any, ...]]:
+def id_in(column: str, ids: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
     """``column IN (the ids)`` as SQL and params: one JSON parameter (any batch size),
     or, when an id holds a NUL, which json_each would cut short, each id bound alone."""
     param = ids_param(ids)
@@ -41,14 +42,14 @@ class Selection:
     """
 
     cid: int
-    narrowing: Tuple[RidSet, ...]
-    predicate: Optional[str] = None
-    predicate_params: Tuple[Any, ...] = ()
+    narrowing: tuple[RidSet, ...]
+    predicate: str | None = None
+    predicate_params: tuple[Any, ...] = ()
 
 
-def select(cid: int, ids: Optional[Sequence[str]], where: Any, where_document: Any) -> Selection:
+def select(cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Selection:
     """Compiles (and so validates) the filters of a get/query/delete."""
-    narrowing: List[RidSet] = []
+    narrowing: list[RidSet] = []
     if ids is not None:
         member, params = id_in("id", ids)
         narrowing.append(Probe(f"SELECT rid FROM records WHERE collection_id=? AND {member}", (cid, *params)))
@@ -76,7 +77,7 @@ def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
         for rids in minus:
             base = np.setdiff1d(base, rids, assume_unique=True)
         return base
-    result: Optional[np.ndarray] = None
+    result: np.ndarray | None = None
     for part in node.parts:
         rids = rid_array(conn, part)
         if result is None:
@@ -101,7 +102,7 @@ def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[b[at] == a]
 
 
-def candidates(conn: sqlite3.Connection, sel: Selection) -> Optional[np.ndarray]:
+def candidates(conn: sqlite3.Connection, sel: Selection) -> np.ndarray | None:
     """Sorted rids every match lies in; None when nothing narrows (the whole collection)."""
     return rid_array(conn, Combine("and", sel.narrowing)) if sel.narrowing else None
 
@@ -115,7 +116,7 @@ def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
     return rid_array(conn, Probe(f"SELECT r.rid FROM records r WHERE {where_sql}", tuple(params)))
 
 
-def _where_sql(sel: Selection, found: Optional[np.ndarray]) -> Tuple[str, List[Any]]:
+def _where_sql(sel: Selection, found: np.ndarray | None) -> tuple[str, list[Any]]:
     if found is None:
         clauses, params = ["r.collection_id = ?"], [sel.cid]
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from huedb import EmbeddingFunction, register_embedding_function
 from huedb.utils.data_loaders import ImageLoader
 
 HERE = Path(__file__).resolve().parent
-COLOURS: Dict[str, tuple] = {
+COLOURS: dict[str, tuple] = {
     "red": (220, 30, 30),
     "green": (30, 180, 60),
     "blue": (30, 60, 220),
@@ -39,7 +39,7 @@ class ColourEmbeddingFunction(EmbeddingFunction):
     def __init__(self) -> None:
         pass
 
-    def __call__(self, input: List[Any]) -> List[np.ndarray]:
+    def __call__(self, input: list[Any]) -> list[np.ndarray]:
         out = []
         for item in input:
             if isinstance(item, str):
@@ -57,17 +57,17 @@ class ColourEmbeddingFunction(EmbeddingFunction):
     def name() -> str:
         return "sample_colour_histogram"
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "ColourEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> ColourEmbeddingFunction:
         return ColourEmbeddingFunction()
 
     def default_space(self) -> str:
         return "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return ["cosine", "l2", "ip"]
 
 

@@ -8,19 +8,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 from pathlib import Path
-from typing import List, Tuple
 
 import huedb
 
 HERE = Path(__file__).resolve().parent
 
 
-def chunks(text: str) -> List[str]:
+def chunks(text: str) -> list[str]:
     """Paragraphs: small enough to be precise, big enough to be read alone."""
     return [p.strip() for p in text.split("\n\n") if p.strip() and not p.strip().startswith("#")]
 
 
-def index(collection: "huedb.Collection") -> int:
+def index(collection: huedb.Collection) -> int:
     ids, docs, metas = [], [], []
     for path in sorted((HERE / "docs").glob("*.md")):
         for i, chunk in enumerate(chunks(path.read_text(encoding="utf-8"))):
@@ -33,7 +32,7 @@ def index(collection: "huedb.Collection") -> int:
     return len(ids)
 
 
-def answer(question: str, passages: List[Tuple[str, str]]) -> str:
+def answer(question: str, passages: list[tuple[str, str]]) -> str:
     """Plug an LLM in here; the starter shows the passages it would be given."""
     lines = [f"Question: {question}", "Best passages:"]
     lines += [f"  [{source}] {text}" for source, text in passages]

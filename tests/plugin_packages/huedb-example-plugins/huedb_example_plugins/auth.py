@@ -7,7 +7,8 @@ The expected key is read from ``settings.chroma_server_authn_credentials``
 from __future__ import annotations
 
 import hmac
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from huedb.auth import UserIdentity
 from huedb.errors import AuthenticationError

@@ -9,7 +9,7 @@ test search end to end without a model.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 
@@ -55,25 +55,25 @@ class ExampleHashEmbeddingFunction(EmbeddingFunction[Documents]):
     def name() -> str:
         return "example_hash"
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "salt": self.salt}
 
     @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "ExampleHashEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> ExampleHashEmbeddingFunction:
         return ExampleHashEmbeddingFunction(dimension=config.get("dimension", 64), salt=config.get("salt", "huedb"))
 
     @classmethod
-    def validate_config(cls, config: Dict[str, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         cls.build_from_config(config)
 
-    def validate_config_update(self, old_config: Dict[str, Any], new_config: Dict[str, Any]) -> None:
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         if new_config.get("dimension", old_config.get("dimension")) != old_config.get("dimension"):
             raise InvalidArgumentError("example_hash: dimension cannot change after vectors were stored")
 
     def default_space(self) -> str:
         return "cosine"
 
-    def supported_spaces(self) -> List[str]:
+    def supported_spaces(self) -> list[str]:
         return ["cosine", "ip", "l2"]
 
 

@@ -11,7 +11,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Tuple
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,9 +26,9 @@ SPACES = ("l2", "ip", "cosine")
 
 class ExampleFlatSegment:
     name: ClassVar[str] = "example_flat"
-    mutable_params: ClassVar[Tuple[str, ...]] = ()
+    mutable_params: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, dimension: int, space: str, config: Dict[str, Any], directory: Optional[Path]) -> None:
+    def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None:
         if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1:
             raise InvalidArgumentError(f"example_flat: dimension must be a positive integer, got {dimension!r}")
         if space not in SPACES:
@@ -41,9 +41,7 @@ class ExampleFlatSegment:
         self._seq = 0
 
     @classmethod
-    def load(
-        cls, dimension: int, space: str, config: Dict[str, Any], directory: Path
-    ) -> Optional["ExampleFlatSegment"]:
+    def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> ExampleFlatSegment | None:
         path = Path(directory) / FILENAME
         if not path.exists():
             return None
@@ -104,7 +102,7 @@ class ExampleFlatSegment:
     def advance(self, seq: int) -> None:
         self._seq = max(self._seq, int(seq))
 
-    def query(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def query(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = self._as_vectors(queries)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidArgumentError(f"example_flat: k must be a non-negative integer, got {k!r}")
@@ -150,7 +148,7 @@ class ExampleFlatSegment:
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
             return -1
 
-    def update_config(self, config: Dict[str, Any]) -> None:
+    def update_config(self, config: dict[str, Any]) -> None:
         """Nothing to tune: exact search has no parameters."""
 
     def close(self) -> None:

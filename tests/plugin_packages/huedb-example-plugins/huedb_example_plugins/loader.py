@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 from urllib.parse import unquote, urlparse
 
 from huedb.errors import InvalidArgumentError
@@ -18,7 +18,7 @@ class ExampleTextLoader:
     def __init__(self, encoding: str = "utf-8") -> None:
         self.encoding = encoding
 
-    def __call__(self, uris: Sequence[Optional[str]]) -> List[Optional[str]]:
+    def __call__(self, uris: Sequence[str | None]) -> list[str | None]:
         return [None if uri is None else self._read(uri) for uri in uris]
 
     def _read(self, uri: str) -> str:

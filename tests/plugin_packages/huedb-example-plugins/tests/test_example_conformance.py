@@ -8,13 +8,13 @@ huedb is installed), with entry-point autoload off.
 
 from __future__ import annotations
 
-import numpy as np
-
 import huedb_example_plugins.embedding
 import huedb_example_plugins.index
+import numpy as np
+from huedb_example_plugins.index import ExampleFlatSegment
+
 from huedb.registry import get_registry
 from huedb.testing import IndexSegmentConformance
-from huedb_example_plugins.index import ExampleFlatSegment
 
 
 class TestExampleFlatSegment(IndexSegmentConformance):
