@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar, Union, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -20,7 +20,7 @@ Embedding = np.ndarray
 Embeddings = list[np.ndarray]
 Documents = list[str]
 Images = list[np.ndarray]
-Embeddable = Union[Documents, Images]
+Embeddable = Documents | Images
 D = TypeVar("D", contravariant=True)
 
 from huedb.distance import SPACES  # noqa: E402 - re-exported for EF authors

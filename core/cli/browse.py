@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -119,7 +119,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             self.value = value
             self.update(value)
 
-    class QueryScreen(Screen[Optional[QueryState]]):
+    class QueryScreen(Screen[QueryState | None]):
         BINDINGS = [
             Binding("e", "edit", "Edit"),
             Binding("c", "clear", "Clear"),

@@ -23,9 +23,9 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any
 
 from huedb.configuration import segment_config
 from huedb.index import CorruptIndexError, IndexSegment, index_lock
@@ -69,7 +69,7 @@ class SegmentManager:
         base = self.storage.index_directory
         return None if base is None else base / collection.id
 
-    def _files(self, collection: CollectionModel) -> ContextManager[Any]:
+    def _files(self, collection: CollectionModel) -> AbstractContextManager[Any]:
         """The cross-process lock on the collection's index files (nothing in memory)."""
         directory = self.directory(collection)
         return nullcontext() if directory is None else index_lock(directory)

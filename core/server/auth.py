@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -44,7 +44,7 @@ AUTH_CONCURRENCY = max(1, min(4, (os.cpu_count() or 2) // 2))
 VERIFIED_TTL_SECONDS = 300.0
 VERIFIED_MAX_ENTRIES = 4096
 
-Outcome = Union[UserIdentity, Exception]
+Outcome = UserIdentity | Exception
 # The outcome verified off the event loop for the current request, with the key of its headers.
 _prechecked: contextvars.ContextVar[tuple[bytes, Outcome] | None] = contextvars.ContextVar(
     "huedb_auth_prechecked", default=None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from huedb.storage.protocol import NewRecords, ReadTx, RecordChanges, Records, Selection, StorageBackend, WriteTx
 

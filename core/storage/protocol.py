@@ -14,9 +14,10 @@ transaction, committed whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -212,9 +213,9 @@ class StorageBackend(Protocol):
         """Compiles (and so validates) the filters of a get, query or delete; reads nothing."""
         ...
 
-    def read(self) -> ContextManager[ReadTx]: ...
+    def read(self) -> AbstractContextManager[ReadTx]: ...
 
-    def write(self) -> ContextManager[WriteTx]: ...
+    def write(self) -> AbstractContextManager[WriteTx]: ...
 
     def checkpoint(self) -> None:
         """Makes deleted data leave the write-ahead log, where the backend has one."""

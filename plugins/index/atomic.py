@@ -29,7 +29,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 
 Writer = Callable[[Path], None]
 #: a writer for a new file, or an entry of the current manifest to keep as is
-FileSource = Union[Writer, dict[str, Any]]
+FileSource = Writer | dict[str, Any]
 
 
 def manifest_path(directory: Path, name: str) -> Path:

@@ -26,7 +26,7 @@ import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 import re2
 
@@ -81,7 +81,7 @@ class Combine:
     parts: tuple[RidSet, ...]
 
 
-RidSet = Union[Probe, Combine]
+RidSet = Probe | Combine
 
 
 def vtype_of(value: Any) -> int:
