@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params.validate()
     except ValueError as e:
-        raise SystemExit(str(e))
+        raise SystemExit(str(e)) from None
     if a.threads < 1:
         raise SystemExit(f"--threads must be >= 1, got {a.threads}")
     engines = choose_engines(a)
@@ -145,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.path.exists(work) and os.listdir(work):
             raise SystemExit(f"--workdir {work} is not empty; pass a new or empty directory")
         os.makedirs(work, exist_ok=True)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
     try:
-        log = lambda msg: print(msg, file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         wl_dir = os.path.join(work, "workload")
         Workload.create(wl_dir, params)

@@ -323,5 +323,6 @@ def check_conflict(given: Any, persisted: dict[str, Any] | None, collection_name
         raise InvalidArgumentError(
             f"Embedding function conflict for collection {collection_name!r}: it was created with "
             f"{persisted.get('name')!r}, and {given.name()!r} was passed. Omit embedding_function= to use the "
-            f"persisted one, or pass an instance of {persisted.get('name')!r} to override its settings for this session."
+            f"persisted one, or pass an instance of {persisted.get('name')!r} to override its settings "
+            "for this session."
         )

@@ -172,8 +172,8 @@ class Registry:
             close = difflib.get_close_matches(name, [*KINDS.values(), *OTHER_HOOKS], n=1)
             hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         return (
-            f"PluginValidationError: unknown hook {', '.join(hints)}; the hooks are {', '.join([*KINDS.values(), *OTHER_HOOKS])} "
-            f"(see docs/plugins.md)"
+            f"PluginValidationError: unknown hook {', '.join(hints)}; "
+            f"the hooks are {', '.join([*KINDS.values(), *OTHER_HOOKS])} (see docs/plugins.md)"
         )
 
     # -- registration ----------------------------------------------------

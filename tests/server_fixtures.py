@@ -111,9 +111,9 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         try:
             wait_for_heartbeat(self.url, proc=self.proc)
-        except Exception:
+        except Exception as e:
             self.stop()
-            raise RuntimeError(f"server did not start; log:\n{self.log()}")
+            raise RuntimeError(f"server did not start; log:\n{self.log()}") from e
         return self
 
     def log(self) -> str:

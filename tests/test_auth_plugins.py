@@ -394,7 +394,7 @@ users:
     role: writer
     tenant: acme
     databases: [prod]
-""" % ", ".join(ACTIONS)
+""" % ", ".join(ACTIONS)  # noqa: UP031 - the YAML reads best as one template
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ WRITE = textwrap.dedent(
             "query": None if q is None else q["ids"][0],
         }
     json.dump(expected, open(out, "w"))
-    """
+    """  # noqa: E501, UP031 - a script for chromadb's venv: long lines are its data; % spares escaping its braces
     % CHROMA_VERSION
 )
 

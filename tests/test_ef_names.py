@@ -55,9 +55,9 @@ def test_chromadb_names_not_provided_say_why():
     import huedb.utils.embedding_functions as m
 
     with pytest.raises(AttributeError, match="sparse"):
-        m.Bm25EmbeddingFunction
+        _ = m.Bm25EmbeddingFunction
     with pytest.raises(AttributeError, match="PaLM API"):
-        m.GooglePalmEmbeddingFunction
+        _ = m.GooglePalmEmbeddingFunction
     with pytest.raises(ImportError):
         exec("from huedb.utils.embedding_functions import NoSuchEmbeddingFunction")
     from huedb.utils.embedding_functions import JinaQueryConfig, OllamaEmbeddingFunction  # noqa: F401

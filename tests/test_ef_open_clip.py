@@ -37,7 +37,9 @@ registry = Registry()
 names = registry.names("embedding_function")
 assert {"openai", "cohere", "open_clip"} <= set(names), names
 assert "image" in registry.names("data_loader")
-assert not [i for i in registry.plugin_info.values() if i.name in ("openai", "cohere", "open_clip", "image") and i.error]
+assert not [
+    i for i in registry.plugin_info.values() if i.name in ("openai", "cohere", "open_clip", "image") and i.error
+]
 ef_cls = registry.get("embedding_function", "open_clip")
 try:
     ef_cls()

@@ -41,12 +41,16 @@ ALL_ACTIONS = (
     "collection:get_collection, collection:delete_collection, collection:update_collection, collection:add, "
     "collection:delete, collection:get, collection:query, collection:count, collection:update, collection:upsert]"
 )
+READER_ACTIONS = (
+    "[tenant:get_tenant, db:get_database, db:list_collections, collection:get_collection, collection:get, "
+    "collection:query, collection:count]"
+)
 RBAC_YAML = f"""
 roles_mapping:
   admin:
     actions: {ALL_ACTIONS}
   reader:
-    actions: [tenant:get_tenant, db:get_database, db:list_collections, collection:get_collection, collection:get, collection:query, collection:count]
+    actions: {READER_ACTIONS}
 users:
   - {{id: admin, role: admin}}
   - {{id: alice, role: admin}}

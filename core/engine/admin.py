@@ -169,7 +169,8 @@ class AdminEngine(EngineBase):
             new_metadata = validate_metadata(new_metadata, allow_none=False, where="collection metadata")
             if any(k.startswith("hnsw:") for k in new_metadata):
                 raise InvalidArgumentError(
-                    "Changing hnsw:* metadata is not supported after creation; use modify(configuration={'hnsw': {...}})"
+                    "Changing hnsw:* metadata is not supported after creation; "
+                    "use modify(configuration={'hnsw': {...}})"
                 )
         model = self.get_collection_by_id(collection_id, tenant, database)
         stored = None

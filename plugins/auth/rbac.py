@@ -188,7 +188,8 @@ class SimpleRBACAuthorizationProvider:
                 user,
                 action,
                 resource,
-                f"User {user.user_id!r} is bound to a tenant or databases and may not perform the server-wide action {action!r}.",
+                f"User {user.user_id!r} is bound to a tenant or databases and may not perform "
+                f"the server-wide action {action!r}.",
             )
         if tenant is not None and resource.tenant != tenant:
             target = "no tenant" if resource.tenant is None else f"tenant {resource.tenant!r}"

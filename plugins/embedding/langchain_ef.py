@@ -25,7 +25,8 @@ class ChromaLangchainEmbeddingFunction(EmbeddingFunction[Documents]):
         core = import_sdk("langchain_core.embeddings", type(self).__name__, "langchain-core", "langchain")
         if not isinstance(embedding_function, core.Embeddings):
             raise InvalidArgumentError(
-                f"embedding_function must be a langchain_core.embeddings.Embeddings, got {type(embedding_function).__name__}"
+                "embedding_function must be a langchain_core.embeddings.Embeddings, "
+                f"got {type(embedding_function).__name__}"
             )
         self.embedding_function = embedding_function
         cls = type(embedding_function)

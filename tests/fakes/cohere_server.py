@@ -49,7 +49,8 @@ class FakeCohere(FakeServer):
                 400,
                 {},
                 {
-                    "message": f"invalid request: total number of texts must be at most {MAX_TEXTS} - received {len(texts)}"
+                    "message": f"invalid request: total number of texts must be at most {MAX_TEXTS} "
+                    f"- received {len(texts)}"
                 },
             )
         if images is not None and not all(isinstance(i, str) and i.startswith("data:image/") for i in images):
