@@ -229,7 +229,7 @@ class Settings(BaseSettings):
         """Every setting (known and unknown) by name; ``Settings(**s.dict())`` rebuilds ``s``."""
         return self.model_dump()
 
-    def copy(self, **changes: Any) -> Settings:  # type: ignore[override]
+    def copy(self, **changes: Any) -> Settings:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
         token = _quiet_unknown.set(True)
         try:

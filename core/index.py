@@ -9,9 +9,12 @@ Implementations are plugins (``plugins/index`` or third-party packages).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import filelock  # for the annotation; index_lock imports it when called
 
 
 class CorruptIndexError(Exception):

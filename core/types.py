@@ -39,6 +39,13 @@ class CollectionModel:
     #: the storage backend's key for the collection (never sent over the wire)
     internal_id: int | None = field(default=None, repr=False)
 
+    @property
+    def storage_key(self) -> int:
+        """``internal_id`` of a collection read from storage, as the engine and backends use it."""
+        if self.internal_id is None:
+            raise ValueError(f"collection {self.name!r} was not read from storage: it has no storage key")
+        return self.internal_id
+
     def __getitem__(self, key: str) -> Any:  # chromadb's model is subscriptable: model["name"]
         return getattr(self, key)
 

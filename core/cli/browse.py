@@ -103,13 +103,13 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
     class OperatorToggle(Static, can_focus=True):
         """An operator; space (in edit mode) moves to the next one."""
 
-        BINDINGS = [Binding("space", "toggle", "Toggle operator")]
+        BINDINGS = [Binding("space", "next_operator", "Toggle operator")]
 
         def __init__(self, choices: list[str], value: str, **kwargs: Any) -> None:
             super().__init__(value, **kwargs)
             self.choices, self.value = choices, value
 
-        def action_toggle(self) -> None:
+        def action_next_operator(self) -> None:  # not action_toggle, which textual's DOMNode defines
             if self.disabled:
                 return
             self.value = self.choices[(self.choices.index(self.value) + 1) % len(self.choices)]

@@ -216,7 +216,7 @@ def target_options(must_exist: bool = True) -> Callable[[Callable[..., Any]], Ca
             click.option("--db", "database", type=str, default=None, help="database (default: default_database)"),
         ]
 
-        def wrapper(path, host, port, ssl, profile, tenant, database, **kwargs):  # type: ignore[no-untyped-def]
+        def wrapper(path, host, port, ssl, profile, tenant, database, **kwargs):
             target = resolve_target(path, host, port, ssl, profile, tenant, database, must_exist=must_exist)
             return fn(target=target, **kwargs)
 

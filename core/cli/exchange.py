@@ -190,7 +190,7 @@ def read_jsonl(path: Path, check_only: bool, batch_size: int) -> tuple[dict[str,
                     raise ImportFileError(f"{path}:{lineno}: the line is cut short: the file is truncated")
                 try:
                     yield lineno, json.loads(line)
-                except ValueError as e:
+                except json.JSONDecodeError as e:
                     raise ImportFileError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
 
     it = lines()

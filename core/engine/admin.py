@@ -40,7 +40,7 @@ class AdminEngine(EngineBase):
         with self.storage.read() as tx:
             models = tx.all_collections()
         for m in models:
-            with self.segments.write_lock(m.internal_id):
+            with self.segments.write_lock(m.storage_key):
                 self.segments.drop(m)
         self.storage.vacuum()
         with self.storage.read() as tx:
@@ -148,9 +148,9 @@ class AdminEngine(EngineBase):
 
     def delete_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> None:
         model = self.get_collection(name, tenant, database)
-        with self.segments.write_lock(model.internal_id):
+        with self.segments.write_lock(model.storage_key):
             with self.storage.write() as tx:
-                tx.delete_collection(model.internal_id)
+                tx.delete_collection(model.storage_key)
             self.segments.drop(model)
         self.storage.checkpoint()
 
@@ -167,7 +167,7 @@ class AdminEngine(EngineBase):
             validate_collection_name(new_name)
         if new_metadata is not None:
             new_metadata = validate_metadata(new_metadata, allow_none=False, where="collection metadata")
-            if any(k.startswith("hnsw:") for k in new_metadata):
+            if any(k.startswith("hnsw:") for k in new_metadata or ()):
                 raise InvalidArgumentError(
                     "Changing hnsw:* metadata is not supported after creation; "
                     "use modify(configuration={'hnsw': {...}})"
@@ -186,9 +186,9 @@ class AdminEngine(EngineBase):
             stored["embedding_function"] = (
                 ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
             )
-        with self.segments.write_lock(model.internal_id):
+        with self.segments.write_lock(model.storage_key):
             with self.storage.write() as tx:
-                tx.update_collection(model.internal_id, new_name, new_metadata, stored)
+                tx.update_collection(model.storage_key, new_name, new_metadata, stored)
                 updated = tx.collection_by_id(model.id)
             if stored is not None:
                 self.segments.update_config(model, stored)

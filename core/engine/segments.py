@@ -44,7 +44,7 @@ class Segment:
 
     def __init__(self, index: IndexSegment, collection: CollectionModel, dimension: int) -> None:
         self.index = index
-        self.cid = collection.internal_id
+        self.cid = collection.storage_key
         self.collection = collection  # the newest model: a reload uses its configuration
         self.dimension = dimension  # fixed once a collection has its first vector
         self.lock = threading.Lock()
@@ -87,12 +87,12 @@ class SegmentManager:
         """The collection's segment, caught up to the snapshot ``tx``; None while it has no vectors."""
         if collection.dimension is None:
             return None
-        seg = self._segments.get(collection.internal_id)
+        seg = self._segments.get(collection.storage_key)
         if seg is not None:
             seg.collection = collection
             if seg.index.applied_seq >= collection.version:
                 return seg
-        with self.write_lock(collection.internal_id):
+        with self.write_lock(collection.storage_key):
             return self._open_current(collection, collection.dimension, tx)
 
     def search(self, seg: Segment, fn: Callable[[IndexSegment], Any]) -> Any:
@@ -102,7 +102,7 @@ class SegmentManager:
     # -- opening and catching up -----------------------------------------------------
     def _open_current(self, collection: CollectionModel, dimension: int, tx: ReadTx | None) -> Segment:
         """Opens (loads or creates) the segment and catches it up (caller holds the write lock)."""
-        cid = collection.internal_id
+        cid = collection.storage_key
         seg = self._segments.get(cid)
         with self._snapshot(tx) as snap:
             if seg is None:
@@ -149,8 +149,8 @@ class SegmentManager:
 
     def _usable(self, collection: CollectionModel, index: IndexSegment, tx: ReadTx) -> bool:
         """Whether storage can bring a loaded index up to date."""
-        current = tx.collection_seq(collection.internal_id) or 0
-        pruned = tx.deletions_pruned_upto(collection.internal_id)
+        current = tx.collection_seq(collection.storage_key) or 0
+        pruned = tx.deletions_pruned_upto(collection.storage_key)
         if index.applied_seq > current:
             why = f"it is ahead of storage (seq {index.applied_seq} > {current})"
         elif index.applied_seq < pruned:
@@ -192,7 +192,7 @@ class SegmentManager:
         holds this batch."""
         if dimension is None:
             return
-        seg = self._segments.get(collection.internal_id)
+        seg = self._segments.get(collection.storage_key)
         if seg is None or seg.index.applied_seq != seq - 1:
             self._open_current(collection, dimension, None)
             return
@@ -213,7 +213,7 @@ class SegmentManager:
         return upto
 
     def update_config(self, collection: CollectionModel, configuration: dict[str, Any]) -> None:
-        seg = self._segments.get(collection.internal_id)
+        seg = self._segments.get(collection.storage_key)
         if seg is not None:
             with seg.lock:
                 seg.index.update_config(segment_config(configuration, type(seg.index)))
@@ -222,8 +222,8 @@ class SegmentManager:
     def drop(self, collection: CollectionModel) -> None:
         """Forgets a deleted collection's index and removes its files."""
         with self._lock:
-            seg = self._segments.pop(collection.internal_id, None)
-            self._write_locks.pop(collection.internal_id, None)
+            seg = self._segments.pop(collection.storage_key, None)
+            self._write_locks.pop(collection.storage_key, None)
         if seg is not None:
             seg.index.close()
         directory = self.directory(collection)
@@ -234,7 +234,7 @@ class SegmentManager:
     def drop_cached(self, collection: CollectionModel) -> None:
         """Forgets the in-memory index (its files stay); the next use reloads and catches up."""
         with self._lock:
-            seg = self._segments.pop(collection.internal_id, None)
+            seg = self._segments.pop(collection.storage_key, None)
         if seg is not None:
             seg.index.close()
 

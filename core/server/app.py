@@ -303,7 +303,8 @@ def create_app(config: ServerConfig | None = None, api: Any = None) -> Starlette
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_exception, Exception: _last_resort},
+        # Starlette's stubs type every handler as taking Exception, though it calls each with the class it is keyed by.
+        exception_handlers={HTTPException: _http_exception, Exception: _last_resort},  # type: ignore[dict-item]
     )
     app.state.config = config
     app.state.settings = settings

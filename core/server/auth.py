@@ -150,6 +150,7 @@ class ServerAuth:
             return exc
 
     def _verify(self, headers: Any, key: bytes) -> UserIdentity:
+        assert self.authn is not None, "called only when an authn provider is configured"
         user = self.authn.authenticate(headers)
         if user is None:  # a provider must raise; treat None as a failure, never as a pass
             raise AuthenticationError("Unauthorized: the credentials were not accepted.")

@@ -43,7 +43,7 @@ class _StderrHandler(logging.StreamHandler):
     """Writes to ``sys.stderr`` as it is at each record, not as it was at setup
     (an in-process caller, such as a test capturing stderr, may swap and close it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -81,7 +81,7 @@ def head_deadline_protocol(head_timeout: float) -> type:
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class HeadDeadlineH11Protocol(H11Protocol):
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             self._head_timer: asyncio.TimerHandle | None = None
             super().connection_made(transport)
             self._watch_head()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -24,11 +24,20 @@ def _listing(directory: Path) -> list[str]:
 
 
 class PersistenceChecks:
+    # Provided by the class that inherits these checks (IndexSegmentConformance).
     make_segment: Any
     load_segment: Any
     filled: Any
     vectors: Any
     labels_for: Any
+    index_files: Any
+    commit_file: Any
+    spaces: ClassVar[tuple[str, ...]]
+    dimension: ClassVar[int]
+    if TYPE_CHECKING:
+
+        @property
+        def default_space(self) -> str: ...
 
     def test_persist_and_load_round_trip(self, space: str, tmp_path: Path) -> None:
         seg = self.make_segment(space, directory=tmp_path)

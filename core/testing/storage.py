@@ -59,8 +59,8 @@ class StorageBackendConformance:
     ) -> np.ndarray:
         vectors = np.arange(len(ids) * DIM, dtype=np.float32).reshape(len(ids), DIM) + seq
         with backend.write() as tx:
-            rids = tx.insert_records(model.internal_id, seq, NewRecords(ids, vectors, documents, None, metadatas))
-            tx.set_collection_state(model.internal_id, seq, DIM)
+            rids = tx.insert_records(model.storage_key, seq, NewRecords(ids, vectors, documents, None, metadatas))
+            tx.set_collection_state(model.storage_key, seq, DIM)
         return rids
 
     # -- catalog ---------------------------------------------------------------------
@@ -107,7 +107,7 @@ class StorageBackendConformance:
             with backend.write() as tx:
                 tx.insert_collection("things", None, {}, TENANT, DATABASE)
         with backend.write() as tx:
-            tx.update_collection(collection.internal_id, "renamed", {"owner": "you"}, {"hnsw": {"space": "ip"}})
+            tx.update_collection(collection.storage_key, "renamed", {"owner": "you"}, {"hnsw": {"space": "ip"}})
         with backend.read() as tx:
             model = tx.collection_by_id(collection.id)
             assert (model.name, model.metadata, model.configuration_json) == (
@@ -120,19 +120,19 @@ class StorageBackendConformance:
 
     def test_collection_state(self, backend: StorageBackend, collection: CollectionModel) -> None:
         with backend.write() as tx:
-            assert tx.collection_state(collection.internal_id) == (0, None)
-            tx.set_collection_state(collection.internal_id, 7, 384)
+            assert tx.collection_state(collection.storage_key) == (0, None)
+            tx.set_collection_state(collection.storage_key, 7, 384)
         with backend.read() as tx:
-            assert tx.collection_seq(collection.internal_id) == 7
+            assert tx.collection_seq(collection.storage_key) == 7
             assert tx.collection_by_id(collection.id).dimension == 384
 
     def test_delete_collection_removes_its_records(self, backend: StorageBackend, collection: CollectionModel) -> None:
         self.add(backend, collection, ["a", "b"], 1)
         with backend.write() as tx:
-            tx.delete_collection(collection.internal_id)
+            tx.delete_collection(collection.storage_key)
         with backend.read() as tx:
-            assert tx.collection_seq(collection.internal_id) is None
-            assert tx.count_records(collection.internal_id) == 0
+            assert tx.collection_seq(collection.storage_key) is None
+            assert tx.count_records(collection.storage_key) == 0
             with pytest.raises(NotFoundError):
                 tx.collection_by_id(collection.id)
 
@@ -156,7 +156,7 @@ class StorageBackendConformance:
             ["first doc", None, "third"],
         )
         assert len(rids) == 3 and len(set(rids.tolist())) == 3
-        cid = collection.internal_id
+        cid = collection.storage_key
         with backend.read() as tx:
             assert tx.count_records(cid) == 3
             assert tx.existing(cid, ["a", "c", "zz"]) == {"a": int(rids[0]), "c": int(rids[2])}
@@ -181,7 +181,7 @@ class StorageBackendConformance:
             [{"n": 1, "k": "x"}, {"n": 2}, None],
             ["apple pie", "banana split", None],
         )
-        cid = collection.internal_id
+        cid = collection.storage_key
 
         def ids(**kw: Any) -> list[str]:
             with backend.read() as tx:
@@ -222,7 +222,7 @@ class StorageBackendConformance:
             assert got.documents == ["new a", "doc b"]
             assert got.metadatas == [{"n": 1, "m": True}, {"n": 2}]
             assert got.embeddings is not None and (got.embeddings == 1).all()
-            sel = backend.selection(collection.internal_id, None, {"k": "x"}, None)
+            sel = backend.selection(collection.storage_key, None, {"k": "x"}, None)
             assert tx.select_records(sel, []).ids == []  # filters see the merged metadata
         with backend.write() as tx:
             tx.update_records(3, RecordChanges(rids[:1], clear=("documents",)))
@@ -231,7 +231,7 @@ class StorageBackendConformance:
 
     # -- the deletion log and catch-up -----------------------------------------------
     def test_changes_and_deletions_since_a_seq(self, backend: StorageBackend, collection: CollectionModel) -> None:
-        cid = collection.internal_id
+        cid = collection.storage_key
         first = self.add(backend, collection, ["a", "b"], 1)
         second = self.add(backend, collection, ["c"], 2)
         with backend.write() as tx:
@@ -256,11 +256,11 @@ class StorageBackendConformance:
     def test_a_failed_write_changes_nothing(self, backend: StorageBackend, collection: CollectionModel) -> None:
         with pytest.raises(RuntimeError):
             with backend.write() as tx:
-                tx.insert_records(collection.internal_id, 1, NewRecords(["a"], np.zeros((1, DIM), np.float32)))
+                tx.insert_records(collection.storage_key, 1, NewRecords(["a"], np.zeros((1, DIM), np.float32)))
                 tx.create_tenant("half-written")
                 raise RuntimeError("the batch fails after two writes")
         with backend.read() as tx:
-            assert tx.count_records(collection.internal_id) == 0
+            assert tx.count_records(collection.storage_key) == 0
             with pytest.raises(NotFoundError):
                 tx.get_tenant("half-written")
 
@@ -271,10 +271,10 @@ class StorageBackendConformance:
 
         self.add(backend, collection, ["a"], 1)
         with backend.read() as tx:
-            assert tx.count_records(collection.internal_id) == 1
+            assert tx.count_records(collection.storage_key) == 1
             writer = threading.Thread(target=self.add, args=(backend, collection, ["b"], 2))
             writer.start()
             writer.join()
-            assert tx.count_records(collection.internal_id) == 1  # same snapshot
+            assert tx.count_records(collection.storage_key) == 1  # same snapshot
         with backend.read() as tx:
-            assert tx.count_records(collection.internal_id) == 2
+            assert tx.count_records(collection.storage_key) == 2

@@ -108,7 +108,9 @@ def main() -> None:
         )
     else:
         result = collection.query(query_texts=[args.text], n_results=args.k, include=["uris", "distances"])
-    for rid, dist in zip(result["ids"][0], result["distances"][0]):
+    distances = result["distances"]
+    assert distances is not None  # included above
+    for rid, dist in zip(result["ids"][0], distances[0]):
         print(f"{rid}\t{dist:.3f}")
 
 

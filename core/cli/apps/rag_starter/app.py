@@ -50,7 +50,10 @@ def main() -> None:
     if args.reindex or collection.count() == 0:
         print(f"Indexed {index(collection)} passages from docs/")
     result = collection.query(query_texts=[args.question], n_results=args.k)
-    passages = [(m["source"], d) for m, d in zip(result["metadatas"][0], result["documents"][0])]
+    metadatas, documents = result["metadatas"], result["documents"]
+    assert metadatas is not None and documents is not None  # included by default
+    # index() gives every passage a document and a source
+    passages = [(m["source"], d) for m, d in zip(metadatas[0], documents[0]) if m is not None and d is not None]
     print(answer(args.question, passages))
 
 
