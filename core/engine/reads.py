@@ -21,23 +21,13 @@ from huedb.index import exact_search_limit
 from huedb.storage import ReadTx, Records
 from huedb.types import (
     DEFAULT_DATABASE,
-    DEFAULT_GET_INCLUDE,
-    DEFAULT_QUERY_INCLUDE,
     DEFAULT_TENANT,
-    GET_INCLUDE,
-    QUERY_INCLUDE,
     RECORD_FIELDS,
     CollectionModel,
     GetResult,
     QueryResult,
 )
-from huedb.validation import (
-    validate_embeddings,
-    validate_ids,
-    validate_include,
-    validate_limit_offset,
-    validate_n_results,
-)
+from huedb.requests import validate_get, validate_query
 
 Labels = tuple[np.ndarray, np.ndarray]  # (labels, distances), each (queries, k)
 
@@ -59,10 +49,8 @@ class ReadEngine(EngineBase):
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
     ) -> GetResult:
-        include = validate_include(include, GET_INCLUDE, list(DEFAULT_GET_INCLUDE))
-        validate_limit_offset(limit, offset)
-        if ids is not None:
-            ids = validate_ids(ids, allow_empty=True)
+        req = validate_get(ids, where, where_document, limit, offset, include)
+        ids, limit, offset, include = req.ids, req.limit, req.offset, req.include
         fields = _fields(include)
         with self.storage.read() as tx:
             model = self._scoped(tx, collection_id, tenant, database)
@@ -90,11 +78,12 @@ class ReadEngine(EngineBase):
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
     ) -> QueryResult:
-        include = validate_include(include, QUERY_INCLUDE, list(DEFAULT_QUERY_INCLUDE))
-        k = validate_n_results(n_results)
-        queries = _validate_queries(query_embeddings)
-        if ids is not None:
-            ids = validate_ids(ids, allow_empty=True)
+        if query_embeddings is None:
+            raise InvalidArgumentError("query() needs query_embeddings (or query_texts with an embedding function)")
+        req = validate_query(query_embeddings, ids=ids, n_results=n_results, where=where,
+                             where_document=where_document, include=include)
+        queries, ids, k, include = req.query_embeddings, req.ids, req.n_results, req.include
+        assert queries is not None
         fields = _fields(include)
         with self.storage.read() as tx:
             model = self._scoped(tx, collection_id, tenant, database)
@@ -135,17 +124,6 @@ class ReadEngine(EngineBase):
 
 def _fields(include: list[str]) -> list[str]:
     return [f for f in RECORD_FIELDS if f in include]
-
-
-def _validate_queries(query_embeddings: Any) -> np.ndarray:
-    from huedb.embedding_functions import normalize_embeddings
-
-    if query_embeddings is None:
-        raise InvalidArgumentError("query() needs query_embeddings (or query_texts with an embedding function)")
-    arr = normalize_embeddings(query_embeddings)
-    if arr is None or arr.ndim != 2 or arr.shape[0] == 0:
-        raise InvalidArgumentError("Expected query_embeddings to be a non-empty list of embeddings")
-    return validate_embeddings(arr, arr.shape[0])
 
 
 def _columns(found: Records, fields: list[str], dimension: int | None) -> dict[str, Any]:

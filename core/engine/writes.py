@@ -19,13 +19,7 @@ from huedb.errors import InvalidArgumentError
 from huedb.index import IndexSegment
 from huedb.storage import NewRecords, RecordChanges
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
-from huedb.validation import (
-    validate_clear,
-    validate_embeddings,
-    validate_ids,
-    validate_metadatas,
-    validate_strings,
-)
+from huedb.requests import validate_delete, validate_write
 
 logger = logging.getLogger("huedb")
 
@@ -90,18 +84,12 @@ class WriteEngine(EngineBase):
         database: str,
         clear: Sequence[str] = (),
     ) -> None:
-        clear = validate_clear(clear)
-        ids = validate_ids(ids)
+        req = validate_write(mode, ids, embeddings, metadatas, documents, uris, clear=clear or None,
+                             embeddings_required=True)
+        ids, vectors, metas, docs, uri_list, clear = (
+            req.ids, req.embeddings, req.metadatas, req.documents, req.uris, req.clear
+        )
         n = len(ids)
-        if embeddings is None and mode != "update":
-            raise InvalidArgumentError(
-                f"{mode}() needs embeddings for every record: pass embeddings=, or documents/images/uris with an "
-                "embedding function on the collection"
-            )
-        vectors = validate_embeddings(embeddings, n) if embeddings is not None else None
-        metas = validate_metadatas(metadatas, n, allow_none=mode != "add")
-        docs = validate_strings(documents, n, "documents")
-        uri_list = validate_strings(uris, n, "uris")
         model = self._collection(collection_id, tenant, database)
         cid = model.internal_id
 
@@ -179,15 +167,10 @@ class WriteEngine(EngineBase):
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
     ) -> int:
-        if ids is None and where is None and where_document is None:
-            raise InvalidArgumentError(
-                "delete() needs ids, where or where_document; to delete every record, use delete_collection()"
-            )
-        if ids is not None:
-            ids = validate_ids(ids)
+        req = validate_delete(ids, where, where_document)
         model = self._collection(collection_id, tenant, database)
         cid = model.internal_id
-        selection = self.storage.selection(cid, ids, where, where_document)
+        selection = self.storage.selection(cid, req.ids, req.where, req.where_document)
         with self.segments.write_lock(cid):
             with self.storage.write() as tx:
                 rids = tx.matching_rids(selection)

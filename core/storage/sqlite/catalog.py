@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from huedb.errors import NotFoundError, UniqueConstraintError
-from huedb.storage.sqlite.filters import INT64_MAX
+from huedb.filters import INT64_MAX
 from huedb.types import CollectionModel
 from huedb.validation import validate_tenant_or_database_name
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from huedb.errors import InternalError, InvalidArgumentError
-from huedb.storage.sqlite.filters import regexp
+from huedb.filters import regexp
 from huedb.storage.sqlite.schema import SCHEMA, SCHEMA_VERSION
 
 DB_FILENAME = "huedb.sqlite3"

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from huedb.index import sorted_unique
-from huedb.storage.sqlite.filters import Combine, Probe, RidSet, compile_where, compile_where_document, document_rid_set
+from huedb.filters import parse_where_document
+from huedb.storage.sqlite.filters import Combine, Probe, RidSet, compile_where, document_predicate, document_rid_set
 
 
 def ids_param(values: Sequence[Any]) -> str:
@@ -57,9 +58,10 @@ def select(cid: int, ids: Sequence[str] | None, where: Any, where_document: Any)
         narrowing.append(compile_where(where, cid))
     predicate, predicate_params = None, ()
     if where_document is not None:
-        predicate, doc_params = compile_where_document(where_document, cid)
+        node = parse_where_document(where_document)
+        predicate, doc_params = document_predicate(node, cid)
         predicate_params = tuple(doc_params)
-        fts = document_rid_set(where_document, cid)
+        fts = document_rid_set(node, cid)
         if fts is not None:
             narrowing.append(fts)
     return Selection(cid, tuple(narrowing), predicate, predicate_params)
