@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
-from huedb.api.client import AdminClient as _AdminClient  # noqa: E402
-from huedb.api.client import Client as _Client  # noqa: E402
-from huedb.api.client import EphemeralClient, PersistentClient  # noqa: E402
-from huedb.api.collection import Collection, GetResult, QueryResult  # noqa: E402
-from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, configure, get_settings  # noqa: E402
-from huedb.embedding_functions import DataLoader, EmbeddingFunction  # noqa: E402
-from huedb.registry import register_embedding_function  # noqa: E402
+from huedb.api.client import AdminClient as _AdminClient
+from huedb.api.client import Client as _Client
+from huedb.api.client import EphemeralClient, PersistentClient
+from huedb.api.collection import Collection, GetResult, QueryResult
+from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, configure, get_settings
+from huedb.embedding_functions import DataLoader, EmbeddingFunction
+from huedb.registry import register_embedding_function
+from huedb.version import __version__
 
 ClientAPI = _Client
 AdminAPI = _AdminClient

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from huedb import __version__
 from huedb.config import Settings
 from huedb.engine.segments import SegmentManager
 from huedb.engine.systems import acquire_system, release_system
 from huedb.errors import NotFoundError
 from huedb.storage import ReadTx, StorageBackend
 from huedb.types import CollectionModel
+from huedb.version import __version__
 
 #: batches of any size are accepted; storage and indexes take them whole
 MAX_BATCH_SIZE = 2**31 - 1
