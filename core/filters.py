@@ -9,12 +9,13 @@ Limits (docs/filters.md): filters nest at most ``MAX_DEPTH`` levels, a where_doc
 has at most ``MAX_DOCUMENT_TERMS`` operators, and integer operands fit in a signed
 64-bit integer.
 """
+
 from __future__ import annotations
 
 import reprlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any
 
 import re2
 
@@ -53,7 +54,7 @@ class FieldFilter:
 
     key: str
     op: str
-    values: Tuple[Any, ...]
+    values: tuple[Any, ...]
     kind: int  # VT_NUM, VT_STR or VT_BOOL
 
 
@@ -62,7 +63,7 @@ class AllOf:
     """``$and`` (all=True) or ``$or`` (all=False) of filters."""
 
     all: bool
-    parts: Tuple[Any, ...]
+    parts: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,8 @@ class TextFilter:
     text: str
 
 
-WhereNode = Union[FieldFilter, AllOf]
-DocumentNode = Union[TextFilter, AllOf]
+WhereNode = FieldFilter | AllOf
+DocumentNode = TextFilter | AllOf
 
 
 # -- where ------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def vtype_of(value: Any) -> int:
 def _too_deep(what: str, limit: int) -> InvalidArgumentError:
     return InvalidArgumentError(
         f"Expected {what} to nest $and/$or at most {limit} levels deep; flatten it "
-        '(an $and or $or takes any number of conditions in one list)'
+        "(an $and or $or takes any number of conditions in one list)"
     )
 
 
@@ -143,7 +144,9 @@ def parse_where(where: Any, depth: int = 0) -> WhereNode:
 
 def _field(key: str, op: Any, operand: Any) -> FieldFilter:
     if op in SCALAR_OPS:
-        if op in ("$gt", "$gte", "$lt", "$lte") and (isinstance(operand, bool) or not isinstance(operand, (int, float))):
+        if op in ("$gt", "$gte", "$lt", "$lte") and (
+            isinstance(operand, bool) or not isinstance(operand, (int, float))
+        ):
             raise InvalidArgumentError(
                 f"Expected operand of {op} on key {show(key)} to be an int or float, got {show(operand)}"
             )
@@ -191,11 +194,12 @@ def compiled_regex(pattern: str) -> Any:
         ) from None
     except UnicodeEncodeError:
         raise InvalidArgumentError(
-            f"Invalid regular expression {ascii(pattern)[:80]}: it holds a lone surrogate; patterns must be valid Unicode"
+            f"Invalid regular expression {ascii(pattern)[:80]}: it holds a lone surrogate; "
+            "patterns must be valid Unicode"
         ) from None
 
 
-def regexp(pattern: str, text: Optional[str]) -> bool:
+def regexp(pattern: str, text: str | None) -> bool:
     """Search anywhere in ``text`` (like ``re.search``)."""
     return text is not None and compiled_regex(pattern).search(text) is not None
 
@@ -205,7 +209,7 @@ def parse_where_document(where_document: Any) -> DocumentNode:
     return _document(where_document, 0, [MAX_DOCUMENT_TERMS])
 
 
-def _document(wd: Any, depth: int, budget: List[int]) -> DocumentNode:
+def _document(wd: Any, depth: int, budget: list[int]) -> DocumentNode:
     if depth > MAX_DOCUMENT_DEPTH:
         raise _too_deep("where_document", MAX_DOCUMENT_DEPTH)
     budget[0] -= 1

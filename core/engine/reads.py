@@ -18,6 +18,7 @@ from huedb.distance import exact_search
 from huedb.engine.base import EngineBase
 from huedb.errors import InvalidArgumentError
 from huedb.index import exact_search_limit
+from huedb.requests import validate_get, validate_query
 from huedb.storage import ReadTx, Records
 from huedb.types import (
     DEFAULT_DATABASE,
@@ -27,7 +28,6 @@ from huedb.types import (
     GetResult,
     QueryResult,
 )
-from huedb.requests import validate_get, validate_query
 
 Labels = tuple[np.ndarray, np.ndarray]  # (labels, distances), each (queries, k)
 
@@ -35,7 +35,7 @@ Labels = tuple[np.ndarray, np.ndarray]  # (labels, distances), each (queries, k)
 class ReadEngine(EngineBase):
     def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
         with self.storage.read() as tx:
-            return tx.count_records(self._scoped(tx, collection_id, tenant, database).internal_id)
+            return tx.count_records(self._scoped(tx, collection_id, tenant, database).storage_key)
 
     def _get(
         self,
@@ -54,7 +54,7 @@ class ReadEngine(EngineBase):
         fields = _fields(include)
         with self.storage.read() as tx:
             model = self._scoped(tx, collection_id, tenant, database)
-            selection = self.storage.selection(model.internal_id, ids, where, where_document)
+            selection = self.storage.selection(model.storage_key, ids, where, where_document)
             if ids is None:
                 found = tx.select_records(selection, fields, limit, offset)
             else:
@@ -80,8 +80,9 @@ class ReadEngine(EngineBase):
     ) -> QueryResult:
         if query_embeddings is None:
             raise InvalidArgumentError("query() needs query_embeddings (or query_texts with an embedding function)")
-        req = validate_query(query_embeddings, ids=ids, n_results=n_results, where=where,
-                             where_document=where_document, include=include)
+        req = validate_query(
+            query_embeddings, ids=ids, n_results=n_results, where=where, where_document=where_document, include=include
+        )
         queries, ids, k, include = req.query_embeddings, req.ids, req.n_results, req.include
         assert queries is not None
         fields = _fields(include)
@@ -104,7 +105,7 @@ class ReadEngine(EngineBase):
         none = (np.full((nq, 0), -1, dtype=np.int64), np.zeros((nq, 0), dtype=np.float32))
         allowed = None
         if ids is not None or where is not None or where_document is not None:
-            selection = self.storage.selection(model.internal_id, ids, where, where_document)
+            selection = self.storage.selection(model.storage_key, ids, where, where_document)
             allowed = tx.matching_rids(selection)
             if len(allowed) == 0:
                 return none

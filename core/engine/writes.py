@@ -17,9 +17,9 @@ import numpy as np
 from huedb.engine.base import EngineBase
 from huedb.errors import InvalidArgumentError
 from huedb.index import IndexSegment
+from huedb.requests import validate_delete, validate_write
 from huedb.storage import NewRecords, RecordChanges
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
-from huedb.requests import validate_delete, validate_write
 
 logger = logging.getLogger("huedb")
 
@@ -84,14 +84,20 @@ class WriteEngine(EngineBase):
         database: str,
         clear: Sequence[str] = (),
     ) -> None:
-        req = validate_write(mode, ids, embeddings, metadatas, documents, uris, clear=clear or None,
-                             embeddings_required=True)
+        req = validate_write(
+            mode, ids, embeddings, metadatas, documents, uris, clear=clear or None, embeddings_required=True
+        )
         ids, vectors, metas, docs, uri_list, clear = (
-            req.ids, req.embeddings, req.metadatas, req.documents, req.uris, req.clear
+            req.ids,
+            req.embeddings,
+            req.metadatas,
+            req.documents,
+            req.uris,
+            req.clear,
         )
         n = len(ids)
         model = self._collection(collection_id, tenant, database)
-        cid = model.internal_id
+        cid = model.storage_key
 
         with self.segments.write_lock(cid):
             with self.storage.write() as tx:
@@ -169,7 +175,7 @@ class WriteEngine(EngineBase):
     ) -> int:
         req = validate_delete(ids, where, where_document)
         model = self._collection(collection_id, tenant, database)
-        cid = model.internal_id
+        cid = model.storage_key
         selection = self.storage.selection(cid, req.ids, req.where, req.where_document)
         with self.segments.write_lock(cid):
             with self.storage.write() as tx:

@@ -14,10 +14,12 @@ A ``where_document`` filter compiles to a boolean expression over the alias
 ``r`` (records), plus, where possible, a narrowing rid set from the trigram
 full-text index. ``$regex`` runs as the SQL function ``huedb_regexp`` (RE2).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any
 
 from huedb.filters import (  # noqa: F401 - INT64_MAX and the value kinds are used by the backend
     INT64_MAX,
@@ -39,8 +41,18 @@ from huedb.filters import (  # noqa: F401 - INT64_MAX and the value kinds are us
 #: document holds a NUL character, which the trigram index does not see past
 VT_MARK, NUL_DOCUMENT_KEY = 3, "#document_has_nul"
 
-_COMPARISONS = {"$eq": "=", "$ne": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<=",
-                "$in": "=", "$nin": "=", "$contains": "=", "$not_contains": "="}
+_COMPARISONS = {
+    "$eq": "=",
+    "$ne": "=",
+    "$gt": ">",
+    "$gte": ">=",
+    "$lt": "<",
+    "$lte": "<=",
+    "$in": "=",
+    "$nin": "=",
+    "$contains": "=",
+    "$not_contains": "=",
+}
 FTS_MIN_CHARS = 3  # the trigram index answers substrings of 3+ characters
 
 #: $in/$nin lists up to this size compile to a UNION of index probes (the fast path for
@@ -54,7 +66,7 @@ class Probe:
     """A SELECT of matching record ids (one column, ``rid``)."""
 
     sql: str
-    params: Tuple[Any, ...]
+    params: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -63,10 +75,10 @@ class Combine:
     op "except": the first part minus the union of the others."""
 
     op: str
-    parts: Tuple["RidSet", ...]
+    parts: tuple[RidSet, ...]
 
 
-RidSet = Union[Probe, Combine]
+RidSet = Probe | Combine
 
 
 def sql_value(value: Any) -> Any:
@@ -84,6 +96,7 @@ def where_rid_set(node: WhereNode, cid: int) -> RidSet:
     is_list = 1 if node.op in ("$contains", "$not_contains") else 0
     positive = _probe(cid, node.key, node.kind, _COMPARISONS[node.op], is_list, node.values)
     return _signed(node.op in NEGATED_OPS, cid, positive)
+
 
 _PROBE_SQL = "SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=? AND value {cmp} ?"
 _IN_SQL = "SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=? AND value IN ({marks})"
@@ -116,26 +129,29 @@ def _signed(negated: bool, cid: int, positive: RidSet) -> RidSet:
 
 
 # -- where_document ------------------------------------------------------------
-def compile_where_document(where_document: Any, cid: int) -> Tuple[str, List[Any]]:
+def compile_where_document(where_document: Any, cid: int) -> tuple[str, list[Any]]:
     """Checks ``where_document``; returns (a boolean expression over ``r``, params)."""
     return document_predicate(parse_where_document(where_document), cid)
 
 
-def document_predicate(node: DocumentNode, cid: int) -> Tuple[str, List[Any]]:
-    params: List[Any] = []
+def document_predicate(node: DocumentNode, cid: int) -> tuple[str, list[Any]]:
+    params: list[Any] = []
     return _doc(node, cid, params), params
 
 
-def document_rid_set(node: DocumentNode, cid: int) -> Optional[RidSet]:
+def document_rid_set(node: DocumentNode, cid: int) -> RidSet | None:
     """A rid set that every match lies in, when there is one: the trigram index's rows
     for a top-level $contains of 3+ characters (or one inside a top-level $and), plus
     the records whose document holds a NUL (indexed only up to it)."""
     if isinstance(node, TextFilter):
         if node.op == "$contains" and _fts_usable(node.text):
-            return Combine("or", (
-                Probe("SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", (fts_phrase(node.text),)),
-                Probe(_NUL_DOCS_SQL, (cid, NUL_DOCUMENT_KEY, VT_MARK)),
-            ))
+            return Combine(
+                "or",
+                (
+                    Probe("SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", (fts_phrase(node.text),)),
+                    Probe(_NUL_DOCS_SQL, (cid, NUL_DOCUMENT_KEY, VT_MARK)),
+                ),
+            )
         return None
     if node.all:
         for child in node.parts:
@@ -162,7 +178,7 @@ def _joined(parts: list[str], glue: str) -> str:
     return "(" + _joined(parts[:mid], glue) + glue + _joined(parts[mid:], glue) + ")"
 
 
-def _doc(node: DocumentNode, cid: int, params: List[Any]) -> str:
+def _doc(node: DocumentNode, cid: int, params: list[Any]) -> str:
     if isinstance(node, AllOf):
         parts = [_doc(p, cid, params) for p in node.parts]
         return _joined(parts, " AND " if node.all else " OR ")  # every term is parenthesised

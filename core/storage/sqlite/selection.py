@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from huedb.index import sorted_unique
 from huedb.filters import parse_where_document
+from huedb.index import sorted_unique
 from huedb.storage.sqlite.filters import Combine, Probe, RidSet, compile_where, document_predicate, document_rid_set
 
 
@@ -119,6 +119,8 @@ def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
 
 
 def _where_sql(sel: Selection, found: np.ndarray | None) -> tuple[str, list[Any]]:
+    clauses: list[str]
+    params: list[Any]
     if found is None:
         clauses, params = ["r.collection_id = ?"], [sel.cid]
     else:
