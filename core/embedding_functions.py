@@ -78,6 +78,17 @@ class EmbeddingFunction(Protocol[D]):
         """Embeds query inputs; providers with a query mode override this."""
         return self(input)
 
+    def embed_with_retries(self, input: D, **retry_kwargs: Any) -> Embeddings:
+        """Calls the EF, retried with tenacity's ``retry(**retry_kwargs)`` (e.g.
+        ``stop=stop_after_attempt(3)``; with no arguments tenacity retries until it succeeds),
+        as chromadb's does. Returns one float32 vector per input."""
+        try:
+            from tenacity import retry
+        except ImportError:
+            raise ImportError("embed_with_retries needs tenacity: pip install tenacity") from None
+        vectors = retry(**retry_kwargs)(self.__call__)(input)
+        return [np.asarray(v, dtype=np.float32) for v in vectors]
+
     @staticmethod
     def name() -> str:
         return "legacy"

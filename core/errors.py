@@ -10,6 +10,9 @@ from __future__ import annotations
 class ChromaError(Exception):
     """Base class of every huedb error (named like chromadb's for drop-in use)."""
 
+    #: set by chromadb's HTTP client from a response header; kept for code that reads it
+    trace_id: str | None = None
+
     def code(self) -> int:
         return 500
 
@@ -66,9 +69,29 @@ class AuthenticationError(AuthorizationError):
     pass
 
 
-class ForbiddenError(ChromaError):
+class ChromaAuthError(ChromaError):
+    """chromadb's 403 class (wire name "AuthError"). Its bare message is "Forbidden", as in chromadb."""
+
     def code(self) -> int:
         return 403
+
+    @classmethod
+    def name(cls) -> str:
+        return "AuthError"
+
+    def message(self) -> str:
+        return "Forbidden"
+
+
+class ForbiddenError(ChromaAuthError):
+    """What huedb raises for a 403: a ChromaAuthError that keeps its explanation."""
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+    def message(self) -> str:
+        return ChromaError.message(self)
 
 
 class QuotaError(ChromaError):
@@ -101,6 +124,42 @@ class RequestTooLargeError(ChromaError):
         return 413
 
 
+# chromadb's other error classes, with its status codes and names (observed in chromadb 1.5.9).
+class IDAlreadyExistsError(ChromaError):
+    def code(self) -> int:
+        return 409
+
+    @classmethod
+    def name(cls) -> str:
+        return "IDAlreadyExists"
+
+
+class InvalidUUIDError(InvalidArgumentError):
+    @classmethod
+    def name(cls) -> str:
+        return "InvalidUUID"
+
+
+class InvalidHTTPVersion(ChromaError):
+    def code(self) -> int:
+        return 400
+
+
+class BatchSizeExceededError(ChromaError):
+    def code(self) -> int:
+        return 413
+
+
+class VersionMismatchError(ChromaError):
+    def code(self) -> int:
+        return 500
+
+
+class RateLimitError(ChromaError):
+    def code(self) -> int:
+        return 429
+
+
 _BY_NAME = {
     cls.__name__: cls
     for cls in (
@@ -120,8 +179,22 @@ _BY_NAME = {
         PluginNotFoundError,
         PluginConflictError,
         RequestTooLargeError,
+        ChromaAuthError,
+        IDAlreadyExistsError,
+        InvalidUUIDError,
+        InvalidHTTPVersion,
+        BatchSizeExceededError,
+        VersionMismatchError,
+        RateLimitError,
     )
 }
+# the wire names chromadb's classes use where they differ from the class name
+_BY_NAME.update(
+    {"AuthError": ChromaAuthError, "IDAlreadyExists": IDAlreadyExistsError, "InvalidUUID": InvalidUUIDError}
+)
+
+#: chromadb's ``error_types``: wire name -> class
+error_types = dict(_BY_NAME)
 
 
 def error_from_name(name: str, message: str) -> ChromaError:

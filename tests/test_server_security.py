@@ -14,7 +14,7 @@ from starlette.routing import Route
 from server_fixtures import ServerThread
 
 V2 = "/api/v2"
-OPEN = {V2 + "/heartbeat", V2 + "/healthcheck", V2 + "/version"}
+OPEN = {V2 + "/heartbeat", V2 + "/healthcheck", V2 + "/version", V2}  # V2 itself: a heartbeat, as Chroma
 
 TOKENS = {
     "admin": "tok-admin-7Qz9xLw2",

@@ -1,15 +1,18 @@
 """Client and AdminClient, as in chromadb, over any ServerAPI (embedded or HTTP)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from huedb.api.collection import Collection
 from huedb.api.server_api import ServerAPI
+from huedb.auth import UserIdentity
 from huedb.config import Settings, get_settings
 from huedb.configuration import validate_request
 from huedb.ef_persistence import check_conflict, rebuild, serialize, validate_spec
 from huedb.embedding_functions import ef_is_legacy
-from huedb.errors import InvalidArgumentError, NotFoundError
+from huedb.errors import InvalidArgumentError, InvalidUUIDError, NotFoundError
 from huedb.registry import get_registry
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
 
@@ -39,19 +42,35 @@ def default_embedding_function() -> Any:
     return get_registry().get("embedding_function", "default")()
 
 
+#: ``chroma_api_impl`` values that name an in-process engine: huedb's, and chromadb's local
+#: implementations (the Rust bindings, and the Python ``SegmentAPI`` older code and docs name)
+LOCAL_API_IMPLS = (
+    "huedb.api.local.LocalAPI",
+    "huedb.engine.LocalAPI",
+    "chromadb.api.segment.SegmentAPI",
+    "chromadb.api.rust.RustBindingsAPI",
+)
+
+
 def make_server_api(settings: Settings) -> ServerAPI:
     impl = str(settings.chroma_api_impl or "")
     if settings.chroma_server_host or "fastapi" in impl.lower() or "http" in impl.lower():
         from huedb.api.http_api import HttpAPI
 
         return HttpAPI(settings)
+    if impl not in LOCAL_API_IMPLS:
+        # As chromadb: a name it does not know is an error, not silently the embedded engine.
+        raise ValueError(
+            f"Unsupported Chroma API implementation {impl}: use one of {', '.join(LOCAL_API_IMPLS)} "
+            "(embedded), or an HTTP implementation such as chromadb.api.fastapi.FastAPI with chroma_server_host"
+        )
     from huedb.engine import LocalAPI
 
     return LocalAPI(settings)
 
 
 class _Base:
-    def __init__(self, settings: Optional[Settings] = None, _server: Optional[ServerAPI] = None) -> None:
+    def __init__(self, settings: Settings | None = None, _server: ServerAPI | None = None) -> None:
         self._settings = settings if settings is not None else get_settings()
         self._server: ServerAPI = _server if _server is not None else make_server_api(self._settings)
 
@@ -73,6 +92,34 @@ class _Base:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    @staticmethod
+    def clear_system_cache() -> None:
+        """Forget the shared in-process engines, as chromadb's ``clear_system_cache``: clients
+        created afterwards open their location afresh (an ephemeral one starts empty), while
+        existing clients keep working on the engine they have."""
+        from huedb.engine import systems
+
+        with systems._systems_lock:
+            systems._systems.clear()
+
+    def get_user_identity(self) -> UserIdentity:
+        """Who the server takes this client for. Embedded, as in chromadb: an anonymous user
+        of the default tenant and database."""
+        fetch = getattr(self._server, "get_user_identity", None)
+        if fetch is None:
+            return UserIdentity(user_id="", tenant=DEFAULT_TENANT, databases=[DEFAULT_DATABASE])
+        body = fetch()
+        return UserIdentity(
+            user_id=body.get("user_id") or "",
+            tenant=body.get("tenant"),
+            databases=list(body.get("databases") or []),
+            attributes=dict(body.get("attributes") or {}),
+        )
+
+
+#: chromadb's name for the base of its clients (``SharedSystemClient.clear_system_cache()``)
+SharedSystemClient = _Base
+
 
 class AdminClient(_Base):
     """Tenants and databases."""
@@ -80,19 +127,19 @@ class AdminClient(_Base):
     def create_tenant(self, name: str) -> None:
         self._server.create_tenant(name)
 
-    def get_tenant(self, name: str) -> Dict[str, str]:
+    def get_tenant(self, name: str) -> dict[str, str]:
         return self._server.get_tenant(name)
 
-    def list_tenants(self) -> List[Dict[str, str]]:
+    def list_tenants(self) -> list[dict[str, str]]:
         return self._server.list_tenants()
 
     def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
         self._server.create_database(name, tenant)
 
-    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]:
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]:
         return self._server.get_database(name, tenant)
 
-    def list_databases(self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT) -> List[Dict[str, str]]:
+    def list_databases(self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT) -> list[dict[str, str]]:
         return self._server.list_databases(limit, offset, tenant)
 
     def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
@@ -104,10 +151,10 @@ class Client(_Base):
 
     def __init__(
         self,
-        settings: Optional[Settings] = None,
+        settings: Settings | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-        _server: Optional[ServerAPI] = None,
+        _server: ServerAPI | None = None,
     ) -> None:
         super().__init__(settings, _server)
         self.tenant = tenant
@@ -139,7 +186,7 @@ class Client(_Base):
         self._validate_tenant_database(self.tenant, database)
         self.database = database
 
-    def _scope(self) -> Dict[str, str]:
+    def _scope(self) -> dict[str, str]:
         return {"tenant": self.tenant, "database": self.database}
 
     def reset(self) -> bool:
@@ -166,7 +213,7 @@ class Client(_Base):
             ef = embedding_function
         return Collection(self, model, ef, data_loader)
 
-    def list_collections(self, limit: Optional[int] = None, offset: Optional[int] = None) -> List[Collection]:
+    def list_collections(self, limit: int | None = None, offset: int | None = None) -> list[Collection]:
         models = self._server.list_collections(limit, offset, **self._scope())
         return [self._wrap(m, DEFAULT_EF, None) for m in models]
 
@@ -176,8 +223,8 @@ class Client(_Base):
     def create_collection(
         self,
         name: str,
-        configuration: Optional[Dict[str, Any]] = None,
-        metadata: Optional[Dict[str, Any]] = None,
+        configuration: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
         embedding_function: Any = DEFAULT_EF,
         data_loader: Any = None,
         get_or_create: bool = False,
@@ -218,7 +265,7 @@ class Client(_Base):
         return Collection(self, model, ef, data_loader)
 
     @staticmethod
-    def _check_space(name: str, ef: Any, configuration: Dict[str, Any], metadata: Optional[Dict[str, Any]]) -> None:
+    def _check_space(name: str, ef: Any, configuration: dict[str, Any], metadata: dict[str, Any] | None) -> None:
         hnsw = configuration.get("hnsw")
         if hnsw is not None and not isinstance(hnsw, Mapping):
             return  # a malformed section: the server refuses it with the details
@@ -241,11 +288,22 @@ class Client(_Base):
         model = self._server.get_collection(name, **self._scope())
         return self._wrap(model, embedding_function, data_loader)
 
+    def get_collection_by_id(
+        self, id: Any, embedding_function: Any = DEFAULT_EF, data_loader: Any = None
+    ) -> Collection:
+        """A collection of this client's tenant and database by its id (a UUID or its string)."""
+        try:
+            collection_id = str(id if isinstance(id, uuid.UUID) else uuid.UUID(str(id)))
+        except ValueError:
+            raise InvalidUUIDError(f"Invalid collection ID format, expected UUID: {id!r:.100}") from None
+        model = self._server.get_collection_by_id(collection_id, **self._scope())
+        return self._wrap(model, embedding_function, data_loader)
+
     def get_or_create_collection(
         self,
         name: str,
-        configuration: Optional[Dict[str, Any]] = None,
-        metadata: Optional[Dict[str, Any]] = None,
+        configuration: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
         embedding_function: Any = DEFAULT_EF,
         data_loader: Any = None,
         schema: Any = None,
@@ -264,7 +322,7 @@ class Client(_Base):
 
 
 def EphemeralClient(
-    settings: Optional[Settings] = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    settings: Settings | None = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
 ) -> Client:
     """An in-memory client; clients in one process share the same in-memory data."""
     settings = (settings or get_settings()).copy(is_persistent=False, chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI")
@@ -273,7 +331,7 @@ def EphemeralClient(
 
 def PersistentClient(
     path: Any = "./chroma",
-    settings: Optional[Settings] = None,
+    settings: Settings | None = None,
     tenant: str = DEFAULT_TENANT,
     database: str = DEFAULT_DATABASE,
 ) -> Client:
@@ -282,3 +340,15 @@ def PersistentClient(
         is_persistent=True, persist_directory=str(path), chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI"
     )
     return Client(settings, tenant, database)
+
+
+def RustClient(
+    path: Any | None = None,
+    settings: Settings | None = None,
+    tenant: str = DEFAULT_TENANT,
+    database: str = DEFAULT_DATABASE,
+) -> Client:
+    """chromadb's local client: persistent under ``path``, in memory when ``path`` is None."""
+    if path is None:
+        return EphemeralClient(settings, tenant, database)
+    return PersistentClient(path, settings, tenant, database)

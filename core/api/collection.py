@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from huedb.api.server_api import ServerAPI
+from huedb.api.types import IndexingStatus
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
 from huedb.requests import WriteRequest, as_list, check_embedded, validate_delete, validate_get, validate_query, validate_write
@@ -81,6 +82,25 @@ class Collection:
     @property
     def embedding_function(self) -> Any:
         return self._embedding_function
+
+    @property
+    def schema(self) -> Any:
+        """The collection's index schema as stored with it. huedb does not keep Chroma's index
+        schema yet (it indexes every metadata field and every document), so this is None, as the
+        server sends ``"schema": null``."""
+        return getattr(self._model, "schema", None)
+
+    def get_model(self) -> CollectionModel:
+        """The collection's model (id, name, metadata, configuration_json, dimension, tenant,
+        database, version), subscriptable as chromadb's: ``model["name"]``."""
+        return self._model
+
+    def get_indexing_status(self) -> IndexingStatus:
+        """How many of the collection's records are indexed. huedb applies a write to the index
+        before acknowledging it, so every record is: progress 1.0, nothing unindexed (what the
+        server's ``indexing_status`` route answers too)."""
+        total = self.count()
+        return IndexingStatus(num_indexed_ops=total, num_unindexed_ops=0, total_ops=total, op_indexing_progress=1.0)
 
     @property
     def data_loader(self) -> Any:

@@ -91,14 +91,16 @@ async def delete_database(ctx: Ctx):
     return {}
 
 
-#: routes that need no credentials (the app skips verifying any sent to them)
-OPEN_PATHS = (V2 + "/heartbeat", V2 + "/version", V2 + "/healthcheck")
+#: routes that need no credentials (the app skips verifying any sent to them); GET /api/v2
+#: itself answers with a heartbeat, as Chroma's does (chromadb's AsyncHttpClient.heartbeat calls it)
+OPEN_PATHS = (V2 + "/heartbeat", V2 + "/version", V2 + "/healthcheck", V2)
 
 
 def routes() -> List[Route]:
     T = V2 + "/tenants"
-    heartbeat_path, version_path, healthcheck_path = OPEN_PATHS
+    heartbeat_path, version_path, healthcheck_path, root_path = OPEN_PATHS
     return [
+        Route(root_path, endpoint(OPEN, heartbeat), methods=["GET"]),
         Route(heartbeat_path, endpoint(OPEN, heartbeat), methods=["GET"]),
         Route(version_path, endpoint(OPEN, version), methods=["GET"]),
         Route(healthcheck_path, endpoint(OPEN, healthcheck), methods=["GET"]),

@@ -1,0 +1,307 @@
+"""chromadb-compatible import path: the names ``chromadb.api.types`` exports.
+
+Type aliases, result types and small value types that user code imports from
+``chromadb.api.types``. The result types (GetResult, QueryResult) live in
+``huedb.types`` and the EF protocols in ``huedb.embedding_functions``; this module
+re-exports them. Chroma's request-validation helpers (``validate_*``,
+``normalize_*``) are not part of it: huedb validates in ``huedb.requests``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Literal, Protocol, TypedDict, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from huedb import errors
+from huedb.embedding_functions import (
+    D,
+    DataLoader,
+    Document,
+    Documents,
+    Embeddable,
+    Embedding,
+    EmbeddingFunction,
+    Embeddings,
+    Image,
+    Images,
+)
+from huedb.types import GetResult, QueryResult
+
+T = TypeVar("T")
+L = TypeVar("L", covariant=True)
+OneOrMany = T | list[T]
+
+ID = str
+IDs = list[ID]
+URI = str
+URIs = list[URI]
+Vector = NDArray[np.int32 | np.float32]
+PyVector = Sequence[float] | Sequence[int]
+PyEmbedding = PyVector
+PyEmbeddings = list[PyEmbedding]
+ImageDType = np.uint64 | np.int64 | np.float64
+Loadable = list[Image | None]
+Space = Literal["cosine", "l2", "ip"]
+
+
+@dataclass
+class SparseVector:
+    """A sparse vector: strictly ascending non-negative ``indices`` and their ``values``
+    (optionally a label per index). Serialised as chromadb does, with ``"#type": "sparse_vector"``.
+
+    huedb does not store sparse vectors yet: a metadata value of this type is refused."""
+
+    indices: list[int]
+    values: list[float]
+    labels: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.indices) != len(self.values):
+            raise ValueError(
+                f"SparseVector indices and values must have the same length, "
+                f"got {len(self.indices)} indices and {len(self.values)} values"
+            )
+        if self.labels is not None and len(self.labels) != len(self.indices):
+            raise ValueError(
+                f"SparseVector labels must have the same length as indices and values, "
+                f"got {len(self.labels)} labels, {len(self.indices)} indices"
+            )
+        for i, index in enumerate(self.indices):
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise ValueError(f"SparseVector indices must be integers, got {type(index).__name__} at position {i}")
+            if index < 0:
+                raise ValueError(f"SparseVector indices must be non-negative, got {index} at position {i}")
+            if i and index <= self.indices[i - 1]:
+                raise ValueError(
+                    f"SparseVector indices must be sorted in strictly ascending order, "
+                    f"found indices[{i}]={index} <= indices[{i - 1}]={self.indices[i - 1]}"
+                )
+        for i, value in enumerate(self.values):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ValueError(f"SparseVector values must be numbers, got {type(value).__name__} at position {i}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            TYPE_KEY: SPARSE_VECTOR_TYPE_VALUE,
+            "indices": list(self.indices),
+            "values": list(self.values),
+        }
+        if self.labels is not None:
+            out["tokens"] = list(self.labels)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SparseVector:
+        if data.get(TYPE_KEY) != SPARSE_VECTOR_TYPE_VALUE:
+            raise ValueError(f"Expected {TYPE_KEY}={SPARSE_VECTOR_TYPE_VALUE!r}, got {data.get(TYPE_KEY)!r}")
+        return cls(indices=list(data["indices"]), values=list(data["values"]), labels=data.get("tokens"))
+
+
+SparseVectors = list[SparseVector]
+
+LiteralValue = str | int | float | bool
+MetadataValue = str | int | float | bool | SparseVector | list[LiteralValue] | None
+Metadata = Mapping[str, MetadataValue]
+Metadatas = list[Metadata]
+UpdateMetadata = Mapping[str, MetadataValue]
+CollectionMetadata = dict[str, Any]
+UpdateCollectionMetadata = UpdateMetadata
+
+LogicalOperator = Literal["$and", "$or"]
+WhereOperator = Literal["$gt", "$gte", "$lt", "$lte", "$ne", "$eq"]
+InclusionExclusionOperator = Literal["$in", "$nin"]
+OperatorExpression = (
+    dict[WhereOperator | LogicalOperator, LiteralValue] | dict[InclusionExclusionOperator, list[LiteralValue]]
+)
+Where = dict[str | LogicalOperator, LiteralValue | OperatorExpression | list["Where"]]
+WhereDocumentOperator = Literal["$contains", "$not_contains", "$regex", "$not_regex", "$and", "$or"]
+WhereDocument = dict[WhereDocumentOperator, str | list["WhereDocument"]]
+
+Include = list[Literal["documents", "embeddings", "metadatas", "distances", "uris", "data"]]
+IncludeMetadataDocuments: Include = ["metadatas", "documents"]
+IncludeMetadataDocumentsEmbeddings: Include = ["metadatas", "documents", "embeddings"]
+IncludeMetadataDocumentsDistances: Include = ["metadatas", "documents", "distances"]
+IncludeMetadataDocumentsEmbeddingsDistances: Include = ["metadatas", "documents", "embeddings", "distances"]
+
+# Reserved keys and the names of Chroma's schema value types and indexes.
+DOCUMENT_KEY = "#document"
+EMBEDDING_KEY = "#embedding"
+TYPE_KEY = "#type"
+META_KEY_CHROMA_DOCUMENT = "chroma:document"
+SPARSE_VECTOR_TYPE_VALUE = "sparse_vector"
+STRING_VALUE_NAME = "string"
+INT_VALUE_NAME = "int"
+FLOAT_VALUE_NAME = "float"
+BOOL_VALUE_NAME = "bool"
+FLOAT_LIST_VALUE_NAME = "float_list"
+SPARSE_VECTOR_VALUE_NAME = "sparse_vector"
+FTS_INDEX_NAME = "fts_index"
+VECTOR_INDEX_NAME = "vector_index"
+SPARSE_VECTOR_INDEX_NAME = "sparse_vector_index"
+STRING_INVERTED_INDEX_NAME = "string_inverted_index"
+INT_INVERTED_INDEX_NAME = "int_inverted_index"
+FLOAT_INVERTED_INDEX_NAME = "float_inverted_index"
+BOOL_INVERTED_INDEX_NAME = "bool_inverted_index"
+HNSW_INDEX_NAME = "hnsw_index"
+SPANN_INDEX_NAME = "spann_index"
+
+
+#: chromadb's flag for its HTTP-only client package; huedb always ships the embedded engine
+is_thin_client = False
+
+
+def maybe_cast_one_to_many(target: OneOrMany[T] | None) -> list[T] | None:
+    """``None`` stays None, a list stays as it is, anything else becomes a one-item list."""
+    if target is None:
+        return None
+    if isinstance(target, list):
+        return target
+    return [target]
+
+
+class DeleteResult(TypedDict):
+    deleted: int
+
+
+class ReadLevel(str, Enum):
+    """How much of the write-ahead log a read sees (Chroma's distributed setting). huedb reads
+    are always complete: every acknowledged write is visible, as with ``INDEX_AND_WAL``."""
+
+    INDEX_AND_WAL = "index_and_wal"
+    INDEX_ONLY = "index_only"
+    INDEX_AND_BOUNDED_WAL = "index_and_bounded_wal"
+
+
+@dataclass
+class IndexingStatus:
+    num_indexed_ops: int
+    num_unindexed_ops: int
+    total_ops: int
+    op_indexing_progress: float
+
+
+class SparseEmbeddingFunction(Protocol[D]):
+    """chromadb's protocol for embedding functions that return sparse vectors.
+
+    Defined so that user classes written against it import and type-check; huedb
+    collections do not store sparse vectors yet, so none can be attached to one.
+    """
+
+    def __call__(self, input: D) -> SparseVectors: ...
+
+    def embed_query(self, input: D) -> SparseVectors:
+        return self(input)
+
+    def embed_with_retries(self, input: D, **retry_kwargs: Any) -> SparseVectors:
+        from tenacity import retry
+
+        return retry(**retry_kwargs)(self.__call__)(input)
+
+    @staticmethod
+    def name() -> str:
+        return "legacy"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> SparseEmbeddingFunction[D]:
+        raise NotImplementedError("this sparse embedding function cannot be rebuilt from a config")
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+        return None
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        return None
+
+
+def __getattr__(name: str) -> Any:
+    # The default EF is a plugin: resolved through the registry only when asked for.
+    if name == "DefaultEmbeddingFunction":
+        from huedb.registry import get_registry
+
+        return get_registry().get("embedding_function", "default")
+    raise AttributeError(f"module 'huedb.api.types' has no attribute {name!r}")
+
+
+__all__ = [
+    "BOOL_INVERTED_INDEX_NAME",
+    "BOOL_VALUE_NAME",
+    "CollectionMetadata",
+    "D",
+    "DOCUMENT_KEY",
+    "DataLoader",
+    "DefaultEmbeddingFunction",  # noqa: F822 - resolved by __getattr__ (a plugin)
+    "DeleteResult",
+    "Document",
+    "Documents",
+    "EMBEDDING_KEY",
+    "Embeddable",
+    "Embedding",
+    "EmbeddingFunction",
+    "Embeddings",
+    "FLOAT_INVERTED_INDEX_NAME",
+    "FLOAT_LIST_VALUE_NAME",
+    "FLOAT_VALUE_NAME",
+    "FTS_INDEX_NAME",
+    "GetResult",
+    "HNSW_INDEX_NAME",
+    "ID",
+    "IDs",
+    "INT_INVERTED_INDEX_NAME",
+    "INT_VALUE_NAME",
+    "Image",
+    "ImageDType",
+    "Images",
+    "Include",
+    "IncludeMetadataDocuments",
+    "IncludeMetadataDocumentsDistances",
+    "IncludeMetadataDocumentsEmbeddings",
+    "IncludeMetadataDocumentsEmbeddingsDistances",
+    "IndexingStatus",
+    "L",
+    "LiteralValue",
+    "Loadable",
+    "LogicalOperator",
+    "META_KEY_CHROMA_DOCUMENT",
+    "Metadata",
+    "Metadatas",
+    "OneOrMany",
+    "OperatorExpression",
+    "PyEmbedding",
+    "PyEmbeddings",
+    "PyVector",
+    "QueryResult",
+    "ReadLevel",
+    "SPANN_INDEX_NAME",
+    "SPARSE_VECTOR_INDEX_NAME",
+    "SPARSE_VECTOR_TYPE_VALUE",
+    "SPARSE_VECTOR_VALUE_NAME",
+    "STRING_INVERTED_INDEX_NAME",
+    "STRING_VALUE_NAME",
+    "Space",
+    "SparseEmbeddingFunction",
+    "SparseVector",
+    "SparseVectors",
+    "T",
+    "TYPE_KEY",
+    "URI",
+    "URIs",
+    "UpdateCollectionMetadata",
+    "UpdateMetadata",
+    "VECTOR_INDEX_NAME",
+    "Vector",
+    "Where",
+    "WhereDocument",
+    "WhereDocumentOperator",
+    "WhereOperator",
+    "errors",
+    "is_thin_client",
+    "maybe_cast_one_to_many",
+]
