@@ -6,6 +6,7 @@ constructors, arguments, defaults, result shapes and error classes.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from enum import Enum
 from typing import Any
@@ -61,7 +62,7 @@ class TokenTransportHeader(str, Enum):
 def is_in_colab() -> bool:
     """True when running in Google Colab."""
     try:
-        import google.colab  # noqa: F401
+        importlib.import_module("google.colab")
     except ImportError:
         return False
     return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, Protocol, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +34,7 @@ from huedb.types import GetResult, QueryResult
 
 T = TypeVar("T")
 L = TypeVar("L", covariant=True)
-OneOrMany = T | list[T]
+OneOrMany = Union[T, list[T]]  # noqa: UP007 - mypy takes no TypeVar in an X | Y alias
 
 ID = str
 IDs = list[ID]
