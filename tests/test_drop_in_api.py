@@ -244,3 +244,23 @@ def test_api_root_answers_with_a_heartbeat(huedb_server):
     r = httpx.get(huedb_server.url + "/api/v2", timeout=10)
     assert r.status_code == 200 and isinstance(r.json()["nanosecond heartbeat"], int)
     assert httpx.post(huedb_server.url + "/api/v2", timeout=10).status_code == 405
+
+
+def test_a_client_opened_before_clear_system_cache_still_closes_its_engine(tmp_path):
+    """The forgotten engine is closed on its last release: storage closed, index persisted."""
+    import numpy as np
+
+    from huedb.engine.systems import open_systems
+
+    old = huedb.PersistentClient(path=str(tmp_path))
+    old.create_collection("kept", embedding_function=None).add(ids=["a"], embeddings=np.ones((1, 3)))
+    engine = old._server._system
+    old.clear_system_cache()
+    assert str(tmp_path.resolve()) not in open_systems()
+    new = huedb.PersistentClient(path=str(tmp_path))
+    assert new._server._system is not engine
+    old.close()
+    assert engine.storage._store._closed  # closed although it had left the table
+    assert any(p.name.endswith(".manifest.json") for p in tmp_path.rglob("*"))
+    assert new.get_collection("kept").count() == 1
+    new.close()

@@ -97,10 +97,9 @@ class _Base:
         """Forget the shared in-process engines, as chromadb's ``clear_system_cache``: clients
         created afterwards open their location afresh (an ephemeral one starts empty), while
         existing clients keep working on the engine they have."""
-        from huedb.engine import systems
+        from huedb.engine.systems import forget_systems
 
-        with systems._systems_lock:
-            systems._systems.clear()
+        forget_systems()
 
     def get_user_identity(self) -> UserIdentity:
         """Who the server takes this client for. Embedded, as in chromadb: an anonymous user

@@ -117,9 +117,8 @@ class ReadEngine(EngineBase):
         k = max(1, min(k, total if allowed is None else len(allowed)))
         space = model.configuration_json["hnsw"]["space"]
         if allowed is not None and (ids is not None or len(allowed) <= exact_search_limit(k, total)):
-            exact = tx.records_by_rids(allowed, ["embeddings"])
-            assert exact.embeddings is not None
-            return exact_search(queries, exact.embeddings, exact.rids, k, space)
+            present, vectors = tx.vectors_by_rids(allowed)
+            return exact_search(queries, vectors, present, k, space)
         return self.segments.search(seg, lambda ix: ix.query(queries, k, allowed))
 
 

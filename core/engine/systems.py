@@ -57,9 +57,18 @@ def acquire_system(settings: Settings) -> System:
 def release_system(system: System) -> None:
     with _systems_lock:
         system.refcount -= 1
-        if system.refcount <= 0 and _systems.get(system.key) is system:
+        if system.refcount > 0:
+            return
+        if _systems.get(system.key) is system:
             del _systems[system.key]
-            system.close()
+    system.close()  # also one that forget_systems() already dropped from the table
+
+
+def forget_systems() -> None:
+    """Makes the next client of each location start a new System (chromadb's
+    ``clear_system_cache``). Clients already open keep theirs, closed on their last release."""
+    with _systems_lock:
+        _systems.clear()
 
 
 def open_systems() -> dict[str, System]:

@@ -136,6 +136,10 @@ class ReadTx(Protocol):
         """The records of ``rids`` that still exist, in rid order."""
         ...
 
+    def vectors_by_rids(self, rids: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(rids that still exist, their float32 vectors), in rid order: the exact-search path."""
+        ...
+
     # -- what index segments catch up from -----------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(rids, float32 vectors) of records written after ``seq``, in chunks."""

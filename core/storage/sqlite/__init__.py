@@ -80,6 +80,9 @@ class SqliteRead:
     def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
         return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
 
+    def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rec.vectors_by_rids(self.conn, rids)
+
     # -- index catch-up --------------------------------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for rids, blobs in rec.changed_since(self.conn, cid, seq, batch):

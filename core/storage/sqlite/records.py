@@ -276,6 +276,16 @@ def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[st
     ).fetchall()
 
 
+def vectors_by_rids(conn: sqlite3.Connection, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rids still present, their vectors), sorted by rid: only the two columns exact search needs."""
+    rows = conn.execute(
+        "SELECT r.rid, r.embedding FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
+        (ids_param(np.asarray(rids).tolist()),),
+    ).fetchall()
+    found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return found, embeddings_from_blobs([r[1] for r in rows], None)
+
+
 def embeddings_from_blobs(blobs: Sequence[bytes], dimension: int | None) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dimension or 0), dtype=np.float32)
