@@ -136,7 +136,7 @@ class ReadTx(Protocol):
         """The records of ``rids`` that still exist, in rid order."""
         ...
 
-    def vectors_by_rids(self, rids: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rids that still exist, their float32 vectors), in rid order: the exact-search path."""
         ...
 
