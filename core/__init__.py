@@ -38,8 +38,7 @@ from huedb.api.types import (
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, configure, get_settings
 from huedb.embedding_functions import DataLoader, EmbeddingFunction
 from huedb.registry import register_embedding_function
-
-__version__ = "0.1.0"
+from huedb.version import __version__
 
 ClientAPI = _Client
 AdminAPI = _AdminClient
