@@ -14,10 +14,11 @@ Every function returns the request normalised (lists, float32 arrays, Python
 scalars), so a caller sends or stores exactly what was checked. The building
 blocks live in ``huedb.validation``; the filter rules in ``huedb.filters``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Literal, Optional, Tuple
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,10 +39,10 @@ from huedb.validation import (
 )
 
 WriteOp = Literal["add", "update", "upsert"]
-WRITE_OPS: Tuple[str, ...] = ("add", "update", "upsert")
+WRITE_OPS: tuple[str, ...] = ("add", "update", "upsert")
 
-Metadatas = Optional[List[Optional[Dict[str, Any]]]]
-Strings = Optional[List[Optional[str]]]
+Metadatas = list[dict[str, Any] | None] | None
+Strings = list[str | None] | None
 
 
 @dataclass
@@ -50,13 +51,13 @@ class WriteRequest:
     ``documents``/``images``/``uris`` (or, for update, when vectors do not change)."""
 
     op: str
-    ids: List[str]
-    embeddings: Optional[np.ndarray]
+    ids: list[str]
+    embeddings: np.ndarray | None
     metadatas: Metadatas
     documents: Strings
     uris: Strings
-    images: Optional[List[Any]]
-    clear: Tuple[str, ...]
+    images: list[Any] | None
+    clear: tuple[str, ...]
 
     def needs_embedding(self) -> bool:
         """True when vectors must come from the embedding function (no embeddings were given)."""
@@ -65,12 +66,12 @@ class WriteRequest:
 
 @dataclass
 class GetRequest:
-    ids: Optional[List[str]]
-    where: Optional[Dict[str, Any]]
-    where_document: Optional[Dict[str, Any]]
-    limit: Optional[int]
-    offset: Optional[int]
-    include: List[str]
+    ids: list[str] | None
+    where: dict[str, Any] | None
+    where_document: dict[str, Any] | None
+    limit: int | None
+    offset: int | None
+    include: list[str]
 
 
 @dataclass
@@ -78,22 +79,22 @@ class QueryRequest:
     """A checked query. Exactly one of the four inputs is set; ``query_embeddings`` is a
     2-D float32 array when given, and is what the engine searches with."""
 
-    query_embeddings: Optional[np.ndarray]
-    query_texts: Optional[List[str]]
-    query_images: Optional[List[Any]]
-    query_uris: Optional[List[str]]
-    ids: Optional[List[str]]
+    query_embeddings: np.ndarray | None
+    query_texts: list[str] | None
+    query_images: list[Any] | None
+    query_uris: list[str] | None
+    ids: list[str] | None
     n_results: int
-    where: Optional[Dict[str, Any]]
-    where_document: Optional[Dict[str, Any]]
-    include: List[str]
+    where: dict[str, Any] | None
+    where_document: dict[str, Any] | None
+    include: list[str]
 
 
 @dataclass
 class DeleteRequest:
-    ids: Optional[List[str]]
-    where: Optional[Dict[str, Any]]
-    where_document: Optional[Dict[str, Any]]
+    ids: list[str] | None
+    where: dict[str, Any] | None
+    where_document: dict[str, Any] | None
 
 
 def as_list(value: Any) -> Any:
@@ -122,18 +123,20 @@ def validate_query_embeddings(query_embeddings: Any) -> np.ndarray:
     return validate_embeddings(arr, arr.shape[0])
 
 
-def _validate_images(images: Any, count: int, what: str = "images") -> Optional[List[Any]]:
+def _validate_images(images: Any, count: int, what: str = "images") -> list[Any] | None:
     if images is None:
         return None
     if not isinstance(images, (list, tuple, np.ndarray)):
-        raise InvalidArgumentError(f"Expected {what} to be a list of images (numpy arrays), got {type(images).__name__}")
+        raise InvalidArgumentError(
+            f"Expected {what} to be a list of images (numpy arrays), got {type(images).__name__}"
+        )
     out = list(images)
     if len(out) != count:
         raise InvalidArgumentError(f"Number of {what} {len(out)} must match number of ids {count}")
     return out
 
 
-def _non_empty_strings(values: Any, what: str) -> List[str]:
+def _non_empty_strings(values: Any, what: str) -> list[str]:
     values = as_list(values)
     if not isinstance(values, (list, tuple, np.ndarray)) or len(values) == 0:
         raise InvalidArgumentError(f"Expected {what} to be a non-empty list of strings, got {values!r:.100}")
@@ -255,7 +258,7 @@ def validate_query(
     checked_include = validate_include(include, QUERY_INCLUDE, list(DEFAULT_QUERY_INCLUDE))
     checked_ids = validate_ids(ids, allow_empty=True) if ids is not None else None
     validate_filters(where, where_document)
-    images: Optional[List[Any]] = None
+    images: list[Any] | None = None
     if query_images is not None:
         if not isinstance(query_images, (list, tuple, np.ndarray)) or len(query_images) == 0:
             raise InvalidArgumentError("Expected query_images to be a non-empty list of images (numpy arrays)")

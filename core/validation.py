@@ -3,13 +3,15 @@
 Each check raises a typed error saying what was wrong and what was expected.
 Where (metadata filter) validation lives in ``filters.py``, next to its compiler.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import math
 import re
 from collections import Counter
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +40,7 @@ def validate_text(value: str, what: str) -> str:
         except UnicodeEncodeError as e:
             raise InvalidArgumentError(
                 f"Expected {what} to be valid Unicode text, got a string holding a lone surrogate "
-                f"{value[e.start:e.end]!a} at position {e.start}: ids, documents, URIs, metadata and filter "
+                f"{value[e.start : e.end]!a} at position {e.start}: ids, documents, URIs, metadata and filter "
                 "values must be encodable as UTF-8 (decode bytes with errors='replace' first)"
             ) from None
     return value
@@ -101,7 +103,7 @@ def validate_tenant_or_database_name(kind: str, name: Any) -> str:
     return name
 
 
-def validate_ids(ids: Any, allow_empty: bool = False) -> List[str]:
+def validate_ids(ids: Any, allow_empty: bool = False) -> list[str]:
     if isinstance(ids, str):
         ids = [ids]
     if not isinstance(ids, (list, tuple, np.ndarray)):
@@ -134,9 +136,7 @@ def validate_embeddings(embeddings: Any, expected_count: int) -> np.ndarray:
         # The fast path above is what a client sends once it has validated: a query pays ~1 us here.
         arr = _as_float32_rows(arr)
     if arr.shape[0] != expected_count:
-        raise InvalidArgumentError(
-            f"Number of embeddings {arr.shape[0]} must match number of ids {expected_count}"
-        )
+        raise InvalidArgumentError(f"Number of embeddings {arr.shape[0]} must match number of ids {expected_count}")
     if arr.shape[0] and arr.shape[1] == 0:
         raise InvalidArgumentError("Expected each embedding to be a non-empty list of numbers")
     if not np.isfinite(arr).all():
@@ -167,7 +167,7 @@ _PLAIN_TYPES = frozenset((str, int, bool))
 _RESERVED_PREFIXES = ("chroma:", "#")
 
 
-def _plain(md: Dict[Any, Any]) -> bool:
+def _plain(md: dict[Any, Any]) -> bool:
     """The common case, checked fast: unreserved str keys, plain str/int/bool or finite float values."""
     for key, value in md.items():
         kind = type(value)
@@ -183,7 +183,7 @@ def _plain(md: Dict[Any, Any]) -> bool:
     return True
 
 
-def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> Optional[Dict[str, Any]]:
+def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> dict[str, Any] | None:
     """Checks one metadata dict; returns it with numpy scalars converted to Python ones.
 
     ``allow_none``: in update/upsert a None value deletes the key; in add, None keys are dropped.
@@ -198,7 +198,7 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
         raise InvalidArgumentError(
             f"Expected {where} to be a non-empty dict; pass None instead of an empty dict for no metadata"
         )
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for key, value in md.items():
         if not isinstance(key, str):
             raise InvalidArgumentError(f"Expected {where} keys to be strings, got {key!r}")
@@ -220,7 +220,8 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
                 )
             if len(kinds) != 1:
                 raise InvalidArgumentError(
-                    f"{where} key {key!r}: list values must all have the same type (str, int, float or bool), got {items!r}"
+                    f"{where} key {key!r}: list values must all have the same type (str, int, float "
+                    f"or bool), got {items!r}"
                 )
             for x in items:
                 if isinstance(x, str):
@@ -229,7 +230,8 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
             continue
         if not _scalar_ok(value):
             raise InvalidArgumentError(
-                f"{where} key {key!r}: expected a str, int, float, bool or a list of them, got {type(value).__name__} {value!r}"
+                f"{where} key {key!r}: expected a str, int, float, bool or a list of them, got "
+                f"{type(value).__name__} {value!r}"
             )
         if isinstance(value, str):
             validate_text(value, f"{where} key {key!r} value")
@@ -237,7 +239,7 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
     return out
 
 
-def _kind(v: Any) -> Optional[str]:
+def _kind(v: Any) -> str | None:
     if isinstance(v, (bool, np.bool_)):
         return "bool"
     if isinstance(v, (int, np.integer)):
@@ -255,7 +257,7 @@ def _py(v: Any) -> Any:
     return v
 
 
-def validate_metadatas(metadatas: Any, count: int, *, allow_none: bool) -> Optional[List[Optional[Dict[str, Any]]]]:
+def validate_metadatas(metadatas: Any, count: int, *, allow_none: bool) -> list[dict[str, Any] | None] | None:
     if metadatas is None:
         return None
     if isinstance(metadatas, Mapping):
@@ -267,7 +269,7 @@ def validate_metadatas(metadatas: Any, count: int, *, allow_none: bool) -> Optio
     return [validate_metadata(m, allow_none=allow_none) for m in metadatas]
 
 
-def validate_strings(values: Any, count: int, what: str) -> Optional[List[Optional[str]]]:
+def validate_strings(values: Any, count: int, what: str) -> list[str | None] | None:
     """documents and uris: a list of str (or None) with one per id."""
     if values is None:
         return None
@@ -290,7 +292,7 @@ def validate_strings(values: Any, count: int, what: str) -> Optional[List[Option
 CLEARABLE = CLEARABLE_FIELDS
 
 
-def validate_clear(clear: Any) -> Tuple[str, ...]:
+def validate_clear(clear: Any) -> tuple[str, ...]:
     """Fields an update may empty (huedb's modality replacement): a subset of documents, uris."""
     if clear is None:
         return ()
@@ -299,12 +301,12 @@ def validate_clear(clear: Any) -> Tuple[str, ...]:
     return tuple(clear)
 
 
-def validate_include(include: Any, allowed: Sequence[str], default: Sequence[str]) -> List[str]:
+def validate_include(include: Any, allowed: Sequence[str], default: Sequence[str]) -> list[str]:
     if include is None:
         return list(default)
     if isinstance(include, str) or not isinstance(include, (list, tuple)):
         raise InvalidArgumentError(f"Expected include to be a list of strings from {list(allowed)}, got {include!r}")
-    out: List[str] = []
+    out: list[str] = []
     for given in include:
         item = getattr(given, "value", given)  # accept enum members
         if not isinstance(item, str) or item not in allowed:

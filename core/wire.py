@@ -11,11 +11,13 @@ Embeddings travel as lists of numbers or as base64 strings of little-endian
 float32 (what Chroma clients send when pre-flight-checks says
 ``supports_base64_encoding``).
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +25,12 @@ from huedb.errors import InvalidArgumentError
 from huedb.types import QUERY_INCLUDE, RECORD_FIELDS, CollectionModel, GetResult, QueryResult
 
 #: what ``include`` may name on the wire: ``data`` is loaded client side, never sent
-INCLUDE_VALUES: Tuple[str, ...] = tuple(i for i in QUERY_INCLUDE if i != "data")
+INCLUDE_VALUES: tuple[str, ...] = tuple(i for i in QUERY_INCLUDE if i != "data")
 #: the JSON field of an update/upsert request that carries ``clear`` (huedb only, not in Chroma's API)
 CLEAR_FIELD = "huedb_clear"
 
 
-def collection_json(model: CollectionModel) -> Dict[str, Any]:
+def collection_json(model: CollectionModel) -> dict[str, Any]:
     """The spec's ``Collection`` object."""
     return {
         "id": model.id,
@@ -58,7 +60,7 @@ def collection_from_json(data: Mapping[str, Any]) -> CollectionModel:
 
 
 # -- body field checks -------------------------------------------------------
-def body_object(body: Any) -> Dict[str, Any]:
+def body_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidArgumentError(f"Expected the request body to be a JSON object, got {type(body).__name__}")
     return body
@@ -68,7 +70,7 @@ def _fail(field: str, expected: str, value: Any) -> InvalidArgumentError:
     return InvalidArgumentError(f"Invalid '{field}': expected {expected}, got {type(value).__name__}")
 
 
-def opt_str(body: Mapping[str, Any], field: str) -> Optional[str]:
+def opt_str(body: Mapping[str, Any], field: str) -> str | None:
     value = body.get(field)
     if value is not None and not isinstance(value, str):
         raise _fail(field, "a string", value)
@@ -91,7 +93,7 @@ def opt_bool(body: Mapping[str, Any], field: str, default: bool = False) -> bool
     return value
 
 
-def opt_int(body: Mapping[str, Any], field: str, minimum: int = 0) -> Optional[int]:
+def opt_int(body: Mapping[str, Any], field: str, minimum: int = 0) -> int | None:
     value = body.get(field)
     if value is None:
         return None
@@ -102,14 +104,14 @@ def opt_int(body: Mapping[str, Any], field: str, minimum: int = 0) -> Optional[i
     return value
 
 
-def opt_dict(body: Mapping[str, Any], field: str) -> Optional[Dict[str, Any]]:
+def opt_dict(body: Mapping[str, Any], field: str) -> dict[str, Any] | None:
     value = body.get(field)
     if value is not None and not isinstance(value, dict):
         raise _fail(field, "an object", value)
     return value
 
 
-def str_list(body: Mapping[str, Any], field: str, required: bool = False) -> Optional[List[str]]:
+def str_list(body: Mapping[str, Any], field: str, required: bool = False) -> list[str] | None:
     value = body.get(field)
     if value is None:
         if required:
@@ -120,7 +122,14 @@ def str_list(body: Mapping[str, Any], field: str, required: bool = False) -> Opt
     return value
 
 
-def nullable_str_list(body: Mapping[str, Any], field: str) -> Optional[List[Optional[str]]]:
+def required_str_list(body: Mapping[str, Any], field: str) -> list[str]:
+    """``str_list`` for a field the request must carry."""
+    value = str_list(body, field, required=True)
+    assert value is not None  # str_list raises when a required field is missing
+    return value
+
+
+def nullable_str_list(body: Mapping[str, Any], field: str) -> list[str | None] | None:
     value = body.get(field)
     if value is None:
         return None
@@ -129,7 +138,7 @@ def nullable_str_list(body: Mapping[str, Any], field: str) -> Optional[List[Opti
     return value
 
 
-def metadata_list(body: Mapping[str, Any], field: str = "metadatas") -> Optional[List[Optional[Dict[str, Any]]]]:
+def metadata_list(body: Mapping[str, Any], field: str = "metadatas") -> list[dict[str, Any] | None] | None:
     value = body.get(field)
     if value is None:
         return None
@@ -138,7 +147,7 @@ def metadata_list(body: Mapping[str, Any], field: str = "metadatas") -> Optional
     return value
 
 
-def include_list(body: Mapping[str, Any]) -> Optional[List[str]]:
+def include_list(body: Mapping[str, Any]) -> list[str] | None:
     value = body.get("include")
     if value is None:
         return None
@@ -157,7 +166,9 @@ def decode_embedding_b64(value: str) -> np.ndarray:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidArgumentError("Invalid base64 embedding: expected base64 of little-endian float32 values") from None
+        raise InvalidArgumentError(
+            "Invalid base64 embedding: expected base64 of little-endian float32 values"
+        ) from None
     if len(raw) % 4:
         raise InvalidArgumentError(
             f"Invalid base64 embedding: {len(raw)} bytes is not a whole number of float32 values"
@@ -173,7 +184,9 @@ def embeddings(body: Mapping[str, Any], field: str = "embeddings", required: boo
             raise InvalidArgumentError(f"'{field}' is required: a list of embeddings")
         return None
     if not isinstance(value, list):
-        raise InvalidArgumentError(f"Invalid '{field}': expected a list of embeddings (lists of numbers or base64 strings)")
+        raise InvalidArgumentError(
+            f"Invalid '{field}': expected a list of embeddings (lists of numbers or base64 strings)"
+        )
     if not value:
         return np.zeros((0, 0), dtype=np.float32)
     if all(isinstance(v, str) for v in value):
@@ -208,22 +221,22 @@ def _emb_rows(value: Any) -> Any:
     return [v.tolist() if isinstance(v, np.ndarray) else v for v in value]
 
 
-def _wire_include(result: Mapping[str, Any]) -> List[str]:
+def _wire_include(result: Mapping[str, Any]) -> list[str]:
     return [i for i in result.get("included", []) if i in INCLUDE_VALUES]
 
 
-def get_result_json(result: Mapping[str, Any]) -> Dict[str, Any]:
+def get_result_json(result: Mapping[str, Any]) -> dict[str, Any]:
     """Server side: a GetResult -> the spec's ``GetResponse``."""
-    out: Dict[str, Any] = {"ids": result["ids"]}
+    out: dict[str, Any] = {"ids": result["ids"]}
     for f in RECORD_FIELDS:
         out[f] = _emb_rows(result.get(f)) if f == "embeddings" else result.get(f)
     out["include"] = _wire_include(result)
     return out
 
 
-def query_result_json(result: Mapping[str, Any]) -> Dict[str, Any]:
+def query_result_json(result: Mapping[str, Any]) -> dict[str, Any]:
     """Server side: a QueryResult -> the spec's ``QueryResponse``."""
-    out: Dict[str, Any] = {"ids": result["ids"]}
+    out: dict[str, Any] = {"ids": result["ids"]}
     for f in RECORD_FIELDS:
         value = result.get(f)
         if f == "embeddings" and value is not None:
@@ -234,7 +247,7 @@ def query_result_json(result: Mapping[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def to_float32_rows(value: Any) -> Optional[np.ndarray]:
+def to_float32_rows(value: Any) -> np.ndarray | None:
     """Client side: JSON rows of floats -> a 2-D float32 array (exact: the server sent float32 values)."""
     if value is None:
         return None
@@ -270,7 +283,7 @@ def query_result_from_json(data: Mapping[str, Any]) -> QueryResult:
     )
 
 
-def encode_embeddings_b64(arr: np.ndarray) -> List[str]:
+def encode_embeddings_b64(arr: np.ndarray) -> list[str]:
     """Client side: float32 rows -> base64 strings (little-endian), as Chroma clients send."""
     le = np.ascontiguousarray(arr, dtype="<f4")
     return [base64.b64encode(row.tobytes()).decode("ascii") for row in le]

@@ -1,4 +1,5 @@
 """Quickstart: a persistent collection on the offline default embedding function."""
+
 import sys
 
 import huedb

@@ -1,4 +1,5 @@
 """Client and AdminClient, as in chromadb, over any ServerAPI (embedded or HTTP)."""
+
 from __future__ import annotations
 
 import uuid
@@ -138,7 +139,9 @@ class AdminClient(_Base):
     def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]:
         return self._server.get_database(name, tenant)
 
-    def list_databases(self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT) -> list[dict[str, str]]:
+    def list_databases(
+        self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
+    ) -> list[dict[str, str]]:
         return self._server.list_databases(limit, offset, tenant)
 
     def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
@@ -166,7 +169,8 @@ class Client(_Base):
         except NotFoundError:
             self._server.close()
             raise NotFoundError(
-                f"Could not connect to tenant {tenant}. Are you sure it exists? Create it with AdminClient().create_tenant"
+                f"Could not connect to tenant {tenant}. Are you sure it exists? Create it with "
+                "AdminClient().create_tenant"
             ) from None
         try:
             self._server.get_database(database, tenant)
@@ -231,7 +235,8 @@ class Client(_Base):
     ) -> Collection:
         if configuration is not None and not isinstance(configuration, Mapping):
             raise InvalidArgumentError(
-                f"configuration must be a dict such as {{'hnsw': {{'space': 'cosine'}}}}, got {type(configuration).__name__}"
+                f"configuration must be a dict such as {{'hnsw': {{'space': 'cosine'}}}}, got "
+                f"{type(configuration).__name__}"
             )
         configuration = dict(configuration or {})
         validate_request({k: v for k, v in configuration.items() if k != "embedding_function"}, metadata)
@@ -241,7 +246,8 @@ class Client(_Base):
         if config_ef is not None and embedding_function is not DEFAULT_EF and embedding_function is not None:
             if config_ef is not embedding_function:
                 raise InvalidArgumentError(
-                    "Pass the embedding function once: either embedding_function= or configuration['embedding_function']"
+                    "Pass the embedding function once: either embedding_function= or "
+                    "configuration['embedding_function']"
                 )
         ef = config_ef if config_ef is not None else embedding_function
         if ef is DEFAULT_EF:
@@ -310,7 +316,9 @@ class Client(_Base):
         try:
             model = self._server.get_collection(name, **self._scope())
         except NotFoundError:
-            return self.create_collection(name, configuration, metadata, embedding_function, data_loader, get_or_create=True)
+            return self.create_collection(
+                name, configuration, metadata, embedding_function, data_loader, get_or_create=True
+            )
         return self._wrap(model, embedding_function, data_loader)
 
     def delete_collection(self, name: str) -> None:
@@ -324,7 +332,9 @@ def EphemeralClient(
     settings: Settings | None = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
 ) -> Client:
     """An in-memory client; clients in one process share the same in-memory data."""
-    settings = (settings or get_settings()).copy(is_persistent=False, chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI")
+    settings = (settings or get_settings()).copy(
+        is_persistent=False, chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI"
+    )
     return Client(settings, tenant, database)
 
 
@@ -336,7 +346,10 @@ def PersistentClient(
 ) -> Client:
     """A client storing data under ``path`` (SQLite in WAL mode plus index files)."""
     settings = (settings or get_settings()).copy(
-        is_persistent=True, persist_directory=str(path), chroma_server_host=None, chroma_api_impl="huedb.api.local.LocalAPI"
+        is_persistent=True,
+        persist_directory=str(path),
+        chroma_server_host=None,
+        chroma_api_impl="huedb.api.local.LocalAPI",
     )
     return Client(settings, tenant, database)
 

@@ -7,18 +7,29 @@ embedded and HTTP clients alike): a request that fails never reaches a paid
 embedding function. It then hands the checked ids/vectors/fields to the
 ServerAPI, which validates again (a server cannot trust its clients) and stores.
 """
+
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from huedb.api.data_include import data_include, finish_data
 from huedb.api.server_api import ServerAPI
 from huedb.api.types import IndexingStatus
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
-from huedb.requests import WriteRequest, as_list, check_embedded, validate_delete, validate_get, validate_query, validate_write
+from huedb.requests import (
+    WriteRequest,
+    as_list,
+    check_embedded,
+    validate_delete,
+    validate_get,
+    validate_query,
+    validate_write,
+)
 from huedb.types import CLEARABLE_FIELDS, CollectionModel, GetResult, QueryResult
 
 if TYPE_CHECKING:
@@ -30,7 +41,7 @@ __all__ = ["Collection", "GetResult", "QueryResult"]
 class Collection:
     def __init__(
         self,
-        client: "Client",
+        client: Client,
         model: CollectionModel,
         embedding_function: Any = None,
         data_loader: Any = None,
@@ -54,7 +65,7 @@ class Collection:
         return uuid.UUID(self._model.id)
 
     @property
-    def metadata(self) -> Optional[Dict[str, Any]]:
+    def metadata(self) -> dict[str, Any] | None:
         return self._model.metadata
 
     @property
@@ -66,11 +77,11 @@ class Collection:
         return self._model.database
 
     @property
-    def configuration_json(self) -> Dict[str, Any]:
+    def configuration_json(self) -> dict[str, Any]:
         return self._model.configuration_json
 
     @property
-    def configuration(self) -> Dict[str, Any]:
+    def configuration(self) -> dict[str, Any]:
         """Effective configuration: hnsw parameters, index plugin and the embedding function object."""
         cfg = self._model.configuration_json
         return {
@@ -115,7 +126,7 @@ class Collection:
     def __hash__(self) -> int:
         return hash(self._model.id)
 
-    def _scope(self) -> Dict[str, str]:
+    def _scope(self) -> dict[str, str]:
         return {"tenant": self._model.tenant, "database": self._model.database}
 
     # -- embedding ---------------------------------------------------------
@@ -127,7 +138,7 @@ class Collection:
             )
         return self._embedding_function
 
-    def _embedder(self, documents: Any, images: Any, uris: Any) -> Tuple[Any, Any, str]:
+    def _embedder(self, documents: Any, images: Any, uris: Any) -> tuple[Any, Any, str]:
         """(embedding function, its inputs, what they are) for the modality given: documents,
         then images, then uris. Checks that the collection can embed it, and calls nothing."""
         if documents is not None:
@@ -162,36 +173,90 @@ class Collection:
     def count(self) -> int:
         return self._api._count(self._model.id, **self._scope())
 
-    def add(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
-            images: Any = None, uris: Any = None) -> None:
+    def add(
+        self,
+        ids: Any,
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        images: Any = None,
+        uris: Any = None,
+    ) -> None:
         request = validate_write("add", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris), images)
         vectors = self._vectors(request)
-        self._api._add(self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris,
-                       **self._scope())
+        self._api._add(
+            self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris, **self._scope()
+        )
 
-    def upsert(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
-               images: Any = None, uris: Any = None) -> None:
-        request = validate_write("upsert", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris),
-                                 images, self._replaced_modalities(documents, images, uris))
+    def upsert(
+        self,
+        ids: Any,
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        images: Any = None,
+        uris: Any = None,
+    ) -> None:
+        request = validate_write(
+            "upsert",
+            as_list(ids),
+            embeddings,
+            metadatas,
+            as_list(documents),
+            as_list(uris),
+            images,
+            self._replaced_modalities(documents, images, uris),
+        )
         vectors = self._vectors(request)
-        self._api._upsert(self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris,
-                          **self._scope(), clear=request.clear)
+        self._api._upsert(
+            self._model.id,
+            request.ids,
+            vectors,
+            request.metadatas,
+            request.documents,
+            request.uris,
+            **self._scope(),
+            clear=request.clear,
+        )
 
-    def update(self, ids: Any, embeddings: Any = None, metadatas: Any = None, documents: Any = None,
-               images: Any = None, uris: Any = None) -> None:
-        request = validate_write("update", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris),
-                                 images, self._replaced_modalities(documents, images, uris))
+    def update(
+        self,
+        ids: Any,
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        images: Any = None,
+        uris: Any = None,
+    ) -> None:
+        request = validate_write(
+            "update",
+            as_list(ids),
+            embeddings,
+            metadatas,
+            as_list(documents),
+            as_list(uris),
+            images,
+            self._replaced_modalities(documents, images, uris),
+        )
         vectors = self._vectors(request)
-        self._api._update(self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris,
-                          **self._scope(), clear=request.clear)
+        self._api._update(
+            self._model.id,
+            request.ids,
+            vectors,
+            request.metadatas,
+            request.documents,
+            request.uris,
+            **self._scope(),
+            clear=request.clear,
+        )
 
-    def _vectors(self, request: WriteRequest) -> Optional[np.ndarray]:
+    def _vectors(self, request: WriteRequest) -> np.ndarray | None:
         """The request's embeddings, or (only now that the request is valid) the embedding function's."""
         if not request.needs_embedding():
             return request.embeddings
         return self._embed(request.documents, request.images, request.uris, query=False)
 
-    def _replaced_modalities(self, documents: Any, images: Any, uris: Any) -> Tuple[str, ...]:
+    def _replaced_modalities(self, documents: Any, images: Any, uris: Any) -> tuple[str, ...]:
         """Stored fields that a write in another modality empties: a record has one modality.
 
         Images replace the document and any URI (images themselves are never stored). In a
@@ -215,20 +280,26 @@ class Collection:
         self,
         ids: Any = None,
         where: Any = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
+        limit: int | None = None,
+        offset: int | None = None,
         where_document: Any = None,
         include: Any = None,
     ) -> GetResult:
         request = validate_get(as_list(ids), where, where_document, limit, offset, include)
-        server_include, want_data, hide_uris = self._data_include(request.include)
+        server_include, want_data, hide_uris = data_include(request.include, self._data_loader, self.name)
         result = self._api._get(
-            self._model.id, request.ids, request.where, request.limit, request.offset, request.where_document,
-            server_include, **self._scope()
+            self._model.id,
+            request.ids,
+            request.where,
+            request.limit,
+            request.offset,
+            request.where_document,
+            server_include,
+            **self._scope(),
         )
         if want_data:
             result["data"] = self._data_loader(result["uris"])
-            self._finish_data(result, hide_uris)
+            finish_data(result, hide_uris)
         return result
 
     def peek(self, limit: int = 10) -> GetResult:
@@ -246,56 +317,54 @@ class Collection:
         where_document: Any = None,
         include: Any = None,
     ) -> QueryResult:
-        request = validate_query(query_embeddings, query_texts, query_images, query_uris, as_list(ids), n_results,
-                                 where, where_document, include)
-        server_include, want_data, hide_uris = self._data_include(request.include)
+        request = validate_query(
+            query_embeddings,
+            query_texts,
+            query_images,
+            query_uris,
+            as_list(ids),
+            n_results,
+            where,
+            where_document,
+            include,
+        )
+        server_include, want_data, hide_uris = data_include(request.include, self._data_loader, self.name)
         vectors = request.query_embeddings
         if vectors is None:
             vectors = self._embed(request.query_texts, request.query_images, request.query_uris, query=True)
         result = self._api._query(
-            self._model.id, vectors, request.n_results, request.where, request.where_document, server_include,
-            request.ids, **self._scope()
+            self._model.id,
+            vectors,
+            request.n_results,
+            request.where,
+            request.where_document,
+            server_include,
+            request.ids,
+            **self._scope(),
         )
         if want_data:
             result["data"] = [self._data_loader(u) for u in result["uris"] or []]
-            self._finish_data(result, hide_uris)
+            finish_data(result, hide_uris)
         return result
 
-    def _data_include(self, include: List[str]) -> Tuple[List[str], bool, bool]:
-        """(what to ask the server for, whether to load 'data', whether to drop the uris asked for
-        only to load it). 'data' is loaded client side through the data loader, from the URIs."""
-        if "data" not in include:
-            return include, False, False
-        if self._data_loader is None:
-            raise InvalidArgumentError(
-                f"include=['data'] needs a data loader: open collection {self.name!r} with data_loader=ImageLoader()"
-            )
-        hide_uris = "uris" not in include
-        server_include = [i for i in include if i != "data"] + (["uris"] if hide_uris else [])
-        return server_include, True, hide_uris
-
-    @staticmethod
-    def _finish_data(result: Any, hide_uris: bool) -> None:
-        if hide_uris:
-            result["uris"] = None
-        result["included"] = [i for i in result["included"] if not (hide_uris and i == "uris")] + ["data"]
-
-    # -- collection --------------------------------------------------------
     def modify(
         self,
-        name: Optional[str] = None,
-        metadata: Optional[Dict[str, Any]] = None,
-        configuration: Optional[Dict[str, Any]] = None,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        configuration: dict[str, Any] | None = None,
     ) -> None:
         config_update = None
         if configuration is not None:
             if not isinstance(configuration, Mapping):
                 raise InvalidArgumentError(
-                    f"configuration must be a dict such as {{'hnsw': {{'ef_search': 200}}}}, got {type(configuration).__name__}"
+                    f"configuration must be a dict such as {{'hnsw': {{'ef_search': 200}}}}, got "
+                    f"{type(configuration).__name__}"
                 )
             config_update = dict(configuration)
             ef = config_update.get("embedding_function")
-            validate_request({k: v for k, v in config_update.items() if k != "embedding_function"}, where="configuration")
+            validate_request(
+                {k: v for k, v in config_update.items() if k != "embedding_function"}, where="configuration"
+            )
             if ef is not None and not callable(ef):
                 raise InvalidArgumentError(
                     f"configuration['embedding_function'] must be an embedding function, got {type(ef).__name__}"
@@ -305,9 +374,7 @@ class Collection:
 
                 config_update["embedding_function"] = serialize(ef)
                 self._embedding_function = ef
-        self._model = self._api.modify_collection(
-            self._model.id, name, metadata, config_update, **self._scope()
-        )
+        self._model = self._api.modify_collection(self._model.id, name, metadata, config_update, **self._scope())
 
 
 def _supports_images(ef: Any) -> bool:

@@ -10,90 +10,44 @@ client never imports the server. Errors come back typed: the server's
 are split by the server's max batch size (pre-flight-checks) and by an estimate
 of the request size.
 """
+
 from __future__ import annotations
 
-import urllib.parse
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import numpy as np
 
 from huedb import wire
+from huedb.api.http_transport import _q, base_url, raise_for_error
 from huedb.config import Settings
 from huedb.errors import (
-    ChromaError,
-    DuplicateIDError,
-    ForbiddenError,
     InvalidArgumentError,
-    InvalidDimensionException,
     NotImplementedFeatureError,
-    error_from_name,
 )
 from huedb.registry import get_registry
 from huedb.requests import validate_delete, validate_get, validate_query, validate_write
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel, GetResult, QueryResult
 from huedb.validation import validate_metadata
 
-#: Chroma's wire names for errors whose class name differs in huedb
-_ALIASES = {
-    "DuplicateID": DuplicateIDError,
-    "InvalidDimension": InvalidDimensionException,
-    "AuthError": ForbiddenError,
-}
 #: keep each write request under this many bytes (servers default to a 64 MiB limit)
 _TARGET_REQUEST_BYTES = 16 * 1024 * 1024
-
-
-def raise_for_error(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    name, message = None, None
-    try:
-        body = response.json()
-        if isinstance(body, dict):
-            name, message = body.get("error"), body.get("message")
-    except ValueError:
-        pass
-    if not isinstance(name, str):
-        text = response.text[:500]
-        raise ChromaError(f"HTTP {response.status_code} from {response.request.url.path}: {text}")
-    message = message if isinstance(message, str) else name
-    cls = _ALIASES.get(name)
-    raise cls(message) if cls is not None else error_from_name(name, message)
-
-
-def base_url(settings: Settings) -> str:
-    host = str(settings.chroma_server_host or "localhost")
-    ssl = bool(settings.chroma_server_ssl_enabled)
-    port = settings.chroma_server_http_port
-    if host.startswith(("http://", "https://")):
-        parsed = urllib.parse.urlparse(host)
-        ssl = parsed.scheme == "https"
-        host = parsed.hostname or "localhost"
-        port = parsed.port or port
-    if port in (None, ""):
-        port = 443 if ssl else 8000
-    path = str(settings.chroma_server_api_default_path or "/api/v2").rstrip("/")
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # IPv6 literal
-    return f"{'https' if ssl else 'http'}://{host}:{int(port)}{path}"
-
-
-def _q(part: Any) -> str:
-    return urllib.parse.quote(str(part), safe="")
 
 
 class HttpAPI:
     """A ServerAPI whose backend is a huedb (or Chroma) server."""
 
-    def __init__(self, settings: Settings, transport: Optional[httpx.BaseTransport] = None) -> None:
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         self._url = base_url(settings)
-        headers: Dict[str, str] = {"Content-Type": "application/json"}
+        headers: dict[str, str] = {"Content-Type": "application/json"}
         extra = settings.chroma_server_headers
         if extra:
             if not isinstance(extra, dict):
-                raise InvalidArgumentError("chroma_server_headers (the headers= argument) must be a dict of header names to values")
+                raise InvalidArgumentError(
+                    "chroma_server_headers (the headers= argument) must be a dict of header names to values"
+                )
             headers.update({str(k): str(v) for k, v in extra.items()})
         provider_name = settings.chroma_client_auth_provider
         if provider_name:
@@ -106,28 +60,31 @@ class HttpAPI:
             verify=True if verify is None else verify,
             transport=transport,
         )
-        self._preflight: Optional[Dict[str, Any]] = None
+        self._preflight: dict[str, Any] | None = None
 
     # -- plumbing ----------------------------------------------------------
-    def _request(self, method: str, path: str, json: Any = None, params: Optional[Dict[str, Any]] = None) -> Any:
+    def _request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         url = self._url + path
         try:
             request = self._http.build_request(method, url, json=json, params=params)
         except UnicodeEncodeError as e:
             # JSON is UTF-8: a lone surrogate (in a name, metadata, a configuration...) cannot be sent.
-            bad = e.object[e.start:e.end] if isinstance(e.object, str) else ""
+            bad = e.object[e.start : e.end] if isinstance(e.object, str) else ""
             raise InvalidArgumentError(
                 f"Text must be valid Unicode, got a string holding a lone surrogate {bad!a}: "
                 "every string sent to the server must be encodable as UTF-8"
             ) from None
         except (ValueError, TypeError) as e:  # NaN or infinity, numpy scalars: what JSON cannot carry
             raise InvalidArgumentError(
-                f"The request cannot be sent as JSON: {e}; pass plain Python str, int, float (finite), bool, list and dict values"
+                f"The request cannot be sent as JSON: {e}; pass plain Python str, int, float "
+                "(finite), bool, list and dict values"
             ) from None
         try:
             response = self._http.send(request)
         except httpx.ConnectError:
-            raise ValueError(f"Could not connect to a huedb/Chroma server at {self._url}. Are you sure it is running?") from None
+            raise ValueError(
+                f"Could not connect to a huedb/Chroma server at {self._url}. Are you sure it is running?"
+            ) from None
         raise_for_error(response)
         if not response.content:
             return None
@@ -152,7 +109,7 @@ class HttpAPI:
     def get_settings(self) -> Settings:
         return self.settings
 
-    def pre_flight_checks(self) -> Dict[str, Any]:
+    def pre_flight_checks(self) -> dict[str, Any]:
         if self._preflight is None:
             self._preflight = self._request("GET", "/pre-flight-checks")
         return self._preflight
@@ -163,7 +120,7 @@ class HttpAPI:
     def supports_base64_encoding(self) -> bool:
         return bool(self.pre_flight_checks().get("supports_base64_encoding"))
 
-    def get_user_identity(self) -> Dict[str, Any]:
+    def get_user_identity(self) -> dict[str, Any]:
         return self._request("GET", "/auth/identity")
 
     def reset(self) -> bool:
@@ -176,19 +133,21 @@ class HttpAPI:
     def create_tenant(self, name: str) -> None:
         self._request("POST", "/tenants", json={"name": name})
 
-    def get_tenant(self, name: str) -> Dict[str, str]:
+    def get_tenant(self, name: str) -> dict[str, str]:
         return {"name": self._request("GET", f"/tenants/{_q(name)}")["name"]}
 
-    def list_tenants(self) -> List[Dict[str, str]]:
+    def list_tenants(self) -> list[dict[str, str]]:
         raise NotImplementedFeatureError("Listing tenants is not part of the REST API; use get_tenant(name)")
 
     def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
         self._request("POST", f"/tenants/{_q(tenant)}/databases", json={"name": name})
 
-    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]:
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]:
         return self._request("GET", self._db(tenant, name))
 
-    def list_databases(self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT) -> List[Dict[str, str]]:
+    def list_databases(
+        self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
+    ) -> list[dict[str, str]]:
         params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
         return self._request("GET", f"/tenants/{_q(tenant)}/databases", params=params)
 
@@ -197,26 +156,41 @@ class HttpAPI:
 
     # -- collections ---------------------------------------------------------
     @staticmethod
-    def _model(data: Dict[str, Any]) -> CollectionModel:
+    def _model(data: dict[str, Any]) -> CollectionModel:
         return wire.collection_from_json(data)
 
-    def create_collection(self, name: str, configuration: Optional[Dict[str, Any]] = None,
-                          metadata: Optional[Dict[str, Any]] = None, get_or_create: bool = False,
-                          tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+    def create_collection(
+        self,
+        name: str,
+        configuration: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        get_or_create: bool = False,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> CollectionModel:
         metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
         body = {"name": name, "configuration": configuration, "metadata": metadata, "get_or_create": get_or_create}
         return self._model(self._request("POST", f"{self._db(tenant, database)}/collections", json=body))
 
-    def get_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+    def get_collection(
+        self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel:
         if not isinstance(name, str):
             raise InvalidArgumentError(f"Expected collection name to be a string, got {name!r}")
         return self._model(self._request("GET", self._coll(name, tenant, database)))
 
-    def get_collection_by_id(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+    def get_collection_by_id(
+        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel:
         return self._model(self._request("GET", f"{self._db(tenant, database)}/collections/by-id/{_q(collection_id)}"))
 
-    def list_collections(self, limit: Optional[int] = None, offset: Optional[int] = None,
-                         tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> List[CollectionModel]:
+    def list_collections(
+        self,
+        limit: int | None = None,
+        offset: int | None = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> list[CollectionModel]:
         params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
         data = self._request("GET", f"{self._db(tenant, database)}/collections", params=params)
         return [self._model(d) for d in data]
@@ -227,10 +201,15 @@ class HttpAPI:
     def delete_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> None:
         self._request("DELETE", self._coll(name, tenant, database))
 
-    def modify_collection(self, collection_id: str, new_name: Optional[str] = None,
-                          new_metadata: Optional[Dict[str, Any]] = None,
-                          new_configuration: Optional[Dict[str, Any]] = None,
-                          tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> CollectionModel:
+    def modify_collection(
+        self,
+        collection_id: str,
+        new_name: str | None = None,
+        new_metadata: dict[str, Any] | None = None,
+        new_configuration: dict[str, Any] | None = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> CollectionModel:
         new_metadata = validate_metadata(new_metadata, allow_none=False, where="collection metadata")
         body = {"new_name": new_name, "new_metadata": new_metadata, "new_configuration": new_configuration}
         data = self._request("PUT", self._coll(collection_id, tenant, database), json=body)
@@ -242,24 +221,51 @@ class HttpAPI:
     def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
         return int(self._request("GET", self._coll(collection_id, tenant, database) + "/count"))
 
-    def _add(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
-             uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> bool:
+    def _add(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> bool:
         self._write("add", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
         return True
 
-    def _update(self, collection_id: str, ids: Any, embeddings: Any = None, metadatas: Any = None,
-                documents: Any = None, uris: Any = None, tenant: str = DEFAULT_TENANT,
-                database: str = DEFAULT_DATABASE, clear: Sequence[str] = ()) -> bool:
+    def _update(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any = None,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        clear: Sequence[str] = (),
+    ) -> bool:
         self._write("update", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
-    def _upsert(self, collection_id: str, ids: Any, embeddings: Any, metadatas: Any = None, documents: Any = None,
-                uris: Any = None, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE,
-                clear: Sequence[str] = ()) -> bool:
+    def _upsert(
+        self,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any = None,
+        documents: Any = None,
+        uris: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        clear: Sequence[str] = (),
+    ) -> bool:
         self._write("upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
         return True
 
-    def _encode_embeddings(self, embeddings: Optional[np.ndarray]) -> Any:
+    def _encode_embeddings(self, embeddings: np.ndarray | None) -> Any:
         """Validated float32 rows -> base64 strings when the server takes them (smaller, exact), else lists."""
         if embeddings is None:
             return None
@@ -267,15 +273,31 @@ class HttpAPI:
             return wire.encode_embeddings_b64(embeddings)
         return embeddings.tolist()
 
-    def _write(self, op: str, collection_id: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any,
-               uris: Any, tenant: str, database: str, clear: Sequence[str] = ()) -> None:
+    def _write(
+        self,
+        op: str,
+        collection_id: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any,
+        documents: Any,
+        uris: Any,
+        tenant: str,
+        database: str,
+        clear: Sequence[str] = (),
+    ) -> None:
         # Checked here, before anything is sent: JSON would silently turn non-str metadata keys into
         # strings and fail on numpy scalars or lone surrogates.
-        request = validate_write(op, ids, embeddings, metadatas, documents, uris, clear=clear or None,
-                                 embeddings_required=True)
+        request = validate_write(
+            op, ids, embeddings, metadatas, documents, uris, clear=clear or None, embeddings_required=True
+        )
         encoded = self._encode_embeddings(request.embeddings)
-        columns = {"embeddings": encoded, "metadatas": request.metadatas, "documents": request.documents,
-                   "uris": request.uris}
+        columns = {
+            "embeddings": encoded,
+            "metadatas": request.metadatas,
+            "documents": request.documents,
+            "uris": request.uris,
+        }
         path = self._coll(collection_id, tenant, database) + "/" + op
         # huedb's modality replacement; sent only when used, so a Chroma server sees its own schema.
         extra = {wire.CLEAR_FIELD: list(request.clear)} if request.clear else {}
@@ -283,8 +305,8 @@ class HttpAPI:
         n = len(ids)
         step = self._chunk_size(n, encoded, request.documents)
         for start in range(0, n, step):
-            chunk = {k: (None if v is None else v[start:start + step]) for k, v in columns.items()}
-            self._request("POST", path, json={"ids": ids[start:start + step], **chunk, **extra})
+            chunk = {k: (None if v is None else v[start : start + step]) for k, v in columns.items()}
+            self._request("POST", path, json={"ids": ids[start : start + step], **chunk, **extra})
 
     def _chunk_size(self, n: int, encoded: Any, documents: Any) -> int:
         step = max(1, self.get_max_batch_size())
@@ -298,36 +320,73 @@ class HttpAPI:
             per_record += sum(len(d) for d in documents if isinstance(d, str)) // n
         return max(1, min(step, _TARGET_REQUEST_BYTES // per_record))
 
-    def _delete(self, collection_id: str, ids: Any = None, where: Any = None, where_document: Any = None,
-                tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+    def _delete(
+        self,
+        collection_id: str,
+        ids: Any = None,
+        where: Any = None,
+        where_document: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> int:
         """How many records were deleted (what the REST API answers)."""
         request = validate_delete(ids, where, where_document)
         body = {"ids": request.ids, "where": request.where, "where_document": request.where_document}
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/delete", json=body)
         return int((data or {}).get("deleted", 0))
 
-    def _get(self, collection_id: str, ids: Any = None, where: Any = None, limit: Optional[int] = None,
-             offset: Optional[int] = None, where_document: Any = None, include: Any = None,
-             tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> GetResult:
+    def _get(
+        self,
+        collection_id: str,
+        ids: Any = None,
+        where: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        where_document: Any = None,
+        include: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> GetResult:
         request = validate_get(ids, where, where_document, limit, offset, include)
-        body = {"ids": request.ids, "where": request.where, "limit": request.limit, "offset": request.offset,
-                "where_document": request.where_document, "include": _wire_include(request.include)}
+        body = {
+            "ids": request.ids,
+            "where": request.where,
+            "limit": request.limit,
+            "offset": request.offset,
+            "where_document": request.where_document,
+            "include": _wire_include(request.include),
+        }
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/get", json=body)
         return wire.get_result_from_json(data)
 
-    def _query(self, collection_id: str, query_embeddings: Any, n_results: int = 10, where: Any = None,
-               where_document: Any = None, include: Any = None, ids: Any = None,
-               tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> QueryResult:
-        request = validate_query(query_embeddings, ids=ids, n_results=n_results, where=where,
-                                 where_document=where_document, include=include)
+    def _query(
+        self,
+        collection_id: str,
+        query_embeddings: Any,
+        n_results: int = 10,
+        where: Any = None,
+        where_document: Any = None,
+        include: Any = None,
+        ids: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+    ) -> QueryResult:
+        request = validate_query(
+            query_embeddings, ids=ids, n_results=n_results, where=where, where_document=where_document, include=include
+        )
         assert request.query_embeddings is not None  # the one-of rule, with only embeddings given
-        body = {"query_embeddings": request.query_embeddings.tolist(), "n_results": request.n_results,
-                "where": request.where, "where_document": request.where_document,
-                "include": _wire_include(request.include), "ids": request.ids}
+        body = {
+            "query_embeddings": request.query_embeddings.tolist(),
+            "n_results": request.n_results,
+            "where": request.where,
+            "where_document": request.where_document,
+            "include": _wire_include(request.include),
+            "ids": request.ids,
+        }
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
         return wire.query_result_from_json(data)
 
 
-def _wire_include(include: List[str]) -> List[str]:
+def _wire_include(include: list[str]) -> list[str]:
     """``data`` is loaded client side (Collection does it): the server is never asked for it."""
     return [i for i in include if i in wire.INCLUDE_VALUES]

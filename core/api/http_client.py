@@ -5,12 +5,13 @@ embedding functions run client side. ``AsyncHttpClient`` is awaitable and its
 methods are coroutines: each call runs the HTTP client in a worker thread
 (embedding functions are synchronous anyway), so the event loop never blocks.
 """
+
 from __future__ import annotations
 
 import asyncio
 import functools
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from huedb.api.client import AdminClient, Client
 from huedb.api.collection import Collection
@@ -20,7 +21,9 @@ from huedb.errors import InvalidArgumentError
 HTTP_API_IMPL = "huedb.api.http_api.HttpAPI"
 
 
-def _http_settings(host: str, port: Any, ssl: bool, headers: Optional[Dict[str, str]], settings: Optional[Settings]) -> Settings:
+def _http_settings(
+    host: str, port: Any, ssl: bool, headers: dict[str, str] | None, settings: Settings | None
+) -> Settings:
     base = settings if settings is not None else get_settings()
     if headers is not None and not isinstance(headers, dict):
         raise InvalidArgumentError("headers must be a dict of header names to values")
@@ -44,8 +47,8 @@ def HttpClient(
     host: str = "localhost",
     port: int = 8000,
     ssl: bool = False,
-    headers: Optional[Dict[str, str]] = None,
-    settings: Optional[Settings] = None,
+    headers: dict[str, str] | None = None,
+    settings: Settings | None = None,
     tenant: str = DEFAULT_TENANT,
     database: str = DEFAULT_DATABASE,
 ) -> Client:
@@ -54,13 +57,13 @@ def HttpClient(
 
 
 def CloudClient(
-    api_key: Optional[str] = None,
-    tenant: Optional[str] = None,
-    database: Optional[str] = None,
+    api_key: str | None = None,
+    tenant: str | None = None,
+    database: str | None = None,
     cloud_host: str = "api.trychroma.com",
     cloud_port: int = 443,
     enable_ssl: bool = True,
-    settings: Optional[Settings] = None,
+    settings: Settings | None = None,
 ) -> Client:
     """A client for a hosted server with API-key (token) auth, sent as ``X-Chroma-Token``.
 
@@ -89,7 +92,8 @@ def CloudClient(
             api.close()
         dbs = [d for d in ident.get("databases") or [] if d != "*"]
         if tenant is None:
-            tenant = ident.get("tenant") if ident.get("tenant") not in (None, "", "*") else DEFAULT_TENANT
+            found = ident.get("tenant")
+            tenant = found if isinstance(found, str) and found not in ("", "*") else DEFAULT_TENANT
         if database is None:
             database = dbs[0] if len(dbs) == 1 else DEFAULT_DATABASE
     return Client(cloud, tenant, database)
@@ -119,6 +123,7 @@ class _AsyncProxy:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._sync, name)
         if name in self._ASYNC_METHODS:
+
             @functools.wraps(attr)
             async def call(*args: Any, **kwargs: Any) -> Any:
                 return _wrap(await _in_thread(attr, *args, **kwargs))
@@ -141,26 +146,47 @@ class AsyncCollection(_AsyncProxy):
 
 
 class AsyncClientAPI(_AsyncProxy):
-    _ASYNC_METHODS = frozenset({
-        "heartbeat", "get_version", "reset", "get_max_batch_size", "list_collections", "count_collections",
-        "create_collection", "get_collection", "get_or_create_collection", "delete_collection",
-        "set_tenant", "set_database", "close",
-    })
+    _ASYNC_METHODS = frozenset(
+        {
+            "heartbeat",
+            "get_version",
+            "reset",
+            "get_max_batch_size",
+            "list_collections",
+            "count_collections",
+            "create_collection",
+            "get_collection",
+            "get_or_create_collection",
+            "delete_collection",
+            "set_tenant",
+            "set_database",
+            "close",
+        }
+    )
 
 
 class AsyncAdminClientAPI(_AsyncProxy):
-    _ASYNC_METHODS = frozenset({
-        "heartbeat", "get_version", "create_tenant", "get_tenant", "create_database", "get_database",
-        "list_databases", "delete_database", "close",
-    })
+    _ASYNC_METHODS = frozenset(
+        {
+            "heartbeat",
+            "get_version",
+            "create_tenant",
+            "get_tenant",
+            "create_database",
+            "get_database",
+            "list_databases",
+            "delete_database",
+            "close",
+        }
+    )
 
 
 async def AsyncHttpClient(
     host: str = "localhost",
     port: int = 8000,
     ssl: bool = False,
-    headers: Optional[Dict[str, str]] = None,
-    settings: Optional[Settings] = None,
+    headers: dict[str, str] | None = None,
+    settings: Settings | None = None,
     tenant: str = DEFAULT_TENANT,
     database: str = DEFAULT_DATABASE,
 ) -> AsyncClientAPI:
@@ -169,9 +195,16 @@ async def AsyncHttpClient(
     return AsyncClientAPI(sync)
 
 
-async def AsyncAdminClient(settings: Optional[Settings] = None) -> AsyncAdminClientAPI:
+async def AsyncAdminClient(settings: Settings | None = None) -> AsyncAdminClientAPI:
     sync = await _in_thread(AdminClient, settings if settings is not None else get_settings())
     return AsyncAdminClientAPI(sync)
 
 
-__all__: List[str] = ["AsyncAdminClient", "AsyncClientAPI", "AsyncCollection", "AsyncHttpClient", "CloudClient", "HttpClient"]
+__all__: list[str] = [
+    "AsyncAdminClient",
+    "AsyncClientAPI",
+    "AsyncCollection",
+    "AsyncHttpClient",
+    "CloudClient",
+    "HttpClient",
+]

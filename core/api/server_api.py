@@ -10,9 +10,11 @@ arrive already validated by ``huedb.requests`` on the client side, and every
 implementation validates again (a server cannot trust its clients), through the
 same functions.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from huedb.config import Settings
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel, GetResult, QueryResult
@@ -38,17 +40,17 @@ class ServerAPI(Protocol):
     # -- tenants and databases ---------------------------------------------
     def create_tenant(self, name: str) -> None: ...
 
-    def get_tenant(self, name: str) -> Dict[str, str]: ...
+    def get_tenant(self, name: str) -> dict[str, str]: ...
 
-    def list_tenants(self) -> List[Dict[str, str]]: ...
+    def list_tenants(self) -> list[dict[str, str]]: ...
 
     def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None: ...
 
-    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, str]: ...
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]: ...
 
     def list_databases(
-        self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT
-    ) -> List[Dict[str, str]]: ...
+        self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
+    ) -> list[dict[str, str]]: ...
 
     def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None: ...
 
@@ -56,8 +58,8 @@ class ServerAPI(Protocol):
     def create_collection(
         self,
         name: str,
-        configuration: Optional[Dict[str, Any]] = None,
-        metadata: Optional[Dict[str, Any]] = None,
+        configuration: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
         get_or_create: bool = False,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
@@ -73,11 +75,11 @@ class ServerAPI(Protocol):
 
     def list_collections(
         self,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
+        limit: int | None = None,
+        offset: int | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> List[CollectionModel]: ...
+    ) -> list[CollectionModel]: ...
 
     def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int: ...
 
@@ -86,9 +88,9 @@ class ServerAPI(Protocol):
     def modify_collection(
         self,
         collection_id: str,
-        new_name: Optional[str] = None,
-        new_metadata: Optional[Dict[str, Any]] = None,
-        new_configuration: Optional[Dict[str, Any]] = None,
+        new_name: str | None = None,
+        new_metadata: dict[str, Any] | None = None,
+        new_configuration: dict[str, Any] | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
     ) -> CollectionModel: ...
@@ -151,8 +153,8 @@ class ServerAPI(Protocol):
         collection_id: str,
         ids: Any = None,
         where: Any = None,
-        limit: Optional[int] = None,
-        offset: Optional[int] = None,
+        limit: int | None = None,
+        offset: int | None = None,
         where_document: Any = None,
         include: Any = None,
         tenant: str = DEFAULT_TENANT,

@@ -1,8 +1,7 @@
 """Collection routes. As in Chroma's API, GET and DELETE on
 ``.../collections/{collection_id}`` take the collection *name*; PUT takes its id."""
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from starlette.routing import Route
 
@@ -103,17 +102,35 @@ async def indexing_status(ctx: Ctx):
     return {"op_indexing_progress": 1.0, "num_unindexed_ops": 0, "num_indexed_ops": total, "total_ops": total}
 
 
-def routes() -> List[Route]:
+def routes() -> list[Route]:
     C = DB + "/collections"
     return [
         Route(C, endpoint("db:list_collections", list_collections), methods=["GET"]),
-        Route(C, endpoint("db:create_collection", create_collection, body=True, resource=_collection_from_body), methods=["POST"]),
+        Route(
+            C,
+            endpoint("db:create_collection", create_collection, body=True, resource=_collection_from_body),
+            methods=["POST"],
+        ),
         Route(DB + "/collections_count", endpoint("db:count_collections", count_collections), methods=["GET"]),
-        Route(C + "/by-id/{collection_id}", endpoint("collection:get_collection", get_collection_by_id), methods=["GET"]),
+        Route(
+            C + "/by-id/{collection_id}", endpoint("collection:get_collection", get_collection_by_id), methods=["GET"]
+        ),
         Route(C + "/{collection_id}", endpoint("collection:get_collection", get_collection), methods=["GET"]),
-        Route(C + "/{collection_id}", endpoint("collection:update_collection", update_collection, body=True), methods=["PUT"]),
+        Route(
+            C + "/{collection_id}",
+            endpoint("collection:update_collection", update_collection, body=True),
+            methods=["PUT"],
+        ),
         Route(C + "/{collection_id}", endpoint("collection:delete_collection", delete_collection), methods=["DELETE"]),
         Route(C + "/{collection_id}/fork_count", endpoint("collection:get_collection", fork_count), methods=["GET"]),
-        Route(C + "/{collection_id}/indexing_status", endpoint("collection:get_collection", indexing_status), methods=["GET"]),
-        Route(V2 + "/collections/{crn}", endpoint("collection:get_collection", get_collection_by_crn, resource=_crn_resource), methods=["GET"]),
+        Route(
+            C + "/{collection_id}/indexing_status",
+            endpoint("collection:get_collection", indexing_status),
+            methods=["GET"],
+        ),
+        Route(
+            V2 + "/collections/{crn}",
+            endpoint("collection:get_collection", get_collection_by_crn, resource=_crn_resource),
+            methods=["GET"],
+        ),
     ]

@@ -4,12 +4,14 @@ A handler is ``async def handler(ctx: Ctx) -> Any``; what it returns is sent as
 JSON (a ``Response`` is sent as is). Sync LocalAPI calls go through
 ``ctx.call`` so they run in the threadpool and never block the event loop.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,7 +25,6 @@ from huedb.errors import (
     ForbiddenError,
     InvalidArgumentError,
     InvalidDimensionException,
-    RequestTooLargeError,
 )
 from huedb.server.auth import IDENTITY, OPEN
 
@@ -37,7 +38,7 @@ _WIRE_NAMES = {
 }
 
 
-def error_body(exc: BaseException) -> tuple[int, Dict[str, str]]:
+def error_body(exc: BaseException) -> tuple[int, dict[str, str]]:
     """(status, {"error", "message"}) for any exception; unknown ones become a bare 500."""
     if isinstance(exc, ChromaError):
         name = next((n for cls, n in _WIRE_NAMES.items() if isinstance(exc, cls)), None)
@@ -71,10 +72,10 @@ class Ctx:
     request: Request
     api: Any  # LocalAPI
     state: Any  # app.state: config, auth, api
-    user: Optional[UserIdentity]
-    params: Dict[str, str]
-    tenant: Optional[str]
-    database: Optional[str]
+    user: UserIdentity | None
+    params: dict[str, str]
+    tenant: str | None
+    database: str | None
     body: Any = None
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -90,7 +91,9 @@ async def read_json(request: Request, required: bool) -> Any:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidArgumentError(f"The request body is not valid JSON: {e.__class__.__name__} at position {getattr(e, 'pos', '?')}") from None
+        raise InvalidArgumentError(
+            f"The request body is not valid JSON: {e.__class__.__name__} at position {getattr(e, 'pos', '?')}"
+        ) from None
     except RecursionError:
         raise InvalidArgumentError("The request body is nested too deeply") from None
 
@@ -103,8 +106,13 @@ def default_resource(ctx: Ctx) -> AuthzResource:
     return AuthzResource(tenant=ctx.tenant, database=ctx.database, collection=ctx.params.get("collection_id"))
 
 
-def endpoint(action: Optional[str], handler: Handler, body: Optional[bool] = None,
-             resource: ResourceFn = default_resource, status_code: int = 200) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(
+    action: str | None,
+    handler: Handler,
+    body: bool | None = None,
+    resource: ResourceFn = default_resource,
+    status_code: int = 200,
+) -> Callable[[Request], Awaitable[Response]]:
     """Wraps a handler. ``action``: OPEN, IDENTITY, an authz action, or None (authn only).
 
     ``body``: True (required JSON), False (optional JSON), None (no body read).

@@ -1,7 +1,6 @@
 """Record routes: add, update, upsert, delete, get, query, count."""
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from starlette.routing import Route
 
@@ -26,7 +25,7 @@ def _check_batch(ctx: Ctx, ids: list) -> None:
 def _write(method_name: str, embeddings_required: bool):
     async def handler(ctx: Ctx):
         body = wire.body_object(ctx.body)
-        ids = wire.str_list(body, "ids", required=True)
+        ids = wire.required_str_list(body, "ids")
         _check_batch(ctx, ids)
         fn = getattr(ctx.api, method_name)
         # huedb's own field: update/upsert in another modality empties the old one.
@@ -57,8 +56,9 @@ async def delete_records(ctx: Ctx):
     where, where_document = body.get("where"), body.get("where_document")
     if limit is not None:
         # Delete at most `limit` matching records: resolve which, then delete those ids.
-        found = await ctx.call(ctx.api._get, cid, ids, where, limit, None, where_document, [],
-                               tenant=ctx.tenant, database=ctx.database)
+        found = await ctx.call(
+            ctx.api._get, cid, ids, where, limit, None, where_document, [], tenant=ctx.tenant, database=ctx.database
+        )
         ids, where, where_document = found["ids"], None, None
         if not ids:
             return {"deleted": 0}
@@ -105,9 +105,11 @@ async def count_records(ctx: Ctx):
     return await ctx.call(ctx.api._count, ctx.params["collection_id"], ctx.tenant, ctx.database)
 
 
-def routes() -> List[Route]:
+def routes() -> list[Route]:
     return [
-        Route(C + "/add", endpoint("collection:add", _write("_add", True), body=True, status_code=201), methods=["POST"]),
+        Route(
+            C + "/add", endpoint("collection:add", _write("_add", True), body=True, status_code=201), methods=["POST"]
+        ),
         Route(C + "/update", endpoint("collection:update", _write("_update", False), body=True), methods=["POST"]),
         Route(C + "/upsert", endpoint("collection:upsert", _write("_upsert", True), body=True), methods=["POST"]),
         Route(C + "/delete", endpoint("collection:delete", delete_records, body=True), methods=["POST"]),

@@ -1,7 +1,6 @@
 """System, tenant and database routes."""
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from starlette.routing import Route
 
@@ -96,7 +95,7 @@ async def delete_database(ctx: Ctx):
 OPEN_PATHS = (V2 + "/heartbeat", V2 + "/version", V2 + "/healthcheck", V2)
 
 
-def routes() -> List[Route]:
+def routes() -> list[Route]:
     T = V2 + "/tenants"
     heartbeat_path, version_path, healthcheck_path, root_path = OPEN_PATHS
     return [
@@ -107,10 +106,18 @@ def routes() -> List[Route]:
         Route(V2 + "/pre-flight-checks", endpoint(None, pre_flight_checks), methods=["GET"]),
         Route(V2 + "/auth/identity", endpoint(IDENTITY, identity), methods=["GET"]),
         Route(V2 + "/reset", endpoint("system:reset", reset), methods=["POST"]),
-        Route(T, endpoint("tenant:create_tenant", create_tenant, body=True, resource=_tenant_from_body), methods=["POST"]),
+        Route(
+            T, endpoint("tenant:create_tenant", create_tenant, body=True, resource=_tenant_from_body), methods=["POST"]
+        ),
         Route(T + "/{tenant_name}", endpoint("tenant:get_tenant", get_tenant), methods=["GET"]),
         Route(T + "/{tenant}/databases", endpoint("db:list_databases", list_databases), methods=["GET"]),
-        Route(T + "/{tenant}/databases", endpoint("db:create_database", create_database, body=True, resource=_database_from_body), methods=["POST"]),
+        Route(
+            T + "/{tenant}/databases",
+            endpoint("db:create_database", create_database, body=True, resource=_database_from_body),
+            methods=["POST"],
+        ),
         Route(T + "/{tenant}/databases/{database}", endpoint("db:get_database", get_database), methods=["GET"]),
-        Route(T + "/{tenant}/databases/{database}", endpoint("db:delete_database", delete_database), methods=["DELETE"]),
+        Route(
+            T + "/{tenant}/databases/{database}", endpoint("db:delete_database", delete_database), methods=["DELETE"]
+        ),
     ]

@@ -3,9 +3,8 @@
 They still require authentication when auth is on (a 501 must not leak to
 anonymous callers what a 401 would hide).
 """
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -47,8 +46,11 @@ async def v1_gone(ctx: Ctx):
     )
 
 
-def routes() -> List[Route]:
-    out = [Route(path, endpoint(None, _not_implemented(feature)), methods=[method]) for method, path, feature in UNIMPLEMENTED]
+def routes() -> list[Route]:
+    out = [
+        Route(path, endpoint(None, _not_implemented(feature)), methods=[method])
+        for method, path, feature in UNIMPLEMENTED
+    ]
     out.append(Route("/api/v1/{rest:path}", endpoint(None, v1_gone), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
     out.append(Route("/api/v1", endpoint(None, v1_gone), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
     return out
