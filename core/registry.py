@@ -177,8 +177,12 @@ class Registry:
         )
 
     # -- registration ----------------------------------------------------
-    def register_plugin(self, plugin: Any, name: str | None = None) -> str:
-        """Registers a plugin object (module or instance with hookimpls)."""
+    def register_plugin(
+        self, plugin: Any, name: str | None = None, distribution: str | None = None, version: str | None = None
+    ) -> str:
+        """Registers a plugin object (module or instance with hookimpls). ``distribution``
+        and ``version`` say which installed package provides it (tests register huedb's
+        own plugins by hand this way, with entry-point discovery off)."""
         self.discover()
         with self._lock:
             plugin_name = self.pm.register(plugin, name=name)
@@ -188,7 +192,9 @@ class Registry:
             if unknown:
                 self.pm.unregister(name=plugin_name)
                 raise PluginValidationError(f"plugin {plugin_name!r}: {unknown}")
-            self.plugin_info.setdefault(plugin_name, PluginInfo(name=plugin_name))
+            self.plugin_info.setdefault(
+                plugin_name, PluginInfo(name=plugin_name, distribution=distribution, version=version)
+            )
             self._cache = None
             try:
                 self.registrations()  # surfaces name conflicts now, not at first use

@@ -7,6 +7,7 @@ suite) so that one set of scenario tests covers every client.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 
@@ -53,4 +54,48 @@ def fresh_registry():
     registry = Registry()
     previous = set_registry(registry)
     yield registry
+    set_registry(previous)
+
+
+# -- plugins: built-ins registered explicitly, autoload off (llm's pattern) ------------------
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "discovery: the test relies on entry-point discovery of installed plugins (third-party too)"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_plugins():
+    """(name, module) of huedb's own plugins, from its distribution's entry points, and its version."""
+    import importlib.metadata
+
+    from huedb.registry import ENTRY_POINT_GROUP
+
+    dist = importlib.metadata.distribution("huedb")
+    return [(ep.name, ep.load()) for ep in dist.entry_points.select(group=ENTRY_POINT_GROUP)], dist.version
+
+
+def _builtin_registry():
+    """A fresh registry holding exactly huedb's own plugins, registered by hand:
+    installed third-party plugins never leak into a test."""
+    from huedb.registry import Registry
+
+    registry = Registry(load_entrypoints=False)
+    plugins, version = _builtin_plugins()
+    for name, module in plugins:
+        registry.register_plugin(module, name=name, distribution="huedb", version=version)
+    return registry
+
+
+@pytest.fixture(autouse=True)
+def builtin_plugins_only(request):
+    """Every test gets a fresh registry of the built-in plugins, unless it is marked
+    ``discovery`` (it then sees whatever is installed, as users do)."""
+    if request.node.get_closest_marker("discovery"):
+        yield
+        return
+    from huedb.registry import set_registry
+
+    previous = set_registry(_builtin_registry())
+    yield
     set_registry(previous)
