@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import re2
-
 from huedb.errors import InvalidArgumentError
 
 # Value kinds: numbers (int and float compare as numbers), strings, booleans.
@@ -173,9 +171,16 @@ def _field(key: str, op: Any, operand: Any) -> FieldFilter:
 
 
 # -- where_document ---------------------------------------------------------------------
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the error goes to the caller, not to stderr
-_RE2_OPTIONS.never_capture = True  # only "does it match" is asked: no submatch tracking
+@lru_cache(maxsize=1)
+def _re2() -> tuple[Any, Any]:
+    """google-re2 and the options every user pattern is compiled with, loaded on the first
+    $regex (it is 1.4 MB a process would otherwise carry without ever using it)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error goes to the caller, not to stderr
+    options.never_capture = True  # only "does it match" is asked: no submatch tracking
+    return re2, options
 
 
 @lru_cache(maxsize=1024)
@@ -184,8 +189,9 @@ def compiled_regex(pattern: str) -> Any:
 
     Raises InvalidArgumentError for a pattern RE2 cannot take (look-around,
     backreferences, repetitions over 1000, text that is not valid Unicode)."""
+    re2, options = _re2()
     try:
-        return re2.compile(pattern, _RE2_OPTIONS)
+        return re2.compile(pattern, options)
     except re2.error as e:
         reason = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
         raise InvalidArgumentError(
