@@ -41,6 +41,13 @@ class IndexSegment(Protocol):
     def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None: ...
 
     @classmethod
+    def persisted_seq(cls, directory: Path) -> int | None:
+        """The ``applied_seq`` persisted under ``directory`` without loading the index (None:
+        nothing persisted); raises CorruptIndexError. Optional: the core falls back to
+        ``load`` (``huedb doctor`` uses it to report an index's state)."""
+        ...
+
+    @classmethod
     def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> IndexSegment | None:
         """Opens the persisted index under ``directory``; None if there is none.
 

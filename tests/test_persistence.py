@@ -403,3 +403,47 @@ def test_files_from_before_batched_fts_inserts_lose_the_insert_trigger(tmp_path)
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE name='records_fts_insert'").fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM docs_fts_docsize").fetchone() == (1,)
     db.close()
+
+
+def test_index_state_reports_fresh_stale_missing_and_rebuild(tmp_path):
+    """What `huedb doctor` shows per collection, read from the index manifest without loading it."""
+    from huedb.config import Settings
+    from huedb.engine import LocalAPI
+    from huedb.storage import NewRecords
+
+    root = tmp_path / "states"
+    expected = _populate(root, 300)
+    api = LocalAPI(Settings(is_persistent=True, persist_directory=str(root)))
+    model = api.get_collection("heal")
+    state = api.index_state(model.id)
+    assert state["state"] == "fresh" and state["applied_seq"] == state["collection_seq"] and state["files"]
+    # Two writes that reach storage but not the index (as another process's would).
+    for seq in (state["collection_seq"] + 1, state["collection_seq"] + 2):
+        with api.storage.write() as tx:
+            vec = np.random.default_rng(seq).normal(size=(1, DIM)).astype(np.float32)
+            tx.insert_records(model.storage_key, seq, NewRecords([f"late{seq}"], vec))
+            tx.set_collection_state(model.storage_key, seq, DIM)
+    assert api.index_state(model.id)["state"] == "stale"
+    assert "2 writes behind" in api.index_state(model.id)["detail"]
+    (manifest,) = [p for p in _index_files(root) if p.name.endswith(".manifest.json")]
+    manifest.write_text("{ not json")
+    assert api.index_state(model.id)["state"] == "rebuild"
+    shutil.rmtree(manifest.parent)
+    assert api.index_state(model.id)["state"] == "missing"
+    api.close()
+    assert len(expected) == 300
+
+
+def test_vacuum_reports_progress_for_storage_then_each_index(tmp_path):
+    root = tmp_path / "progress"
+    _populate(root, 50)
+    c = huedb.PersistentClient(path=str(root))
+    c.create_collection("second", embedding_function=None).add(ids=["x"], embeddings=np.ones((1, DIM)))
+    steps = []
+    c._vacuum(progress=lambda done, total, what: steps.append((done, total, what)))
+    c.close()
+    assert steps == [
+        (1, 3, "storage compacted"),
+        (2, 3, "index of 'heal' rebuilt"),
+        (3, 3, "index of 'second' rebuilt"),
+    ]

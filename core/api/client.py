@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from huedb.api.collection import Collection
@@ -324,8 +324,14 @@ class Client(_Base):
     def delete_collection(self, name: str) -> None:
         self._server.delete_collection(name, **self._scope())
 
-    def _vacuum(self) -> None:
-        self._server.vacuum()
+    def _vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
+        """Compacts storage and rebuilds indexes (``huedb vacuum``); ``progress(done, total,
+        what)`` follows each step where the engine reports them (embedded)."""
+        vacuum: Callable[..., None] = self._server.vacuum
+        if progress is not None and _takes_progress(vacuum):
+            vacuum(progress=progress)
+        else:
+            vacuum()
 
 
 def EphemeralClient(
@@ -364,3 +370,9 @@ def RustClient(
     if path is None:
         return EphemeralClient(settings, tenant, database)
     return PersistentClient(path, settings, tenant, database)
+
+
+def _takes_progress(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    return "progress" in inspect.signature(fn).parameters

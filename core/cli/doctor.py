@@ -102,6 +102,9 @@ def _database(path: Path) -> list[dict[str, Any]]:
     admin = huedb.AdminClient(
         huedb.Settings(is_persistent=True, persist_directory=str(path), anonymized_telemetry=False)
     )
+    from huedb.engine import LocalAPI
+
+    engine = LocalAPI(huedb.Settings(is_persistent=True, persist_directory=str(path), anonymized_telemetry=False))
     for tenant in admin.list_tenants():
         for database in admin.list_databases(tenant=tenant["name"]):
             client = huedb.PersistentClient(path=str(path), tenant=tenant["name"], database=database["name"])
@@ -112,13 +115,10 @@ def _database(path: Path) -> list[dict[str, Any]]:
                 except Exception as e:  # noqa: BLE001
                     out.append(_check(label, "fail", f"count failed: {type(e).__name__}: {e}"))
                     continue
-                # Index files live in a directory named by the collection id; missing ones
-                # are rebuilt from SQLite when the collection is next opened.
-                index_dir = path / str(col.id)
-                files = sorted(p.name for p in index_dir.iterdir() if p.is_file()) if index_dir.is_dir() else []
-                size = dir_size(index_dir) if index_dir.is_dir() else 0
                 index = (col.configuration_json.get("index") or {}).get("name", "hnswlib")
-                state = "on disk" if files else ("empty" if count == 0 else "not on disk (rebuilt from SQLite on open)")
+                info = engine.index_state(str(col.id), tenant["name"], database["name"])
+                state, files, size = info["state"], info["files"], info["bytes"]
+                state = f"{state} ({info['detail']})"
                 out.append(
                     _check(
                         label,
@@ -131,6 +131,7 @@ def _database(path: Path) -> list[dict[str, Any]]:
                         bytes=size,
                     )
                 )
+    engine.close()
     return out
 
 

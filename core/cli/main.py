@@ -134,11 +134,18 @@ def vacuum(path: str) -> None:
     before = dir_size(Path(path))
     console = Console(stderr=True)
     started = time.monotonic()
-    # LocalAPI.vacuum has no progress callback: a live spinner with the elapsed time.
-    with console.status(f"Vacuuming {path} ({human_bytes(before)})..."):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"Vacuuming {path} ({human_bytes(before)})", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
         client = huedb.PersistentClient(path=path)
         try:
-            client._vacuum()
+            client._vacuum(progress=step)
         finally:
             client.close()
     after = dir_size(Path(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from huedb.configuration import apply_update, build_configuration, check_index_config
@@ -35,17 +36,30 @@ class AdminEngine(EngineBase):
         self.storage.checkpoint()
         return True
 
-    def vacuum(self) -> None:
-        """Reclaims space: compacts storage and rebuilds indexes without deleted vectors."""
+    def vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
+        """Reclaims space: compacts storage and rebuilds indexes without deleted vectors.
+        ``progress(done, total, what)`` is called after each step (storage, then each index)."""
         with self.storage.read() as tx:
             models = tx.all_collections()
+        total = len(models) + 1
         for m in models:
             with self.segments.write_lock(m.storage_key):
                 self.segments.drop(m)
         self.storage.vacuum()
+        if progress:
+            progress(1, total, "storage compacted")
         with self.storage.read() as tx:
-            for m in models:
+            for i, m in enumerate(models, start=2):
                 self.segments.current(m, tx)  # rebuild now, so the files hold no deleted vectors
+                if progress:
+                    progress(i, total, f"index of {m.name!r} rebuilt")
+
+    def index_state(
+        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> dict[str, Any]:
+        """The state of a collection's index files (huedb only; see SegmentManager.state)."""
+        with self.storage.read() as tx:
+            return self.segments.state(self._scoped(tx, collection_id, tenant, database), tx)
 
     # -- tenants and databases ---------------------------------------------------------
     def create_tenant(self, name: str) -> None:

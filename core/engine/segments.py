@@ -218,6 +218,52 @@ class SegmentManager:
             with seg.lock:
                 seg.index.update_config(segment_config(configuration, type(seg.index)))
 
+    def state(self, collection: CollectionModel, tx: ReadTx) -> dict[str, Any]:
+        """What ``huedb doctor`` reports of a collection's index: its state (``fresh``,
+        ``stale``, ``rebuild`` on next use, ``missing``, ``in memory`` or ``empty``), the
+        seqs, and its files. Reads the files' manifest without loading the index."""
+        seq = tx.collection_seq(collection.storage_key) or 0
+        out: dict[str, Any] = {"collection_seq": seq, "applied_seq": None, "files": [], "bytes": 0}
+        directory = self.directory(collection)
+        if collection.dimension is None:
+            return {**out, "state": "empty", "detail": "no vectors yet"}
+        if directory is None:
+            return {**out, "state": "in memory", "detail": "an in-memory index, built from storage on first use"}
+        cls = get_registry().get("index_segment", collection.configuration_json["index"]["name"])
+        with self._files(collection):
+            if directory.is_dir():
+                files = [p for p in directory.iterdir() if p.is_file()]
+                out["files"] = sorted(p.name for p in files)
+                out["bytes"] = sum(p.stat().st_size for p in files)
+            try:
+                applied = self._persisted_seq(cls, collection, directory)
+            except CorruptIndexError as e:
+                return {**out, "state": "rebuild", "detail": f"corrupt ({e}): rebuilt from storage on next use"}
+        out["applied_seq"] = applied
+        pruned = tx.deletions_pruned_upto(collection.storage_key)
+        if applied is None:
+            return {**out, "state": "missing", "detail": "no index files: built from storage on next use"}
+        if applied == seq:
+            return {**out, "state": "fresh", "detail": f"applied every write (seq {seq})"}
+        if applied > seq or applied < pruned:
+            return {**out, "state": "rebuild", "detail": f"seq {applied} cannot catch up to {seq}: rebuilt on next use"}
+        return {**out, "state": "stale", "detail": f"{seq - applied} writes behind: caught up on next use"}
+
+    def _persisted_seq(self, cls: Any, collection: CollectionModel, directory: Path) -> int | None:
+        if not directory.is_dir():
+            return None
+        if hasattr(cls, "persisted_seq"):
+            return cls.persisted_seq(directory)
+        config = segment_config(collection.configuration_json, cls)
+        space = collection.configuration_json["hnsw"]["space"]
+        index = cls.load(collection.dimension, space, config, directory)  # a plugin without the shortcut
+        if index is None:
+            return None
+        try:
+            return int(index.applied_seq)
+        finally:
+            index.close()
+
     # -- lifecycle -------------------------------------------------------------------
     def drop(self, collection: CollectionModel) -> None:
         """Forgets a deleted collection's index and removes its files."""

@@ -183,3 +183,9 @@ def load_npy(directory: Path, manifest: dict[str, Any], key: str) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise CorruptIndexError(f"index file {path} is unreadable: {e}") from e
+
+
+def persisted_seq(directory: Path, name: str) -> int | None:
+    """The committed manifest's ``applied_seq`` (None when nothing was persisted)."""
+    manifest = read_manifest(directory, name)
+    return None if manifest is None else int(manifest["applied_seq"])

@@ -42,6 +42,10 @@ class ExactSegment:
         self._seq = 0
 
     @classmethod
+    def persisted_seq(cls, directory: Path) -> int | None:
+        return atomic.persisted_seq(directory, cls.name)
+
+    @classmethod
     def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> ExactSegment | None:
         manifest = atomic.read_manifest(directory, cls.name)
         if manifest is None:

@@ -85,6 +85,10 @@ class HnswlibSegment:
 
     # -- persistence -------------------------------------------------------
     @classmethod
+    def persisted_seq(cls, directory: Path) -> int | None:
+        return atomic.persisted_seq(directory, cls.name)
+
+    @classmethod
     def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> HnswlibSegment | None:
         manifest = atomic.read_manifest(directory, cls.name)
         if manifest is None:
