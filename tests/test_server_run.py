@@ -118,3 +118,30 @@ def test_sigterm_is_graceful_and_in_flight_write_is_committed(tmp_path):
             ).json()
             == 40000
         )
+
+
+def test_chromas_own_config_yaml_is_accepted(tmp_path):
+    """The shape of Chroma's single-node sample config: its keys are honoured, and the
+    sections huedb has no use for (telemetry, sqlitedb, sysdb) are accepted with a warning."""
+    import warnings
+
+    from huedb.server.config import load_config
+
+    data = tmp_path / "chroma-data"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "open_telemetry:\n  service_name: chroma\n  endpoint: http://otel-collector:4317\n"
+        "port: 8123\nlisten_address: 0.0.0.0\nmax_payload_size_bytes: 41943040\ncors_allow_origins: ['*']\n"
+        f"persist_path: {data}\nallow_reset: false\n"
+        "sqlitedb:\n  hash_type: md5\n  migration_mode: apply\n"
+        "sysdb:\n  sqlite:\n    log_topic_namespace: default\n    log_tenant: default\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = load_config(str(config), environ={})
+    assert (loaded.path, loaded.host, loaded.port) == (str(data), "0.0.0.0", 8123)
+    assert loaded.max_request_bytes == 41943040 and loaded.cors_allow_origins == ["*"]
+    settings = loaded.make_settings()
+    assert settings.allow_reset is False and settings.persist_directory == str(data)
+    warned = " ".join(str(w.message) for w in caught)
+    assert "open_telemetry" in warned and "sqlitedb" in warned

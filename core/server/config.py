@@ -46,6 +46,10 @@ _KEY_ALIASES = {
     "chroma_server_cors_allow_origins": "cors_allow_origins",
     "chroma_server_max_request_bytes": "max_request_bytes",
     "persist_directory": "path",
+    # the keys of Chroma's own server config.yaml (its single-node sample)
+    "persist_path": "path",
+    "listen_address": "host",
+    "max_payload_size_bytes": "max_request_bytes",
 }
 _ENV_NAMES = {
     "host": ("HUEDB_HOST", "CHROMA_HOST"),
