@@ -140,6 +140,32 @@ class ReadTx(Protocol):
         """(rids that still exist, their float32 vectors), in rid order: the exact-search path."""
         ...
 
+    # -- the sparse inverted index ---------------------------------------------
+    # Sparse vectors are metadata values; the backend keeps their postings, per
+    # metadata key, in the same transaction as the record.
+    def sparse_knn(
+        self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(int64 rids, float64 scores) of the ``limit`` records whose sparse vector under
+        metadata ``key`` has the highest dot product with the query (``indices``, ``values``),
+        best first (ties: lower rid first). Exact: every posting of the query's terms is
+        scored. Only ``allowed`` rids are considered when given; records sharing no term
+        with the query are not returned."""
+        ...
+
+    def sparse_df(self, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
+        """Document frequency (int64) of each term in ``indices``: how many records hold a
+        posting for it under ``key`` (BM25's IDF)."""
+        ...
+
+    def sparse_stats(self, cid: int, key: str) -> tuple[int, float]:
+        """(number of records with a sparse vector under ``key``, their mean number of terms)."""
+        ...
+
+    def sparse_keys(self, cid: int, keys: Sequence[str]) -> list[str]:
+        """Those of ``keys`` that hold a sparse vector in some record (filters refuse them)."""
+        ...
+
     # -- what index segments catch up from -----------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(rids, float32 vectors) of records written after ``seq``, in chunks."""

@@ -20,7 +20,7 @@ import pytest
 
 # The suite's plain asserts get pytest's detailed failure messages (langchain-tests does
 # the same); this must run before huedb.testing.index_segment is first imported.
-pytest.register_assert_rewrite("huedb.testing.index_segment", "huedb.testing.storage")
+pytest.register_assert_rewrite("huedb.testing.index_segment", "huedb.testing.storage", "huedb.testing.storage_sparse")
 
 __all__ = ["IndexSegmentConformance", "StorageBackendConformance"]
 

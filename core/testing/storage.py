@@ -22,14 +22,16 @@ import pytest
 
 from huedb.errors import InvalidArgumentError, NotFoundError, UniqueConstraintError
 from huedb.storage import NewRecords, RecordChanges, StorageBackend
+from huedb.testing.storage_sparse import SparseIndexChecks
 from huedb.types import CollectionModel
 
 TENANT, DATABASE = "default_tenant", "default_database"
 DIM = 4
 
 
-class StorageBackendConformance:
-    """Checks every method of the storage protocol, and its transaction guarantees."""
+class StorageBackendConformance(SparseIndexChecks):
+    """Checks every method of the storage protocol, and its transaction guarantees
+    (the sparse inverted index's checks come from ``SparseIndexChecks``)."""
 
     def make_backend(self, tmp_path: Path) -> StorageBackend:
         raise NotImplementedError("subclasses return a fresh, empty backend")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from huedb.storage.protocol import NewRecords, RecordChanges, Records
-from huedb.storage.sqlite import catalog
+from huedb.storage.sqlite import catalog, sparse
 from huedb.storage.sqlite import records as rec
 from huedb.storage.sqlite.connection import Store
 from huedb.types import CollectionModel
@@ -82,6 +82,21 @@ class SqliteRead:
 
     def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rec.vectors_by_rids(self.conn, rids)
+
+    # -- the sparse inverted index ---------------------------------------------
+    def sparse_knn(
+        self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return sparse.knn(self.conn, cid, key, indices, values, limit, allowed)
+
+    def sparse_df(self, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
+        return sparse.document_frequencies(self.conn, cid, key, indices)
+
+    def sparse_stats(self, cid: int, key: str) -> tuple[int, float]:
+        return sparse.stats(self.conn, cid, key)
+
+    def sparse_keys(self, cid: int, keys: Sequence[str]) -> list[str]:
+        return sparse.sparse_keys(self.conn, cid, keys)
 
     # -- index catch-up --------------------------------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:

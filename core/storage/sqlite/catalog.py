@@ -212,6 +212,8 @@ def collection_seq(conn: sqlite3.Connection, cid: int) -> int | None:
 
 def delete_collection_rows(conn: sqlite3.Connection, cid: int) -> None:
     conn.execute("DELETE FROM meta WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM sparse WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM sparse_docs WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM records WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM deletions WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM deletions_pruned WHERE collection_id=?", (cid,))
@@ -229,7 +231,17 @@ def ensure_defaults(conn: sqlite3.Connection, tenant: str, database: str) -> Non
 
 def reset(conn: sqlite3.Connection) -> None:
     """Removes every tenant, database, collection, record and deletion-log entry."""
-    for table in ("meta", "records", "deletions", "deletions_pruned", "collections", "databases", "tenants"):
+    for table in (
+        "meta",
+        "sparse",
+        "sparse_docs",
+        "records",
+        "deletions",
+        "deletions_pruned",
+        "collections",
+        "databases",
+        "tenants",
+    ):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
 

@@ -96,7 +96,9 @@ class Store:
             self._writer = self._connect()
             self._writer.executescript(SCHEMA)
             self._writer.execute(
-                "INSERT OR IGNORE INTO huedb_meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) "
+                "DO UPDATE SET value=excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                (str(SCHEMA_VERSION),),
             )
         except sqlite3.DatabaseError as e:
             _reraise(e, self.db_path)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.storage.sqlite import sparse
 from huedb.storage.sqlite.catalog import limit_offset
 from huedb.storage.sqlite.filters import (
     INT64_MAX,
@@ -113,6 +114,7 @@ def insert(
             _mark_nul_documents(conn, "r.rid BETWEEN ? AND ?", (first, last))
     if metadatas is not None:
         _derive_meta(conn, "r.rid BETWEEN ? AND ?", (first, last))
+        sparse.derive(conn, "r.rid BETWEEN ? AND ?", (first, last))
     return rids
 
 
@@ -202,6 +204,8 @@ def update(
         param = ids_param([rid for _, rid in patches])
         conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?)) AND vtype != ?", (param, VT_MARK))
         _derive_meta(conn, "r.rid IN (SELECT value FROM json_each(?))", (param,))
+        sparse.remove(conn, param)
+        sparse.derive(conn, "r.rid IN (SELECT value FROM json_each(?))", (param,))
     if documents is not None or clear:
         # Re-mark the rewritten documents that hold a NUL (see _mark_nul_documents).
         param = ids_param(list(rids))
@@ -237,6 +241,7 @@ def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: 
     """Deletes records; with ``log``, their labels (only) are kept for catching up persisted indexes."""
     param = ids_param(rids.tolist())
     conn.execute("DELETE FROM meta WHERE rid IN (SELECT value FROM json_each(?))", (param,))
+    sparse.remove(conn, param)
     conn.execute("DELETE FROM records WHERE rid IN (SELECT value FROM json_each(?))", (param,))
     if log:
         conn.execute(

@@ -4,10 +4,16 @@
 reused, so a re-added id gets a fresh label). ``records.version`` is the
 collection sequence number of the last write to the row; ``deletions`` keeps
 only labels (no text, no vectors) so a stale index can be caught up;
-``deletions_pruned`` says how far back that log reaches.
+``deletions_pruned`` says how far back that log reaches. ``sparse`` holds the
+postings of the sparse vectors in metadata (see ``sparse.py``), ``sparse_docs`` one
+row per record and key holding one.
+
+Versions: 2 added ``sparse`` and ``sparse_docs``. Every statement is ``IF NOT
+EXISTS``, so opening an older file adds what it lacks (a version-1 file holds no
+sparse vectors: they were refused), and the stored version is raised.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS huedb_meta (key TEXT PRIMARY KEY, value TEXT);
@@ -71,6 +77,25 @@ CREATE TABLE IF NOT EXISTS deletions_pruned (
     collection_id INTEGER PRIMARY KEY,
     pruned_seq INTEGER NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS sparse (
+    collection_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    term INTEGER NOT NULL,
+    rid INTEGER NOT NULL,
+    value REAL NOT NULL
+);
+-- Covering: a query term's postings are read from the index alone.
+CREATE INDEX IF NOT EXISTS sparse_lookup ON sparse (collection_id, key, term, rid, value);
+CREATE INDEX IF NOT EXISTS sparse_rid ON sparse (rid);
+CREATE TABLE IF NOT EXISTS sparse_docs (
+    collection_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    rid INTEGER NOT NULL,
+    nnz INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sparse_docs_key ON sparse_docs (collection_id, key, nnz);
+CREATE INDEX IF NOT EXISTS sparse_docs_rid ON sparse_docs (rid);
 
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
     document, content='records', content_rowid='rid', tokenize='trigram case_sensitive 1'
