@@ -194,6 +194,8 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
         return dict(md)
     if not isinstance(md, Mapping):
         raise InvalidArgumentError(f"Expected {where} to be a dict, got {type(md).__name__}")
+    if len(md) == 0 and where == "metadata":
+        return None  # as Chroma's server (the JS client sends {}): no metadata, or no change
     if len(md) == 0:
         raise InvalidArgumentError(
             f"Expected {where} to be a non-empty dict; pass None instead of an empty dict for no metadata"
@@ -208,6 +210,10 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
         if value is None:
             if allow_none:
                 out[key] = None
+            continue
+        sparse = sparse_vector_value(value, f"{where} key {key!r}")
+        if sparse is not None:
+            out[key] = sparse
             continue
         if isinstance(value, (list, tuple, np.ndarray)):
             items = list(value)
@@ -236,6 +242,49 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
         if isinstance(value, str):
             validate_text(value, f"{where} key {key!r} value")
         out[key] = _py(value)
+    return out if out or where != "metadata" else None
+
+
+def sparse_vector_value(value: Any, what: str) -> dict[str, Any] | None:
+    """A sparse vector metadata value (a ``SparseVector``, or its ``"#type": "sparse_vector"``
+    dict as chromadb sends it) in its stored form; None for any other value. Checks it as
+    chromadb's SparseVector does: ascending unique non-negative int indices, numeric values."""
+    if isinstance(value, Mapping):
+        if value.get("#type") != "sparse_vector":
+            raise InvalidArgumentError(
+                f"{what}: expected a str, int, float, bool, a list of them or a SparseVector, got a dict {value!r}"
+            )
+        indices, values, labels = value.get("indices"), value.get("values"), value.get("tokens")
+    elif hasattr(value, "indices") and hasattr(value, "values") and type(value).__name__ == "SparseVector":
+        indices, values, labels = value.indices, value.values, getattr(value, "labels", None)
+    else:
+        return None
+    if not isinstance(indices, (list, tuple, np.ndarray)) or not isinstance(values, (list, tuple, np.ndarray)):
+        raise InvalidArgumentError(f"{what}: a sparse vector needs lists of indices and values")
+    if len(indices) != len(values):
+        raise InvalidArgumentError(
+            f"{what}: a sparse vector needs as many values as indices, got {len(indices)} and {len(values)}"
+        )
+    out_indices: list[int] = []
+    for i, index in enumerate(indices):
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) or index < 0:
+            raise InvalidArgumentError(f"{what}: sparse vector indices must be non-negative integers, got {index!r}")
+        if out_indices and index <= out_indices[-1]:
+            raise InvalidArgumentError(
+                f"{what}: sparse vector indices must be sorted in strictly ascending order, "
+                f"found indices[{i}]={index} <= indices[{i - 1}]={out_indices[-1]}"
+            )
+        out_indices.append(int(index))
+    out_values: list[float] = []
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) or not math.isfinite(v):
+            raise InvalidArgumentError(f"{what}: sparse vector values must be finite numbers, got {v!r}")
+        out_values.append(float(v))
+    out: dict[str, Any] = {"#type": "sparse_vector", "indices": out_indices, "values": out_values}
+    if labels is not None:
+        if not isinstance(labels, (list, tuple)) or len(labels) != len(out_indices):
+            raise InvalidArgumentError(f"{what}: sparse vector tokens must be a list with one per index")
+        out["tokens"] = [str(t) for t in labels]
     return out
 
 

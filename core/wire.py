@@ -262,10 +262,17 @@ def get_result_from_json(data: Mapping[str, Any]) -> GetResult:
         embeddings=to_float32_rows(data.get("embeddings")),
         documents=data.get("documents"),
         uris=data.get("uris"),
-        metadatas=data.get("metadatas"),
+        metadatas=_sparse(data.get("metadatas")),
         data=None,
         included=list(data.get("include") or []),
     )
+
+
+def _sparse(metadatas: Any) -> Any:
+    """Client side: sparse vector metadata values (their ``#type`` dicts) as SparseVector objects."""
+    from huedb.api.types import decode_sparse_values
+
+    return decode_sparse_values(metadatas)
 
 
 def query_result_from_json(data: Mapping[str, Any]) -> QueryResult:
@@ -276,7 +283,7 @@ def query_result_from_json(data: Mapping[str, Any]) -> QueryResult:
         embeddings=None if embs is None else [to_float32_rows(e) for e in embs],
         documents=data.get("documents"),
         uris=data.get("uris"),
-        metadatas=data.get("metadatas"),
+        metadatas=_sparse(data.get("metadatas")),
         distances=data.get("distances"),
         data=None,
         included=list(data.get("include") or []),

@@ -18,7 +18,7 @@ import numpy as np
 
 from huedb.api.data_include import data_include, finish_data
 from huedb.api.server_api import ServerAPI
-from huedb.api.types import IndexingStatus
+from huedb.api.types import IndexingStatus, decode_sparse_values
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
 from huedb.requests import (
@@ -297,6 +297,7 @@ class Collection:
             server_include,
             **self._scope(),
         )
+        decode_sparse_values(result.get("metadatas"))
         if want_data:
             result["data"] = self._data_loader(result["uris"])
             finish_data(result, hide_uris)
@@ -342,6 +343,7 @@ class Collection:
             request.ids,
             **self._scope(),
         )
+        decode_sparse_values(result.get("metadatas"))
         if want_data:
             result["data"] = [self._data_loader(u) for u in result["uris"] or []]
             finish_data(result, hide_uris)

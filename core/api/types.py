@@ -54,7 +54,7 @@ class SparseVector:
     """A sparse vector: strictly ascending non-negative ``indices`` and their ``values``
     (optionally a label per index). Serialised as chromadb does, with ``"#type": "sparse_vector"``.
 
-    huedb does not store sparse vectors yet: a metadata value of this type is refused."""
+    A metadata value of this type is stored with the record and indexed for sparse Knn search."""
 
     indices: list[int]
     values: list[float]
@@ -103,6 +103,21 @@ class SparseVector:
 
 
 SparseVectors = list[SparseVector]
+
+
+def decode_sparse_values(metadatas: Any) -> Any:
+    """Stored sparse vector values (``{"#type": "sparse_vector", ...}``) in result metadata
+    (a list of dicts, or a list of lists of them for a query) become SparseVector objects,
+    in place; returns ``metadatas``."""
+    for md in metadatas or ():
+        if isinstance(md, list):
+            decode_sparse_values(md)
+        elif md:
+            for key, value in md.items():
+                if isinstance(value, dict) and value.get(TYPE_KEY) == SPARSE_VECTOR_TYPE_VALUE:
+                    md[key] = SparseVector.from_dict(value)
+    return metadatas
+
 
 LiteralValue = str | int | float | bool
 MetadataValue = str | int | float | bool | SparseVector | list[LiteralValue] | None

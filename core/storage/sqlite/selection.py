@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from huedb.errors import InvalidArgumentError
 from huedb.filters import parse_where_document
 from huedb.index import sorted_unique
 from huedb.storage.sqlite.filters import Combine, Probe, RidSet, compile_where, document_predicate, document_rid_set
+from huedb.storage.sqlite.sparse import sparse_keys
 
 
 def ids_param(values: Sequence[Any]) -> str:
@@ -46,6 +48,21 @@ class Selection:
     narrowing: tuple[RidSet, ...]
     predicate: str | None = None
     predicate_params: tuple[Any, ...] = ()
+    #: the metadata keys the where filter names (a key holding sparse vectors is refused)
+    where_keys: tuple[str, ...] = ()
+
+
+def where_keys(where: Any) -> set[str]:
+    """Metadata keys a (validated) where filter names."""
+    keys: set[str] = set()
+    if isinstance(where, dict):
+        for key, value in where.items():
+            if key in ("$and", "$or") and isinstance(value, list):
+                for part in value:
+                    keys |= where_keys(part)
+            elif isinstance(key, str) and not key.startswith(("$", "#")):
+                keys.add(key)
+    return keys
 
 
 def select(cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Selection:
@@ -64,7 +81,8 @@ def select(cid: int, ids: Sequence[str] | None, where: Any, where_document: Any)
         fts = document_rid_set(node, cid)
         if fts is not None:
             narrowing.append(fts)
-    return Selection(cid, tuple(narrowing), predicate, predicate_params)
+    keys = tuple(sorted(where_keys(where))) if where is not None else ()
+    return Selection(cid, tuple(narrowing), predicate, predicate_params, keys)
 
 
 def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
@@ -106,7 +124,18 @@ def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def candidates(conn: sqlite3.Connection, sel: Selection) -> np.ndarray | None:
     """Sorted rids every match lies in; None when nothing narrows (the whole collection)."""
+    if sel.where_keys:
+        _refuse_sparse_keys(conn, sel)
     return rid_array(conn, Combine("and", sel.narrowing)) if sel.narrowing else None
+
+
+def _refuse_sparse_keys(conn: sqlite3.Connection, sel: Selection) -> None:
+    bad = sparse_keys(conn, sel.cid, sel.where_keys)
+    if bad:
+        raise InvalidArgumentError(
+            f"Cannot filter on metadata key {bad[0]!r}: it holds sparse vectors, which where filters do not "
+            f"support (search them with Knn(query=..., key={bad[0]!r}) instead)"
+        )
 
 
 def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
