@@ -37,6 +37,7 @@ from huedb.api.types import (
 )
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, configure, get_settings
 from huedb.embedding_functions import DataLoader, EmbeddingFunction
+from huedb.execution.expression import K, Key, Knn, Rrf, Search
 from huedb.registry import register_embedding_function
 from huedb.version import __version__
 
@@ -94,6 +95,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "K",
+    "Key",
+    "Knn",
+    "Rrf",
+    "Search",
     "URI",
     "AdminClient",
     "AdminClientCreator",

@@ -16,7 +16,6 @@ import pytest
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "chromadb_names.json").read_text())
 MODULES = sorted(FIXTURE["modules"])
 
-ISSUE_13 = "Search API (Search/K/Key/Knn/Rrf, huedb.execution): provided by issue #13"
 SCHEMA = "Chroma's index Schema and its index configs: the schema part of issue #12, not built yet"
 CMEK = "customer-managed encryption keys: a Chroma Cloud feature (part of Schema)"
 INTERNAL_API = "chromadb's internal client plumbing, not user-facing API"
@@ -31,7 +30,6 @@ EF_NOT_YET = "not provided yet by huedb.utils.embedding_functions (the embedding
 #: chromadb names huedb does not provide, and why: {chromadb module: {name: reason}}
 NOT_PROVIDED: dict[str, dict[str, str]] = {
     "chromadb": {
-        **dict.fromkeys(["K", "Key", "Knn", "Rrf", "Search", "execution"], ISSUE_13),
         **dict.fromkeys(
             [
                 "Schema",
@@ -55,7 +53,6 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
         "telemetry": "huedb sends no telemetry (anonymized_telemetry is accepted and ignored); no module yet",
     },
     "chromadb.api.types": {
-        **dict.fromkeys(["SearchResult", "SearchResultRow"], ISSUE_13),
         **dict.fromkeys(
             [
                 "Schema",
@@ -140,7 +137,6 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
         ),
     },
     "chromadb.api.models.Collection": {
-        **dict.fromkeys(["Search", "SearchResult"], ISSUE_13),
         "CollectionCommon": "chromadb's shared base of Collection and AsyncCollection; huedb's Collection has none",
         "Function": "attached functions: a Chroma Cloud feature",
         "UpdateCollectionConfiguration": "chromadb's TypedDict for modify(configuration=); huedb takes a plain dict",

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from huedb.api.data_include import data_include, finish_data
+from huedb.api.search import ReadLevel, SearchResult, run_search
 from huedb.api.server_api import ServerAPI
 from huedb.api.types import IndexingStatus, decode_sparse_values
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
+from huedb.execution.expression import Search  # noqa: F401 - chromadb exports it here
 from huedb.requests import (
     WriteRequest,
     as_list,
@@ -35,7 +37,7 @@ from huedb.types import CLEARABLE_FIELDS, CollectionModel, GetResult, QueryResul
 if TYPE_CHECKING:
     from huedb.api.client import Client
 
-__all__ = ["Collection", "GetResult", "QueryResult"]
+__all__ = ["Collection", "GetResult", "QueryResult", "Search", "SearchResult"]
 
 
 class Collection:
@@ -348,6 +350,10 @@ class Collection:
             result["data"] = [self._data_loader(u) for u in result["uris"] or []]
             finish_data(result, hide_uris)
         return result
+
+    def search(self, searches: Any, read_level: Any = ReadLevel.INDEX_AND_WAL) -> SearchResult:
+        """Runs a Search, or a list of them as one batch (``huedb.api.search``)."""
+        return run_search(self, searches, read_level)
 
     def modify(
         self,

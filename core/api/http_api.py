@@ -386,6 +386,19 @@ class HttpAPI:
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
         return wire.query_result_from_json(data)
 
+    def _search(
+        self,
+        collection_id: str,
+        searches: Any,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        read_level: Any = None,
+    ) -> dict[str, Any]:
+        payloads = [s.to_dict() if hasattr(s, "to_dict") else s for s in searches]
+        body = {"searches": payloads, "read_level": getattr(read_level, "value", read_level) or "index_and_wal"}
+        data = self._request("POST", self._coll(collection_id, tenant, database) + "/search", json=body)
+        return dict(data)
+
 
 def _wire_include(include: list[str]) -> list[str]:
     """``data`` is loaded client side (Collection does it): the server is never asked for it."""

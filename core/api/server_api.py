@@ -173,3 +173,15 @@ class ServerAPI(Protocol):
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
     ) -> QueryResult: ...
+
+    def _search(
+        self,
+        collection_id: str,
+        searches: Any,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        read_level: Any = None,
+    ) -> dict[str, Any]:
+        """Runs a batch of Search payloads (``Search.to_dict()``, text queries already embedded);
+        column-major: ids, documents, embeddings, metadatas, scores and select, one entry per search."""
+        ...

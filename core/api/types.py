@@ -192,6 +192,44 @@ class ReadLevel(str, Enum):
     INDEX_AND_BOUNDED_WAL = "index_and_bounded_wal"
 
 
+class SearchResultRow(TypedDict, total=False):
+    """One record of a search: its id, plus each selected field that has a value."""
+
+    id: str
+    document: str | None
+    embedding: list[float] | None
+    metadata: dict[str, Any] | None
+    score: float | None
+
+
+class SearchResult(dict):  # type: ignore[type-arg]
+    """What ``Collection.search`` returns: one column per field, each holding one list per
+    search of the batch (None where that search did not select the field)."""
+
+    ids: list[list[str]]
+    documents: list[list[str | None] | None]
+    embeddings: list[list[list[float] | None] | None]
+    metadatas: list[list[dict[str, Any] | None] | None]
+    scores: list[list[float | None] | None]
+    select: list[list[str]]
+
+    def rows(self) -> list[list[SearchResultRow]]:
+        """Row-major: per search, one dict per record holding ``id`` and the fields with a value."""
+        out: list[list[SearchResultRow]] = []
+        columns = ("document", "embedding", "metadata", "score")
+        for i, ids in enumerate(self.get("ids") or []):
+            per_field = [(self.get(f"{c}s") or [None] * (i + 1))[i] or [None] * len(ids) for c in columns]
+            rows: list[SearchResultRow] = []
+            for j, record_id in enumerate(ids):
+                row: SearchResultRow = {"id": record_id}
+                for name, values in zip(columns, per_field):
+                    if values[j] is not None:
+                        row[name] = values[j]  # type: ignore[literal-required]
+                rows.append(row)
+            out.append(rows)
+        return out
+
+
 @dataclass
 class IndexingStatus:
     num_indexed_ops: int
@@ -294,6 +332,8 @@ __all__ = [
     "PyVector",
     "QueryResult",
     "ReadLevel",
+    "SearchResult",
+    "SearchResultRow",
     "SPANN_INDEX_NAME",
     "SPARSE_VECTOR_INDEX_NAME",
     "SPARSE_VECTOR_TYPE_VALUE",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from huedb import wire
+from huedb.server import routes_search
 from huedb.server.routes_collections import DB
 from huedb.server.routes_common import Ctx, endpoint
 
@@ -116,4 +117,5 @@ def routes() -> list[Route]:
         Route(C + "/get", endpoint("collection:get", get_records, body=True), methods=["POST"]),
         Route(C + "/query", endpoint("collection:query", query_records, body=True), methods=["POST"]),
         Route(C + "/count", endpoint("collection:count", count_records), methods=["GET"]),
+        *routes_search.routes(),
     ]

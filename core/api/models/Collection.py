@@ -26,10 +26,12 @@ from huedb.api.types import (
     PyEmbedding,
     QueryResult,
     ReadLevel,
+    SearchResult,
     Where,
     WhereDocument,
     maybe_cast_one_to_many,
 )
+from huedb.execution.expression import Search
 
 logger = logging.getLogger("huedb")
 
@@ -51,6 +53,8 @@ __all__ = [
     "PyEmbedding",
     "QueryResult",
     "ReadLevel",
+    "Search",
+    "SearchResult",
     "Where",
     "WhereDocument",
     "logger",

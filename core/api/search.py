@@ -1,0 +1,85 @@
+"""Client-side preparation of searches: text queries become vectors before a search is sent.
+
+As chromadb's client does, a ``Knn`` whose query is a string is embedded with the collection's
+embedding function when it searches ``#embedding``; the Rank tree is rebuilt with the vector
+(``Rrf`` keeps its ranks, k and weights). The server never receives text queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from huedb.api.types import ReadLevel, SearchResult
+from huedb.errors import InvalidArgumentError
+from huedb.execution.expression import Abs, Div, Exp, Knn, Log, Max, Min, Mul, Rank, Rrf, Search, Sub, Sum
+from huedb.execution.expression.where import key_name
+
+__all__ = ["ReadLevel", "SearchResult", "embed_text_queries", "run_search"]
+
+
+def embed_text_queries(search: Search, embed: Callable[[str], list[float]]) -> Search:
+    """``search`` with every text Knn query replaced by ``embed(text)``."""
+    if search._rank is None:
+        return search
+    return Search(
+        where=search._where,
+        rank=_embed_rank(search._rank, embed),
+        group_by=search._group_by,
+        limit=search._limit,
+        select=search._select,
+    )
+
+
+def _embed_rank(rank: Rank, embed: Callable[[str], list[float]]) -> Rank:
+    if isinstance(rank, Knn):
+        if not isinstance(rank.query, str):
+            return rank
+        if key_name(rank.key) != "#embedding":
+            raise InvalidArgumentError(
+                f"Cannot embed string query for key '{key_name(rank.key)}': no embedding function is "
+                "configured for this key. Pass the embedded vector (or a SparseVector) as the query"
+            )
+        return Knn(
+            query=embed(rank.query),
+            key=rank.key,
+            limit=rank.limit,
+            default=rank.default,
+            return_rank=rank.return_rank,
+        )
+    if isinstance(rank, (Abs, Exp, Log)):
+        return type(rank)(_embed_rank(rank.rank, embed))
+    if isinstance(rank, (Sub, Div)):
+        return type(rank)(_embed_rank(rank.left, embed), _embed_rank(rank.right, embed))
+    if isinstance(rank, (Sum, Mul, Max, Min)):
+        return type(rank)([_embed_rank(r, embed) for r in rank.ranks])
+    if isinstance(rank, Rrf):
+        return Rrf(
+            ranks=[_embed_rank(r, embed) for r in rank.ranks],
+            k=rank.k,
+            weights=rank.weights,
+            normalize=rank.normalize,
+        )
+    return rank
+
+
+def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
+    """``Collection.search``: text queries embedded with the collection's embedding function,
+    each search sent as its payload, the batch in one call. huedb reads are always complete,
+    so ``read_level`` changes nothing (it is checked and passed on)."""
+    batch = list(searches) if isinstance(searches, (list, tuple)) else [searches]
+    payloads = []
+    for i, search in enumerate(batch):
+        if isinstance(search, dict):
+            search = Search.from_dict(search)
+        if not isinstance(search, Search):
+            raise InvalidArgumentError(f"searches[{i}] must be a Search, got {type(search).__name__}")
+        payloads.append(embed_text_queries(search, lambda text: _embed_one(collection, text)).to_dict())
+    level = getattr(read_level, "value", read_level)
+    model = collection.get_model()
+    result = collection._api._search(model.id, payloads, tenant=model.tenant, database=model.database, read_level=level)
+    return SearchResult(result)
+
+
+def _embed_one(collection: Any, text: str) -> list[float]:
+    return [float(x) for x in collection._embed([text], None, None, query=True)[0]]

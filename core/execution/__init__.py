@@ -1,0 +1,1 @@
+"""chromadb-compatible import path ``huedb.execution``: the Search API's expressions."""
