@@ -69,7 +69,7 @@ def test_copy_all_path_to_path(tmp_path):
         same(src.get_collection(name), dst.get_collection(name))
     a = dst.get_collection("col_a")
     assert a.metadata == {"m": 1} and a.configuration_json["hnsw"]["space"] == "ip"
-    assert a.configuration_json["embedding_function"] is None
+    assert a.configuration_json["embedding_function"] == {"type": "legacy"}  # no EF, kept as is
     assert dst.get_collection("col_b").configuration_json["embedding_function"] == {
         "type": "known",
         "name": "default",

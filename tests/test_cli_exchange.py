@@ -78,7 +78,7 @@ def test_round_trip_is_exact(src, tmp_path, fmt):
     assert_same(snapshot(col), snapshot(dst))
     assert dst.metadata == {"owner": "ops"}
     assert dst.configuration_json["hnsw"]["space"] == "cosine" and dst.configuration_json["hnsw"]["ef_search"] == 55
-    assert dst.configuration_json["embedding_function"] is None
+    assert dst.configuration_json["embedding_function"] == {"type": "legacy"}  # no EF, as created
     # importing again upserts: same records, no duplicates
     r = runner.invoke(build_cli(), ["import", str(out), "--path", str(tmp_path / "dst")])
     assert r.exit_code == 0 and dst.count() == N

@@ -217,9 +217,11 @@ def test_legacy_ef_persists_its_type_only(fresh_registry, persistent, db_path):
     assert again.query(query_texts=["xyz"], n_results=1, include=["distances"])["ids"] == [["b"]]
 
 
-def test_no_embedding_function_persists_none(fresh_registry, persistent):
-    col = persistent.create_collection("no_ef", embedding_function=None)
-    assert col.configuration_json["embedding_function"] is None
+def test_no_embedding_function_with_a_configuration_persists_legacy(fresh_registry, persistent):
+    # As chromadb: embedding_function=None means "no EF" only when a configuration is given
+    # (without one, the default EF is used: tests/test_chroma_behaviours.py).
+    col = persistent.create_collection("no_ef", configuration={"hnsw": {"space": "l2"}}, embedding_function=None)
+    assert col.configuration_json["embedding_function"] == {"type": "legacy"}
     assert persistent.get_collection("no_ef").embedding_function is None
 
 

@@ -293,7 +293,7 @@ def test_query_needs_embeddings_or_texts(col):
 
 
 def test_query_texts_without_embedding_function_is_an_error(client):
-    c = client.create_collection("noef", embedding_function=None)
+    c = client.create_collection("noef", configuration={"hnsw": {"space": "l2"}}, embedding_function=None)
     c.add(ids=["a"], embeddings=[[1.0, 2.0]])
     with pytest.raises(ValueError, match="(?i)embedding function"):
         c.query(query_texts=["hello"])

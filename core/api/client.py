@@ -205,12 +205,15 @@ class Client(_Base):
     # -- collections -------------------------------------------------------
     def _wrap(self, model: CollectionModel, embedding_function: Any, data_loader: Any) -> Collection:
         persisted = model.configuration_json.get("embedding_function")
-        if embedding_function is DEFAULT_EF:
-            # A legacy EF cannot be rebuilt: the collection opens without one (chromadb would
-            # silently switch to the default EF, embedding queries into a different space).
-            # The persisted config was written by whoever made the collection: it is rebuilt
-            # under this client's settings (check_persisted_ef), never trusted as is.
-            ef = rebuild(persisted, model.name, self._settings)
+        if embedding_function is DEFAULT_EF or embedding_function is None:
+            # As chromadb: None (or nothing) means the persisted EF, and a collection that
+            # persisted none at all embeds with the default one. A legacy EF cannot be rebuilt:
+            # the collection opens without one. The persisted config was written by whoever
+            # made the collection: it is rebuilt under this client's settings, never trusted as is.
+            if persisted is None:
+                ef = default_embedding_function()
+            else:
+                ef = rebuild(persisted, model.name, self._settings)
         else:
             check_conflict(embedding_function, persisted, model.name)
             ef = embedding_function
@@ -238,6 +241,7 @@ class Client(_Base):
                 f"configuration must be a dict such as {{'hnsw': {{'space': 'cosine'}}}}, got "
                 f"{type(configuration).__name__}"
             )
+        configuration_given = bool(configuration)
         configuration = dict(configuration or {})
         validate_request({k: v for k, v in configuration.items() if k != "embedding_function"}, metadata)
         config_ef = configuration.get("embedding_function")
@@ -250,13 +254,16 @@ class Client(_Base):
                     "configuration['embedding_function']"
                 )
         ef = config_ef if config_ef is not None else embedding_function
-        if ef is DEFAULT_EF:
+        # chromadb's rule (langchain-chroma relies on it): embedding_function=None with no
+        # configuration at all still embeds with the default EF; with a configuration, it
+        # means no EF (persisted as "legacy", so reopening does not bring the default back).
+        if ef is DEFAULT_EF or (ef is None and not configuration_given):
             ef = default_embedding_function()
         if isinstance(ef, dict):  # already persisted form {"name", "type", "config"}
             spec = validate_spec(ef)
             ef = rebuild(spec, name, self._settings)
         else:
-            spec = serialize(ef)
+            spec = serialize(ef) if ef is not None else {"type": "legacy"}
         if ef is not None and not ef_is_legacy(ef) and spec and spec.get("type") != "legacy":
             self._check_space(name, ef, configuration, metadata)
         configuration["embedding_function"] = spec

@@ -1,0 +1,70 @@
+"""Behaviours observed on chromadb 1.5.9 (in a scratch venv) that huedb matches.
+
+Each test states the observed behaviour; the ``client`` fixture runs embedded and over HTTP.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+# -- embedding_function=None at creation (langchain-chroma creates collections this way) ----------
+def test_ef_none_without_configuration_embeds_with_the_default_ef(client):
+    # chromadb 1.5.9: create_collection(name, embedding_function=None) and no configuration still
+    # embeds documents (and query texts) with the default EF.
+    col = client.create_collection("noneef", embedding_function=None)
+    col.add(ids=["a", "b"], documents=["pineapples grow in Hawaii", "the stock market fell"])
+    (vector,) = col.get(ids=["a"], include=["embeddings"])["embeddings"]
+    assert len(vector) == 384
+    assert col.query(query_texts=["tropical fruit"], n_results=1)["ids"] == [["a"]]
+
+
+def test_ef_none_on_get_uses_the_persisted_ef(client):
+    # chromadb 1.5.9: get_collection / get_or_create_collection(embedding_function=None) on an
+    # existing collection embeds with the collection's persisted EF.
+    client.create_collection("persisted", embedding_function=None)
+    for col in (
+        client.get_collection("persisted", embedding_function=None),
+        client.get_or_create_collection("persisted", embedding_function=None),
+    ):
+        col.upsert(ids=["a"], documents=["hello"])
+        assert len(col.get(ids=["a"], include=["embeddings"])["embeddings"][0]) == 384
+
+
+def test_ef_none_with_a_configuration_means_no_ef(client):
+    # chromadb 1.5.9: with any configuration given, embedding_function=None leaves the collection
+    # without an EF (persisted as "legacy"): documents without embeddings are refused, then and
+    # after reopening.
+    col = client.create_collection("cfgnone", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+    assert col.configuration_json["embedding_function"] == {"type": "legacy"}
+    with pytest.raises(ValueError, match="(?i)embedding function"):
+        col.add(ids=["a"], documents=["hello"])
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]], documents=["hello"])
+    with pytest.raises(ValueError, match="(?i)embedding function"):
+        client.get_collection("cfgnone").query(query_texts=["hello"])
+
+
+# -- metadata dicts with no values (the JS client sends {} for an all-null metadata) --------------
+def test_empty_metadata_is_no_metadata(client):
+    # Chroma's server: add with {} stores no metadata; update and upsert with {} change nothing.
+    col = client.create_collection("emptymd", embedding_function=None)
+    col.add(ids=["a", "b"], embeddings=[[1.0, 2.0], [3.0, 4.0]], metadatas=[{}, {"k": 1}])
+    assert col.get(ids=["a", "b"])["metadatas"] == [None, {"k": 1}]
+    col.update(ids=["b"], metadatas=[{}])
+    col.upsert(ids=["b", "c"], embeddings=[[3.0, 4.0], [5.0, 6.0]], metadatas=[{}, {}])
+    assert col.get(ids=["a", "b", "c"])["metadatas"] == [None, {"k": 1}, None]
+    col.update(ids=["b"], metadatas=[{"k": None}])  # a None value still deletes its key
+    assert col.get(ids=["b"])["metadatas"] == [None]
+
+
+def test_empty_metadata_over_raw_rest(http_client_factory):
+    # What the JS client sends: a JSON {} in metadatas (Chroma's server answers 201).
+    c = http_client_factory()
+    col = c.create_collection("jsmd", embedding_function=None)
+    api = c._server
+    r = api._http.post(
+        f"{api._url}/tenants/{c.tenant}/databases/{c.database}/collections/{col.id}/add",
+        json={"ids": ["a"], "embeddings": [[1.0, 2.0]], "metadatas": [{}]},
+    )
+    assert r.status_code == 201, r.text
+    assert col.get(ids=["a"])["metadatas"] == [None]
