@@ -33,13 +33,20 @@ _SECRET_PARTS = ("key", "secret", "token", "password", "authorization", "credent
 
 
 def _secret_fields(config: Any, prefix: str = "") -> list[str]:
-    """Config fields that look like secrets (``*_env_var`` names are fine: they hold a variable's name)."""
+    """Config fields that look like secrets: text under a secret-sounding name (``*_env_var``
+    names are fine: they hold a variable's name; numbers and flags such as chroma_bm25's
+    ``token_max_length`` and ``include_tokens`` are no secrets)."""
     found: list[str] = []
     if isinstance(config, dict):
         for key, value in config.items():
             low = str(key).lower()
             path = f"{prefix}{key}"
-            if not low.endswith("env_var") and any(part in low for part in _SECRET_PARTS) and value not in (None, ""):
+            if (
+                not low.endswith("env_var")
+                and any(part in low for part in _SECRET_PARTS)
+                and isinstance(value, str)
+                and value
+            ):
                 found.append(path)
             found.extend(_secret_fields(value, path + "."))
     return found

@@ -24,6 +24,8 @@ SDKS = (
     "langchain_core",
     "open_clip",
     "tenacity",
+    "boto3",
+    "nomic",
 )
 
 
@@ -33,7 +35,7 @@ def test_every_name_resolves_without_importing_any_sdk():
         import huedb.utils.embedding_functions as m
         after_import = [s for s in {SDKS!r} if s in sys.modules]
         classes = {{n: (getattr(m, n).__module__, getattr(m, n).name()) for n in m.get_builtins()}}
-        m.JinaQueryConfig
+        m.JinaQueryConfig, m.NomicQueryConfig
         known = sorted(m.known_embedding_functions)
         print(json.dumps({{"after_import": after_import, "after_lookup": [s for s in {SDKS!r} if s in sys.modules],
                            "classes": classes, "known": known}}))
@@ -47,6 +49,10 @@ def test_every_name_resolves_without_importing_any_sdk():
     assert classes["GoogleGenaiEmbeddingFunction"] == classes["GoogleGeminiEmbeddingFunction"]
     assert classes["HuggingFaceEmbeddingServer"][1] == "huggingface_server"
     assert classes["ChromaLangchainEmbeddingFunction"][1] == "langchain"
+    assert (
+        classes["AmazonBedrockEmbeddingFunction"][1] == "amazon_bedrock"
+        and classes["NomicEmbeddingFunction"][1] == "nomic"
+    )
     assert all(module.startswith("huedb_plugins.embedding.") for module, _ in classes.values())
     assert {"ollama", "jina", "google_genai", "sentence_transformer"} <= set(out["known"])
 

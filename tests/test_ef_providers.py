@@ -18,7 +18,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import pytest
 import huedb.schemas
 from fakes import fake_embedding
 from fakes import providers as fakes
-from huedb.errors import AuthenticationError, ChromaError, InvalidArgumentError, QuotaError
+from huedb.errors import AuthenticationError, ChromaError, ForbiddenError, InvalidArgumentError, QuotaError
 from huedb_plugins.embedding import http_provider
 
 KEY = "test-key"
@@ -66,6 +66,9 @@ class Case:
     env_clear: tuple[str, ...] = ()
     #: the vector the fake's answer decodes to
     vector: Callable[[str, int], np.ndarray] = fake_embedding
+    default_space: str = "cosine"  # as chromadb declares it
+    #: environment the test process needs (credentials that are not an API key variable)
+    env: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.name
@@ -342,6 +345,80 @@ CASES = [
         env_clear=("PERPLEXITY_BASE_URL",),
     ),
 ]
+
+
+def _bedrock_session(key=KEY):
+    import boto3
+
+    return boto3.Session(aws_access_key_id=key, aws_secret_access_key="fake-secret", region_name="us-east-1")
+
+
+#: AWS credentials for the fake; instance metadata is off, so boto3 never looks beyond this machine
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": KEY,
+    "AWS_SECRET_ACCESS_KEY": "fake-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+CASES.append(
+    Case(
+        name="amazon_bedrock",
+        module="amazon_bedrock_ef",
+        cls="AmazonBedrockEmbeddingFunction",
+        fake=fakes.FakeBedrock,
+        kwargs=lambda url: {
+            "session": _bedrock_session(),
+            "base_url": url,
+            "model_name": "amazon.titan-embed-text-v2:0",
+        },
+        path=r"/model/amazon\.titan-embed-text-v2(:|%3A)0/invoke",
+        body=lambda body, texts: body == {"inputText": texts[0]} or pytest.fail(body),
+        reopen_env=lambda url: {"HUEDB_AMAZON_BEDROCK_BASE_URL": url, **AWS_ENV},
+        sdk="boto3",
+        extra="bedrock",
+        env_clear=("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_PROFILE"),
+        default_space="l2",
+        env=AWS_ENV,
+    )
+)
+
+
+def _nomic_body(body, texts):
+    assert body == {
+        "model": "nomic-embed-text-v1.5",
+        "texts": texts,
+        "task_type": "search_document",
+        "long_text_mode": "truncate",
+    }
+
+
+CASES.append(
+    Case(
+        name="nomic",
+        module="nomic_ef",
+        cls="NomicEmbeddingFunction",
+        fake=fakes.FakeNomic,
+        kwargs=lambda url: {
+            "base_url": url,
+            "model": "nomic-embed-text-v1.5",
+            "task_type": "search_document",
+            "query_config": {"task_type": "search_query"},
+        },
+        path=r"/v1/embedding/text",
+        body=_nomic_body,
+        key_var="NOMIC_API_KEY",
+        reopen_env=lambda url: {"ATLAS_API_PATH": url},
+        sdk="tenacity",
+        extra="nomic",
+        query_mode=lambda doc, query: (
+            (doc.body["task_type"], query.body["task_type"]) == ("search_document", "search_query")
+            or pytest.fail((doc.body, query.body))
+        ),
+        env_clear=("ATLAS_API_PATH",),
+    )
+)
 KEYED = [c for c in CASES if c.key_var]
 
 
@@ -381,6 +458,8 @@ def _clean_env(monkeypatch, case):
 def setup(case, monkeypatch):
     """(server, make_ef) for the case: the key set in its default variable, the EF pointed at the fake."""
     _clean_env(monkeypatch, case)
+    for var, value in case.env.items():
+        monkeypatch.setenv(var, value)
     with case.fake() as server:
         if case.key_var:
             monkeypatch.setenv(case.key_var, KEY)
@@ -408,7 +487,7 @@ def test_registered_with_chromas_name_and_spaces(case, fresh_registry):
 def test_multi_batch_success_and_the_exact_request(case, setup):
     server, make = setup
     ef = make()
-    assert ef.default_space() == "cosine" and ef.supported_spaces() == ["cosine", "l2", "ip"]
+    assert ef.default_space() == case.default_space and ef.supported_spaces() == ["cosine", "l2", "ip"]
     limit = type(ef).max_batch
     texts = [f"document {i}" for i in range(2 * limit + 1)]
     out = ef(texts)
@@ -542,7 +621,7 @@ def test_collection_reopened_in_a_new_process_rebuilds_the_ef(case, setup, tmp_p
     client = huedb.PersistentClient(path=path)
     collection = client.create_collection("docs", embedding_function=make(**secret))
     collection.add(ids=["a", "b"], documents=["hello", "world"])
-    assert collection.configuration["hnsw"]["space"] == "cosine"
+    assert collection.configuration["hnsw"]["space"] == case.default_space
     assert not any(b"direct-secret" in p.read_bytes() for p in Path(path).rglob("*") if p.is_file())
     before = len(server.embedding_requests)
 
@@ -569,3 +648,71 @@ def test_collection_reopened_in_a_new_process_rebuilds_the_ef(case, setup, tmp_p
     assert len(server.embedding_requests) == before + 1 and last.status == 200
     if case.key_var:
         assert case.key_of(last) == KEY  # read from the variable named in the config
+
+
+# -- Amazon Bedrock: AWS credentials instead of an API key variable -------------------------
+@pytest.fixture
+def bedrock(monkeypatch):
+    for var in (*AWS_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(var, AWS_ENV[var])
+    from huedb_plugins.embedding.amazon_bedrock_ef import AmazonBedrockEmbeddingFunction
+
+    with fakes.FakeBedrock() as server:
+        yield server, AmazonBedrockEmbeddingFunction
+
+
+def test_bedrock_rejected_credentials_are_authentication_error(bedrock):
+    server, cls = bedrock
+    ef = cls(session=_bedrock_session("AKIAWRONG"), base_url=server.url)
+    with pytest.raises(AuthenticationError, match=r"refused .*HTTP 403.*AWS credentials of the boto3 session"):
+        ef(["hello"])
+    assert [r.status for r in server.embedding_requests] == [403]  # not retried
+
+
+def test_bedrock_without_credentials_says_where_they_come_from(bedrock):
+    import boto3
+
+    server, cls = bedrock
+    with pytest.raises(InvalidArgumentError, match="needs AWS credentials.*never persisted"):
+        cls(session=boto3.Session(region_name="us-east-1"), base_url=server.url)
+    assert server.requests == []
+
+
+def test_bedrock_refuses_kwargs_it_could_not_persist_safely(bedrock):
+    server, cls = bedrock
+    with pytest.raises(InvalidArgumentError, match="aws_secret_access_key would be persisted"):
+        cls(session=_bedrock_session(), aws_secret_access_key="s3cret")
+    with pytest.raises(InvalidArgumentError, match="not a primitive"):
+        cls(session=_bedrock_session(), config=object())
+    ef = cls(session=_bedrock_session(), region_name="eu-west-1", base_url=server.url)
+    assert ef.get_config() == {
+        "model_name": "amazon.titan-embed-text-v1",
+        "session_args": {"region_name": "us-east-1"},
+        "kwargs": {"region_name": "eu-west-1"},
+    }
+    assert (
+        ef(["x"])[0].shape == (8,) and server.embedding_requests[0].path == "/model/amazon.titan-embed-text-v1/invoke"
+    )
+
+
+def test_bedrock_stored_endpoint_must_be_aws(bedrock, monkeypatch):
+    from huedb.ef_persistence import check_persisted_ef
+
+    server, cls = bedrock
+
+    def spec(endpoint):
+        config = {"model_name": "amazon.titan-embed-text-v1", "session_args": {}, "kwargs": {"endpoint_url": endpoint}}
+        return {"name": "amazon_bedrock", "type": "known", "config": config}
+
+    with pytest.raises(ForbiddenError, match="kwargs.endpoint_url 'http://127.0.0.1:9'.*AWS_ENDPOINT_URL_BEDROCK"):
+        check_persisted_ef(spec("http://127.0.0.1:9"), cls, "docs", None)
+    check_persisted_ef(spec("https://bedrock-runtime.eu-west-1.amazonaws.com"), cls, "docs", None)
+    # chromadb stores boto3's implicit profile as "default": rebuilt without it when there is no such profile
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
+    rebuilt = cls.build_from_config(
+        {"model_name": "m", "session_args": {"profile_name": "default", "region_name": "us-east-1"}, "kwargs": {}}
+    )
+    assert rebuilt.session_args == {"region_name": "us-east-1"}

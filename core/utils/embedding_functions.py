@@ -39,20 +39,20 @@ _CLASSES: dict[str, str] = {
     "PerplexityEmbeddingFunction": "perplexity",
     "SentenceTransformerEmbeddingFunction": "sentence_transformer",
     "ChromaLangchainEmbeddingFunction": "langchain",
+    "AmazonBedrockEmbeddingFunction": "amazon_bedrock",
+    "NomicEmbeddingFunction": "nomic",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
 _COMPANIONS: dict[str, tuple] = {
     "JinaQueryConfig": ("jina", "JinaQueryConfig"),
+    "NomicQueryConfig": ("nomic", "NomicQueryConfig"),
 }
 
 #: chromadb names huedb does not provide yet, and why
 _NOT_AVAILABLE: dict[str, str] = {
-    "AmazonBedrockEmbeddingFunction": "amazon_bedrock is not implemented in huedb yet",
     "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
     "GoogleVertexEmbeddingFunction": "google_vertex is not implemented in huedb yet",
-    "NomicEmbeddingFunction": "nomic is not implemented in huedb yet",
-    "NomicQueryConfig": "nomic is not implemented in huedb yet",
     "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
     "SparseEmbeddingFunction": "sparse embedding functions need sparse vectors, which huedb does not support yet",

@@ -230,7 +230,7 @@ class FakeNomic(FakeEmbeddingAPI):
     """Nomic Atlas: ``POST /v1/embedding/text {"model", "texts", "task_type"}`` -> ``{"embeddings"}``."""
 
     route = r"/v1/embedding/text"
-    max_inputs = 400
+    max_inputs = 10  # what the nomic SDK sends per request
 
     def texts(self, body):
         return body.get("texts") if isinstance(body, dict) else None
@@ -303,3 +303,38 @@ class FakePerplexity(FakeEmbeddingAPI):
             for item, text in zip(payload["data"], self.texts(body)):
                 item["embedding"] = base64.b64encode(int8_vector(text, self.dim_for(body)).tobytes()).decode()
         return status, extra, payload
+
+
+class FakeBedrock(FakeEmbeddingAPI):
+    """Bedrock runtime ``InvokeModel`` for Titan text embeddings: ``POST /model/<id>/invoke``
+    with ``{"inputText": ...}`` -> ``{"embedding", "inputTextTokenCount"}``, signed with SigV4
+    (the key is the access key id in the ``Authorization`` header's ``Credential=``)."""
+
+    route = r"/model/[^/]+/invoke"
+    max_inputs = 1
+
+    def key(self, path, headers, body):
+        match = re.search(r"Credential=([^/,]+)/", headers.get("authorization", ""))
+        return match.group(1) if match else None
+
+    def texts(self, body):
+        return [body["inputText"]] if isinstance(body, dict) and isinstance(body.get("inputText"), str) else None
+
+    def answer(self, body, vectors, path):
+        return {"embedding": vectors[0], "inputTextTokenCount": len(body["inputText"].split())}
+
+    def handle(self, method, path, headers, body):
+        status, extra, payload = super().handle(method, path, headers, body)
+        if status == 401:  # AWS answers a bad signature or unknown key with 403
+            return 403, {}, self.error_body(403)
+        return status, extra, payload
+
+    def error_body(self, status):
+        names = {
+            400: "ValidationException",
+            403: "UnrecognizedClientException",
+            404: "ResourceNotFoundException",
+            429: "ThrottlingException",
+            503: "ServiceUnavailableException",
+        }
+        return {"__type": names.get(status, "InternalServerException"), "message": f"fake error {status}"}
