@@ -95,6 +95,7 @@ class DeleteRequest:
     ids: list[str] | None
     where: dict[str, Any] | None
     where_document: dict[str, Any] | None
+    limit: int | None = None
 
 
 def as_list(value: Any) -> Any:
@@ -276,11 +277,21 @@ def validate_query(
     )
 
 
-def validate_delete(ids: Any = None, where: Any = None, where_document: Any = None) -> DeleteRequest:
+def validate_delete(ids: Any = None, where: Any = None, where_document: Any = None, limit: Any = None) -> DeleteRequest:
     if ids is None and where is None and where_document is None:
         raise InvalidArgumentError(
             "delete() needs ids, where or where_document; to delete every record, use delete_collection()"
         )
+    if limit is not None:  # as Chroma: at most `limit` of the records a filter matches
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+            raise TypeError(f"limit must be a non-negative integer in delete, got {limit!r:.50}")
+        if limit < 0:
+            raise InvalidArgumentError(f"limit must be a non-negative integer in delete, got {limit}")
+        if where is None and where_document is None:
+            raise InvalidArgumentError(
+                "limit can only be specified when a where or where_document clause is provided in delete"
+            )
+        limit = int(limit)
     checked_ids = validate_ids(ids) if ids is not None else None
     validate_filters(where, where_document)
-    return DeleteRequest(ids=checked_ids, where=where, where_document=where_document)
+    return DeleteRequest(ids=checked_ids, where=where, where_document=where_document, limit=limit)

@@ -68,3 +68,58 @@ def test_empty_metadata_over_raw_rest(http_client_factory):
     )
     assert r.status_code == 201, r.text
     assert col.get(ids=["a"])["metadatas"] == [None]
+
+
+# -- delete() returns {"deleted": n} and takes limit= ---------------------------------------------
+def _five(client):
+    col = client.create_collection("del5", embedding_function=None)
+    col.add(
+        ids=[str(i) for i in range(5)],
+        embeddings=[[1.0, float(i)] for i in range(5)],
+        metadatas=[{"k": i} for i in range(5)],
+    )
+    return col
+
+
+def test_delete_returns_the_count(client):
+    col = _five(client)
+    assert col.delete(ids=["0", "1"]) == {"deleted": 2}
+    assert col.delete(where={"k": {"$gte": 3}}) == {"deleted": 2}
+    # Chroma 1.5.9 answers {"deleted": 1} for an id that does not exist; huedb counts real deletions.
+    assert col.delete(ids=["nope"]) == {"deleted": 0}
+    assert col.get()["ids"] == ["2"]
+
+
+def test_delete_limit(client):
+    col = _five(client)
+    assert col.delete(where={"k": {"$gte": 0}}, limit=0) == {"deleted": 0}
+    assert col.delete(where={"k": {"$gte": 0}}, limit=2) == {"deleted": 2}
+    assert col.get()["ids"] == ["2", "3", "4"]  # the first matches, in insertion order
+    assert col.delete(ids=["2", "3", "4"], where={"k": {"$gte": 0}}, limit=1) == {"deleted": 1}
+    assert col.get()["ids"] == ["3", "4"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"ids": ["0"], "limit": 1}, ValueError, "limit can only be specified when a where or where_document"),
+        ({"where": {"k": 1}, "limit": -1}, ValueError, "limit must be a non-negative integer"),
+        ({"where": {"k": 1}, "limit": 1.5}, TypeError, "limit must be a non-negative integer"),
+        ({"where": {"k": 1}, "limit": True}, TypeError, "limit must be a non-negative integer"),
+    ],
+)
+def test_delete_limit_errors(client, kwargs, error, words):
+    col = _five(client)
+    with pytest.raises(error, match=words):
+        col.delete(**kwargs)
+    assert col.count() == 5
+
+
+def test_delete_limit_over_raw_rest(http_client_factory):
+    c = http_client_factory()
+    col = _five(c)
+    api = c._server
+    url = f"{api._url}/tenants/{c.tenant}/databases/{c.database}/collections/{col.id}/delete"
+    r = api._http.post(url, json={"where": {"k": {"$lt": 4}}, "limit": 3})
+    assert r.status_code == 200 and r.json() == {"deleted": 3}
+    assert col.get()["ids"] == ["3", "4"]

@@ -274,9 +274,13 @@ class Collection:
                 return ("uris",)
         return ()
 
-    def delete(self, ids: Any = None, where: Any = None, where_document: Any = None) -> None:
-        request = validate_delete(as_list(ids), where, where_document)
-        self._api._delete(self._model.id, request.ids, request.where, request.where_document, **self._scope())
+    def delete(
+        self, ids: Any = None, where: Any = None, where_document: Any = None, limit: int | None = None
+    ) -> dict[str, int]:
+        """Deletes records; ``{"deleted": n}`` as Chroma (n: records that existed and are gone)."""
+        r = validate_delete(as_list(ids), where, where_document, limit)
+        n = self._api._delete(self._model.id, r.ids, r.where, r.where_document, **self._scope(), limit=r.limit)
+        return {"deleted": int(n)}
 
     def get(
         self,

@@ -328,10 +328,11 @@ class HttpAPI:
         where_document: Any = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
+        limit: int | None = None,
     ) -> int:
         """How many records were deleted (what the REST API answers)."""
-        request = validate_delete(ids, where, where_document)
-        body = {"ids": request.ids, "where": request.where, "where_document": request.where_document}
+        r = validate_delete(ids, where, where_document, limit)
+        body = {"ids": r.ids, "where": r.where, "where_document": r.where_document, "limit": r.limit}
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/delete", json=body)
         return int((data or {}).get("deleted", 0))
 

@@ -144,8 +144,9 @@ class ServerAPI(Protocol):
         where_document: Any = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
+        limit: int | None = None,
     ) -> int:
-        """How many records were deleted."""
+        """How many records were deleted (at most ``limit`` of those a filter matches)."""
         ...
 
     def _get(

@@ -172,14 +172,17 @@ class WriteEngine(EngineBase):
         where_document: Any = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
+        limit: int | None = None,
     ) -> int:
-        req = validate_delete(ids, where, where_document)
+        req = validate_delete(ids, where, where_document, limit)
         model = self._collection(collection_id, tenant, database)
         cid = model.storage_key
         selection = self.storage.selection(cid, req.ids, req.where, req.where_document)
         with self.segments.write_lock(cid):
             with self.storage.write() as tx:
                 rids = tx.matching_rids(selection)
+                if req.limit is not None:  # the first `limit` matches, in insertion order
+                    rids = rids[: req.limit]
                 if not len(rids):
                     return 0
                 seq = (tx.collection_seq(cid) or 0) + 1

@@ -55,15 +55,9 @@ async def delete_records(ctx: Ctx):
     limit = wire.opt_int(body, "limit")
     cid = ctx.params["collection_id"]
     where, where_document = body.get("where"), body.get("where_document")
-    if limit is not None:
-        # Delete at most `limit` matching records: resolve which, then delete those ids.
-        found = await ctx.call(
-            ctx.api._get, cid, ids, where, limit, None, where_document, [], tenant=ctx.tenant, database=ctx.database
-        )
-        ids, where, where_document = found["ids"], None, None
-        if not ids:
-            return {"deleted": 0}
-    deleted = await ctx.call(ctx.api._delete, cid, ids, where, where_document, tenant=ctx.tenant, database=ctx.database)
+    deleted = await ctx.call(
+        ctx.api._delete, cid, ids, where, where_document, tenant=ctx.tenant, database=ctx.database, limit=limit
+    )
     return {"deleted": int(deleted)}  # ServerAPI._delete returns the count, as the REST API does
 
 
