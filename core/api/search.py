@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from huedb.api.types import ReadLevel, SearchResult
+from huedb.api.types import ReadLevel, SearchResult, decode_sparse_values
 from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import Abs, Div, Exp, Knn, Log, Max, Min, Mul, Rank, Rrf, Search, Sub, Sum
 from huedb.execution.expression.where import key_name
@@ -78,6 +78,8 @@ def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
     level = getattr(read_level, "value", read_level)
     model = collection.get_model()
     result = collection._api._search(model.id, payloads, tenant=model.tenant, database=model.database, read_level=level)
+    for metadatas in result.get("metadatas") or []:
+        decode_sparse_values(metadatas)  # sparse vectors come back as SparseVector, as from get()
     return SearchResult(result)
 
 
