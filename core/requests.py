@@ -257,7 +257,8 @@ def validate_query(
         )
     k = validate_n_results(n_results)
     checked_include = validate_include(include, QUERY_INCLUDE, list(DEFAULT_QUERY_INCLUDE))
-    checked_ids = validate_ids(ids, allow_empty=True) if ids is not None else None
+    # As Chroma, query(ids=) may repeat an id: it restricts the search to a set.
+    checked_ids = list(dict.fromkeys(validate_ids(ids, True, unique=False))) if ids is not None else None
     validate_filters(where, where_document)
     images: list[Any] | None = None
     if query_images is not None:

@@ -103,7 +103,7 @@ def validate_tenant_or_database_name(kind: str, name: Any) -> str:
     return name
 
 
-def validate_ids(ids: Any, allow_empty: bool = False) -> list[str]:
+def validate_ids(ids: Any, allow_empty: bool = False, unique: bool = True) -> list[str]:
     if isinstance(ids, str):
         ids = [ids]
     if not isinstance(ids, (list, tuple, np.ndarray)):
@@ -118,7 +118,7 @@ def validate_ids(ids: Any, allow_empty: bool = False) -> list[str]:
             raise InvalidArgumentError("Expected ids to be non-empty strings, got an empty string")
         if not i.isascii():
             validate_text(i, "each id")
-    if len(set(ids)) != len(ids):
+    if unique and len(set(ids)) != len(ids):
         dups = [i for i, n in Counter(ids).items() if n > 1]
         shown = ", ".join(dups[:10]) + (f", ... ({len(dups)} in all)" if len(dups) > 10 else "")
         raise DuplicateIDError(

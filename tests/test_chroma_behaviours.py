@@ -123,3 +123,13 @@ def test_delete_limit_over_raw_rest(http_client_factory):
     r = api._http.post(url, json={"where": {"k": {"$lt": 4}}, "limit": 3})
     assert r.status_code == 200 and r.json() == {"deleted": 3}
     assert col.get()["ids"] == ["3", "4"]
+
+
+# -- query(ids=[...]) with repeated ids ---------------------------------------------------------
+def test_query_ids_may_repeat(client):
+    # chromadb 1.5.9: ids=["1", "1", "2"] restricts the search to {"1", "2"}.
+    col = client.create_collection("dupq", embedding_function=None)
+    col.add(ids=["1", "2", "3"], embeddings=[[1.0, 2.0], [3.0, 4.0], [1.0, 2.1]])
+    got = col.query(query_embeddings=[[1.0, 2.0]], ids=["1", "1", "2"], n_results=3, include=["distances"])
+    assert got["ids"] == [["1", "2"]]
+    assert got["distances"][0][0] == 0.0 and got["distances"][0][1] == pytest.approx(8.0)
