@@ -69,7 +69,7 @@ CHROMA_ONLY_SETTINGS = frozenset(
 _SQLITE_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 _TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 _FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-_SECRET_FIELDS = frozenset({"chroma_client_auth_credentials", "chroma_server_authn_credentials"})
+_SECRET_FIELDS = frozenset({"chroma_client_auth_credentials", "chroma_server_authn_credentials", "postgres_url"})
 
 # Set while copying settings, so unknown names already warned about do not warn again.
 _quiet_unknown: contextvars.ContextVar[bool] = contextvars.ContextVar("huedb_settings_quiet", default=False)
@@ -156,6 +156,10 @@ class Settings(BaseSettings):
 
     # huedb-specific
     sqlite_synchronous: str = "FULL"
+    #: "sqlite" (the default: a file under persist_directory, or memory) or "postgres" (postgres_url)
+    storage_backend: str = Field(default="sqlite", pattern="^(sqlite|postgres)$")
+    #: the PostgreSQL database of the postgres backend (env HUEDB_POSTGRES_URL or POSTGRES_URL)
+    postgres_url: str | None = Field(default=None, validation_alias=AliasChoices("huedb_postgres_url", "postgres_url"))
     index_cache_size: int | None = None
     #: hosts a persisted embedding-function config may send data to (beyond the provider's default)
     embedding_function_allowed_hosts: StrList = _huedb_alias("embedding_function_allowed_hosts")

@@ -21,7 +21,7 @@ os.environ.setdefault(
 )
 
 # The HTTP kind runs every scenario against a real server on 127.0.0.1 (tests/server_fixtures.py).
-pytest_plugins = ["server_fixtures"]
+pytest_plugins = ["server_fixtures", "postgres_fixtures"]
 CLIENT_KINDS = ["embedded", "http"]
 
 

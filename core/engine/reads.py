@@ -109,16 +109,21 @@ class ReadEngine(EngineBase):
             allowed = tx.matching_rids(selection)
             if len(allowed) == 0:
                 return none
-        seg = self.segments.current(model, tx)
-        if seg is None:
+        # A backend that searches vectors itself (PostgreSQL: pgvector) has no index segment.
+        in_database = getattr(tx, "vector_search", None)
+        seg = None if in_database is not None else self.segments.current(model, tx)
+        if model.dimension is None or (seg is None and in_database is None):
             return none
-        total = seg.index.count()
+        total = seg.index.count() if seg is not None else tx.count_records(model.storage_key)
         # Never more results than candidates: n_results=10**12 must not size an allocation.
         k = max(1, min(k, total if allowed is None else len(allowed)))
         space = model.configuration_json["hnsw"]["space"]
         if allowed is not None and (ids is not None or len(allowed) <= exact_search_limit(k, total)):
             present, vectors = tx.vectors_by_rids(allowed)
             return exact_search(queries, vectors, present, k, space)
+        if seg is None:
+            assert in_database is not None
+            return in_database(model.storage_key, queries, k, allowed, space)
         return self.segments.search(seg, lambda ix: ix.query(queries, k, allowed))
 
 

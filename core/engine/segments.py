@@ -15,6 +15,9 @@ share a path; every index is caught up before a write is applied to it.
 A read never writes to storage: catching up reads from the reader's own
 snapshot. Pruning the deletion log happens inside a later write transaction,
 once an explicit persist has made the index files hold the deletions.
+
+A backend that searches vectors itself (``in_database_search``, PostgreSQL) has
+no segments: ``current`` returns None and ``apply`` does nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class SegmentManager:
         self._lock = threading.Lock()
         self._write_locks: dict[int, threading.RLock] = {}
 
+        #: the backend searches vectors itself (ReadTx.vector_search): no index segments at all
+        self.in_database = bool(getattr(storage, "in_database_search", False))
     def write_lock(self, cid: int) -> threading.RLock:
         """Serialises writes to one collection (reentrant: a write may open the segment)."""
         with self._lock:
@@ -84,8 +89,9 @@ class SegmentManager:
 
     # -- reads -------------------------------------------------------------------
     def current(self, collection: CollectionModel, tx: ReadTx) -> Segment | None:
-        """The collection's segment, caught up to the snapshot ``tx``; None while it has no vectors."""
-        if collection.dimension is None:
+        """The collection's segment, caught up to the snapshot ``tx``; None while it has no vectors,
+        and always None when the backend searches vectors itself (call ``tx.vector_search``)."""
+        if collection.dimension is None or self.in_database:
             return None
         seg = self._segments.get(collection.storage_key)
         if seg is not None:
@@ -190,7 +196,7 @@ class SegmentManager:
         how many records it deleted. An index that lacks an earlier seq (not open yet, or
         another process wrote since) is caught up from storage instead, which already
         holds this batch."""
-        if dimension is None:
+        if dimension is None or self.in_database:
             return
         seg = self._segments.get(collection.storage_key)
         if seg is None or seg.index.applied_seq != seq - 1:
@@ -236,6 +242,8 @@ class SegmentManager:
                 out["files"] = sorted(p.name for p in files)
                 out["bytes"] = sum(p.stat().st_size for p in files)
             try:
+        if self.in_database:
+            return {**out, "state": "in database", "detail": "searched by the storage backend (no index files)"}
                 applied = self._persisted_seq(cls, collection, directory)
             except CorruptIndexError as e:
                 return {**out, "state": "rebuild", "detail": f"corrupt ({e}): rebuilt from storage on next use"}

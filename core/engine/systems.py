@@ -19,7 +19,9 @@ class System:
     def __init__(self, key: str, directory: Path | None, settings: Settings) -> None:
         self.key = key
         self.settings = settings
-        self.storage: StorageBackend = open_storage(directory, synchronous=settings.sqlite_synchronous)
+        self.storage: StorageBackend = open_storage(
+            directory, settings.sqlite_synchronous, settings.storage_backend, settings.postgres_url
+        )
         self.segments = SegmentManager(self.storage)
         self.refcount = 0
         with self.storage.write() as tx:
@@ -37,6 +39,8 @@ _systems_lock = threading.Lock()
 
 
 def _system_key(settings: Settings) -> tuple[str, Path | None]:
+    if settings.storage_backend == "postgres":  # one System per database URL (no local directory)
+        return f"postgres:{settings.postgres_url}", None
     if settings.is_persistent:
         path = Path(settings.persist_directory).expanduser().resolve()
         return str(path), path

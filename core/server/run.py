@@ -1,6 +1,7 @@
 """``huedb run``: serve a database directory over Chroma's REST API (uvicorn).
 
     huedb run --path ./huedb_data --host localhost --port 8000 [--config config.yaml]
+    huedb run --postgres-url postgresql://user@host/db   (the PostgreSQL backend: docs/postgres.md)
 
 Also ``python -m huedb.server.run ...``. SIGTERM/SIGINT shut down gracefully:
 uvicorn stops accepting connections, waits for in-flight requests (so their
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -142,6 +144,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--host", default=None, help="interface to listen on (default localhost)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument("--config", default=None, help="YAML config file (server keys and Chroma settings)")
+    p.add_argument(
+        "--postgres-url",
+        default=None,
+        help="serve a PostgreSQL database (the [postgres] extra) instead of --path; also HUEDB_POSTGRES_URL",
+    )
     p.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -152,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     from huedb.server.config import load_config
 
     try:
-        config = load_config(
-            args.config, {"path": args.path, "host": args.host, "port": args.port, "log_level": args.log_level}
-        )
+        overrides = {"path": args.path, "host": args.host, "port": args.port, "log_level": args.log_level}
+        postgres_url = args.postgres_url or os.environ.get("HUEDB_POSTGRES_URL")
+        if postgres_url:
+            overrides.update(storage_backend="postgres", postgres_url=postgres_url)
+        config = load_config(args.config, overrides)
     except (ChromaError, ValueError) as e:
         print(f"huedb run: {e}", file=sys.stderr)
         return 2

@@ -18,8 +18,20 @@ __all__ = [
 ]
 
 
-def open_storage(directory: Path | None, synchronous: str = "FULL") -> StorageBackend:
-    """The default backend, SQLite, under ``directory`` (None: in memory)."""
+def open_storage(
+    directory: Path | None, synchronous: str = "FULL", backend: str = "sqlite", postgres_url: str | None = None
+) -> StorageBackend:
+    """SQLite (the default) under ``directory`` (None: in memory), or PostgreSQL at ``postgres_url``."""
+    if backend == "postgres":
+        if not postgres_url:
+            raise ValueError("storage_backend='postgres' needs postgres_url (or HUEDB_POSTGRES_URL)")
+        try:
+            from huedb.storage.postgres import PostgresBackend
+        except ImportError as e:
+            raise ImportError(
+                f"The postgres backend needs the postgres extra: pip install 'huedb[postgres]' ({e})"
+            ) from e
+        return PostgresBackend(postgres_url)
     from huedb.storage.sqlite import SqliteBackend
 
     return SqliteBackend(directory, synchronous=synchronous)

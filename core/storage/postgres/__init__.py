@@ -1,0 +1,259 @@
+"""The PostgreSQL storage backend (the ``[postgres]`` extra): pgvector + pg_trgm.
+
+``PostgresBackend(url)`` implements ``huedb.storage.protocol.StorageBackend``.
+Everything lives in PostgreSQL (catalog, records, filter rows, full text, sparse
+postings, the deletion log) and vectors are searched there too: its read
+transactions offer ``vector_search`` (pgvector HNSW), so the engine keeps no
+process-local index, and any number of huedb processes on one database are
+consistent by construction. docs/postgres.md has the setup and the limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from huedb.storage.postgres import catalog, search
+from huedb.storage.postgres import records as rec
+from huedb.storage.postgres.connection import Pool
+from huedb.storage.postgres.filters import select
+from huedb.storage.protocol import NewRecords, RecordChanges, Records
+from huedb.types import CollectionModel
+
+#: the deletion log keeps the deletions of this many most recent writes per collection: no
+#: index catches up from it here (search runs in the database), it serves tools and audits
+DELETION_LOG_WRITES = 1000
+
+
+class PostgresRead:
+    """One REPEATABLE READ snapshot."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    # -- catalog -------------------------------------------------------------
+    def get_tenant(self, name: str) -> dict[str, str]:
+        return catalog.get_tenant(self.conn, name)
+
+    def list_tenants(self) -> list[dict[str, str]]:
+        return catalog.list_tenants(self.conn)
+
+    def get_database(self, name: str, tenant: str) -> dict[str, str]:
+        return catalog.get_database(self.conn, name, tenant)
+
+    def list_databases(self, tenant: str, limit: int | None, offset: int | None) -> list[dict[str, str]]:
+        return catalog.list_databases(self.conn, tenant, limit, offset)
+
+    def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel:
+        return catalog.collection_by_name(self.conn, name, tenant, database)
+
+    def collection_by_id(self, collection_id: str) -> CollectionModel:
+        return catalog.collection_by_id(self.conn, collection_id)
+
+    def list_collections(
+        self, tenant: str, database: str, limit: int | None, offset: int | None
+    ) -> list[CollectionModel]:
+        return catalog.list_collections(self.conn, tenant, database, limit, offset)
+
+    def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
+        return catalog.all_collections(self.conn, tenant, database)
+
+    def count_collections(self, tenant: str, database: str) -> int:
+        return catalog.count_collections(self.conn, tenant, database)
+
+    def collection_seq(self, cid: int) -> int | None:
+        return catalog.collection_seq(self.conn, cid)
+
+    # -- records -------------------------------------------------------------
+    def count_records(self, cid: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM records WHERE collection_id = %s", (cid,)).fetchone()[0]
+
+    def existing(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT id, rid FROM records WHERE collection_id = %s AND id = ANY(%s::text[])", (cid, list(ids))
+        )
+        return dict(rows.fetchall())
+
+    def matching_rids(self, selection: Any) -> np.ndarray:
+        return rec.matching_rids(self.conn, selection)
+
+    def select_records(
+        self, selection: Any, fields: Sequence[str], limit: int | None = None, offset: int | None = None
+    ) -> Records:
+        return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
+
+    def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
+        return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
+
+    def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rec.vectors_by_rids(self.conn, rids)
+
+    # -- search in the database ------------------------------------------------
+    def vector_search(
+        self, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest allowed records per query (labels, Chroma distances), by pgvector."""
+        return search.vector_search(self.conn, cid, queries, k, allowed, space)
+
+    def sparse_knn(
+        self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return search.sparse_knn(self.conn, cid, key, indices, values, limit, allowed)
+
+    def sparse_df(self, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
+        return search.sparse_df(self.conn, cid, key, indices)
+
+    def sparse_stats(self, cid: int, key: str) -> tuple[int, float]:
+        return search.sparse_stats(self.conn, cid, key)
+
+    def sparse_keys(self, cid: int, keys: Sequence[str]) -> list[str]:
+        return search.sparse_keys(self.conn, cid, keys)
+
+    # -- the deletion log ------------------------------------------------------
+    def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return rec.changed_since(self.conn, cid, seq, batch)
+
+    def deleted_since(self, cid: int, seq: int) -> np.ndarray:
+        rows = self.conn.execute(
+            "SELECT rid FROM deletions WHERE collection_id = %s AND seq > %s ORDER BY seq, rid", (cid, seq)
+        ).fetchall()
+        return rec.rids_of(rows)
+
+    def deletions_pruned_upto(self, cid: int) -> int:
+        row = self.conn.execute("SELECT pruned_seq FROM deletions_pruned WHERE collection_id = %s", (cid,)).fetchone()
+        return row[0] if row else 0
+
+
+class PostgresWrite(PostgresRead):
+    """One READ COMMITTED transaction; writes to a collection serialise on its catalog row."""
+
+    def collection_seq(self, cid: int) -> int | None:
+        return catalog.collection_seq(self.conn, cid, lock=True)
+
+    def create_tenant(self, name: str) -> None:
+        catalog.create_tenant(self.conn, name)
+
+    def create_database(self, name: str, tenant: str) -> None:
+        catalog.create_database(self.conn, name, tenant)
+
+    def delete_database(self, name: str, tenant: str) -> None:
+        catalog.delete_database(self.conn, name, tenant)
+
+    def insert_collection(
+        self, name: str, metadata: dict[str, Any] | None, configuration: dict[str, Any], tenant: str, database: str
+    ) -> CollectionModel:
+        return catalog.insert_collection(self.conn, name, metadata, configuration, tenant, database)
+
+    def update_collection(
+        self, cid: int, name: str | None, metadata: dict[str, Any] | None, configuration: dict[str, Any] | None
+    ) -> None:
+        catalog.update_collection(self.conn, cid, name, metadata, configuration)
+
+    def delete_collection(self, cid: int) -> None:
+        catalog.delete_collection(self.conn, cid)
+
+    def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
+        catalog.ensure_defaults(self.conn, default_tenant, default_database)
+
+    def reset(self, default_tenant: str, default_database: str) -> None:
+        catalog.reset(self.conn)
+        catalog.ensure_defaults(self.conn, default_tenant, default_database)
+
+    def collection_state(self, cid: int) -> tuple[int, int | None]:
+        return catalog.collection_state(self.conn, cid)
+
+    def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None:
+        catalog.set_collection_state(self.conn, cid, seq, dimension)
+
+    def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
+        return rec.insert(
+            self.conn, cid, seq, records.ids, records.embeddings, records.documents, records.uris, records.metadatas
+        )
+
+    def update_records(self, seq: int, changes: RecordChanges) -> None:
+        if not len(changes.rids):
+            return
+        row = self.conn.execute("SELECT collection_id FROM records WHERE rid = %s", (int(changes.rids[0]),)).fetchone()
+        if row is None:
+            return
+        rec.update(
+            self.conn,
+            row[0],
+            seq,
+            changes.rids.tolist(),
+            changes.embeddings,
+            changes.documents,
+            changes.uris,
+            changes.metadatas,
+            changes.clear,
+        )
+
+    def delete_records(self, cid: int, seq: int, rids: np.ndarray) -> None:
+        rec.delete(self.conn, cid, seq, rids)
+        if seq > DELETION_LOG_WRITES:
+            self.prune_deletions(cid, seq - DELETION_LOG_WRITES)
+
+    def prune_deletions(self, cid: int, upto_seq: int) -> None:
+        self.conn.execute("DELETE FROM deletions WHERE collection_id = %s AND seq <= %s", (cid, upto_seq))
+        self.conn.execute(
+            "INSERT INTO deletions_pruned(collection_id, pruned_seq) VALUES (%s, %s) ON CONFLICT (collection_id) "
+            "DO UPDATE SET pruned_seq = greatest(deletions_pruned.pruned_seq, excluded.pruned_seq)",
+            (cid, upto_seq),
+        )
+
+
+def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
+    pos = {f: i + 2 for i, f in enumerate(fields)}
+
+    def column(name: str) -> list[Any] | None:
+        return [r[pos[name]] for r in rows] if name in pos else None
+
+    metadatas = column("metadatas")
+    embeddings = column("embeddings")
+    return Records(
+        rids=rec.rids_of(rows),
+        ids=[r[1] for r in rows],
+        documents=column("documents"),
+        metadatas=None if metadatas is None else rec.loads_metadatas(metadatas),
+        uris=column("uris"),
+        embeddings=None if embeddings is None else rec.vectors(embeddings),
+    )
+
+
+class PostgresBackend:
+    """A PostgreSQL database (with pgvector and pg_trgm) at ``url``."""
+
+    persistent = True
+    index_directory: Path | None = None  # no index files
+    #: vectors are searched in the database (``PostgresRead.vector_search``): no index segments
+    in_database_search = True
+
+    def __init__(self, url: str, max_connections: int = 16) -> None:
+        self._pool = Pool(url, max_size=max_connections)
+
+    def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:
+        return select(cid, ids, where, where_document)
+
+    @contextmanager
+    def read(self) -> Iterator[PostgresRead]:
+        with self._pool.transaction(write=False) as conn:
+            yield PostgresRead(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[PostgresWrite]:
+        with self._pool.transaction(write=True) as conn:
+            yield PostgresWrite(conn)
+
+    def checkpoint(self) -> None:
+        """Nothing to do: PostgreSQL manages its own write-ahead log."""
+
+    def vacuum(self) -> None:
+        """Reclaims the space of deleted rows (VACUUM cannot run inside a transaction)."""
+        self._pool.vacuum()
+
+    def close(self) -> None:
+        self._pool.close()

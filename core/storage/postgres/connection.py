@@ -1,0 +1,157 @@
+"""PostgreSQL connections: a psycopg 3 pool, one transaction per read or write.
+
+A write is one transaction at READ COMMITTED; writes to one collection serialise on
+its catalog row (``SELECT ... FOR UPDATE`` in ``collection_state``), in every process.
+A read is one REPEATABLE READ, READ ONLY transaction: one snapshot for all its
+statements. Errors the user can cause become typed huedb errors; a connection
+failure names host and port, never the password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from huedb.errors import InternalError, InvalidArgumentError
+from huedb.storage.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
+
+
+class PostgresUnavailableError(InternalError):
+    """PostgreSQL cannot be reached, or refused the connection. Sent as chromadb's InternalError."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "InternalError"
+
+
+def describe_url(url: str) -> str:
+    """host:port/dbname of a URL, without user or password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL: show nothing of it
+        return "the configured PostgreSQL URL (unparsable)"
+    host = parts.get("host") or "localhost"
+    return f"{host}:{parts.get('port') or 5432}/{parts.get('dbname') or ''}"
+
+
+def _translate(exc: BaseException) -> Exception | None:
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.UntranslatableCharacter | psycopg.errors.CharacterNotInRepertoire):
+        return InvalidArgumentError(f"Text PostgreSQL cannot store: {exc}")
+    if isinstance(exc, psycopg.DataError) and "NUL" in str(exc):
+        return InvalidArgumentError(
+            "Text must not hold a NUL character (\\x00) on the PostgreSQL backend: ids, documents, URIs and "
+            "metadata keys are PostgreSQL text, which cannot store it"
+        )
+    if isinstance(exc, UnicodeEncodeError):
+        return InvalidArgumentError(
+            "Text must be valid Unicode (a lone surrogate cannot be encoded as UTF-8): ids, documents, URIs, "
+            "metadata and filter values"
+        )
+    if isinstance(exc, psycopg.errors.StatementTooComplex | psycopg.errors.ProgramLimitExceeded):
+        return InvalidArgumentError(f"The filter is too complex for PostgreSQL ({exc}): nest it less or split it")
+    return None
+
+
+def reraise(exc: BaseException) -> NoReturn:
+    typed = _translate(exc)
+    if typed is None:
+        raise exc
+    raise typed from exc
+
+
+def _connect_error(url: str, exc: BaseException) -> PostgresUnavailableError:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return PostgresUnavailableError(f"Cannot connect to PostgreSQL at {describe_url(url)}: {reason}")
+
+
+def _ensure_extensions(conn: Any, url: str) -> None:
+    import psycopg
+
+    for ext, how in (
+        ("vector", "install pgvector (https://github.com/pgvector/pgvector) on the server"),
+        ("pg_trgm", "pg_trgm ships with PostgreSQL's contrib modules"),
+    ):
+        try:
+            conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+        except psycopg.Error as e:
+            raise InternalError(
+                f"The PostgreSQL database {describe_url(url)} lacks the {ext!r} extension and huedb could not "
+                f"create it ({str(e).splitlines()[0]}): {how}, then run CREATE EXTENSION {ext} as a superuser"
+            ) from None
+
+
+def migrate(url: str) -> None:
+    """Creates or upgrades the schema, once, under an advisory lock (several processes may start together)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as e:
+        raise _connect_error(url, e) from None
+    with conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            _ensure_extensions(conn, url)
+            conn.execute(SCHEMA)
+            conn.execute(
+                "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO NOTHING",
+                (str(SCHEMA_VERSION),),
+            )
+
+
+class Pool:
+    """The process's connections to one database."""
+
+    def __init__(self, url: str, max_size: int = 16) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        migrate(url)
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_size, configure=self._configure, open=False, kwargs={"connect_timeout": 10}
+        )
+        try:
+            self._pool.open(wait=True, timeout=30)
+        except Exception as e:  # noqa: BLE001 - PoolTimeout hides the cause
+            self._pool.close()
+            raise _connect_error(url, e) from None
+        self._closed = False
+
+    @staticmethod
+    def _configure(conn: Any) -> None:
+        from pgvector.psycopg import register_vector
+
+        conn.autocommit = True  # transactions are begun explicitly, with their isolation level
+        register_vector(conn)
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[Any]:
+        if self._closed:
+            raise RuntimeError("This huedb client has been closed; create a new client")
+        with self._pool.connection() as conn:
+            conn.execute(
+                "BEGIN ISOLATION LEVEL READ COMMITTED" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            )
+            try:
+                yield conn
+            except BaseException as e:
+                try:
+                    conn.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - a broken connection: the pool discards it
+                    pass
+                reraise(e)
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
+
+    def vacuum(self) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("VACUUM (ANALYZE)")

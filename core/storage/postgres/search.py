@@ -1,0 +1,124 @@
+"""Nearest neighbours in PostgreSQL (pgvector HNSW) and the sparse inverted index.
+
+Dense search orders by pgvector's distance operator over ``embedding::vector(d)``,
+the expression of the collection's partial HNSW index; ``hnsw.ef_search`` comes from
+the collection's ``ef_search`` (at least k). With an allowed set, pgvector 0.8's
+iterative index scan (``strict_order``) keeps scanning until k allowed rows are found.
+Distances are Chroma's: l2 squared, ip 1 - a.b, cosine 1 - cos.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from huedb.errors import InvalidArgumentError
+from huedb.storage.postgres.schema import SPACE_OPS
+
+#: pgvector's largest hnsw.ef_search
+EF_SEARCH_MAX = 1000
+
+
+def _to_chroma(distance: np.ndarray, space: str) -> np.ndarray:
+    if space == "l2":
+        return distance * distance  # <-> is the euclidean distance; Chroma's l2 is its square
+    if space == "ip":
+        return 1.0 + distance  # <#> is the negated inner product
+    return distance  # <=> is already 1 - cos
+
+
+def vector_search(
+    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits."""
+    _, op = SPACE_OPS[space]
+    nq, dimension = queries.shape
+    labels = np.full((nq, k), -1, dtype=np.int64)
+    dists = np.full((nq, k), np.inf, dtype=np.float32)
+    row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
+    ef_search = int(((json.loads(row[0]) if row else {}).get("hnsw") or {}).get("ef_search", 100))
+    conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(ef_search, k), EF_SEARCH_MAX)}")
+    conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    # cid and dimension are inlined (ints) so the planner matches the partial index's predicate.
+    expr = f"embedding::vector({int(dimension)})"
+    where = f"collection_id = {int(cid)}"
+    params: tuple[Any, ...] = ()
+    if allowed is not None:
+        where += " AND rid = ANY(%s::bigint[])"
+        params = (np.asarray(allowed, dtype=np.int64).tolist(),)
+    sql = f"SELECT rid, {expr} {op} %s AS d FROM records WHERE {where} ORDER BY {expr} {op} %s LIMIT {int(k)}"
+    with conn.cursor(binary=True) as cur:
+        for i, query in enumerate(np.ascontiguousarray(queries, dtype=np.float32)):
+            rows = cur.execute(sql, (query, *params, query)).fetchall()
+            if rows:
+                labels[i, : len(rows)] = [r[0] for r in rows]
+                dists[i, : len(rows)] = _to_chroma(np.array([r[1] for r in rows], dtype=np.float64), space)
+    return labels, dists
+
+
+# -- the sparse inverted index -----------------------------------------------------------------
+def _query_terms(indices: np.ndarray, values: np.ndarray) -> tuple[list[int], list[float]]:
+    terms = np.asarray(indices, dtype=np.int64).ravel()
+    weights = np.asarray(values, dtype=np.float64).ravel()
+    if len(terms) != len(weights):
+        raise InvalidArgumentError(
+            f"A sparse query needs as many values as indices, got {len(terms)} indices and {len(weights)} values"
+        )
+    if len(terms) and len(np.unique(terms)) != len(terms):
+        raise InvalidArgumentError("A sparse query's indices must be unique")
+    return terms.tolist(), weights.tolist()
+
+
+def sparse_knn(
+    conn: Any, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``limit`` dot products, accumulated in PostgreSQL; ties: lower rid first."""
+    terms, weights = _query_terms(indices, values)
+    empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    if limit <= 0 or not terms or (allowed is not None and not len(allowed)):
+        return empty
+    extra, params = "", [cid, key, terms, weights]
+    if allowed is not None:
+        extra = " AND s.rid = ANY(%s::bigint[])"
+        params.append(np.asarray(allowed, dtype=np.int64).tolist())
+    rows = conn.execute(
+        "SELECT s.rid, sum(s.value * q.w) AS score FROM sparse s "
+        "JOIN unnest(%s::bigint[], %s::float8[]) AS q(term, w) ON s.term = q.term "
+        f"WHERE s.collection_id = %s AND s.key = %s{extra} GROUP BY s.rid ORDER BY score DESC, s.rid LIMIT %s",
+        (terms, weights, cid, key, *params[4:], limit),
+    ).fetchall()
+    return (
+        np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)),
+    )
+
+
+def sparse_df(conn: Any, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
+    terms = np.asarray(indices, dtype=np.int64).ravel().tolist()
+    rows = conn.execute(
+        "SELECT q.term, count(s.rid) FROM unnest(%s::bigint[]) AS q(term) "
+        "LEFT JOIN sparse s ON s.collection_id = %s AND s.key = %s AND s.term = q.term GROUP BY q.term",
+        (terms, cid, key),
+    ).fetchall()
+    counts = dict(rows)
+    return np.array([counts.get(t, 0) for t in terms], dtype=np.int64)
+
+
+def sparse_stats(conn: Any, cid: int, key: str) -> tuple[int, float]:
+    count, total = conn.execute(
+        "SELECT count(*), coalesce(sum(nnz), 0) FROM sparse_docs WHERE collection_id = %s AND key = %s", (cid, key)
+    ).fetchone()
+    return int(count), (float(total) / count if count else 0.0)
+
+
+def sparse_keys(conn: Any, cid: int, keys: Sequence[str]) -> list[str]:
+    found = {
+        k
+        for (k,) in conn.execute(
+            "SELECT DISTINCT key FROM sparse_docs WHERE collection_id = %s AND key = ANY(%s::text[])", (cid, list(keys))
+        )
+    }
+    return [k for k in keys if k in found]
