@@ -202,7 +202,7 @@ class SearchResultRow(TypedDict, total=False):
     score: float | None
 
 
-class SearchResult(dict):  # type: ignore[type-arg]
+class SearchResult(dict[str, Any]):
     """What ``Collection.search`` returns: one column per field, each holding one list per
     search of the batch (None where that search did not select the field)."""
 
