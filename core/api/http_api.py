@@ -21,6 +21,7 @@ import numpy as np
 
 from huedb import wire
 from huedb.api.http_transport import _q, base_url, raise_for_error
+from huedb.api.search import http_search
 from huedb.config import Settings
 from huedb.errors import (
     InvalidArgumentError,
@@ -387,18 +388,7 @@ class HttpAPI:
         data = self._request("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
         return wire.query_result_from_json(data)
 
-    def _search(
-        self,
-        collection_id: str,
-        searches: Any,
-        tenant: str = DEFAULT_TENANT,
-        database: str = DEFAULT_DATABASE,
-        read_level: Any = None,
-    ) -> dict[str, Any]:
-        payloads = [s.to_dict() if hasattr(s, "to_dict") else s for s in searches]
-        body = {"searches": payloads, "read_level": getattr(read_level, "value", read_level) or "index_and_wal"}
-        data = self._request("POST", self._coll(collection_id, tenant, database) + "/search", json=body)
-        return dict(data)
+    _search = http_search  # POST .../search with the payloads (huedb.api.search)
 
 
 def _wire_include(include: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import Abs, Div, Exp, Knn, Log, Max, Min, Mul, Rank, Rrf, Search, Sub, Sum
 from huedb.execution.expression.where import key_name
 
-__all__ = ["ReadLevel", "SearchResult", "embed_text_queries", "run_search"]
+__all__ = ["ReadLevel", "SearchResult", "embed_text_queries", "http_search", "run_search"]
 
 
 def embed_text_queries(search: Search, embed: Callable[[str], list[float]]) -> Search:
@@ -85,3 +85,17 @@ def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
 
 def _embed_one(collection: Any, text: str) -> list[float]:
     return [float(x) for x in collection._embed([text], None, None, query=True)[0]]
+
+
+def http_search(
+    api: Any,
+    collection_id: str,
+    searches: Any,
+    tenant: str = "default_tenant",
+    database: str = "default_database",
+    read_level: Any = None,
+) -> dict[str, Any]:
+    """``HttpAPI._search``: the payloads as chromadb's client posts them to ``.../search``."""
+    payloads = [s.to_dict() if hasattr(s, "to_dict") else s for s in searches]
+    body = {"searches": payloads, "read_level": getattr(read_level, "value", read_level) or "index_and_wal"}
+    return dict(api._request("POST", api._coll(collection_id, tenant, database) + "/search", json=body))
