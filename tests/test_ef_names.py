@@ -35,7 +35,7 @@ def test_every_name_resolves_without_importing_any_sdk():
         import huedb.utils.embedding_functions as m
         after_import = [s for s in {SDKS!r} if s in sys.modules]
         classes = {{n: (getattr(m, n).__module__, getattr(m, n).name()) for n in m.get_builtins()}}
-        m.JinaQueryConfig, m.NomicQueryConfig
+        m.JinaQueryConfig, m.NomicQueryConfig, m.GoogleVertexEmbeddingFunction
         known = sorted(m.known_embedding_functions)
         print(json.dumps({{"after_import": after_import, "after_lookup": [s for s in {SDKS!r} if s in sys.modules],
                            "classes": classes, "known": known}}))

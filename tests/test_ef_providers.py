@@ -419,6 +419,23 @@ CASES.append(
         env_clear=("ATLAS_API_PATH",),
     )
 )
+CASES.append(
+    Case(
+        name="google_vertex",
+        module="google_vertex_ef",
+        cls="GoogleVertexEmbeddingFunction",
+        fake=fakes.FakeVertex,
+        kwargs=lambda url: {"base_url": url, "model_name": "text-embedding-005", "project_id": "my-proj"},
+        path=r"/v1/projects/my-proj/locations/us-central1/publishers/google/models/text-embedding-005:predict",
+        body=lambda body, texts: body == {"instances": [{"content": t} for t in texts]} or pytest.fail(body),
+        key_var="CHROMA_GOOGLE_VERTEX_API_KEY",
+        fallback_vars=("GOOGLE_API_KEY",),
+        key_of=lambda r: r.headers.get("x-goog-api-key"),
+        reopen_env=lambda url: {"HUEDB_GOOGLE_VERTEX_BASE_URL": url},
+        sdk="tenacity",
+        extra="vertex",
+    )
+)
 KEYED = [c for c in CASES if c.key_var]
 
 
@@ -488,7 +505,7 @@ def test_multi_batch_success_and_the_exact_request(case, setup):
     server, make = setup
     ef = make()
     assert ef.default_space() == case.default_space and ef.supported_spaces() == ["cosine", "l2", "ip"]
-    limit = type(ef).max_batch
+    limit = ef.max_batch  # the class limit, or one the model sets
     texts = [f"document {i}" for i in range(2 * limit + 1)]
     out = ef(texts)
     assert all(v.dtype == np.float32 and v.shape == (8,) for v in out)
@@ -716,3 +733,17 @@ def test_bedrock_stored_endpoint_must_be_aws(bedrock, monkeypatch):
         {"model_name": "m", "session_args": {"profile_name": "default", "region_name": "us-east-1"}, "kwargs": {}}
     )
     assert rebuilt.session_args == {"region_name": "us-east-1"}
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("region", "evil.example/x"), ("project_id", "../other"), ("model_name", "m:predict?x=")],
+)
+def test_vertex_config_cannot_redirect_the_key(field, value, monkeypatch):
+    from huedb_plugins.embedding.google_vertex_ef import GoogleVertexEmbeddingFunction
+
+    monkeypatch.setenv("CHROMA_GOOGLE_VERTEX_API_KEY", KEY)
+    with pytest.raises(InvalidArgumentError, match=f"{field} .* is not a valid"):
+        GoogleVertexEmbeddingFunction(**{field: value})
+    gecko = GoogleVertexEmbeddingFunction()  # chromadb's defaults: textembedding-gecko takes 5 texts a request
+    assert gecko.max_batch == 5 and gecko._url.startswith("https://us-central1-aiplatform.googleapis.com/v1/projects/")

@@ -41,6 +41,7 @@ _CLASSES: dict[str, str] = {
     "ChromaLangchainEmbeddingFunction": "langchain",
     "AmazonBedrockEmbeddingFunction": "amazon_bedrock",
     "NomicEmbeddingFunction": "nomic",
+    "GoogleVertexEmbeddingFunction": "google_vertex",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -52,7 +53,6 @@ _COMPANIONS: dict[str, tuple] = {
 #: chromadb names huedb does not provide yet, and why
 _NOT_AVAILABLE: dict[str, str] = {
     "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
-    "GoogleVertexEmbeddingFunction": "google_vertex is not implemented in huedb yet",
     "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
     "SparseEmbeddingFunction": "sparse embedding functions need sparse vectors, which huedb does not support yet",

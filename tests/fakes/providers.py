@@ -204,10 +204,13 @@ class FakeTEI(FakeEmbeddingAPI):
 
 
 class FakeVertex(FakeEmbeddingAPI):
-    """Vertex AI ``:predict`` with ``{"instances": [{"content": ...}]}``."""
+    """Vertex AI ``:predict`` with ``{"instances": [{"content": ...}]}``, key in ``x-goog-api-key``."""
 
     route = r"/v1/projects/[^/]+/locations/[^/]+/publishers/google/models/[^/:]+:predict"
     max_inputs = 250
+
+    def key(self, path, headers, body):
+        return headers.get("x-goog-api-key")
 
     def texts(self, body):
         try:
