@@ -133,3 +133,36 @@ def test_query_ids_may_repeat(client):
     got = col.query(query_embeddings=[[1.0, 2.0]], ids=["1", "1", "2"], n_results=3, include=["distances"])
     assert got["ids"] == [["1", "2"]]
     assert got["distances"][0][0] == 0.0 and got["distances"][0][1] == pytest.approx(8.0)
+
+
+# -- error classes over HTTP ---------------------------------------------------------------------
+def test_a_501_is_a_typed_error_for_huedb_and_chromadb_clients(http_client_factory):
+    from huedb.errors import ChromaError, NotImplementedFeatureError, error_types
+
+    c = http_client_factory()
+    col = c.create_collection("fns", embedding_function=None)
+    api = c._server
+    path = f"/tenants/{c.tenant}/databases/{c.database}/collections/{col.id}/functions/attach"
+    r = api._http.post(api._url + path, json={})
+    # Chroma's server names its 501s "ChromaError", a name chromadb's clients map to a class.
+    assert r.status_code == 501 and r.json()["error"] == "ChromaError" and "ChromaError" in error_types
+    with pytest.raises(NotImplementedFeatureError, match="not supported") as info:
+        api._request("POST", path, json={})
+    assert isinstance(info.value, ChromaError)
+
+
+def test_duplicate_and_reset_errors_are_chroma_errors(client, tmp_path):
+    # Chroma's server: 409 "... already exists" and a disabled reset, each a ChromaError in
+    # chromadb's client; huedb raises subclasses of it (UniqueConstraintError is also an
+    # InternalError, which chromadb's embedded client raises for a duplicate collection).
+    import huedb
+    from huedb.errors import AuthorizationError, ChromaError, InternalError, UniqueConstraintError
+
+    client.create_collection("twice", embedding_function=None)
+    with pytest.raises(UniqueConstraintError, match=r"Collection \[twice\] already exists") as info:
+        client.create_collection("twice", embedding_function=None)
+    assert isinstance(info.value, (ChromaError, InternalError))
+    no_reset = huedb.PersistentClient(path=str(tmp_path / "noreset"))
+    with pytest.raises(AuthorizationError, match="(?i)reset") as info:
+        no_reset.reset()
+    assert isinstance(info.value, ChromaError)

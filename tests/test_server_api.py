@@ -156,7 +156,10 @@ def test_records_roundtrip_with_base64_and_lists(http, db):
     assert http.post(f"{c}/get", json={"where": {"n": {"$gte": 5}}}).json()["ids"] == ["a"]
     assert http.post(f"{c}/get", json={"where_document": {"$contains": "new"}}).json()["ids"] == ["a"]
     assert http.post(f"{c}/delete", json={"where": {"n": 5}}).json() == {"deleted": 1}
-    assert http.post(f"{c}/delete", json={"ids": ["b", "c"], "limit": 1}).json() == {"deleted": 1}
+    # as Chroma's server: limit needs a where / where_document
+    _error(http.post(f"{c}/delete", json={"ids": ["b", "c"], "limit": 1}), 400, "InvalidArgumentError")
+    body = {"ids": ["b", "c"], "where_document": {"$contains": "doc"}, "limit": 1}
+    assert http.post(f"{c}/delete", json=body).json() == {"deleted": 1}
     assert http.get(f"{c}/count").json() == 1
     status = http.get(f"{c}/indexing_status").json()
     assert status == {"op_indexing_progress": 1.0, "num_unindexed_ops": 0, "num_indexed_ops": 1, "total_ops": 1}
@@ -230,7 +233,7 @@ def test_malformed_json_and_unknown_routes(http, db):
 def test_unimplemented_features_answer_501(http, db, method, suffix):
     cid = _collection(http, db)["id"]
     r = http.request(method, f"{db}/collections/{cid}{suffix}", json={})
-    body = _error(r, 501, "NotImplementedError")
+    body = _error(r, 501, "ChromaError")  # as Chroma names its 501s
     assert "not supported by huedb" in body["message"]
 
 

@@ -18,7 +18,7 @@ import httpx
 import numpy as np
 import pytest
 from chromadb.config import Settings
-from chromadb.errors import InvalidArgumentError, NotFoundError
+from chromadb.errors import ChromaError, InvalidArgumentError, NotFoundError
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_PYTHON = os.environ.get("HUEDB_SERVER_PYTHON", str(REPO / ".venv" / "bin" / "python"))
@@ -184,6 +184,14 @@ def test_errors_map_to_chromadb_exceptions(client):
         col.get(where={"a": {"$gt": True}})
     with pytest.raises(InvalidArgumentError, match=r"\$gt"):
         col.query(query_embeddings=[[1.0, 2.0]], where={"a": {"$gt": True}})
+
+
+def test_501_is_a_chroma_error(client):
+    # Chroma's server answers a 501 as {"error": "ChromaError"}; chromadb's client raises ChromaError
+    # for it (an unknown error name would surface as a bare Exception).
+    col = client.create_collection("no-functions", embedding_function=None)
+    with pytest.raises(ChromaError, match="not supported"):
+        col.get_attached_function("fn")
 
 
 def test_3000_x_64_float32_batch_round_trips_exactly(client):

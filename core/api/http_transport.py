@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 
 from huedb.config import Settings
-from huedb.errors import ChromaError, DuplicateIDError, ForbiddenError, InvalidDimensionException, error_from_name
+from huedb.errors import (
+    ChromaError,
+    DuplicateIDError,
+    ForbiddenError,
+    InvalidDimensionException,
+    NotImplementedFeatureError,
+    error_from_name,
+)
 
 #: Chroma's wire names for errors whose class name differs in huedb
 _ALIASES = {
@@ -34,6 +41,8 @@ def raise_for_error(response: httpx.Response) -> None:
         raise ChromaError(f"HTTP {response.status_code} from {response.request.url.path}: {text}")
     message = message if isinstance(message, str) else name
     cls = _ALIASES.get(name)
+    if response.status_code == 501 and name == "ChromaError":  # Chroma's and huedb's 501s
+        cls = NotImplementedFeatureError
     raise cls(message) if cls is not None else error_from_name(name, message)
 
 

@@ -25,6 +25,7 @@ from huedb.errors import (
     ForbiddenError,
     InvalidArgumentError,
     InvalidDimensionException,
+    NotImplementedFeatureError,
 )
 from huedb.server.auth import IDENTITY, OPEN
 
@@ -35,6 +36,7 @@ _WIRE_NAMES = {
     DuplicateIDError: "DuplicateID",
     InvalidDimensionException: "InvalidDimension",
     ForbiddenError: "AuthError",
+    NotImplementedFeatureError: "ChromaError",  # a 501, as Chroma's server names it
 }
 
 

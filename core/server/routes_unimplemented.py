@@ -29,7 +29,7 @@ def _not_implemented(feature: str):
     async def handler(ctx: Ctx):
         return JSONResponse(
             {
-                "error": "NotImplementedError",
+                "error": "ChromaError",  # as Chroma's server: chromadb's clients raise ChromaError
                 "message": f"{feature} is not supported by huedb (501 Not Implemented). "
                 "Supported routes are listed in docs/server.md and in GET /openapi.json.",
             },
