@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from huedb.api.collection_fork import ForkMixin
 from huedb.api.data_include import data_include, finish_data
 from huedb.api.search import ReadLevel, SearchResult, run_search
 from huedb.api.server_api import ServerAPI
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "GetResult", "QueryResult", "Search", "SearchResult"]
 
 
-class Collection:
+class Collection(ForkMixin):
     def __init__(
         self,
         client: Client,

@@ -219,6 +219,15 @@ class HttpAPI:
         return self.get_collection_by_id(collection_id, tenant, database)  # a Chroma server answers {}
 
     # -- records ---------------------------------------------------------------
+    def _fork(
+        self, collection_id: str, new_name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel:
+        path = self._coll(collection_id, tenant, database) + "/fork"
+        return self._model(self._request("POST", path, json={"new_name": new_name}))
+
+    def _fork_count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
+        return int(self._request("GET", self._coll(collection_id, tenant, database) + "/fork_count")["count"])
+
     def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
         return int(self._request("GET", self._coll(collection_id, tenant, database) + "/count"))
 

@@ -95,6 +95,14 @@ class ServerAPI(Protocol):
         database: str = DEFAULT_DATABASE,
     ) -> CollectionModel: ...
 
+    def _fork(
+        self, collection_id: str, new_name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel: ...
+
+    def _fork_count(
+        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> int: ...
+
     # -- records -----------------------------------------------------------
     def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from huedb.configuration import apply_update, build_configuration, check_index_c
 from huedb.ef_persistence import validate_spec
 from huedb.engine.base import EngineBase
 from huedb.errors import AuthorizationError, InvalidArgumentError, NotFoundError, UniqueConstraintError
+from huedb.index import index_lock
 from huedb.registry import get_registry
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
 from huedb.validation import (
@@ -167,6 +169,31 @@ class AdminEngine(EngineBase):
                 tx.delete_collection(model.storage_key)
             self.segments.drop(model)
         self.storage.checkpoint()
+
+    def _fork(
+        self, collection_id: str, new_name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> CollectionModel:
+        """A copy of the collection under ``new_name``, made in one storage transaction; its index
+        files are copies of the source's (persisted first), not a rebuild. Independent afterwards."""
+        validate_collection_name(new_name)
+        model = self.get_collection_by_id(collection_id, tenant, database)
+        with self.segments.write_lock(model.storage_key):
+            self.segments.persist(model)
+            with self.storage.write() as tx:
+                forked = tx.fork_collection(model.storage_key, new_name)
+                source, target = self.segments.directory(model), self.segments.directory(forked)
+                if source is not None and target is not None and source.is_dir():
+                    # Copied under the source's file lock, before the commit: a failed copy forks nothing.
+                    with index_lock(source), index_lock(target):
+                        shutil.copytree(source, target, dirs_exist_ok=True)
+        return forked
+
+    def _fork_count(
+        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> int:
+        model = self.get_collection_by_id(collection_id, tenant, database)
+        with self.storage.read() as tx:
+            return tx.fork_count(model.storage_key)
 
     def modify_collection(
         self,

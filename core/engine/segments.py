@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from huedb.configuration import segment_config
+from huedb.engine.labels import with_offset
 from huedb.index import CorruptIndexError, IndexSegment, index_lock
 from huedb.registry import get_registry
 from huedb.storage import ReadTx, StorageBackend
@@ -151,7 +152,8 @@ class SegmentManager:
                 if directory is not None:
                     directory.mkdir(parents=True, exist_ok=True)
                 index = cls(dimension, space, config, directory)
-        return index
+        label_offset = getattr(tx, "label_offset", None)  # a fork's index keeps its source's labels
+        return with_offset(index, label_offset(collection.storage_key) if label_offset else 0)
 
     def _usable(self, collection: CollectionModel, index: IndexSegment, tx: ReadTx) -> bool:
         """Whether storage can bring a loaded index up to date."""
@@ -217,6 +219,13 @@ class SegmentManager:
             return 0
         upto, seg.prunable_upto = seg.prunable_upto, 0
         return upto
+
+    def persist(self, collection: CollectionModel) -> None:
+        """Writes the collection's open index to its files now (a fork copies them)."""
+        seg = self._segments.get(collection.storage_key)
+        if seg is not None and self.storage.persistent:
+            with self._files(collection), seg.lock:
+                seg.index.persist()
 
     def update_config(self, collection: CollectionModel, configuration: dict[str, Any]) -> None:
         seg = self._segments.get(collection.storage_key)

@@ -92,8 +92,14 @@ async def delete_collection(ctx: Ctx):
 
 
 async def fork_count(ctx: Ctx):
-    await ctx.call(ctx.api.get_collection_by_id, ctx.params["collection_id"], ctx.tenant, ctx.database)
-    return {"count": 0}  # huedb has no forks
+    count = await ctx.call(ctx.api._fork_count, ctx.params["collection_id"], ctx.tenant, ctx.database)
+    return {"count": count}
+
+
+async def fork_collection(ctx: Ctx):
+    new_name = wire.req_str(wire.body_object(ctx.body), "new_name")
+    model = await ctx.call(ctx.api._fork, ctx.params["collection_id"], new_name, ctx.tenant, ctx.database)
+    return wire.collection_json(model)
 
 
 async def indexing_status(ctx: Ctx):
@@ -122,6 +128,11 @@ def routes() -> list[Route]:
             methods=["PUT"],
         ),
         Route(C + "/{collection_id}", endpoint("collection:delete_collection", delete_collection), methods=["DELETE"]),
+        Route(
+            C + "/{collection_id}/fork",
+            endpoint("collection:fork_collection", fork_collection, body=True),
+            methods=["POST"],
+        ),
         Route(C + "/{collection_id}/fork_count", endpoint("collection:get_collection", fork_count), methods=["GET"]),
         Route(
             C + "/{collection_id}/indexing_status",

@@ -17,7 +17,6 @@ C = DB + "/collections/{collection_id}"
 
 #: (method, path, feature description)
 UNIMPLEMENTED = [
-    ("POST", C + "/fork", "Forking collections"),
     ("POST", C + "/functions/attach", "Attached functions"),
     ("GET", C + "/functions/{function_name}", "Attached functions"),
     ("POST", C + "/attached_functions/{name}/detach", "Attached functions"),

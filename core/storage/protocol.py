@@ -166,6 +166,15 @@ class ReadTx(Protocol):
         """Those of ``keys`` that hold a sparse vector in some record (filters refuse them)."""
         ...
 
+    def label_offset(self, cid: int) -> int:
+        """``rid - index label`` for the collection: nonzero for a fork, whose index files are
+        copies of its source's (0 for any other collection)."""
+        ...
+
+    def fork_count(self, cid: int) -> int:
+        """How many forks were made in the collection's lineage (source and forks alike)."""
+        ...
+
     # -- what index segments catch up from -----------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(rids, float32 vectors) of records written after ``seq``, in chunks."""
@@ -202,6 +211,12 @@ class WriteTx(ReadTx, Protocol):
     ) -> None: ...
 
     def delete_collection(self, cid: int) -> None: ...
+
+    def fork_collection(self, cid: int, new_name: str) -> CollectionModel:
+        """A copy of the collection under ``new_name`` in the same database: catalog row, records,
+        filter and full-text rows, sparse postings and deletion log, under fresh rids; its
+        ``label_offset`` maps them to the source's index labels."""
+        ...
 
     def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
         """Creates the default tenant and database if they are missing."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from huedb.storage.protocol import NewRecords, RecordChanges, Records
-from huedb.storage.sqlite import catalog, sparse
+from huedb.storage.sqlite import catalog, fork, sparse
 from huedb.storage.sqlite import records as rec
 from huedb.storage.sqlite.connection import Store
 from huedb.types import CollectionModel
@@ -98,6 +98,12 @@ class SqliteRead:
     def sparse_keys(self, cid: int, keys: Sequence[str]) -> list[str]:
         return sparse.sparse_keys(self.conn, cid, keys)
 
+    def label_offset(self, cid: int) -> int:
+        return fork.label_offset(self.conn, cid)
+
+    def fork_count(self, cid: int) -> int:
+        return fork.fork_count(self.conn, cid)
+
     # -- index catch-up --------------------------------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for rids, blobs in rec.changed_since(self.conn, cid, seq, batch):
@@ -134,6 +140,9 @@ class SqliteWrite(SqliteRead):
 
     def delete_collection(self, cid: int) -> None:
         catalog.delete_collection_rows(self.conn, cid)
+
+    def fork_collection(self, cid: int, new_name: str) -> CollectionModel:
+        return fork.fork(self.conn, cid, new_name)
 
     def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
         catalog.ensure_defaults(self.conn, default_tenant, default_database)

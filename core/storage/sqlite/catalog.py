@@ -217,6 +217,7 @@ def delete_collection_rows(conn: sqlite3.Connection, cid: int) -> None:
     conn.execute("DELETE FROM records WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM deletions WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM deletions_pruned WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM label_offsets WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM collections WHERE cid=?", (cid,))
 
 

@@ -8,7 +8,8 @@ only labels (no text, no vectors) so a stale index can be caught up;
 postings of the sparse vectors in metadata (see ``sparse.py``), ``sparse_docs`` one
 row per record and key holding one.
 
-Versions: 2 added ``sparse`` and ``sparse_docs``. Every statement is ``IF NOT
+Versions: 2 added ``sparse``, ``sparse_docs``, ``label_offsets`` (a fork's rid - index
+label) and ``fork_lineage``. Every statement is ``IF NOT
 EXISTS``, so opening an older file adds what it lacks (a version-1 file holds no
 sparse vectors: they were refused), and the stored version is raised.
 """
@@ -96,6 +97,16 @@ CREATE TABLE IF NOT EXISTS sparse_docs (
 );
 CREATE INDEX IF NOT EXISTS sparse_docs_key ON sparse_docs (collection_id, key, nnz);
 CREATE INDEX IF NOT EXISTS sparse_docs_rid ON sparse_docs (rid);
+
+CREATE TABLE IF NOT EXISTS label_offsets (
+    collection_id INTEGER PRIMARY KEY,
+    label_offset INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fork_lineage (
+    collection_id INTEGER PRIMARY KEY,
+    root INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fork_lineage_root ON fork_lineage (root);
 
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
     document, content='records', content_rowid='rid', tokenize='trigram case_sensitive 1'
