@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ def _row(
     distribution: str | None,
     version: str | None,
     error: str | None,
+    extra: str | None = None,
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -55,7 +59,40 @@ def _row(
         "distribution": distribution,
         "version": version,
         "error": error,
+        "extra": extra,
+        "installed": _extra_installed(distribution, extra) if extra else None,
     }
+
+
+def _extra_of(obj: Any) -> str | None:
+    """The extra a plugin class declares (``extra = "bedrock"``) for its optional packages."""
+    extra = getattr(obj, "extra", None)
+    return extra if isinstance(extra, str) and extra else None
+
+
+@cache
+def _extra_installed(distribution: str | None, extra: str) -> bool | None:
+    """Whether every package ``distribution[extra]`` requires is installed (read from package
+    metadata: nothing is imported). None when the distribution is unknown."""
+    if not distribution:
+        return None
+    try:
+        requires = importlib.metadata.distribution(distribution).requires or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    marker = re.compile(r"""extra\s*==\s*["']""" + re.escape(extra) + r"""["']""")
+    for requirement in requires:
+        spec, _, markers = requirement.partition(";")
+        if not marker.search(markers):
+            continue
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
+        if match is None:
+            continue
+        try:
+            importlib.metadata.version(match.group(1))
+        except importlib.metadata.PackageNotFoundError:
+            return False
+    return True
 
 
 def describe(registry: Registry, include_all: bool = False, kind: str | None = None) -> list[dict[str, Any]]:
@@ -65,7 +102,7 @@ def describe(registry: Registry, include_all: bool = False, kind: str | None = N
     for k, regs in registry.registrations().items():
         if kind and k != kind:
             continue
-        rows.extend(_row(r.name, k, r.plugin, r.distribution, r.version, None) for r in regs.values())
+        rows.extend(_row(r.name, k, r.plugin, r.distribution, r.version, None, _extra_of(r.obj)) for r in regs.values())
     if not kind:
         rows.extend(
             _row(i.name, None, i.name, i.distribution, i.version, i.error)

@@ -1,4 +1,5 @@
-"""``huedb plugins [--all] [--kind K]``: JSON rows of name, kind, distribution, version, error."""
+"""``huedb plugins [--all] [--kind K]``: JSON rows of name, kind, distribution, version, error,
+and the plugin's extra with whether its packages are installed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from huedb.cli import main
 from huedb.embedding_functions import EmbeddingFunction
 from huedb.registry import KINDS, register_embedding_function
 
-ROW_KEYS = {"name", "kind", "plugin", "distribution", "version", "error"}
+ROW_KEYS = {"name", "kind", "plugin", "distribution", "version", "error", "extra", "installed"}
 BUILTINS = {
     ("index_segment", "hnswlib"),
     ("index_segment", "annoy"),
@@ -92,6 +93,8 @@ def test_default_lists_third_party_plugins_only(fake_site):
         "distribution": "cli-fake-plugin",
         "version": "2.5.0",
         "error": None,
+        "extra": None,
+        "installed": None,
     } in rows
     assert any(r["name"] == "cli_fake_loader" and r["kind"] == "data_loader" for r in rows)
     assert not [r for r in rows if r["distribution"] == "huedb" and r["error"] is None]
@@ -118,6 +121,38 @@ def test_kind_filters(kind, fake_site, fresh_registry, monkeypatch, capsys):
     rows = rows_of(capsys.readouterr().out)
     assert rows, f"no built-in or fake plugin of kind {kind}"
     assert {r["kind"] for r in rows} == {kind}
+
+
+def test_embedding_functions_list_their_extra_and_whether_it_is_installed(fake_site):
+    rc, out, err = run_cli("--all", "--kind", "embedding_function")
+    assert rc == 0, err
+    by_name = {r["name"]: r for r in rows_of(out)}
+    assert by_name["default"]["extra"] is None and by_name["default"]["installed"] is None  # needs no extra
+    assert by_name["openai"]["extra"] == "openai" and by_name["openai"]["installed"] is True  # [test] installs it
+    assert by_name["amazon_bedrock"]["extra"] == "bedrock" and by_name["google_vertex"]["extra"] == "vertex"
+    assert all(isinstance(r["installed"], bool) for r in by_name.values() if r["extra"])
+
+
+def test_installed_reads_the_extras_requirements_from_package_metadata(tmp_path, monkeypatch):
+    from huedb.plugin_report import _extra_installed
+
+    info = tmp_path / "cli_extras-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: cli-extras\nVersion: 1.0\n"
+        'Requires-Dist: numpy>=1; extra == "here"\n'
+        'Requires-Dist: numpy; extra == "half"\n'
+        'Requires-Dist: no-such-package-xyz>=2; extra == "half"\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _extra_installed.cache_clear()
+    try:
+        assert _extra_installed("cli-extras", "here") is True
+        assert _extra_installed("cli-extras", "half") is False
+        assert _extra_installed("cli-extras", "none") is True  # an extra that requires nothing
+        assert _extra_installed("no-such-distribution", "here") is None
+    finally:
+        _extra_installed.cache_clear()
 
 
 def test_kind_without_all_hides_builtins(fake_site):
@@ -151,6 +186,8 @@ def test_a_failed_plugin_is_listed_with_its_error(tmp_path):
             "distribution": "cli-broken",
             "version": "0.9",
             "error": "ImportError: needs libfoo",
+            "extra": None,
+            "installed": None,
         }
     ]
     rc, out, err = run_cli(
@@ -199,6 +236,8 @@ def test_runtime_registered_ef_is_listed(fresh_registry, capsys):
             "distribution": None,
             "version": None,
             "error": None,
+            "extra": None,
+            "installed": None,
         } in rows
     finally:
         fresh_registry.unregister_plugin(plugin)

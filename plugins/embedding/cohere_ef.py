@@ -38,6 +38,8 @@ class CohereEmbeddingFunction(EmbeddingFunction[Embeddable]):
     (``embed_query``) with ``"search_query"``, images with ``"image"``.
     """
 
+    extra = "cohere"  # the huedb extra that installs its packages (huedb plugins lists it)
+
     # Where a rebuilt config may take its key from and send text to (huedb.ef_persistence.check_persisted_ef).
     egress = ProviderEgress(
         api_key_env_vars=(DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR),

@@ -21,6 +21,8 @@ class ChromaLangchainEmbeddingFunction(EmbeddingFunction[Documents]):
     """Wraps ``embedding_function`` (a ``langchain_core.embeddings.Embeddings``): documents go
     through its ``embed_documents``, query texts through ``embed_query``."""
 
+    extra = "langchain"  # the huedb extra that installs its packages (huedb plugins lists it)
+
     def __init__(self, embedding_function: Any) -> None:
         core = import_sdk("langchain_core.embeddings", type(self).__name__, "langchain-core", "langchain")
         if not isinstance(embedding_function, core.Embeddings):

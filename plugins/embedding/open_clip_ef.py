@@ -29,6 +29,8 @@ class OpenCLIPEmbeddingFunction(EmbeddingFunction[Embeddable]):
     ``""`` because the config schema (shared with chromadb) requires a string.
     """
 
+    extra = "clip"  # the huedb extra that installs its packages (huedb plugins lists it)
+
     def __init__(
         self,
         model_name: str = "ViT-B-32",

@@ -32,6 +32,8 @@ def _resolve_api_key(api_key: str | None, api_key_env_var: str) -> tuple[str, st
 class OpenAIEmbeddingFunction(EmbeddingFunction[Documents]):
     """Embeds text with OpenAI's ``/embeddings`` API (``api_type="azure"`` for Azure OpenAI)."""
 
+    extra = "openai"  # the huedb extra that installs its packages (huedb plugins lists it)
+
     # Where a rebuilt config may take its key from and send text to (huedb.ef_persistence.check_persisted_ef).
     egress = ProviderEgress(
         api_key_env_vars=(DEFAULT_API_KEY_ENV_VAR, STANDARD_API_KEY_ENV_VAR),

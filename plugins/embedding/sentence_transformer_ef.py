@@ -25,6 +25,8 @@ _LOCK = threading.Lock()
 
 
 class SentenceTransformerEmbeddingFunction(EmbeddingFunction[Documents]):
+    extra = "sentence-transformers"  # the huedb extra that installs its packages (huedb plugins lists it)
+
     def __init__(
         self,
         model_name: str = "all-MiniLM-L6-v2",
