@@ -90,6 +90,10 @@ def test_fork_of_100k_by_384_takes_at_most_a_tenth_of_the_ingest(tmp_path):
     fork = col.fork("big-fork")
     forked = time.perf_counter() - start
     assert fork.count() == 100_000
-    assert fork.query(query_embeddings=vectors[:1], n_results=1)["ids"] == [["0"]]
+    queries = vectors[:20]  # the graph is approximate: the fork answers exactly as its source
+    assert (
+        fork.query(query_embeddings=queries, n_results=3)["ids"]
+        == col.query(query_embeddings=queries, n_results=3)["ids"]
+    )
     assert forked <= 0.1 * ingest, f"fork took {forked:.2f}s, ingest {ingest:.2f}s"
     client.close()
