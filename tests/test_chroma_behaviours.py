@@ -166,3 +166,18 @@ def test_duplicate_and_reset_errors_are_chroma_errors(client, tmp_path):
     with pytest.raises(AuthorizationError, match="(?i)reset") as info:
         no_reset.reset()
     assert isinstance(info.value, ChromaError)
+
+
+# -- a Chroma persist directory ---------------------------------------------------------------
+def test_a_chroma_directory_is_not_opened_as_an_empty_huedb_one(tmp_path):
+    import os
+
+    import huedb
+
+    chroma_dir = tmp_path / "chroma"
+    chroma_dir.mkdir()
+    (chroma_dir / "chroma.sqlite3").write_bytes(b"SQLite format 3\x00")
+    with pytest.raises(ValueError, match="huedb copy --all --from-chroma-dir") as info:
+        huedb.PersistentClient(path=str(chroma_dir))
+    assert "Chroma persist directory" in str(info.value)
+    assert os.listdir(chroma_dir) == ["chroma.sqlite3"]  # nothing created beside it

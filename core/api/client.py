@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -65,9 +66,22 @@ def make_server_api(settings: Settings) -> ServerAPI:
             f"Unsupported Chroma API implementation {impl}: use one of {', '.join(LOCAL_API_IMPLS)} "
             "(embedded), or an HTTP implementation such as chromadb.api.fastapi.FastAPI with chroma_server_host"
         )
+    _refuse_chroma_directory(settings)
     from huedb.engine import LocalAPI
 
     return LocalAPI(settings)
+
+
+def _refuse_chroma_directory(settings: Settings) -> None:
+    """A Chroma persist directory is not opened as an empty huedb one beside it."""
+    path = os.path.expanduser(str(settings.persist_directory or ""))
+    has = os.path.exists
+    if settings.is_persistent and has(f"{path}/chroma.sqlite3") and not has(f"{path}/huedb.sqlite3"):
+        raise ValueError(
+            f"{path} is a Chroma persist directory (chroma.sqlite3), which huedb does not open in place. "
+            f"Copy it into a huedb one: huedb copy --all --from-chroma-dir {path} --to-path {path}-huedb "
+            "(docs/cli.md), then open that path."
+        )
 
 
 class _Base:
