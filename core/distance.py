@@ -11,6 +11,8 @@ from huedb.errors import InvalidArgumentError
 
 SPACES: tuple[str, ...] = ("l2", "cosine", "ip")
 DEFAULT_SPACE = "l2"
+#: l2 distances below this fraction of |q|^2 + max|v|^2 are recomputed without cancellation
+_CANCELLATION = 1e-3
 
 
 def check_space(space: str) -> str:
@@ -30,8 +32,18 @@ def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> 
     q = np.asarray(queries, dtype=np.float32)
     v = np.asarray(vectors, dtype=np.float32)
     if space == "l2":
-        d = (q * q).sum(1)[:, None] - 2.0 * (q @ v.T) + (v * v).sum(1)[None, :]
+        qq, vv = (q * q).sum(1)[:, None], (v * v).sum(1)
+        d = qq - 2.0 * (q @ v.T) + vv[None, :]
         np.maximum(d, 0.0, out=d)
+        if len(vv):
+            # |q|^2 - 2q.v + |v|^2 cancels for near-identical pairs (6e-5 for a vector and itself at
+            # 815 dims): those few are recomputed as sum((q - v)^2), exact (0.0) for identical vectors.
+            # The common path pays one min per row.
+            tol = _CANCELLATION * (qq + vv.max())
+            if (d.min(axis=1, keepdims=True) <= tol).any():
+                rows, cols = np.nonzero(d <= tol)
+                diff = q[rows] - v[cols]
+                d[rows, cols] = np.einsum("ij,ij->i", diff, diff)
         return d
     if space == "ip":
         return 1.0 - q @ v.T
