@@ -63,9 +63,9 @@ class SegmentManager:
         self._segments: dict[int, Segment] = {}
         self._lock = threading.Lock()
         self._write_locks: dict[int, threading.RLock] = {}
-
         #: the backend searches vectors itself (ReadTx.vector_search): no index segments at all
         self.in_database = bool(getattr(storage, "in_database_search", False))
+
     def write_lock(self, cid: int) -> threading.RLock:
         """Serialises writes to one collection (reentrant: a write may open the segment)."""
         with self._lock:
@@ -242,6 +242,8 @@ class SegmentManager:
         directory = self.directory(collection)
         if collection.dimension is None:
             return {**out, "state": "empty", "detail": "no vectors yet"}
+        if self.in_database:
+            return {**out, "state": "in database", "detail": "searched by the storage backend (no index files)"}
         if directory is None:
             return {**out, "state": "in memory", "detail": "an in-memory index, built from storage on first use"}
         cls = get_registry().get("index_segment", collection.configuration_json["index"]["name"])
@@ -251,8 +253,6 @@ class SegmentManager:
                 out["files"] = sorted(p.name for p in files)
                 out["bytes"] = sum(p.stat().st_size for p in files)
             try:
-        if self.in_database:
-            return {**out, "state": "in database", "detail": "searched by the storage backend (no index files)"}
                 applied = self._persisted_seq(cls, collection, directory)
             except CorruptIndexError as e:
                 return {**out, "state": "rebuild", "detail": f"corrupt ({e}): rebuilt from storage on next use"}

@@ -42,6 +42,7 @@ _CLASSES: dict[str, str] = {
     "AmazonBedrockEmbeddingFunction": "amazon_bedrock",
     "NomicEmbeddingFunction": "nomic",
     "GoogleVertexEmbeddingFunction": "google_vertex",
+    "ChromaBm25EmbeddingFunction": "chroma_bm25",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -57,7 +58,6 @@ _NOT_AVAILABLE: dict[str, str] = {
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
     "SparseEmbeddingFunction": "sparse embedding functions need sparse vectors, which huedb does not support yet",
     "Bm25EmbeddingFunction": "bm25 is a sparse embedding function (not supported yet)",
-    "ChromaBm25EmbeddingFunction": "chroma_bm25 is a sparse embedding function (not supported yet)",
     "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
     "FastembedSparseEmbeddingFunction": "fastembed_sparse is a sparse embedding function (not supported yet)",
     "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse is a sparse embedding function (not supported yet)",
