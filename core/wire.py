@@ -270,7 +270,7 @@ def get_result_from_json(data: Mapping[str, Any]) -> GetResult:
 
 def _sparse(metadatas: Any) -> Any:
     """Client side: sparse vector metadata values (their ``#type`` dicts) as SparseVector objects."""
-    from huedb.api.types import decode_sparse_values
+    from huedb.sparse import decode_sparse_values
 
     return decode_sparse_values(metadatas)
 

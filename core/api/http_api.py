@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 
 from huedb import wire
-from huedb.api.http_transport import _q, base_url, raise_for_error
+from huedb.api.http_transport import _q, base_url, chunk_size, raise_for_error
 from huedb.api.search import http_search
 from huedb.config import Settings
 from huedb.errors import (
@@ -31,9 +31,6 @@ from huedb.registry import get_registry
 from huedb.requests import validate_delete, validate_get, validate_query, validate_write
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel, GetResult, QueryResult
 from huedb.validation import validate_metadata
-
-#: keep each write request under this many bytes (servers default to a 64 MiB limit)
-_TARGET_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 class HttpAPI:
@@ -313,22 +310,10 @@ class HttpAPI:
         extra = {wire.CLEAR_FIELD: list(request.clear)} if request.clear else {}
         ids = request.ids
         n = len(ids)
-        step = self._chunk_size(n, encoded, request.documents)
+        step = chunk_size(self.get_max_batch_size(), n, encoded, request.documents)
         for start in range(0, n, step):
             chunk = {k: (None if v is None else v[start : start + step]) for k, v in columns.items()}
             self._request("POST", path, json={"ids": ids[start : start + step], **chunk, **extra})
-
-    def _chunk_size(self, n: int, encoded: Any, documents: Any) -> int:
-        step = max(1, self.get_max_batch_size())
-        if n == 0:
-            return step
-        per_record = 64
-        if encoded:
-            first = encoded[0]
-            per_record += len(first) if isinstance(first, str) else 12 * len(first or [])
-        if documents:
-            per_record += sum(len(d) for d in documents if isinstance(d, str)) // n
-        return max(1, min(step, _TARGET_REQUEST_BYTES // per_record))
 
     def _delete(
         self,

@@ -65,3 +65,22 @@ def base_url(settings: Settings) -> str:
 
 def _q(part: Any) -> str:
     return urllib.parse.quote(str(part), safe="")
+
+
+#: keep each write request under this many bytes (servers default to a 64 MiB limit)
+_TARGET_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def chunk_size(max_batch: int, n: int, encoded: Any, documents: Any) -> int:
+    """Records per write request: at most the server's max batch size, and few enough that a
+    request stays near _TARGET_REQUEST_BYTES (estimated from the first vector and the documents)."""
+    step = max(1, max_batch)
+    if n == 0:
+        return step
+    per_record = 64
+    if encoded:
+        first = encoded[0]
+        per_record += len(first) if isinstance(first, str) else 12 * len(first or [])
+    if documents:
+        per_record += sum(len(d) for d in documents if isinstance(d, str)) // n
+    return max(1, min(step, _TARGET_REQUEST_BYTES // per_record))

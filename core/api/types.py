@@ -30,6 +30,13 @@ from huedb.embedding_functions import (
     Image,
     Images,
 )
+from huedb.sparse import (  # noqa: F401 - re-exported: chromadb.api.types has them
+    SPARSE_VECTOR_TYPE_VALUE,
+    TYPE_KEY,
+    SparseVector,
+    SparseVectors,
+    decode_sparse_values,
+)
 from huedb.types import GetResult, QueryResult
 
 T = TypeVar("T")
@@ -47,76 +54,6 @@ PyEmbeddings = list[PyEmbedding]
 ImageDType = np.uint64 | np.int64 | np.float64
 Loadable = list[Image | None]
 Space = Literal["cosine", "l2", "ip"]
-
-
-@dataclass
-class SparseVector:
-    """A sparse vector: strictly ascending non-negative ``indices`` and their ``values``
-    (optionally a label per index). Serialised as chromadb does, with ``"#type": "sparse_vector"``.
-
-    A metadata value of this type is stored with the record and indexed for sparse Knn search."""
-
-    indices: list[int]
-    values: list[float]
-    labels: list[str] | None = None
-
-    def __post_init__(self) -> None:
-        if len(self.indices) != len(self.values):
-            raise ValueError(
-                f"SparseVector indices and values must have the same length, "
-                f"got {len(self.indices)} indices and {len(self.values)} values"
-            )
-        if self.labels is not None and len(self.labels) != len(self.indices):
-            raise ValueError(
-                f"SparseVector labels must have the same length as indices and values, "
-                f"got {len(self.labels)} labels, {len(self.indices)} indices"
-            )
-        for i, index in enumerate(self.indices):
-            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-                raise ValueError(f"SparseVector indices must be integers, got {type(index).__name__} at position {i}")
-            if index < 0:
-                raise ValueError(f"SparseVector indices must be non-negative, got {index} at position {i}")
-            if i and index <= self.indices[i - 1]:
-                raise ValueError(
-                    f"SparseVector indices must be sorted in strictly ascending order, "
-                    f"found indices[{i}]={index} <= indices[{i - 1}]={self.indices[i - 1]}"
-                )
-        for i, value in enumerate(self.values):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                raise ValueError(f"SparseVector values must be numbers, got {type(value).__name__} at position {i}")
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            TYPE_KEY: SPARSE_VECTOR_TYPE_VALUE,
-            "indices": list(self.indices),
-            "values": list(self.values),
-        }
-        if self.labels is not None:
-            out["tokens"] = list(self.labels)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SparseVector:
-        if data.get(TYPE_KEY) != SPARSE_VECTOR_TYPE_VALUE:
-            raise ValueError(f"Expected {TYPE_KEY}={SPARSE_VECTOR_TYPE_VALUE!r}, got {data.get(TYPE_KEY)!r}")
-        return cls(indices=list(data["indices"]), values=list(data["values"]), labels=data.get("tokens"))
-
-
-SparseVectors = list[SparseVector]
-
-
-def decode_sparse_values(metadatas: Any) -> Any:
-    """Stored sparse vector values (``{"#type": "sparse_vector", ...}``) in result metadata
-    (a list of dicts, or a list of lists of them for a query) become SparseVector objects,
-    in place; returns ``metadatas``."""
-    for md in metadatas or ():
-        if isinstance(md, list):
-            decode_sparse_values(md)
-        elif md:
-            for key, value in md.items():
-                if isinstance(value, dict) and value.get(TYPE_KEY) == SPARSE_VECTOR_TYPE_VALUE:
-                    md[key] = SparseVector.from_dict(value)
-    return metadatas
 
 
 LiteralValue = str | int | float | bool
@@ -146,9 +83,7 @@ IncludeMetadataDocumentsEmbeddingsDistances: Include = ["metadatas", "documents"
 # Reserved keys and the names of Chroma's schema value types and indexes.
 DOCUMENT_KEY = "#document"
 EMBEDDING_KEY = "#embedding"
-TYPE_KEY = "#type"
 META_KEY_CHROMA_DOCUMENT = "chroma:document"
-SPARSE_VECTOR_TYPE_VALUE = "sparse_vector"
 STRING_VALUE_NAME = "string"
 INT_VALUE_NAME = "int"
 FLOAT_VALUE_NAME = "float"

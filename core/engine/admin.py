@@ -188,9 +188,7 @@ class AdminEngine(EngineBase):
                         shutil.copytree(source, target, dirs_exist_ok=True)
         return forked
 
-    def _fork_count(
-        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
-    ) -> int:
+    def _fork_count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
         model = self.get_collection_by_id(collection_id, tenant, database)
         with self.storage.read() as tx:
             return tx.fork_count(model.storage_key)

@@ -280,3 +280,29 @@ class StorageBackendConformance(SparseIndexChecks):
             assert tx.count_records(collection.storage_key) == 1  # same snapshot
         with backend.read() as tx:
             assert tx.count_records(collection.storage_key) == 2
+
+    # -- fork ------------------------------------------------------------------------------
+    def test_fork_copies_everything_and_is_independent(
+        self, backend: StorageBackend, collection: CollectionModel
+    ) -> None:
+        cid = collection.internal_id
+        self.add(backend, collection, ["a", "b"], 1, [{"n": 1}, {"n": 2}], ["apple pie", "banana split"])
+        with backend.write() as tx:
+            fork = tx.fork_collection(cid, "things-fork")
+            assert tx.fork_count(cid) == tx.fork_count(fork.storage_key) == 1
+        assert (fork.name, fork.dimension, fork.metadata) == ("things-fork", DIM, {"owner": "me"})
+        fid = fork.storage_key
+        with backend.read() as tx:
+            everything = backend.selection(fid, None, None, None)
+            got = tx.select_records(everything, ["documents", "metadatas", "embeddings"])
+            source = tx.select_records(backend.selection(cid, None, None, None), ["embeddings"])
+            assert got.ids == ["a", "b"] and got.documents == ["apple pie", "banana split"]
+            assert got.metadatas == [{"n": 1}, {"n": 2}]
+            assert got.embeddings is not None and source.embeddings is not None
+            np.testing.assert_array_equal(got.embeddings, source.embeddings)
+            assert not set(got.rids.tolist()) & set(source.rids.tolist())  # fresh rids
+            assert tx.select_records(backend.selection(fid, None, {"n": 2}, None), []).ids == ["b"]
+            assert tx.select_records(backend.selection(fid, None, None, {"$contains": "pie"}), []).ids == ["a"]
+        self.add(backend, fork, ["c"], 2)
+        with backend.read() as tx:
+            assert (tx.count_records(fid), tx.count_records(cid)) == (3, 2)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from huedb.storage.postgres import catalog, search
+from huedb.storage.postgres import catalog, fork, search
 from huedb.storage.postgres import records as rec
 from huedb.storage.postgres.connection import Pool
 from huedb.storage.postgres.filters import select
@@ -127,6 +127,12 @@ class PostgresRead:
         row = self.conn.execute("SELECT pruned_seq FROM deletions_pruned WHERE collection_id = %s", (cid,)).fetchone()
         return row[0] if row else 0
 
+    def label_offset(self, cid: int) -> int:
+        return 0  # search runs in the database: a fork's rows are indexed there, no files are copied
+
+    def fork_count(self, cid: int) -> int:
+        return fork.fork_count(self.conn, cid)
+
 
 class PostgresWrite(PostgresRead):
     """One READ COMMITTED transaction; writes to a collection serialise on its catalog row."""
@@ -152,6 +158,9 @@ class PostgresWrite(PostgresRead):
         self, cid: int, name: str | None, metadata: dict[str, Any] | None, configuration: dict[str, Any] | None
     ) -> None:
         catalog.update_collection(self.conn, cid, name, metadata, configuration)
+
+    def fork_collection(self, cid: int, new_name: str) -> CollectionModel:
+        return fork.fork(self.conn, cid, new_name)
 
     def delete_collection(self, cid: int) -> None:
         catalog.delete_collection(self.conn, cid)

@@ -86,6 +86,8 @@ CREATE INDEX IF NOT EXISTS sparse_docs_rid ON sparse_docs (collection_id, rid);
 CREATE TABLE IF NOT EXISTS deletions (collection_id BIGINT NOT NULL, seq BIGINT NOT NULL, rid BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS deletions_seq ON deletions (collection_id, seq);
 CREATE TABLE IF NOT EXISTS deletions_pruned (collection_id BIGINT PRIMARY KEY, pruned_seq BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS fork_lineage (collection_id BIGINT PRIMARY KEY, root BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS fork_lineage_root ON fork_lineage (root);
 """
 
 #: pgvector operator class and distance operator per Chroma space
