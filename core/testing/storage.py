@@ -285,7 +285,7 @@ class StorageBackendConformance(SparseIndexChecks):
     def test_fork_copies_everything_and_is_independent(
         self, backend: StorageBackend, collection: CollectionModel
     ) -> None:
-        cid = collection.internal_id
+        cid = collection.storage_key
         self.add(backend, collection, ["a", "b"], 1, [{"n": 1}, {"n": 2}], ["apple pie", "banana split"])
         with backend.write() as tx:
             fork = tx.fork_collection(cid, "things-fork")
