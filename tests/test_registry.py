@@ -195,6 +195,8 @@ def test_entry_point_plugin_is_registered_with_its_distribution(one_fake_ef):
         "distribution": "fake-ef-dist",
         "version": "1.2.3",
         "error": None,
+        "extra": None,
+        "installed": None,
     }
 
 
@@ -415,6 +417,8 @@ def test_registered_class_appears_in_listings(fresh_registry, shout_registered):
             "distribution": None,
             "version": None,
             "error": None,
+            "extra": None,
+            "installed": None,
         }
     ]
     assert "shout_test_registry" in fresh_registry.names("embedding_function")

@@ -223,8 +223,6 @@ def test_malformed_json_and_unknown_routes(http, db):
 @pytest.mark.parametrize(
     "method, suffix",
     [
-        ("POST", "/fork"),
-        ("POST", "/search"),
         ("POST", "/functions/attach"),
         ("GET", "/functions/f1"),
         ("POST", "/attached_functions/f1/detach"),

@@ -121,6 +121,8 @@ def test_each_kind_is_listed_by_the_cli():
             "distribution": EXAMPLE_DIST,
             "version": EXAMPLE_VERSION,
             "error": None,
+            "extra": None,
+            "installed": None,
         } in rows
     assert {
         "name": "broken_example",
@@ -129,6 +131,8 @@ def test_each_kind_is_listed_by_the_cli():
         "distribution": BROKEN_DIST,
         "version": BROKEN_VERSION,
         "error": BROKEN_ERROR,
+        "extra": None,
+        "installed": None,
     } in rows
     assert any(r["name"] == "hnswlib" and r["distribution"] == "huedb" for r in rows)  # built-ins still listed
 
@@ -374,6 +378,8 @@ def test_broken_plugin_failure_is_recorded_against_its_name():
         "distribution": BROKEN_DIST,
         "version": BROKEN_VERSION,
         "error": BROKEN_ERROR,
+        "extra": None,
+        "installed": None,
     }
     # Looking it up by name explains the failure.
     with pytest.raises(PluginNotFoundError, match="installed but failed to load: ModuleNotFoundError"):

@@ -204,7 +204,6 @@ BAD_QUERIES: list[Any] = [
     pytest.param({"n_results": -3}, InvalidArgumentError, "n_results", id="n-results-negative"),
     pytest.param({"n_results": "3"}, InvalidArgumentError, "n_results", id="n-results-str"),
     pytest.param({"n_results": True}, InvalidArgumentError, "n_results", id="n-results-bool"),
-    pytest.param({"ids": ["a", "a"]}, DuplicateIDError, "IDs", id="ids-duplicate"),
     pytest.param({"ids": [3]}, InvalidArgumentError, "id", id="ids-not-str"),
     pytest.param({"query_embeddings": [[1.0, 2.0, 3.0]]}, InvalidArgumentError, "exactly one of", id="two-inputs"),
 ]
