@@ -23,6 +23,7 @@ import numpy as np
 
 from huedb.errors import InvalidArgumentError
 from huedb.types import QUERY_INCLUDE, RECORD_FIELDS, CollectionModel, GetResult, QueryResult
+from huedb.wire_schema import collection_schema
 
 #: what ``include`` may name on the wire: ``data`` is loaded client side, never sent
 INCLUDE_VALUES: tuple[str, ...] = tuple(i for i in QUERY_INCLUDE if i != "data")
@@ -42,7 +43,7 @@ def collection_json(model: CollectionModel) -> dict[str, Any]:
         "database": model.database,
         "log_position": 0,
         "version": model.version,
-        "schema": None,
+        "schema": collection_schema(model.configuration_json),
     }
 
 
