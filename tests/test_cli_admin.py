@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -35,33 +32,6 @@ def sh(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([HUEDB, *args], capture_output=True, text=True, timeout=300, env=env)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [HUEDB, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=30)
-
-
 # -- db / tenant ------------------------------------------------------------------------------
 def test_db_and_tenant_on_a_path(tmp_path):
     p = str(tmp_path / "db")
@@ -81,13 +51,12 @@ def test_db_and_tenant_on_a_path(tmp_path):
     assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1  # not found, one line
 
 
-def test_db_against_a_server_and_a_profile_as_binaries(server, user_config):
-    out = sh("db", "create", "remote_db", "--host", "127.0.0.1", "--port", str(server))
+def test_db_against_a_server_and_a_profile_as_binaries(huedb_run_port, user_config):
+    out = sh("db", "create", "remote_db", "--host", "127.0.0.1", "--port", str(huedb_run_port))
     assert out.returncode == 0, out.stderr
     env = {**os.environ, "HUEDB_CONFIG_DIR": str(user_config), "MY_TOKEN": "unused-by-this-server"}
-    out = sh(
-        "profile", "add", "local", "--host", "127.0.0.1", "--port", str(server), "--token-env", "MY_TOKEN", env=env
-    )
+    port = str(huedb_run_port)
+    out = sh("profile", "add", "local", "--host", "127.0.0.1", "--port", port, "--token-env", "MY_TOKEN", env=env)
     assert out.returncode == 0, out.stderr
     out = sh("db", "list", "--json", env=env)  # no --path/--host: the active profile
     assert out.returncode == 0, out.stderr

@@ -4,13 +4,10 @@ tests/test_cli_migrate.py)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -174,34 +171,9 @@ def test_chroma_dir_without_chromadb_says_what_to_install(tmp_path, monkeypatch)
 
 
 # -- against a server ----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [HUEDB, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=30)
-
-
-def test_copy_to_a_server_and_back_as_binaries(tmp_path, server):
+def test_copy_to_a_server_and_back_as_binaries(tmp_path, huedb_run_port):
     make_src(tmp_path / "src")
     up = subprocess.run(
         [
@@ -213,7 +185,7 @@ def test_copy_to_a_server_and_back_as_binaries(tmp_path, server):
             "--to-host",
             "127.0.0.1",
             "--to-port",
-            str(server),
+            str(huedb_run_port),
         ],
         capture_output=True,
         text=True,
@@ -229,7 +201,7 @@ def test_copy_to_a_server_and_back_as_binaries(tmp_path, server):
             "--from-host",
             "127.0.0.1",
             "--from-port",
-            str(server),
+            str(huedb_run_port),
             "--to-path",
             str(tmp_path / "back"),
         ],
@@ -242,5 +214,5 @@ def test_copy_to_a_server_and_back_as_binaries(tmp_path, server):
         huedb.PersistentClient(path=str(tmp_path / "src")).get_collection("col_a"),
         huedb.PersistentClient(path=str(tmp_path / "back")).get_collection("col_a"),
     )
-    remote = huedb.HttpClient(host="127.0.0.1", port=server)
+    remote = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port)
     assert remote.get_collection("col_b").configuration_json["embedding_function"]["name"] == "default"

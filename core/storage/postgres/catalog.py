@@ -9,6 +9,7 @@ from typing import Any
 from huedb.errors import NotFoundError, UniqueConstraintError
 from huedb.filters import INT64_MAX
 from huedb.storage.postgres.schema import hnsw_index_sql, index_name
+from huedb.storage.rows import collection_model
 from huedb.types import CollectionModel
 from huedb.validation import validate_tenant_or_database_name
 
@@ -102,21 +103,6 @@ def delete_database(conn: Any, name: str, tenant: str) -> None:
 
 
 # -- collections ---------------------------------------------------------------------
-def _model(row: tuple) -> CollectionModel:
-    cid, cid_uuid, name, metadata, configuration, dimension, seq, tenant, database = row
-    return CollectionModel(
-        id=cid_uuid,
-        name=name,
-        metadata=json.loads(metadata) if metadata else None,
-        configuration_json=json.loads(configuration),
-        dimension=dimension,
-        tenant=tenant,
-        database=database,
-        version=seq,
-        internal_id=cid,
-    )
-
-
 def insert_collection(
     conn: Any, name: str, metadata: dict[str, Any] | None, configuration: dict[str, Any], tenant: str, database: str
 ) -> CollectionModel:
@@ -135,14 +121,14 @@ def collection_by_name(conn: Any, name: str, tenant: str, database: str) -> Coll
     row = conn.execute(f"SELECT {_COLUMNS} {_FROM} WHERE c.did = %s AND c.name = %s", (did, name)).fetchone()
     if row is None:
         raise NotFoundError(f"Collection [{name}] does not exist")
-    return _model(row)
+    return collection_model(row)
 
 
 def collection_by_id(conn: Any, collection_id: str) -> CollectionModel:
     row = conn.execute(f"SELECT {_COLUMNS} {_FROM} WHERE c.id = %s", (str(collection_id),)).fetchone()
     if row is None:
         raise NotFoundError(f"Collection [{collection_id}] does not exist")
-    return _model(row)
+    return collection_model(row)
 
 
 def list_collections(
@@ -153,7 +139,7 @@ def list_collections(
         f"SELECT {_COLUMNS} {_FROM} WHERE c.did = %s ORDER BY c.cid LIMIT %s OFFSET %s",
         (did, *limit_offset(limit, offset)),
     )
-    return [_model(r) for r in rows]
+    return [collection_model(r) for r in rows]
 
 
 def all_collections(conn: Any, tenant: str | None, database: str | None) -> list[CollectionModel]:
@@ -162,7 +148,7 @@ def all_collections(conn: Any, tenant: str | None, database: str | None) -> list
     else:
         did = database_did(conn, database, tenant or "")
         rows = conn.execute(f"SELECT {_COLUMNS} {_FROM} WHERE c.did = %s ORDER BY c.cid", (did,))
-    return [_model(r) for r in rows]
+    return [collection_model(r) for r in rows]
 
 
 def count_collections(conn: Any, tenant: str, database: str) -> int:

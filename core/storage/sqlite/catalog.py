@@ -9,6 +9,7 @@ from typing import Any
 
 from huedb.errors import NotFoundError, UniqueConstraintError
 from huedb.filters import INT64_MAX
+from huedb.storage.rows import collection_model
 from huedb.types import CollectionModel
 from huedb.validation import validate_tenant_or_database_name
 
@@ -104,21 +105,6 @@ def delete_database(conn: sqlite3.Connection, name: str, tenant: str) -> list[st
 
 
 # -- collections -----------------------------------------------------------
-def _model(row: tuple) -> CollectionModel:
-    cid, cid_uuid, name, metadata, configuration, dimension, seq, tenant, database = row
-    return CollectionModel(
-        id=cid_uuid,
-        name=name,
-        metadata=json.loads(metadata) if metadata else None,
-        configuration_json=json.loads(configuration),
-        dimension=dimension,
-        tenant=tenant,
-        database=database,
-        version=seq,
-        internal_id=cid,
-    )
-
-
 def insert_collection(
     conn: sqlite3.Connection,
     name: str,
@@ -146,7 +132,7 @@ def get_collection_by_name(conn: sqlite3.Connection, name: str, tenant: str, dat
     ).fetchone()
     if row is None:
         raise NotFoundError(f"Collection [{name}] does not exist")
-    return _model(row)
+    return collection_model(row)
 
 
 def get_collection_by_id(conn: sqlite3.Connection, collection_id: str) -> CollectionModel:
@@ -156,7 +142,7 @@ def get_collection_by_id(conn: sqlite3.Connection, collection_id: str) -> Collec
     ).fetchone()
     if row is None:
         raise NotFoundError(f"Collection [{collection_id}] does not exist")
-    return _model(row)
+    return collection_model(row)
 
 
 def list_collections(
@@ -168,7 +154,7 @@ def list_collections(
         "WHERE c.did=? ORDER BY c.cid LIMIT ? OFFSET ?",
         (did, *limit_offset(limit, offset)),
     )
-    return [_model(r) for r in rows]
+    return [collection_model(r) for r in rows]
 
 
 def all_collections(conn: sqlite3.Connection, did: int | None = None) -> list[CollectionModel]:
@@ -178,7 +164,7 @@ def all_collections(conn: sqlite3.Connection, did: int | None = None) -> list[Co
         f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did {where} ORDER BY c.cid",
         params,
     )
-    return [_model(r) for r in rows]
+    return [collection_model(r) for r in rows]
 
 
 def count_collections(conn: sqlite3.Connection, tenant: str, database: str) -> int:
