@@ -37,7 +37,12 @@ def test_the_wire_codec_imports_only_types_errors_and_numpy():
     modules = _imports(REPO / "core" / "wire.py")
     third_party = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names) - {"__future__", "huedb"}
     assert third_party == {"numpy"}
-    assert {m for m in modules if m.startswith("huedb")} <= {"huedb.types", "huedb.errors", "huedb.sparse", "huedb.wire_schema"}
+    assert {m for m in modules if m.startswith("huedb")} <= {
+        "huedb.types",
+        "huedb.errors",
+        "huedb.sparse",
+        "huedb.wire_schema",
+    }
 
 
 def test_no_module_under_api_imports_the_server():
