@@ -66,10 +66,15 @@ def create_like(client: Any, name: str, configuration_json: dict[str, Any], meta
     """get_or_create a collection with the source's configuration, metadata and persisted EF."""
     configuration = plain_configuration(configuration_json)
     ef_spec = (configuration_json or {}).get("embedding_function")
-    kwargs: dict[str, Any] = {"configuration": configuration, "metadata": metadata or None}
     if ef_spec is None:
-        kwargs["embedding_function"] = None  # the source has no EF: do not give it the default one
-    return client.get_or_create_collection(name, **kwargs)
+        # The source stores no EF (reopened, Chroma and huedb alike embed with the default
+        # one). The client's create rule would store "no EF" (legacy) for embedding_function
+        # =None next to a configuration, so the copy goes through the ServerAPI, which keeps
+        # the configuration exactly as given.
+        config = {**configuration, "embedding_function": None}
+        client._server.create_collection(name, config, metadata or None, True, **client._scope())
+        return client.get_collection(name)
+    return client.get_or_create_collection(name, configuration=configuration, metadata=metadata or None)
 
 
 def collection_header(collection: Any) -> dict[str, Any]:
