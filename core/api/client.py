@@ -348,11 +348,7 @@ class Client(_Base):
     def _vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
         """Compacts storage and rebuilds indexes (``huedb vacuum``); ``progress(done, total,
         what)`` follows each step where the engine reports them (embedded)."""
-        vacuum: Callable[..., None] = self._server.vacuum
-        if progress is not None and _takes_progress(vacuum):
-            vacuum(progress=progress)
-        else:
-            vacuum()
+        self._server.vacuum(progress=progress)
 
 
 def EphemeralClient(
@@ -391,9 +387,3 @@ def RustClient(
     if path is None:
         return EphemeralClient(settings, tenant, database)
     return PersistentClient(path, settings, tenant, database)
-
-
-def _takes_progress(fn: Callable[..., Any]) -> bool:
-    import inspect
-
-    return "progress" in inspect.signature(fn).parameters

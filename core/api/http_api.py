@@ -13,7 +13,7 @@ of the request size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -124,7 +124,7 @@ class HttpAPI:
     def reset(self) -> bool:
         return bool(self._request("POST", "/reset"))
 
-    def vacuum(self) -> None:
+    def vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
         raise NotImplementedFeatureError("vacuum runs on the server's machine: use `huedb vacuum --path ...` there")
 
     # -- tenants and databases --------------------------------------------

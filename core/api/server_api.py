@@ -13,7 +13,7 @@ same functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from huedb.config import Settings
@@ -33,7 +33,9 @@ class ServerAPI(Protocol):
 
     def reset(self) -> bool: ...
 
-    def vacuum(self) -> None: ...
+    def vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
+        """Compacts storage and rebuilds indexes; ``progress(done, total, what)`` after each step."""
+        ...
 
     def close(self) -> None: ...
 
