@@ -21,8 +21,13 @@ def check_space(space: str) -> str:
     return space
 
 
+def row_norms(x: np.ndarray) -> np.ndarray:
+    """(n, 1) L2 norms of the rows, without np.linalg.norm's full-size temporary."""
+    return np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
+
+
 def normalize_rows(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms = row_norms(x)
     norms[norms == 0] = 1.0
     return x / norms
 

@@ -66,3 +66,17 @@ def test_endless_upserts_keep_the_graph_bounded_and_exact_answers_right():
     truth, true_d = exact_search(q, current, labels, 5, "l2")
     assert np.mean([len(set(a) & set(b)) / 5 for a, b in zip(found, truth)]) >= 0.95
     np.testing.assert_allclose(seg.get_vectors(labels), current, rtol=1e-5, atol=1e-6)
+
+
+def test_a_whole_batch_goes_straight_into_the_graph_and_a_small_one_waits_in_the_buffer(tmp_path):
+    seg = HnswlibSegment(DIM, "l2", dict(CONFIG), tmp_path)
+    big = vecs(120, 7)
+    seg.add(np.arange(120, dtype=np.int64), big, seq=1)  # >= batch_size, empty buffer: no buffer copy
+    assert len(seg._buffer) == 0 and seg._index.element_count == 120
+    seg.add(np.arange(120, 130, dtype=np.int64), vecs(10, 8), seq=2)  # < batch_size: buffered
+    assert len(seg._buffer) == 10
+    seg.add(np.arange(130, 200, dtype=np.int64), vecs(70, 9), seq=3)  # buffer not empty: joins it, then flushes
+    assert len(seg._buffer) == 0 and seg._index.element_count == 200
+    found, dist = seg.query(big[:5], 1)
+    assert found[:, 0].tolist() == [0, 1, 2, 3, 4] and np.allclose(dist[:, 0], 0.0)
+    np.testing.assert_array_equal(seg.get_vectors(np.arange(5)), big[:5])

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import hnswlib
 import numpy as np
 
+from huedb.distance import row_norms
 from huedb.hookspecs import hookimpl
 from huedb.index import exact_search_limit
 from huedb_plugins.index import atomic
@@ -184,9 +185,12 @@ class HnswlibSegment:
         self._mark_deleted(gone)
         if len(gone):  # their graph elements are dead: the flush inserts them anew
             self._retired = np.union1d(self._retired, gone)
-        self._buffer.upsert(labels, vectors)
-        if len(self._buffer) >= self._cfg["batch_size"]:
-            self._flush()
+        if len(self._buffer) == 0 and len(labels) >= self._cfg["batch_size"]:
+            self._flush(labels, vectors)  # a whole batch goes straight in: no buffer copy
+        else:
+            self._buffer.upsert(labels, vectors)
+            if len(self._buffer) >= self._cfg["batch_size"]:
+                self._flush()
         self._seq = max(self._seq, int(seq))
         self._wrote(len(labels))
 
@@ -329,15 +333,19 @@ class HnswlibSegment:
         slots[again] = fresh
         return slots
 
-    def _flush(self) -> None:
-        """Moves the whole buffer into the graph in one add_items call."""
-        n = len(self._buffer)
+    def _flush(self, labels: np.ndarray | None = None, vectors: np.ndarray | None = None) -> None:
+        """Moves the whole buffer, or the given batch when the buffer is empty, into the
+        graph in one add_items call."""
+        if labels is None or vectors is None:
+            labels, vectors = self._buffer.labels, self._buffer.vectors  # views: the buffer is cleared below
+        n = len(labels)
         if n == 0:
             return
         if self._index is not None and self._should_compact():
+            if len(self._buffer) == 0:
+                self._buffer.upsert(labels, vectors)
             self._compact()
             return
-        labels, vectors = self._buffer.labels, self._buffer.vectors  # views: the buffer is cleared below
         if self._index is None:
             self._index = self._new_graph(max(INITIAL_CAPACITY, n))
         needed = self._index.element_count + n  # an upper bound: at most one new element per item
@@ -345,7 +353,7 @@ class HnswlibSegment:
         if needed > capacity:
             self._index.resize_index(max(needed, math.ceil(capacity * self._cfg["resize_factor"])))
         self._index.add_items(vectors, self._new_slots(labels), num_threads=self._cfg["num_threads"])
-        self._live.upsert(labels, np.linalg.norm(vectors, axis=1, keepdims=True))
+        self._live.upsert(labels, row_norms(vectors))
         self._buffer.clear()
 
     def _new_graph(self, capacity: int) -> hnswlib.Index:
@@ -372,7 +380,7 @@ class HnswlibSegment:
         self._new_graph(max(INITIAL_CAPACITY, len(labels)))
         if len(labels):
             self._index.add_items(vectors, labels, num_threads=self._cfg["num_threads"])
-            self._live.upsert(labels, np.linalg.norm(vectors, axis=1, keepdims=True))
+            self._live.upsert(labels, row_norms(vectors))
 
     def _graph_vectors(self, labels: np.ndarray) -> np.ndarray:
         slots = self._slot_of(labels)
