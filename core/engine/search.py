@@ -21,6 +21,7 @@ from huedb.engine.search_plan import KnnSpec, SearchPlan, parse_read_level, pars
 from huedb.engine.search_rank import Domain, evaluate, group, knn_domain, ranked
 from huedb.errors import InvalidArgumentError
 from huedb.index import exact_search_limit
+from huedb.index_schema import check_filters
 from huedb.storage import ReadTx
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
 
@@ -51,6 +52,7 @@ class SearchEngine(EngineBase):
     # -- one search ----------------------------------------------------------------
     def _run(self, tx: ReadTx, model: CollectionModel, plan: SearchPlan) -> dict[str, Any]:
         cid = model.storage_key
+        check_filters(model.schema, plan.where, None)
         allowed = None
         if plan.where is not None or plan.ids is not None:
             allowed = self._allowed(tx, cid, plan)
