@@ -21,6 +21,7 @@ from huedb.api.data_include import data_include, finish_data
 from huedb.api.schema import Schema
 from huedb.api.search import ReadLevel, SearchResult, run_search
 from huedb.api.server_api import ServerAPI
+from huedb.api.sparse_fill import fill_sparse
 from huedb.api.types import IndexingStatus, decode_sparse_values
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
@@ -255,7 +256,9 @@ class Collection(ForkMixin):
         )
 
     def _vectors(self, request: WriteRequest) -> np.ndarray | None:
-        """The request's embeddings, or (only now that the request is valid) the embedding function's."""
+        """The request's embeddings, or (only now that the request is valid) the embedding function's;
+        fills the schema's sparse vector index from each record's source text first."""
+        fill_sparse(self, request)
         if not request.needs_embedding():
             return request.embeddings
         return self._embed(request.documents, request.images, request.uris, query=False)
