@@ -16,6 +16,18 @@ from huedb.api.client import AdminClient as _AdminClient
 from huedb.api.client import Client as _Client
 from huedb.api.client import EphemeralClient, PersistentClient, RustClient
 from huedb.api.collection import Collection, GetResult, QueryResult
+from huedb.api.schema import (
+    BoolInvertedIndexConfig,
+    FloatInvertedIndexConfig,
+    FtsIndexConfig,
+    HnswIndexConfig,
+    IntInvertedIndexConfig,
+    Schema,
+    SpannIndexConfig,
+    SparseVectorIndexConfig,
+    StringInvertedIndexConfig,
+    VectorIndexConfig,
+)
 from huedb.api.types import (
     URI,
     CollectionMetadata,
@@ -95,6 +107,16 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BoolInvertedIndexConfig",
+    "FloatInvertedIndexConfig",
+    "FtsIndexConfig",
+    "HnswIndexConfig",
+    "IntInvertedIndexConfig",
+    "Schema",
+    "SpannIndexConfig",
+    "SparseVectorIndexConfig",
+    "StringInvertedIndexConfig",
+    "VectorIndexConfig",
     "K",
     "Key",
     "Knn",

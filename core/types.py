@@ -36,6 +36,9 @@ class CollectionModel:
     tenant: str
     database: str
     version: int = 0
+    #: the index schema given at creation (Chroma's JSON, without the vector index settings,
+    #: which are the configuration's; see huedb.index_schema), None for Chroma's default
+    schema: dict[str, Any] | None = None
     #: the storage backend's key for the collection (never sent over the wire)
     internal_id: int | None = field(default=None, repr=False)
 

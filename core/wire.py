@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from huedb.errors import InvalidArgumentError
+from huedb.index_schema import is_default, normalize, served, stored
 from huedb.types import QUERY_INCLUDE, RECORD_FIELDS, CollectionModel, GetResult, QueryResult
-from huedb.wire_schema import collection_schema
 
 #: what ``include`` may name on the wire: ``data`` is loaded client side, never sent
 INCLUDE_VALUES: tuple[str, ...] = tuple(i for i in QUERY_INCLUDE if i != "data")
@@ -43,7 +43,7 @@ def collection_json(model: CollectionModel) -> dict[str, Any]:
         "database": model.database,
         "log_position": 0,
         "version": model.version,
-        "schema": collection_schema(model.configuration_json),
+        "schema": served(model.schema, model.configuration_json),
     }
 
 
@@ -57,7 +57,19 @@ def collection_from_json(data: Mapping[str, Any]) -> CollectionModel:
         tenant=data["tenant"],
         database=data["database"],
         version=data.get("version") or 0,
+        schema=_stored_schema(data.get("schema")),
     )
+
+
+def _stored_schema(schema: Any) -> dict[str, Any] | None:
+    """The served schema as the server stores it (None: Chroma's default)."""
+    if not isinstance(schema, dict):
+        return None
+    try:
+        full = normalize(schema)
+    except InvalidArgumentError:  # a server's schema huedb could not create: kept as it came
+        return schema
+    return None if is_default(full) else stored(full)
 
 
 # -- body field checks -------------------------------------------------------

@@ -16,7 +16,6 @@ import pytest
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "chromadb_names.json").read_text())
 MODULES = sorted(FIXTURE["modules"])
 
-SCHEMA = "Chroma's index Schema and its index configs: the schema part of issue #12, not built yet"
 CMEK = "customer-managed encryption keys: a Chroma Cloud feature (part of Schema)"
 INTERNAL_API = "chromadb's internal client plumbing, not user-facing API"
 VALIDATION = "chromadb's internal request validation/normalisation helper; huedb validates in huedb.requests"
@@ -30,21 +29,6 @@ EF_NOT_YET = "not provided yet by huedb.utils.embedding_functions (the embedding
 #: chromadb names huedb does not provide, and why: {chromadb module: {name: reason}}
 NOT_PROVIDED: dict[str, dict[str, str]] = {
     "chromadb": {
-        **dict.fromkeys(
-            [
-                "Schema",
-                "BoolInvertedIndexConfig",
-                "FloatInvertedIndexConfig",
-                "FtsIndexConfig",
-                "HnswIndexConfig",
-                "IntInvertedIndexConfig",
-                "SpannIndexConfig",
-                "SparseVectorIndexConfig",
-                "StringInvertedIndexConfig",
-                "VectorIndexConfig",
-            ],
-            SCHEMA,
-        ),
         "Cmek": CMEK,
         "CloudClientArg": INTERNAL_API + " (CloudClient's argument record)",
         "chromadb": "the chromadb module object itself, a side effect of its own imports",
@@ -53,30 +37,6 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
         "telemetry": "huedb sends no telemetry (anonymized_telemetry is accepted and ignored); no module yet",
     },
     "chromadb.api.types": {
-        **dict.fromkeys(
-            [
-                "Schema",
-                "IndexConfig",
-                "ValueTypes",
-                *(
-                    f"{kind}{suffix}"
-                    for kind in (
-                        "BoolInverted",
-                        "FloatInverted",
-                        "Fts",
-                        "IntInverted",
-                        "StringInverted",
-                        "Vector",
-                        "SparseVector",
-                    )
-                    for suffix in ("IndexConfig", "IndexType")
-                ),
-                "HnswIndexConfig",
-                "SpannIndexConfig",
-                *(f"{t}ValueType" for t in ("Bool", "Float", "FloatList", "Int", "SparseVector", "String")),
-            ],
-            SCHEMA,
-        ),
         **dict.fromkeys(["Cmek", "CmekProvider"], CMEK),
         **dict.fromkeys(
             [

@@ -81,8 +81,9 @@ def test_model_schema_and_indexing_status(client):
     model = col.get_model()
     assert model["name"] == col._model["name"] == "model_c"
     assert (model["id"], model["metadata"]) == (str(col.id), {"m": True})
-    # huedb keeps no Chroma index schema yet: the schema is None (the server sends null)
-    assert col.schema is None
+    # no schema given: Chroma's default schema, its vector index as configured
+    assert isinstance(col.schema, huedb.Schema)
+    assert col.schema.serialize_to_json()["keys"]["#embedding"]["float_list"]["vector_index"]["config"]["space"] == "l2"
     # every write is indexed before it is acknowledged
     status = col.get_indexing_status()
     assert (status.num_indexed_ops, status.num_unindexed_ops, status.total_ops) == (2, 0, 2)

@@ -41,7 +41,7 @@ def test_the_wire_codec_imports_only_types_errors_and_numpy():
         "huedb.types",
         "huedb.errors",
         "huedb.sparse",
-        "huedb.wire_schema",
+        "huedb.index_schema",
     }
 
 

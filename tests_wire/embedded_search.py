@@ -12,7 +12,8 @@ from huedb.execution.expression import Search
 data = json.load(sys.stdin)
 records = data["records"]
 client = huedb.EphemeralClient()
-col = client.create_collection("wire-search", configuration={"index": {"name": "exact"}})
+# "schema": the JSON chromadb's Schema.serialize_to_json() gives, when the wire side used one
+col = client.create_collection("wire-search", configuration={"index": {"name": "exact"}}, schema=data.get("schema"))
 metadatas = [
     {k: SparseVector.from_dict(v) if isinstance(v, dict) else v for k, v in r["metadata"].items()} for r in records
 ]
@@ -20,7 +21,7 @@ col.add(
     ids=[r["id"] for r in records],
     embeddings=[r["embedding"] for r in records],
     documents=[r["document"] for r in records],
-    metadatas=metadatas,
+    metadatas=[md or None for md in metadatas],
 )
 out = []
 for batch in data["batches"]:

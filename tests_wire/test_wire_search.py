@@ -71,8 +71,8 @@ def _batches() -> list[list[Search]]:
     ]
 
 
-def _embedded(records: list[dict], batches: list[list[Search]]) -> list[dict]:
-    payload = {"records": records, "batches": [[s.to_dict() for s in b] for b in batches]}
+def _embedded(records: list[dict], batches: list[list[Search]], schema: dict | None = None) -> list[dict]:
+    payload = {"records": records, "batches": [[s.to_dict() for s in b] for b in batches], "schema": schema}
     done = subprocess.run(
         [SERVER_PYTHON, str(REPO / "tests_wire" / "embedded_search.py")],
         input=json.dumps(payload),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from huedb.api.collection import Collection
+from huedb.api.schema_json import schema_request
 from huedb.api.server_api import ServerAPI
 from huedb.auth import UserIdentity
 from huedb.config import Settings, get_settings
@@ -255,6 +256,9 @@ class Client(_Base):
                 f"configuration must be a dict such as {{'hnsw': {{'space': 'cosine'}}}}, got "
                 f"{type(configuration).__name__}"
             )
+        schema_json, schema_ef, schema_sets = schema_request(schema)
+        if schema_ef is not None and embedding_function is DEFAULT_EF:
+            embedding_function = schema_ef  # the schema's VectorIndexConfig(embedding_function=...)
         configuration_given = bool(configuration)
         configuration = dict(configuration or {})
         validate_request({k: v for k, v in configuration.items() if k != "embedding_function"}, metadata)
@@ -278,10 +282,12 @@ class Client(_Base):
             ef = rebuild(spec, name, self._settings)
         else:
             spec = serialize(ef) if ef is not None else {"type": "legacy"}
-        if ef is not None and not ef_is_legacy(ef) and spec and spec.get("type") != "legacy":
+        if ef is not None and not ef_is_legacy(ef) and spec and spec.get("type") != "legacy" and not schema_sets:
             self._check_space(name, ef, configuration, metadata)
         configuration["embedding_function"] = spec
-        model = self._server.create_collection(name, configuration, metadata, get_or_create, **self._scope())
+        model = self._server.create_collection(
+            name, configuration, metadata, get_or_create, **self._scope(), schema=schema_json
+        )
         if get_or_create:
             # An existing collection keeps its own embedding function.
             given = embedding_function if config_ef is None else config_ef
@@ -338,7 +344,7 @@ class Client(_Base):
             model = self._server.get_collection(name, **self._scope())
         except NotFoundError:
             return self.create_collection(
-                name, configuration, metadata, embedding_function, data_loader, get_or_create=True
+                name, configuration, metadata, embedding_function, data_loader, get_or_create=True, schema=schema
             )
         return self._wrap(model, embedding_function, data_loader)
 

@@ -18,12 +18,15 @@ import numpy as np
 
 from huedb.api.collection_fork import ForkMixin
 from huedb.api.data_include import data_include, finish_data
+from huedb.api.schema import Schema
 from huedb.api.search import ReadLevel, SearchResult, run_search
 from huedb.api.server_api import ServerAPI
+from huedb.api.sparse_fill import fill_sparse
 from huedb.api.types import IndexingStatus, decode_sparse_values
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import Search  # noqa: F401 - chromadb exports it here
+from huedb.index_schema import served
 from huedb.requests import (
     WriteRequest,
     as_list,
@@ -98,11 +101,10 @@ class Collection(ForkMixin):
         return self._embedding_function
 
     @property
-    def schema(self) -> Any:
-        """The collection's index schema as stored with it. huedb does not keep Chroma's index
-        schema yet (it indexes every metadata field and every document), so this is None, as the
-        server sends ``"schema": null``."""
-        return getattr(self._model, "schema", None)
+    def schema(self) -> Schema:
+        """The collection's index schema (``huedb.Schema``): what it was created with, its vector
+        index as the collection is configured; Chroma's default schema when none was given."""
+        return Schema.deserialize_from_json(served(self._model.schema, self._model.configuration_json))
 
     def get_model(self) -> CollectionModel:
         """The collection's model (id, name, metadata, configuration_json, dimension, tenant,
@@ -254,7 +256,9 @@ class Collection(ForkMixin):
         )
 
     def _vectors(self, request: WriteRequest) -> np.ndarray | None:
-        """The request's embeddings, or (only now that the request is valid) the embedding function's."""
+        """The request's embeddings, or (only now that the request is valid) the embedding function's;
+        fills the schema's sparse vector index from each record's source text first."""
+        fill_sparse(self, request)
         if not request.needs_embedding():
             return request.embeddings
         return self._embed(request.documents, request.images, request.uris, query=False)

@@ -165,9 +165,16 @@ class HttpAPI:
         get_or_create: bool = False,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
+        schema: dict[str, Any] | None = None,
     ) -> CollectionModel:
         metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
-        body = {"name": name, "configuration": configuration, "metadata": metadata, "get_or_create": get_or_create}
+        body = {
+            "name": name,
+            "configuration": configuration,
+            "metadata": metadata,
+            "schema": schema,
+            "get_or_create": get_or_create,
+        }
         return self._model(self._request("POST", f"{self._db(tenant, database)}/collections", json=body))
 
     def get_collection(

@@ -1,7 +1,8 @@
 """Client-side preparation of searches: text queries become vectors before a search is sent.
 
 As chromadb's client does, a ``Knn`` whose query is a string is embedded with the collection's
-embedding function when it searches ``#embedding``; the Rank tree is rebuilt with the vector
+embedding function when it searches ``#embedding``, and with the sparse embedding function of
+the schema's sparse vector index when it searches that key; the Rank tree is rebuilt with the vector
 (``Rrf`` keeps its ranks, k and weights). The server never receives text queries.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from huedb.api.sparse_fill import embed_sparse_query
 from huedb.api.types import ReadLevel, SearchResult, decode_sparse_values
 from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import Abs, Div, Exp, Knn, Log, Max, Min, Mul, Rank, Rrf, Search, Sub, Sum
@@ -18,8 +20,8 @@ from huedb.execution.expression.where import key_name
 __all__ = ["ReadLevel", "SearchResult", "embed_text_queries", "http_search", "run_search"]
 
 
-def embed_text_queries(search: Search, embed: Callable[[str], list[float]]) -> Search:
-    """``search`` with every text Knn query replaced by ``embed(text)``."""
+def embed_text_queries(search: Search, embed: Callable[[str, str], Any]) -> Search:
+    """``search`` with every text Knn query replaced by ``embed(text, key)``."""
     if search._rank is None:
         return search
     return Search(
@@ -31,17 +33,12 @@ def embed_text_queries(search: Search, embed: Callable[[str], list[float]]) -> S
     )
 
 
-def _embed_rank(rank: Rank, embed: Callable[[str], list[float]]) -> Rank:
+def _embed_rank(rank: Rank, embed: Callable[[str, str], Any]) -> Rank:
     if isinstance(rank, Knn):
         if not isinstance(rank.query, str):
             return rank
-        if key_name(rank.key) != "#embedding":
-            raise InvalidArgumentError(
-                f"Cannot embed string query for key '{key_name(rank.key)}': no embedding function is "
-                "configured for this key. Pass the embedded vector (or a SparseVector) as the query"
-            )
         return Knn(
-            query=embed(rank.query),
+            query=embed(rank.query, key_name(rank.key)),
             key=rank.key,
             limit=rank.limit,
             default=rank.default,
@@ -74,7 +71,7 @@ def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
             search = Search.from_dict(search)
         if not isinstance(search, Search):
             raise InvalidArgumentError(f"searches[{i}] must be a Search, got {type(search).__name__}")
-        payloads.append(embed_text_queries(search, lambda text: _embed_one(collection, text)).to_dict())
+        payloads.append(embed_text_queries(search, lambda text, key: _embed_one(collection, text, key)).to_dict())
     level = getattr(read_level, "value", read_level)
     model = collection.get_model()
     result = collection._api._search(model.id, payloads, tenant=model.tenant, database=model.database, read_level=level)
@@ -83,7 +80,10 @@ def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
     return SearchResult(result)
 
 
-def _embed_one(collection: Any, text: str) -> list[float]:
+def _embed_one(collection: Any, text: str, key: str) -> Any:
+    """A text query: the collection's EF for ``#embedding``, the key's sparse EF for a sparse key."""
+    if key != "#embedding":
+        return embed_sparse_query(collection, key, text)
     return [float(x) for x in collection._embed([text], None, None, query=True)[0]]
 
 

@@ -65,6 +65,7 @@ class ServerAPI(Protocol):
         get_or_create: bool = False,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
+        schema: dict[str, Any] | None = None,
     ) -> CollectionModel: ...
 
     def get_collection(

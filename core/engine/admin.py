@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+from huedb import index_schema
 from huedb.configuration import apply_update, build_configuration, check_index_config
 from huedb.ef_persistence import validate_spec
 from huedb.engine.base import EngineBase
@@ -110,18 +111,30 @@ class AdminEngine(EngineBase):
         get_or_create: bool = False,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
+        schema: dict[str, Any] | None = None,
     ) -> CollectionModel:
         validate_collection_name(name)
         metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
+        index = index_schema.normalize(schema) if schema is not None else None
         if get_or_create:
             try:
-                return self.get_collection(name, tenant, database)
+                return self.get_collection(name, tenant, database)  # as Chroma: its own schema stays
             except NotFoundError:
                 pass
+        if index is not None:
+            configuration = index_schema.reconcile(index, configuration, metadata)
+            sparse = index_schema.sparse_index(index)
+            if sparse is not None:
+                validate_spec(
+                    index_schema.sparse_ef_spec(sparse[1]),
+                    f"schema keys[{sparse[0]!r}] sparse_vector_index embedding_function",
+                )
         stored = build_configuration(configuration, metadata)
         # The index plugin checks its own section now, so a bad value fails here, not at the first write.
         check_index_config(get_registry().get("index_segment", stored["index"]["name"]), stored)
         stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"))
+        if index is not None and not index_schema.is_default(index):
+            stored["schema"] = index_schema.stored(index)  # kept in the configuration's JSON
         with self.storage.write() as tx:
             try:
                 return tx.insert_collection(name, metadata, stored, tenant, database)
@@ -225,6 +238,8 @@ class AdminEngine(EngineBase):
             stored["embedding_function"] = (
                 ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
             )
+            if model.schema is not None:
+                stored["schema"] = model.schema
         with self.segments.write_lock(model.storage_key):
             with self.storage.write() as tx:
                 tx.update_collection(model.storage_key, new_name, new_metadata, stored)

@@ -18,6 +18,7 @@ from huedb.distance import exact_search
 from huedb.engine.base import EngineBase
 from huedb.errors import InvalidArgumentError
 from huedb.index import exact_search_limit
+from huedb.index_schema import check_filters
 from huedb.requests import validate_get, validate_query
 from huedb.storage import ReadTx, Records
 from huedb.types import (
@@ -54,6 +55,7 @@ class ReadEngine(EngineBase):
         fields = _fields(include)
         with self.storage.read() as tx:
             model = self._scoped(tx, collection_id, tenant, database)
+            check_filters(model.schema, where, where_document)
             selection = self.storage.selection(model.storage_key, ids, where, where_document)
             if ids is None:
                 found = tx.select_records(selection, fields, limit, offset)
@@ -88,6 +90,7 @@ class ReadEngine(EngineBase):
         fields = _fields(include)
         with self.storage.read() as tx:
             model = self._scoped(tx, collection_id, tenant, database)
+            check_filters(model.schema, where, where_document)
             if model.dimension is not None and queries.shape[1] != model.dimension:
                 raise InvalidArgumentError(
                     f"Collection expecting embedding with dimension of {model.dimension}, got {queries.shape[1]}"

@@ -21,6 +21,7 @@ from huedb.engine.search_plan import KnnSpec, SearchPlan, parse_read_level, pars
 from huedb.engine.search_rank import Domain, evaluate, group, knn_domain, ranked
 from huedb.errors import InvalidArgumentError
 from huedb.index import exact_search_limit
+from huedb.index_schema import check_filters, sparse_index
 from huedb.storage import ReadTx
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
 
@@ -51,6 +52,7 @@ class SearchEngine(EngineBase):
     # -- one search ----------------------------------------------------------------
     def _run(self, tx: ReadTx, model: CollectionModel, plan: SearchPlan) -> dict[str, Any]:
         cid = model.storage_key
+        check_filters(model.schema, plan.where, None)
         allowed = None
         if plan.where is not None or plan.ids is not None:
             allowed = self._allowed(tx, cid, plan)
@@ -153,13 +155,18 @@ class SearchEngine(EngineBase):
                 f"{spec.path}.key: a sparse vector query searches a metadata key holding sparse vectors, not {spec.key}"
             )
         cid = model.storage_key
-        if not tx.sparse_keys(cid, [spec.key]):
+        index = sparse_index(model.schema)
+        declared = index is not None and index[0] == spec.key
+        if not declared and not tx.sparse_keys(cid, [spec.key]):
             raise InvalidArgumentError(
-                f"{spec.path}.key: no sparse vector index on {spec.key!r}: no record holds a sparse vector there"
+                f"{spec.path}.key: no sparse vector index on {spec.key!r}: the schema declares none and no "
+                "record holds a sparse vector there"
             )
         if allowed is not None and len(allowed) == 0:
             return _EMPTY, np.zeros(0, dtype=np.float32)
         indices, values = spec.sparse
+        if declared and index is not None and index[1].get("bm25"):
+            values = values * bm25_idf(tx, cid, spec.key, indices)
         rids, dots = tx.sparse_knn(cid, spec.key, indices, values, spec.limit, allowed)
         # Chroma's sparse Knn measure: 1 - query . document (lower is better).
         return np.asarray(rids, dtype=np.int64), np.float32(1.0) - np.asarray(dots, dtype=np.float32)
@@ -193,6 +200,14 @@ class SearchEngine(EngineBase):
             out["scores"] = [None if scores is None else _score(float(scores[i])) for i in kept]
         out["select"] = list(select)
         return out
+
+
+def bm25_idf(tx: ReadTx, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
+    """BM25's IDF of each query term from the snapshot's statistics: ln(1 + (N - df + 0.5) / (df + 0.5)),
+    N the records holding a sparse vector under ``key``, df those holding the term (always > 0)."""
+    n, _ = tx.sparse_stats(cid, key)
+    df = np.asarray(tx.sparse_df(cid, key, indices), dtype=np.float64)
+    return np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
 
 def _score(value: float) -> float | None:

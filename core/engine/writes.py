@@ -17,6 +17,7 @@ import numpy as np
 from huedb.engine.base import EngineBase
 from huedb.errors import InvalidArgumentError
 from huedb.index import IndexSegment
+from huedb.index_schema import check_filters
 from huedb.requests import validate_delete, validate_write
 from huedb.storage import NewRecords, RecordChanges
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
@@ -176,6 +177,7 @@ class WriteEngine(EngineBase):
     ) -> int:
         req = validate_delete(ids, where, where_document, limit)
         model = self._collection(collection_id, tenant, database)
+        check_filters(model.schema, req.where, req.where_document)
         cid = model.storage_key
         selection = self.storage.selection(cid, req.ids, req.where, req.where_document)
         with self.segments.write_lock(cid):

@@ -31,9 +31,9 @@ async def create_collection(ctx: Ctx):
     configuration = wire.opt_dict(body, "configuration")
     metadata = wire.opt_dict(body, "metadata")
     get_or_create = wire.opt_bool(body, "get_or_create")
-    # "schema" (Chroma's index schema) is accepted and ignored: huedb indexes every field.
+    schema = wire.opt_dict(body, "schema")  # Chroma's index schema (huedb.index_schema)
     model = await ctx.call(
-        ctx.api.create_collection, name, configuration, metadata, get_or_create, ctx.tenant, ctx.database
+        ctx.api.create_collection, name, configuration, metadata, get_or_create, ctx.tenant, ctx.database, schema
     )
     return wire.collection_json(model)
 
