@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from huedb.api.schema_json import from_json, to_json
 from huedb.index_schema import DOCUMENT, EMBEDDING
@@ -84,6 +84,13 @@ class SparseVectorIndexConfig(BaseModel):
     embedding_function: Any | None = None
     source_key: str | None = None
     bm25: bool | None = None
+
+    @field_validator("source_key", mode="before")
+    @classmethod
+    def _key_name(cls, value: Any) -> Any:
+        # K.DOCUMENT (a Key) works, as on chromadb; Key is not imported: expression imports this module
+        name = getattr(value, "name", None)
+        return name if type(value).__name__ == "Key" and isinstance(name, str) else value
 
 
 IndexConfig = Union[  # noqa: UP007 - chromadb's alias, usable at run time

@@ -1,5 +1,5 @@
 """LangChain vector store backed by huedb (no chromadb needed)."""
 
-from langchain_huedb.vectorstores import HuedbVectorStore
+from langchain_huedb.vectorstores import HuedbRetriever, HuedbVectorStore
 
-__all__ = ["HuedbVectorStore"]
+__all__ = ["HuedbRetriever", "HuedbVectorStore"]

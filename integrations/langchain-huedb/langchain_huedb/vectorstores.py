@@ -10,17 +10,20 @@ from __future__ import annotations
 import base64
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from langchain_core.vectorstores import VectorStore
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 import huedb
+from huedb.api.hybrid import bm25_schema, hybrid_search, sparse_key
 
 DEFAULT_K = 4
 #: what a query returns unless told otherwise
@@ -32,15 +35,12 @@ def _metadata_in(metadata: dict | None) -> dict | None:
     return dict(metadata) if metadata else None
 
 
-def _docs_and_scores(result: Any) -> list[tuple[Document, float]]:
-    """The first query's rows as (Document, distance), skipping records without a document."""
-    return [
-        (Document(page_content=text, metadata=meta or {}, id=rid), float(dist))
-        for rid, text, meta, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
-        )
-        if text is not None
-    ]
+def _document(rid: str, text: str, meta: dict | None, sparse_key: str | None) -> Document:
+    """A LangChain Document of a record; the BM25 vector a hybrid collection keeps in metadata
+    under ``sparse_key`` is index data, not the user's metadata, and is left out."""
+    if meta and sparse_key is not None and sparse_key in meta:
+        meta = {k: v for k, v in meta.items() if k != sparse_key}
+    return Document(page_content=text, metadata=meta or {}, id=rid)
 
 
 def _squared_l2_relevance(distance: float) -> float:
@@ -101,6 +101,7 @@ class HuedbVectorStore(VectorStore):
         *,
         ssl: bool = False,
         collection: huedb.Collection | None = None,
+        hybrid: bool = False,
     ) -> None:
         sources = {"persist_directory": persist_directory, "host": host, "chroma_cloud_api_key": chroma_cloud_api_key}
         given = [name for name, value in sources.items() if value is not None]
@@ -139,6 +140,8 @@ class HuedbVectorStore(VectorStore):
         self._collection_name = collection.name if collection is not None else collection_name
         self._collection_metadata = collection_metadata
         self._collection_configuration = collection_configuration
+        # hybrid=True: a new collection gets a BM25 index on its documents (hybrid_search needs one)
+        self._collection_schema = bm25_schema() if hybrid else None
         self.override_relevance_score_fn = relevance_score_fn
         self._huedb_collection: huedb.Collection | None
         if collection is not None:
@@ -160,6 +163,7 @@ class HuedbVectorStore(VectorStore):
             name=self._collection_name,
             metadata=self._collection_metadata,
             configuration=self._collection_configuration,
+            **({"schema": self._collection_schema} if self._collection_schema is not None else {}),
             **self._ef_kwargs(),
         )
 
@@ -168,6 +172,27 @@ class HuedbVectorStore(VectorStore):
         if self._huedb_collection is None:
             raise ValueError("The collection was deleted: call reset_collection() to create it again")
         return self._huedb_collection
+
+    @property
+    def _sparse_key(self) -> str | None:
+        """The key of the collection's sparse (BM25) index, read once per collection."""
+        collection = self._collection
+        if getattr(self, "_sparse_key_of", (None, None))[0] is not collection:
+            self._sparse_key_of = (collection, sparse_key(collection))
+        return self._sparse_key_of[1]
+
+    def _document(self, rid: str, text: str, meta: dict | None) -> Document:
+        return _document(rid, text, meta, self._sparse_key)
+
+    def _docs_and_scores(self, result: Any) -> list[tuple[Document, float]]:
+        """The first query's rows as (Document, distance), skipping records without a document."""
+        return [
+            (self._document(rid, text, meta), float(dist))
+            for rid, text, meta, dist in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+            )
+            if text is not None
+        ]
 
     @property
     def client(self) -> huedb.ClientAPI:
@@ -362,7 +387,7 @@ class HuedbVectorStore(VectorStore):
             return []
         result = self._collection.get(ids=ids, include=["documents", "metadatas"])
         return [
-            Document(page_content=text, metadata=meta or {}, id=rid)
+            self._document(rid, text, meta)
             for rid, text, meta in zip(result["ids"], result["documents"], result["metadatas"])
             if text is not None
         ]
@@ -388,7 +413,7 @@ class HuedbVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """(document, distance) pairs, nearest first: lower is more similar."""
         result = self._query(query=query, k=k, filter=filter, where_document=where_document, **kwargs)
-        return _docs_and_scores(result)
+        return self._docs_and_scores(result)
 
     def similarity_search_by_vector(
         self,
@@ -400,7 +425,7 @@ class HuedbVectorStore(VectorStore):
     ) -> list[Document]:
         """The ``k`` documents nearest to ``embedding``."""
         result = self._query(embedding=embedding, k=k, filter=filter, where_document=where_document, **kwargs)
-        return [doc for doc, _ in _docs_and_scores(result)]
+        return [doc for doc, _ in self._docs_and_scores(result)]
 
     def similarity_search_by_vector_with_relevance_scores(
         self,
@@ -413,7 +438,7 @@ class HuedbVectorStore(VectorStore):
         """(document, distance) pairs for ``embedding``, nearest first (as ``langchain_chroma``:
         despite the name, the score is the distance; lower is more similar)."""
         result = self._query(embedding=embedding, k=k, filter=filter, where_document=where_document, **kwargs)
-        return _docs_and_scores(result)
+        return self._docs_and_scores(result)
 
     def similarity_search_with_vectors(
         self,
@@ -433,7 +458,7 @@ class HuedbVectorStore(VectorStore):
             **kwargs,
         )
         return [
-            (Document(page_content=text, metadata=meta or {}, id=rid), np.asarray(vec))
+            (self._document(rid, text, meta), np.asarray(vec))
             for rid, text, meta, vec in zip(
                 result["ids"][0], result["documents"][0], result["metadatas"][0], result["embeddings"][0]
             )
@@ -501,7 +526,7 @@ class HuedbVectorStore(VectorStore):
             **kwargs,
         )
         rows = [
-            (Document(page_content=text, metadata=meta or {}, id=rid), vec)
+            (self._document(rid, text, meta), vec)
             for rid, text, meta, vec in zip(
                 result["ids"][0], result["documents"][0], result["metadatas"][0], result["embeddings"][0]
             )
@@ -534,6 +559,53 @@ class HuedbVectorStore(VectorStore):
             where_document=where_document,
             **kwargs,
         )
+
+    # -- hybrid (dense + BM25) ---------------------------------------------
+    def hybrid_search_with_score(
+        self,
+        query: str,
+        k: int = DEFAULT_K,
+        filter: dict[str, Any] | None = None,  # noqa: A002
+        where_document: dict[str, Any] | None = None,
+        alpha: float = 0.5,
+        fetch_k: int | None = None,
+        rrf_k: int = 60,
+    ) -> list[tuple[Document, float]]:
+        """(document, fused score) pairs by reciprocal rank fusion of the dense query and a BM25
+        query on the collection's sparse index (create the store with ``hybrid=True``), best
+        first; the score is Rrf's, lower is better. ``alpha`` weighs the dense side (1: dense
+        only, 0: BM25 only); each side contributes its ``fetch_k`` best (default max(50, 4k))."""
+        embedding = self._embedding_function.embed_query(query) if self._embedding_function is not None else None
+        rows = hybrid_search(
+            self._collection,
+            query,
+            embedding=embedding,
+            k=k,
+            where=filter,
+            where_document=where_document,
+            alpha=alpha,
+            rrf_k=rrf_k,
+            fetch_k=fetch_k,
+            key=self._sparse_key,
+        )
+        return [
+            (self._document(row["id"], row["document"], row.get("metadata")), float(row["score"] or 0.0))
+            for row in rows
+            if row.get("document") is not None
+        ]
+
+    def hybrid_search(self, query: str, k: int = DEFAULT_K, **kwargs: Any) -> list[Document]:
+        """The ``k`` best documents for ``query`` by dense + BM25 fusion (see ``hybrid_search_with_score``)."""
+        return [doc for doc, _ in self.hybrid_search_with_score(query, k, **kwargs)]
+
+    async def ahybrid_search(self, query: str, k: int = DEFAULT_K, **kwargs: Any) -> list[Document]:
+        return await run_in_executor(None, self.hybrid_search, query, k, **kwargs)
+
+    def as_retriever(self, **kwargs: Any) -> HuedbRetriever:
+        """A retriever: ``search_type`` "similarity", "mmr", "similarity_score_threshold" or
+        "hybrid" (dense + BM25; ``search_kwargs`` may hold k, filter, where_document, alpha, fetch_k)."""
+        tags = kwargs.pop("tags", None) or [*self._get_retriever_tags()]
+        return HuedbRetriever(vectorstore=self, tags=tags, **kwargs)
 
     # -- constructors ------------------------------------------------------
     @classmethod
@@ -598,3 +670,24 @@ class HuedbVectorStore(VectorStore):
             ids=ids,
             **kwargs,
         )
+
+
+class HuedbRetriever(VectorStoreRetriever):
+    """LangChain's vector store retriever plus ``search_type="hybrid"`` (dense + BM25 by Rrf)."""
+
+    vectorstore: HuedbVectorStore
+    allowed_search_types: ClassVar[Collection[str]] = (*VectorStoreRetriever.allowed_search_types, "hybrid")
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        if self.search_type == "hybrid":
+            return self.vectorstore.hybrid_search(query, **{**self.search_kwargs, **kwargs})
+        return super()._get_relevant_documents(query, run_manager=run_manager, **kwargs)
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        if self.search_type == "hybrid":
+            return await self.vectorstore.ahybrid_search(query, **{**self.search_kwargs, **kwargs})
+        return await super()._aget_relevant_documents(query, run_manager=run_manager, **kwargs)

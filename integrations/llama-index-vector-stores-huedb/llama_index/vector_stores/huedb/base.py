@@ -23,6 +23,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
 import huedb
+from huedb.api.hybrid import bm25_schema, hybrid_search, sparse_key
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,12 @@ def _huedb_metadata(node: BaseNode) -> dict[str, Any]:
     return out
 
 
-def _to_node(record_id: str, text: str | None, metadata: dict[str, Any] | None) -> BaseNode:
+def _to_node(
+    record_id: str, text: str | None, metadata: dict[str, Any] | None, sparse_key: str | None = None
+) -> BaseNode:
     metadata = dict(metadata or {})
+    if sparse_key is not None:
+        metadata.pop(sparse_key, None)  # a hybrid collection's BM25 vector: index data, not the node's
     if "_node_content" in metadata:
         return metadata_dict_to_node(metadata, text=text)
     # a record written by something else than LlamaIndex: its document and metadata as a TextNode
@@ -197,6 +202,7 @@ class HuedbVectorStore(BasePydanticVectorStore):
     collection_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     _collection: Any = PrivateAttr()
+    _sparse_key_of: tuple[Any, str | None] = PrivateAttr(default=(None, None))
 
     def __init__(
         self,
@@ -210,10 +216,13 @@ class HuedbVectorStore(BasePydanticVectorStore):
         collection_kwargs: dict[str, Any] | None = None,
         client: Any | None = None,
         chroma_collection: Any | None = None,
+        hybrid: bool = False,
         **kwargs: Any,
     ) -> None:
         collection = huedb_collection if huedb_collection is not None else chroma_collection
         collection_kwargs = dict(collection_kwargs or {})
+        if hybrid:  # a new collection gets a BM25 index on its documents, for HYBRID queries
+            collection_kwargs.setdefault("schema", bm25_schema())
         super().__init__(
             collection_name=collection.name if collection is not None else collection_name,
             host=host,
@@ -274,6 +283,13 @@ class HuedbVectorStore(BasePydanticVectorStore):
     @classmethod
     def class_name(cls) -> str:
         return "HuedbVectorStore"
+
+    @property
+    def _sparse_key(self) -> str | None:
+        """The key of the collection's sparse (BM25) index, read once per collection."""
+        if self._sparse_key_of[0] is not self._collection:
+            self._sparse_key_of = (self._collection, sparse_key(self._collection))
+        return self._sparse_key_of[1]
 
     @property
     def client(self) -> Any:
@@ -345,7 +361,7 @@ class HuedbVectorStore(BasePydanticVectorStore):
     def _get(self, limit: int | None, where: dict[str, Any] | None, **kwargs: Any) -> VectorStoreQueryResult:
         result = self._collection.get(limit=limit, where=where, **kwargs)
         nodes = [
-            _to_node(rid, text, meta)
+            _to_node(rid, text, meta, self._sparse_key)
             for rid, text, meta in zip(result["ids"], result["documents"] or [], result["metadatas"] or [])
         ]
         return VectorStoreQueryResult(nodes=nodes, ids=list(result["ids"]))
@@ -374,8 +390,10 @@ class HuedbVectorStore(BasePydanticVectorStore):
             where = _and(where, {"document_id": {"$in": list(query.doc_ids)}})
         where_document = kwargs.pop("where_document", None)
         ids = list(query.node_ids) if query.node_ids else None
-        if query.mode not in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR):
+        if query.mode not in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR, VectorStoreQueryMode.HYBRID):
             raise ValueError(f"Query mode {query.mode.value!r} is not supported by HuedbVectorStore")
+        if query.mode == VectorStoreQueryMode.HYBRID:
+            return self._hybrid(query, where, where_document, ids)
         if query.query_embedding is None and not query.query_str:
             return self._get(
                 limit=query.similarity_top_k, where=where, where_document=where_document, ids=ids, **kwargs
@@ -392,6 +410,37 @@ class HuedbVectorStore(BasePydanticVectorStore):
         )
         return self._result(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0])
 
+    def _hybrid(
+        self,
+        query: VectorStoreQuery,
+        where: dict[str, Any] | None,
+        where_document: dict[str, Any] | None,
+        ids: list[str] | None,
+    ) -> VectorStoreQueryResult:
+        """HYBRID mode: Rrf of the dense query and a BM25 query of ``query_str`` on the collection's
+        sparse index (create the store with ``hybrid=True``). ``query.alpha`` weighs the dense side
+        (1: dense only, 0: BM25 only; default 0.5), ``sparse_top_k`` sets how many candidates each
+        side contributes. Similarities are the negated Rrf scores: higher is better."""
+        if not query.query_str:
+            raise ValueError("A HYBRID query needs query_str: BM25 ranks its words")
+        if ids is not None:
+            where = _and(where, {"#id": {"$in": ids}})
+        rows = hybrid_search(
+            self._collection,
+            query.query_str,
+            embedding=query.query_embedding,
+            k=query.hybrid_top_k or query.similarity_top_k,
+            where=where,
+            where_document=where_document,
+            alpha=0.5 if query.alpha is None else query.alpha,
+            fetch_k=query.sparse_top_k,
+            key=self._sparse_key,
+        )
+        nodes = [_to_node(r["id"], r.get("document"), r.get("metadata"), self._sparse_key) for r in rows]
+        return VectorStoreQueryResult(
+            nodes=nodes, similarities=[-float(r.get("score") or 0.0) for r in rows], ids=[r["id"] for r in rows]
+        )
+
     def _query_input(self, query: VectorStoreQuery) -> dict[str, Any]:
         if query.query_embedding is not None:
             return {"query_embeddings": [list(query.query_embedding)]}
@@ -400,7 +449,7 @@ class HuedbVectorStore(BasePydanticVectorStore):
     def _result(
         self, ids: list[str], texts: list[Any], metas: list[Any], distances: list[float]
     ) -> VectorStoreQueryResult:
-        nodes = [_to_node(rid, text, meta) for rid, text, meta in zip(ids, texts, metas)]
+        nodes = [_to_node(rid, text, meta, self._sparse_key) for rid, text, meta in zip(ids, texts, metas)]
         return VectorStoreQueryResult(
             nodes=nodes, similarities=[self._similarity(float(d)) for d in distances], ids=list(ids)
         )
@@ -446,7 +495,7 @@ class HuedbVectorStore(BasePydanticVectorStore):
             mmr_threshold=threshold,
         )
         by_row = {i: (rids[i], result["documents"][0][i], result["metadatas"][0][i]) for i in range(len(rids))}
-        nodes = [_to_node(*by_row[i]) for i in chosen]
+        nodes = [_to_node(*by_row[i], self._sparse_key) for i in chosen]
         return VectorStoreQueryResult(nodes=nodes, similarities=list(similarities), ids=[by_row[i][0] for i in chosen])
 
     def _embed_query(self, text: str | None) -> list[float]:
