@@ -376,7 +376,9 @@ class Collection(ForkMixin):
             config_update = dict(configuration)
             ef = config_update.get("embedding_function")
             validate_request(
-                {k: v for k, v in config_update.items() if k != "embedding_function"}, where="configuration"
+                {k: v for k, v in config_update.items() if k != "embedding_function"},
+                where="configuration",
+                update=True,
             )
             if ef is not None and not callable(ef):
                 raise InvalidArgumentError(

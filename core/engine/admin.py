@@ -121,7 +121,7 @@ class AdminEngine(EngineBase):
         stored = build_configuration(configuration, metadata)
         # The index plugin checks its own section now, so a bad value fails here, not at the first write.
         check_index_config(get_registry().get("index_segment", stored["index"]["name"]), stored)
-        stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"))
+        stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"), known_names=False)
         with self.storage.write() as tx:
             try:
                 return tx.insert_collection(name, metadata, stored, tenant, database)
@@ -220,7 +220,9 @@ class AdminEngine(EngineBase):
             )
             check_index_config(cls, stored)
             ef_update = validate_spec(
-                new_configuration.get("embedding_function"), "new_configuration['embedding_function']"
+                new_configuration.get("embedding_function"),
+                "new_configuration['embedding_function']",
+                known_names=False,
             )
             stored["embedding_function"] = (
                 ef_update if ef_update is not None else model.configuration_json.get("embedding_function")
