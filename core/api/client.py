@@ -18,6 +18,7 @@ from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, InvalidUUIDError, NotFoundError
 from huedb.registry import get_registry
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
+from huedb.validation import validate_metadata
 
 
 def _check_ef_argument(ef: Any) -> None:
@@ -337,6 +338,10 @@ class Client(_Base):
         data_loader: Any = None,
         schema: Any = None,
     ) -> Collection:
+        # as chromadb, the request is checked even when the collection exists: metadata={} or a
+        # bad hnsw:* value is an error, not ignored
+        validate_metadata(metadata, allow_none=False, where="collection metadata")
+        validate_request({k: v for k, v in (configuration or {}).items() if k != "embedding_function"}, metadata)
         try:
             model = self._server.get_collection(name, **self._scope())
         except NotFoundError:

@@ -113,12 +113,12 @@ class AdminEngine(EngineBase):
     ) -> CollectionModel:
         validate_collection_name(name)
         metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
+        stored = build_configuration(configuration, metadata)  # checked even when it exists, as on Chroma
         if get_or_create:
             try:
                 return self.get_collection(name, tenant, database)
             except NotFoundError:
                 pass
-        stored = build_configuration(configuration, metadata)
         # The index plugin checks its own section now, so a bad value fails here, not at the first write.
         check_index_config(get_registry().get("index_segment", stored["index"]["name"]), stored)
         stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"), known_names=False)
