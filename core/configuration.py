@@ -1,8 +1,11 @@
 """Collection configuration: index parameters and their defaults.
 
 ``configuration={"hnsw": {...}, "index": {"name": "annoy", ...}, "embedding_function": ef}``.
-Legacy ``metadata={"hnsw:space": "cosine", ...}`` keys are honoured at creation.
-What is stored (and read back) is always the full effective configuration.
+A ``spann`` section is mapped onto HNSW as Chroma does locally: its space is kept, its other
+(checked) parameters have no HNSW meaning. ``hnsw`` and ``spann`` together are an error.
+Legacy ``metadata={"hnsw:space": "cosine", ...}`` keys are honoured at creation unless the
+configuration has a non-empty ``hnsw`` or any ``spann`` section (then they are checked and
+ignored, as on Chroma). What is stored (and read back) is always the full effective configuration.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class HnswParam:
     """One parameter of Chroma's ``hnsw`` configuration section."""
 
     default: Any
-    low: float  # inclusive, except for floats (resize_factor), where it is exclusive
+    low: float  # inclusive
     high: float  # inclusive
     mutable: bool  # whether modify(configuration=...) may change it after creation
     integer: bool = True
@@ -39,10 +42,11 @@ class HnswParam:
 HNSW_PARAMS: dict[str, HnswParam] = {
     "ef_construction": HnswParam(100, 1, 10_000, mutable=False),
     "ef_search": HnswParam(100, 1, 100_000, mutable=True),
-    "max_neighbors": HnswParam(16, 2, 2048, mutable=False),
+    "max_neighbors": HnswParam(16, 1, 2048, mutable=False),  # hnswlib builds M=1 graphs with M=2
     "num_threads": HnswParam(min(os.cpu_count() or 1, 1024), 1, 1024, mutable=True),
     "batch_size": HnswParam(100, 2, 100_000, mutable=True),  # Chroma refuses < 2 too (hnsw:batch_size)
     "sync_threshold": HnswParam(1000, 2, 1_000_000, mutable=True),  # likewise
+    # 1.0 (Chroma accepts it) grows the graph to exactly what a batch needs
     "resize_factor": HnswParam(1.2, 1.0, 10.0, mutable=True, integer=False),
 }
 #: the integer ranges and the resize_factor range, as (low, high)
@@ -73,6 +77,18 @@ _LEGACY_KEYS = {
 
 #: the sections a configuration may have; each is a dict (or None)
 SECTIONS = ("hnsw", "spann", "index", "embedding_function")
+#: Chroma's spann fields: checked as Chroma checks them (u32, a known space); only space is used
+SPANN_KEYS = (
+    "search_nprobe",
+    "write_nprobe",
+    "space",
+    "ef_construction",
+    "ef_search",
+    "max_neighbors",
+    "reassign_neighbor_count",
+    "split_threshold",
+    "merge_threshold",
+)
 
 
 def _check_int(key: str, value: Any) -> int:
@@ -92,10 +108,10 @@ def _check_resize_factor(value: Any) -> float:
         isinstance(value, bool)
         or not isinstance(value, (int, float, np.integer, np.floating))
         or not math.isfinite(value)
-        or not low < value <= high
+        or not low <= value <= high
     ):
         raise InvalidArgumentError(
-            f"hnsw resize_factor must be a number > {low} and <= {high} (the graph grows by this factor "
+            f"hnsw resize_factor must be a number from {low} to {high} (the graph grows by this factor "
             f"when full), got {value!r}"
         )
     return float(value)
@@ -111,6 +127,60 @@ def _check_hnsw_value(key: str, value: Any) -> Any:
     if key == "resize_factor":
         return _check_resize_factor(value)
     raise InvalidArgumentError(f"Unknown hnsw configuration key {key!r}; expected one of {', '.join(hnsw_defaults())}")
+
+
+def _check_spann(spann: Mapping[str, Any], where: str) -> None:
+    for key, value in spann.items():
+        if key not in SPANN_KEYS:
+            raise InvalidArgumentError(
+                f"unknown field `{key}` in {where}['spann'], expected one of {', '.join(SPANN_KEYS)}"
+            )
+        if value is None:
+            continue
+        if key == "space":
+            if value not in SPACES:
+                raise InvalidArgumentError(
+                    f"unknown variant `{value}` for {where}['spann']['space'], expected one of {', '.join(SPACES)}"
+                )
+        elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**32:
+            raise InvalidArgumentError(
+                f"invalid value {value!r} for {where}['spann'][{key!r}], expected u32 (an integer from 0 to "
+                f"{2**32 - 1})"
+            )
+
+
+def vector_index_request(
+    configuration: Mapping[str, Any], metadata: Mapping[str, Any] | None, where: str = "configuration"
+) -> dict[str, Any]:
+    """The hnsw values a create request asks for: its hnsw section, or the space of its spann
+    section, or (when neither says anything) the legacy hnsw:* metadata, checked either way."""
+    legacy = legacy_hnsw_from_metadata(metadata)
+    for key, value in legacy.items():
+        if value is not None:
+            _check_hnsw_value(key, value)  # Chroma refuses a bad legacy value even when it ignores it
+    hnsw, spann = configuration.get("hnsw"), configuration.get("spann")
+    if hnsw is not None and spann is not None:
+        raise InvalidArgumentError(
+            f"hnsw and spann cannot both be provided in {where}; give one vector index section "
+            "(huedb maps spann onto its HNSW index)"
+        )
+    if spann is not None:
+        spann = section(configuration, "spann", where)
+        _check_spann(spann, where)
+        return {"space": spann["space"]} if spann.get("space") is not None else {}
+    hnsw = section(configuration, "hnsw", where)
+    return hnsw if hnsw else legacy
+
+
+def check_update_sections(update: Mapping[str, Any], where: str = "configuration") -> None:
+    """modify(configuration=...): a collection's index is HNSW, so a spann update is refused."""
+    if update.get("hnsw") is not None and update.get("spann") is not None:
+        raise InvalidArgumentError(f"Multiple vector index configurations provided in {where}: give hnsw only")
+    if update.get("spann") is not None:
+        raise InvalidArgumentError(
+            f"Trying to update SPANN config but schema has HNSW: huedb maps spann onto HNSW at creation, "
+            f"so change {where}['hnsw'] instead"
+        )
 
 
 def section(configuration: Mapping[str, Any], name: str, where: str = "configuration") -> dict[str, Any]:
@@ -139,14 +209,17 @@ def _as_configuration(configuration: Any, where: str) -> dict[str, Any]:
 
 
 def validate_request(
-    configuration: Any, metadata: Mapping[str, Any] | None = None, where: str = "configuration"
+    configuration: Any, metadata: Mapping[str, Any] | None = None, where: str = "configuration", update: bool = False
 ) -> None:
-    """Client-side check of a create / modify request: section types and hnsw ranges, so every
-    client (HTTP too) reports a bad value the same way before anything is sent. The server
-    checks again, with the stored configuration and the index plugin."""
+    """Client-side check of a create / modify (``update``) request: section types and hnsw ranges,
+    so every client (HTTP too) reports a bad value the same way before anything is sent. The
+    server checks again, with the stored configuration and the index plugin."""
     configuration = _as_configuration(configuration, where)
-    requested = dict(legacy_hnsw_from_metadata(metadata))
-    requested.update(section(configuration, "hnsw", where))
+    if update:
+        check_update_sections(configuration, where)
+        requested = section(configuration, "hnsw", where)
+    else:
+        requested = vector_index_request(configuration, metadata, where)
     for key, value in requested.items():
         if value is not None or key not in HNSW_INT_RANGES and key not in ("space", "resize_factor"):
             _check_hnsw_value(key, value)
@@ -175,9 +248,7 @@ def build_configuration(
     hnsw = hnsw_defaults()
     if ef_default_space:
         hnsw["space"] = ef_default_space
-    requested = dict(legacy_hnsw_from_metadata(metadata))
-    requested.update(section(configuration, "hnsw"))
-    for key, value in requested.items():
+    for key, value in vector_index_request(configuration, metadata).items():
         if value is not None:
             hnsw[key] = _check_hnsw_value(key, value)
         elif key not in hnsw:
@@ -192,6 +263,7 @@ def build_configuration(
 def apply_update(stored: dict[str, Any], update: Mapping[str, Any], mutable_index_params: tuple) -> dict[str, Any]:
     """Applies ``modify(configuration=...)``; rejects parameters fixed at creation and values out of range."""
     update = _as_configuration(update, "new_configuration")
+    check_update_sections(update, "new_configuration")
     new = {"hnsw": dict(stored["hnsw"]), "index": dict(stored["index"])}
     for key, value in section(update, "hnsw", "new_configuration").items():
         if value is None:  # Chroma: null leaves the value as it is

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from huedb.embedding_functions import EmbeddingFunction, MissingProviderPackage, ProviderEgress, ef_is_legacy
 from huedb.errors import ForbiddenError, InvalidArgumentError, PluginNotFoundError
-from huedb.registry import get_registry, register_embedding_function
+from huedb.registry import get_registry, is_user_registration, register_embedding_function
 
 logger = logging.getLogger("huedb")
 
@@ -79,13 +79,16 @@ def validate_config_schema(name: str, config: dict[str, Any]) -> None:
 EF_TYPES = ("known", "custom", "legacy")
 
 
-def validate_spec(spec: Any, where: str = "configuration['embedding_function']") -> dict[str, Any] | None:
+def validate_spec(
+    spec: Any, where: str = "configuration['embedding_function']", known_names: bool = True
+) -> dict[str, Any] | None:
     """Checks the persisted form ``{"name", "type", "config"}`` before it is stored.
 
-    A "known" name must be an installed EF plugin or one of Chroma's catalogue of known
-    EFs (a schema ships for each, so chromadb clients can store e.g. "jina"); anything
-    else is a typo or garbage that no client could ever rebuild. "custom" names are
-    accepted as Chroma does: they belong to code registered in some client process.
+    With ``known_names`` (a client checking a dict its user passed), a "known" name must be
+    an installed EF plugin or one of Chroma's catalogue of known EFs (a schema ships for each,
+    so chromadb clients can store e.g. "jina"); anything else is a typo no client could rebuild.
+    The engine passes False: a client persists an EF registered in its own process as "known"
+    too (as chromadb does), and the server cannot know it. "custom" names are always accepted.
     """
     if spec is None:
         return None
@@ -102,7 +105,12 @@ def validate_spec(spec: Any, where: str = "configuration['embedding_function']")
     if config is not None and not isinstance(config, dict):
         raise InvalidArgumentError(f"{where}['config'] must be a dict, got {type(config).__name__}")
     registry = get_registry()
-    if spec["type"] == "known" and name not in registry.names("embedding_function") and _schema(name) is None:
+    if (
+        known_names
+        and spec["type"] == "known"
+        and name not in registry.names("embedding_function")
+        and _schema(name) is None
+    ):
         raise InvalidArgumentError(
             registry.not_found_message("embedding_function", name, context=f"{where} names embedding function {name!r}")
             + " Check the name, or install the plugin before creating the collection."
@@ -130,8 +138,9 @@ def serialize(ef: Any) -> dict[str, Any] | None:
     validate_config_schema(name, config)
     registry = get_registry()
     reg = registry.registrations()["embedding_function"].get(name)
-    if reg is None:
-        # As chromadb does: an EF used once can be rebuilt later in this process by name.
+    if reg is None or (not issubclass(type(ef), reg.obj) and is_user_registration(registry, reg)):
+        # As chromadb does: an EF used once can be rebuilt later in this process by name (a class
+        # redefined in a re-run cell replaces the one user code registered before).
         register_embedding_function(type(ef))
         reg = registry.registrations()["embedding_function"][name]
     elif not issubclass(type(ef), reg.obj):
@@ -139,8 +148,8 @@ def serialize(ef: Any) -> dict[str, Any] | None:
             f"Embedding function {type(ef).__qualname__} calls itself {name!r}, a name owned by "
             f"{reg.obj.__module__}.{reg.obj.__qualname__} (plugin {reg.plugin!r}); give it a name of its own"
         )
-    kind = "known" if reg.distribution else "custom"
-    return {"name": name, "type": kind, "config": config}
+    # chromadb persists every registered EF, its own or a user's, as "known"
+    return {"name": name, "type": "known", "config": config}
 
 
 # -- what a rebuilt EF may reach ---------------------------------------------------------
@@ -323,6 +332,17 @@ def rebuild(spec: dict[str, Any] | None, collection_name: str, settings: Any = N
     if not isinstance(spec, dict) or spec.get("type") == "legacy" or not spec.get("name"):
         return None
     return LazyEmbeddingFunction(spec, collection_name, settings)
+
+
+def same_embedding_function(a: Any, b: Any) -> bool:
+    """Two EF objects that persist alike (one class, one config): chromadb accepts such a pair
+    given both as embedding_function= and in configuration."""
+    if type(a) is not type(b):
+        return False
+    try:
+        return serialize(a) == serialize(b)
+    except Exception:  # noqa: BLE001 - an EF that cannot be persisted is compared by identity only
+        return False
 
 
 def check_conflict(given: Any, persisted: dict[str, Any] | None, collection_name: str) -> None:

@@ -6,6 +6,7 @@ third-party packages) and reach the core only through the plugin registry.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -24,6 +25,16 @@ Embeddable = Documents | Images
 D = TypeVar("D", contravariant=True)
 
 from huedb.distance import SPACES  # noqa: E402 - re-exported for EF authors
+
+
+def ef_class_name(cls: Any) -> Any:
+    """``cls.name()``, whether name is a static method (Chroma's pattern) or an ordinary one
+    (also accepted by chromadb): that one is called on an instance made without ``__init__``."""
+    if not callable(getattr(cls, "name", None)):
+        return None
+    if isinstance(inspect.getattr_static(cls, "name", None), (staticmethod, classmethod)):
+        return cls.name()
+    return cls.__new__(cls).name()
 
 
 class MissingProviderPackage(InvalidArgumentError):

@@ -124,7 +124,8 @@ def parse_where(where: Any, depth: int = 0) -> WhereNode:
     if key in ("$and", "$or"):
         if not isinstance(value, list) or len(value) == 0:
             raise InvalidArgumentError(
-                f"Expected where value for {key} to be a non-empty list of where expressions, got {show(value)}"
+                f"Expected where value for $and or $or to be a list with at least two where expressions, "
+                f"got {show(value)}"
             )
         return AllOf(key == "$and", tuple(parse_where(w, depth + 1) for w in value))
     if key.startswith("$"):
@@ -235,8 +236,8 @@ def _document(wd: Any, depth: int, budget: list[int]) -> DocumentNode:
     if op in ("$and", "$or"):
         if not isinstance(operand, list) or len(operand) == 0:
             raise InvalidArgumentError(
-                f"Expected where_document value for {op} to be a non-empty list of where_document expressions, "
-                f"got {show(operand)}"
+                f"Expected where document value for $and or $or to be a list with at least two where document "
+                f"expressions, got {show(operand)}"
             )
         return AllOf(op == "$and", tuple(_document(w, depth + 1, budget) for w in operand))
     if op not in DOCUMENT_OPS:
@@ -253,11 +254,29 @@ def _document(wd: Any, depth: int, budget: list[int]) -> DocumentNode:
     return TextFilter(op, operand)
 
 
+def _two_or_more(node: Any, noun: str) -> None:
+    """chromadb refuses an $and / $or of fewer than two expressions in a request (the engine's own
+    filters may have one). Runs on a filter already parsed, so its depth is bounded."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return
+    key, operand = next(iter(node.items()))
+    if key in ("$and", "$or"):
+        if len(operand) < 2:
+            raise InvalidArgumentError(
+                f"Expected {noun} value for $and or $or to be a list with at least two {noun} expressions, "
+                f"got {show(operand)}; use the one expression by itself"
+            )
+        for item in operand:
+            _two_or_more(item, noun)
+
+
 def validate_where(where: Any) -> None:
     """Checks a ``where`` filter without reading anything; raises InvalidArgumentError."""
     parse_where(where)
+    _two_or_more(where, "where")
 
 
 def validate_where_document(where_document: Any) -> None:
     """Checks a ``where_document`` filter without reading anything; raises InvalidArgumentError."""
     parse_where_document(where_document)
+    _two_or_more(where_document, "where document")

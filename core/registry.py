@@ -19,6 +19,7 @@ import importlib.metadata
 import inspect
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import pluggy
 
 from huedb import hookspecs
+from huedb.embedding_functions import ef_class_name
 from huedb.errors import PluginConflictError, PluginNotFoundError, PluginValidationError
 
 ENTRY_POINT_GROUP = "huedb"
@@ -78,7 +80,7 @@ def _object_name(obj: Any) -> str:
 
 def _registration_name(kind: str, cls: Any) -> str:
     if kind == "embedding_function":
-        name = cls.name() if callable(getattr(cls, "name", None)) else None
+        name = ef_class_name(cls)
     else:
         name = getattr(cls, "name", None)
         if callable(name):
@@ -358,22 +360,39 @@ class _SingleClassPlugin:
         register(self.cls, name=self.name)
 
 
+def is_user_registration(registry: Registry, registration: Registration) -> bool:
+    """Whether user code registered it at run time (register_embedding_function), not a plugin."""
+    return isinstance(registry.pm.get_plugin(registration.plugin), _SingleClassPlugin)
+
+
 def register_embedding_function(cls: Any = None, *, name: str | None = None) -> Any:
     """Registers an EmbeddingFunction class; usable as a decorator or a call.
 
-    Registering the same class twice is a no-op; a name owned by a different
-    class raises PluginConflictError naming both owners.
-    """
+    As on chromadb, user code may register a name again: the same class is a no-op, one of the
+    same module and qualified name (a re-run cell) replaces it, another class replaces it with a
+    warning. A name owned by an installed plugin (e.g. "openai") raises PluginConflictError."""
 
     def do_register(c: Any) -> Any:
         if not inspect.isclass(c):
             raise TypeError(f"register_embedding_function expects a class, got {c!r}")
         key = name or _registration_name("embedding_function", c)
         registry = get_registry()
-        existing = registry.registrations()["embedding_function"].get(key)
-        if existing is not None and existing.obj is c:
-            return c
-        registry.register_plugin(_SingleClassPlugin(c, name), name=_object_name(c))
+        with registry._lock:
+            existing = registry.registrations()["embedding_function"].get(key)
+            if existing is not None and existing.obj is c:
+                return c
+            if existing is not None and is_user_registration(registry, existing):
+                if _object_name(existing.obj) != _object_name(c):
+                    warnings.warn(
+                        f"Embedding function name {key!r} was registered by {_object_name(existing.obj)}; "
+                        f"{_object_name(c)} now replaces it (the last registration wins). Give one of them "
+                        "another name() if both are needed.",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                registry.unregister_plugin(existing.plugin)
+            # an installed plugin's name falls through: register_plugin raises PluginConflictError
+            registry.register_plugin(_SingleClassPlugin(c, name), name=f"{_object_name(c)}:{key}")
         return c
 
     if cls is None:

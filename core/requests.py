@@ -207,6 +207,17 @@ def validate_write(
     )
 
 
+def explicit_include(include: Any, operation: str) -> Any:
+    """A Collection's ``include`` argument: chromadb's default is a list, and None is refused
+    (the REST API and the engine read a missing include as the default)."""
+    if include is None:
+        raise InvalidArgumentError(
+            f"Expected include to be a list, got None in {operation}. Omit include for the default, "
+            'or pass a list such as ["metadatas", "documents"]'
+        )
+    return include
+
+
 def validate_get(
     ids: Any = None,
     where: Any = None,

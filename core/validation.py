@@ -198,7 +198,8 @@ def validate_metadata(md: Any, *, allow_none: bool, where: str = "metadata") -> 
         return None  # as Chroma's server (the JS client sends {}): no metadata, or no change
     if len(md) == 0:
         raise InvalidArgumentError(
-            f"Expected {where} to be a non-empty dict; pass None instead of an empty dict for no metadata"
+            f"Expected {where} to be a non-empty dict (Metadata cannot be empty); pass None instead of an empty "
+            "dict for no metadata"
         )
     out: dict[str, Any] = {}
     for key, value in md.items():

@@ -174,6 +174,29 @@ def test_create_batches():
     assert create_batches(client, ids=["a"], documents=["d"]) == [(["a"], None, None, ["d"])]
 
 
+def test_max_batch_size_is_chromas_and_bigger_batches_are_one_transaction(client):
+    # chromadb 1.5.9 answers 5461 locally and from its server (and refuses bigger batches);
+    # huedb answers the same, and still takes a bigger batch whole
+    from huedb.utils.batch_utils import create_batches
+
+    assert client.get_max_batch_size() == 5461
+    col = client.create_collection("batches", embedding_function=None)
+    n = 5461 + 600
+    ids = [f"id{i}" for i in range(n)]
+    vectors = np.random.default_rng(3).random((n, 4), dtype=np.float32)
+    bad_metadata = [{"i": i} for i in range(n - 1)] + [{"bad": {"nested": 1}}]
+    with pytest.raises(errors.InvalidArgumentError):
+        col.add(ids=ids, embeddings=vectors, metadatas=bad_metadata)
+    assert col.count() == 0  # the failed batch changed nothing
+    col.add(ids=ids, embeddings=vectors)
+    assert col.count() == n
+    batches = create_batches(client, ids=ids, embeddings=vectors.tolist())
+    assert [len(b[0]) for b in batches] == [5461, 600]
+    for batch_ids, embeddings, _, _ in batches:
+        col.upsert(ids=batch_ids, embeddings=embeddings)
+    assert col.count() == n
+
+
 def test_langchain_passthrough_data_loader():
     from huedb.utils.data_loaders import ChromaLangchainPassthroughDataLoader
 

@@ -195,9 +195,10 @@ def test_known_ef_persists_name_type_and_config(fresh_registry, persistent, db_p
     assert stored_spec(db_path, "known_ef") == spec
 
 
-def test_custom_ef_persists_as_custom(efs, persistent, db_path):
+def test_a_user_registered_ef_persists_as_known(efs, persistent, db_path):
+    # chromadb 1.5.9 persists a user's registered EF with type "known", like its own
     col = persistent.create_collection("custom_ef", embedding_function=efs.ScaledLenEF(2.5))
-    expected = {"name": "scaled_len", "type": "custom", "config": {"scale": 2.5}}
+    expected = {"name": "scaled_len", "type": "known", "config": {"scale": 2.5}}
     assert col.configuration_json["embedding_function"] == expected
     assert stored_spec(db_path, "custom_ef") == expected
 
@@ -475,7 +476,7 @@ def test_ef_in_configuration_is_accepted(efs, client):
     col = client.create_collection("ef_in_config", configuration={"embedding_function": ef, "hnsw": {"space": "l2"}})
     assert col.configuration_json["embedding_function"] == {
         "name": "scaled_len",
-        "type": "custom",
+        "type": "known",
         "config": {"scale": 2.0},
     }
     assert col.embedding_function is ef
@@ -483,11 +484,16 @@ def test_ef_in_configuration_is_accepted(efs, client):
     col.add(ids=["a", "b"], documents=["a", "aaaaa"])
     assert col.query(query_texts=["aaaa"], n_results=1)["ids"] == [["b"]]
     assert client.get_collection("ef_in_config").embedding_function.get_config() == {"scale": 2.0}
-    # The same object passed both ways is fine; two different EFs are ambiguous.
+    # The same EF passed both ways is fine (as on chromadb): the same object, or an equal one
+    # (same class and config); two different EFs are ambiguous.
     client.create_collection("ef_both_same", configuration={"embedding_function": ef}, embedding_function=ef)
+    equal = client.create_collection(
+        "ef_both_equal", configuration={"embedding_function": ef}, embedding_function=efs.ScaledLenEF(2.0)
+    )
+    assert equal.configuration_json["embedding_function"]["config"] == {"scale": 2.0}
     with pytest.raises(InvalidArgumentError, match="once"):
         client.create_collection(
-            "ef_both_diff", configuration={"embedding_function": ef}, embedding_function=efs.ScaledLenEF(2.0)
+            "ef_both_diff", configuration={"embedding_function": ef}, embedding_function=efs.ScaledLenEF(3.0)
         )
 
 
@@ -508,13 +514,13 @@ def test_an_ef_without_l2_gets_its_default_space(efs, client):
     [{"configuration": {"hnsw": {"space": "l2"}}}, {"metadata": {"hnsw:space": "l2"}}],
     ids=["configuration", "legacy-metadata"],
 )
-def test_an_unsupported_space_is_an_error(efs, client, kwargs):
-    with pytest.raises(InvalidArgumentError) as e:
-        client.create_collection("bad_space", embedding_function=efs.AngularOnlyEF(), **kwargs)
-    msg = str(e.value)
-    assert "'l2'" in msg and "'angular_only'" in msg and "cosine, ip" in msg
-    with pytest.raises(NotFoundError):
-        client.get_collection("bad_space")
+def test_an_unsupported_space_warns_and_is_kept(efs, client, kwargs):
+    # chromadb 1.5.9: UserWarning "space l2 is not supported by <name>. Supported spaces: [...]"
+    expected = r"space l2 is not supported by angular_only\. Supported spaces: \['cosine', 'ip'\]"
+    with pytest.warns(UserWarning, match=expected):
+        col = client.create_collection("bad_space", embedding_function=efs.AngularOnlyEF(), **kwargs)
+    assert col.configuration_json["hnsw"]["space"] == "l2"
+    assert client.get_collection("bad_space").configuration_json["hnsw"]["space"] == "l2"
 
 
 def test_a_supported_space_is_kept(efs, client):

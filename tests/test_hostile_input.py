@@ -144,9 +144,11 @@ def test_where_document_and_of_2000_terms(col):
 
 
 def _nested(depth: int, leaf: dict) -> dict:
+    # two expressions per level: chromadb refuses an $and of one
+    node = leaf
     for _ in range(depth):
-        leaf = {"$and": [leaf]}
-    return leaf
+        node = {"$and": [node, leaf]}
+    return node
 
 
 def test_deep_filters_are_invalid_arguments(col):

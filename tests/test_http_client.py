@@ -112,13 +112,18 @@ def test_errors_are_typed(http_client_factory):
         col.count()
 
 
-def test_large_batches_are_split_by_max_batch_size(tmp_path):
+def test_batches_bigger_than_max_batch_size_are_one_request(tmp_path):
+    # the announced size is what callers size batches by; a bigger batch is still one request
+    # (one transaction): a bad record at its end leaves nothing behind
     with ServerThread(str(tmp_path / "d"), max_batch_size=100) as server:
         client = huedb.HttpClient(host="127.0.0.1", port=server.port)
         assert client.get_max_batch_size() == 100
         col = client.create_collection("big", embedding_function=None)
         vecs = np.random.default_rng(1).random((1050, 16), dtype=np.float32)
         ids = [f"r{i}" for i in range(1050)]
+        with pytest.raises(InvalidArgumentError, match="dimension"):
+            col.add(ids=[*ids, "bad"], embeddings=[*vecs.tolist(), [1.0] * 15], documents=[*ids, "bad"])
+        assert col.count() == 0
         col.add(ids=ids, embeddings=vecs, documents=ids)
         assert col.count() == 1050
         got = col.get(ids=ids, include=["embeddings"])

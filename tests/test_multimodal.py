@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from huedb.embedding_functions import EmbeddingFunction
 from huedb.errors import InvalidArgumentError
 from huedb.utils.data_loaders import ImageLoader
 
@@ -153,12 +154,60 @@ def test_without_a_data_loader_fields_not_given_stay_as_in_chroma(client):
     assert got["documents"] == ["new text"] and got["uris"] == ["s3://bucket/b.png"]
 
 
-def test_images_need_an_embedding_function_that_embeds_images(client):
-    text_only = client.create_collection("text_only", embedding_function=TextOnlyEF(), data_loader=ImageLoader())
-    with pytest.raises(InvalidArgumentError, match="cannot embed images.*OpenCLIPEmbeddingFunction"):
+class PlainImageEF(EmbeddingFunction):
+    """Chroma's documented custom multimodal pattern: a plain EmbeddingFunction subclass whose
+    __call__ embeds images too, with no huedb-only supports_images()."""
+
+    def __init__(self) -> None:
+        self.colour = ColourEF()
+
+    def __call__(self, input):
+        return self.colour(input)
+
+    @staticmethod
+    def name() -> str:
+        return "test_plain_image_ef"
+
+    def get_config(self):
+        return {}
+
+    @staticmethod
+    def build_from_config(config):
+        return PlainImageEF()
+
+
+class StripTextEF(TextOnlyEF):
+    def __call__(self, inputs: list) -> list[np.ndarray]:
+        return [np.full(3, float(len(t.strip())), dtype=np.float32) for t in inputs]
+
+
+def test_a_plain_embedding_function_subclass_embeds_images(client, pngs):
+    col = client.create_collection("plain_images", embedding_function=PlainImageEF(), data_loader=ImageLoader())
+    col.add(ids=["red", "blue"], images=[_square("red"), _square("blue")])
+    col.add(ids=["green"], uris=[pngs["green"]])
+    col.add(ids=["words"], documents=["a blue sky"])
+    assert col.query(query_images=[_square("green")], n_results=1)["ids"] == [["green"]]
+    assert col.query(query_uris=[pngs["red"]], n_results=1)["ids"] == [["red"]]
+    assert set(col.query(query_texts=["blue"], n_results=2)["ids"][0]) == {"blue", "words"}
+
+
+def test_a_text_only_ef_given_images_fails_with_its_own_error(client):
+    # chromadb calls the EF with the images and its own error surfaces (e.g. AttributeError: strip)
+    text_only = client.create_collection("text_only", embedding_function=StripTextEF(), data_loader=ImageLoader())
+    with pytest.raises(AttributeError, match="strip") as e:
         text_only.add(ids=["a"], images=[_square("red")])
-    with pytest.raises(InvalidArgumentError, match="cannot embed images"):
+    if hasattr(e.value, "add_note"):  # Python 3.11+: with a hint
+        assert "OpenCLIPEmbeddingFunction" in " ".join(e.value.__notes__)
+    with pytest.raises(AttributeError, match="strip"):
         text_only.query(query_images=[_square("red")])
+    assert text_only.count() == 0
+
+
+def test_the_default_ef_given_images_says_it_takes_strings(client):
+    col = client.create_collection("default_ef_images")
+    with pytest.raises(InvalidArgumentError, match="list of strings"):
+        col.add(ids=["a"], images=[_square("red")])
+    assert col.count() == 0
 
 
 def test_uris_need_a_data_loader(client, pngs):

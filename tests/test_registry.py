@@ -458,20 +458,88 @@ def test_registering_the_same_class_twice_is_a_no_op(fresh_registry, shout_regis
     assert fresh_registry.get("embedding_function", "shout_test_registry") is ShoutEF
 
 
-def test_a_name_owned_by_another_class_raises_naming_both_owners(fresh_registry, shout_registered):
+def test_another_user_class_with_the_name_replaces_it_with_a_warning(fresh_registry, shout_registered):
+    # chromadb 1.5.9: registering a second class under a registered name works; the last one wins.
     class Impostor(ShoutEF):
         pass  # inherits name() -> "shout_test_registry"
 
-    plugins_before = set(fresh_registry.pm.list_name_plugin())
-    with pytest.raises(PluginConflictError) as e:
+    with pytest.warns(UserWarning, match=r"'shout_test_registry'.*ShoutEF.*Impostor now replaces it"):
         register_embedding_function(Impostor)
-    msg = str(e.value)
-    assert "'shout_test_registry'" in msg
-    assert shout_registered in msg and "ShoutEF" in msg
-    assert "Impostor" in msg
-    # Nothing was overwritten and the failed registration left nothing behind.
-    assert fresh_registry.get("embedding_function", "shout_test_registry") is ShoutEF
-    assert set(fresh_registry.pm.list_name_plugin()) == plugins_before
+    try:
+        assert fresh_registry.get("embedding_function", "shout_test_registry") is Impostor
+        # the old one-class plugin is gone, not left beside the new one
+        owners = [p for p in fresh_registry.pm.list_name_plugin() if p[0].endswith(":shout_test_registry")]
+        assert [name for name, _ in owners] == [_plugin_of(fresh_registry, "embedding_function", "shout_test_registry")]
+    finally:
+        fresh_registry.unregister_plugin(_plugin_of(fresh_registry, "embedding_function", "shout_test_registry"))
+
+
+def _redefined_shout() -> type:
+    """ShoutEF as a notebook cell run again defines it: a new class, same module and qualname."""
+
+    class ShoutEF2(ShoutEF):
+        pass
+
+    ShoutEF2.__qualname__ = ShoutEF.__qualname__
+    ShoutEF2.__module__ = ShoutEF.__module__
+    return ShoutEF2
+
+
+def test_the_same_module_and_qualname_again_just_replaces(fresh_registry, shout_registered, recwarn):
+    again = _redefined_shout()
+    assert register_embedding_function(again) is again
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    assert fresh_registry.get("embedding_function", "shout_test_registry") is again
+    # and an instance of the redefined class is persisted (re-registered) without an error
+    from huedb.ef_persistence import serialize
+
+    third = _redefined_shout()
+    assert serialize(third()) == {"name": "shout_test_registry", "type": "known", "config": {}}
+    assert fresh_registry.get("embedding_function", "shout_test_registry") is third
+
+
+def test_a_name_method_that_is_not_static_works(fresh_registry, client):
+    # chromadb accepts an EF whose name() is an ordinary method
+    class OrdinaryNameEF(ShoutEF):
+        def name(self) -> str:
+            return "ordinary_name_test_registry"
+
+    register_embedding_function(OrdinaryNameEF)
+    assert fresh_registry.get("embedding_function", "ordinary_name_test_registry") is OrdinaryNameEF
+    col = client.create_collection("ordinary_name", embedding_function=OrdinaryNameEF())
+    assert col.configuration_json["embedding_function"] == {
+        "name": "ordinary_name_test_registry",
+        "type": "known",
+        "config": {},
+    }
+    col.add(ids=["a", "b"], documents=["A", "bb"])
+    assert col.get(ids=["a"], include=["embeddings"])["embeddings"][0].tolist() == [1.0, 1.0]
+
+
+def test_a_user_class_cannot_claim_a_third_party_plugins_name(fresh_registry):
+    class ThirdParty(ShoutEF):
+        @staticmethod
+        def name() -> str:
+            return "third_party_test_registry"
+
+    class Plugin:
+        @hookimpl
+        def register_embedding_functions(self, register):
+            register(ThirdParty)
+
+    fresh_registry.register_plugin(Plugin(), name="thirdparty", distribution="huedb-thirdparty", version="1.0")
+
+    class Mine(ShoutEF):
+        @staticmethod
+        def name() -> str:
+            return "third_party_test_registry"
+
+    try:
+        with pytest.raises(PluginConflictError, match="plugin 'thirdparty'"):
+            register_embedding_function(Mine)
+        assert fresh_registry.get("embedding_function", "third_party_test_registry") is ThirdParty
+    finally:
+        fresh_registry.unregister_plugin("thirdparty")
 
 
 def test_a_name_owned_by_an_entry_point_plugin_raises_naming_it(fresh_registry):

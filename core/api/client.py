@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,12 +13,13 @@ from huedb.api.schema_json import schema_request
 from huedb.api.server_api import ServerAPI
 from huedb.auth import UserIdentity
 from huedb.config import Settings, get_settings
-from huedb.configuration import validate_request
-from huedb.ef_persistence import check_conflict, rebuild, serialize, validate_spec
+from huedb.configuration import validate_request, vector_index_request
+from huedb.ef_persistence import check_conflict, rebuild, same_embedding_function, serialize, validate_spec
 from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, InvalidUUIDError, NotFoundError
 from huedb.registry import get_registry
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
+from huedb.validation import validate_metadata
 
 
 def _check_ef_argument(ef: Any) -> None:
@@ -266,7 +268,7 @@ class Client(_Base):
         for given in (config_ef, embedding_function):
             _check_ef_argument(given)
         if config_ef is not None and embedding_function is not DEFAULT_EF and embedding_function is not None:
-            if config_ef is not embedding_function:
+            if config_ef is not embedding_function and not same_embedding_function(config_ef, embedding_function):
                 raise InvalidArgumentError(
                     "Pass the embedding function once: either embedding_function= or "
                     "configuration['embedding_function']"
@@ -298,22 +300,24 @@ class Client(_Base):
 
     @staticmethod
     def _check_space(name: str, ef: Any, configuration: dict[str, Any], metadata: dict[str, Any] | None) -> None:
-        hnsw = configuration.get("hnsw")
-        if hnsw is not None and not isinstance(hnsw, Mapping):
-            return  # a malformed section: the server refuses it with the details
-        space = (hnsw or {}).get("space") or (metadata or {}).get("hnsw:space")
+        requested = vector_index_request(configuration, metadata)  # checked by validate_request already
+        space = requested.get("space")
         try:
             supported = list(ef.supported_spaces())
         except Exception:  # a lazily-built EF whose plugin is missing: nothing to check
             return
         if space is None:
-            # As chromadb: with no space given, the embedding function's default space is used.
-            configuration["hnsw"] = {**(configuration.get("hnsw") or {}), "space": ef.default_space()}
+            # As chromadb: with no space given, the embedding function's default space is used
+            # (in the section the request uses, so the legacy-metadata rule sees the same request).
+            vector_index = "spann" if configuration.get("spann") is not None else "hnsw"
+            configuration[vector_index] = {**requested, "space": ef.default_space()}
             return
-        if space not in supported:
-            raise InvalidArgumentError(
-                f"Collection {name!r}: space {space!r} is not supported by embedding function "
-                f"{ef.name()!r}; supported spaces: {', '.join(supported)}"
+        if space not in supported:  # chromadb warns and keeps the space
+            warnings.warn(
+                f"space {space} is not supported by {ef.name()}. Supported spaces: {supported} "
+                f"(collection {name!r} keeps {space}; distances may not mean what the model intends)",
+                UserWarning,
+                stacklevel=4,
             )
 
     def get_collection(self, name: str, embedding_function: Any = DEFAULT_EF, data_loader: Any = None) -> Collection:
@@ -340,6 +344,10 @@ class Client(_Base):
         data_loader: Any = None,
         schema: Any = None,
     ) -> Collection:
+        # as chromadb, the request is checked even when the collection exists: metadata={} or a
+        # bad hnsw:* value is an error, not ignored
+        validate_metadata(metadata, allow_none=False, where="collection metadata")
+        validate_request({k: v for k, v in (configuration or {}).items() if k != "embedding_function"}, metadata)
         try:
             model = self._server.get_collection(name, **self._scope())
         except NotFoundError:

@@ -28,9 +28,12 @@ from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import Search  # noqa: F401 - chromadb exports it here
 from huedb.index_schema import served
 from huedb.requests import (
+    DEFAULT_GET_INCLUDE,
+    DEFAULT_QUERY_INCLUDE,
     WriteRequest,
     as_list,
     check_embedded,
+    explicit_include,
     validate_delete,
     validate_get,
     validate_query,
@@ -112,9 +115,8 @@ class Collection(ForkMixin):
         return self._model
 
     def get_indexing_status(self) -> IndexingStatus:
-        """How many of the collection's records are indexed. huedb applies a write to the index
-        before acknowledging it, so every record is: progress 1.0, nothing unindexed (what the
-        server's ``indexing_status`` route answers too)."""
+        """How many records are indexed: huedb applies a write to the index before acknowledging
+        it, so all are (progress 1.0), as the server's ``indexing_status`` route answers too."""
         total = self.count()
         return IndexingStatus(num_indexed_ops=total, num_unindexed_ops=0, total_ops=total, op_indexing_progress=1.0)
 
@@ -148,14 +150,8 @@ class Collection(ForkMixin):
         then images, then uris. Checks that the collection can embed it, and calls nothing."""
         if documents is not None:
             return self._ef("documents"), list(documents), "documents"
-        if images is not None:
-            ef = self._ef("images")
-            if not _supports_images(ef):
-                raise InvalidArgumentError(
-                    f"Collection {self.name!r}: its embedding function cannot embed images. "
-                    "Use a multimodal embedding function such as OpenCLIPEmbeddingFunction"
-                )
-            return ef, list(images), "images"
+        if images is not None:  # any EF may embed images (chromadb's pattern): it is simply called
+            return self._ef("images"), list(images), "images"
         if self._data_loader is None:
             raise InvalidArgumentError(
                 f"Collection {self.name!r} has no data loader, so URIs cannot be loaded for embedding. "
@@ -168,10 +164,16 @@ class Collection(ForkMixin):
         ef, inputs, source = self._embedder(documents, images, uris)
         if source == "uris":
             inputs = self._data_loader(inputs)
-        if query and hasattr(ef, "embed_query"):
-            vectors = ef.embed_query(inputs)
-        else:
-            vectors = ef(inputs)
+        try:
+            vectors = ef.embed_query(inputs) if query and hasattr(ef, "embed_query") else ef(inputs)
+        except Exception as e:
+            add_note = getattr(e, "add_note", None)  # Python 3.11+: the EF's own error, with a hint
+            if source != "documents" and not _supports_images(ef) and add_note is not None:
+                add_note(
+                    f"Collection {self.name!r}: its embedding function failed on {source}; if it "
+                    "embeds text only, use a multimodal one such as OpenCLIPEmbeddingFunction"
+                )
+            raise
         return check_embedded(vectors, len(inputs), source)
 
     # -- records -----------------------------------------------------------
@@ -294,9 +296,9 @@ class Collection(ForkMixin):
         limit: int | None = None,
         offset: int | None = None,
         where_document: Any = None,
-        include: Any = None,
+        include: Any = DEFAULT_GET_INCLUDE,
     ) -> GetResult:
-        request = validate_get(as_list(ids), where, where_document, limit, offset, include)
+        request = validate_get(as_list(ids), where, where_document, limit, offset, explicit_include(include, "get"))
         server_include, want_data, hide_uris = data_include(request.include, self._data_loader, self.name)
         result = self._api._get(
             self._model.id,
@@ -327,7 +329,7 @@ class Collection(ForkMixin):
         n_results: int = 10,
         where: Any = None,
         where_document: Any = None,
-        include: Any = None,
+        include: Any = DEFAULT_QUERY_INCLUDE,
     ) -> QueryResult:
         request = validate_query(
             query_embeddings,
@@ -338,7 +340,7 @@ class Collection(ForkMixin):
             n_results,
             where,
             where_document,
-            include,
+            explicit_include(include, "query"),
         )
         server_include, want_data, hide_uris = data_include(request.include, self._data_loader, self.name)
         vectors = request.query_embeddings
@@ -380,7 +382,9 @@ class Collection(ForkMixin):
             config_update = dict(configuration)
             ef = config_update.get("embedding_function")
             validate_request(
-                {k: v for k, v in config_update.items() if k != "embedding_function"}, where="configuration"
+                {k: v for k, v in config_update.items() if k != "embedding_function"},
+                where="configuration",
+                update=True,
             )
             if ef is not None and not callable(ef):
                 raise InvalidArgumentError(

@@ -7,8 +7,8 @@ Every record request is validated by ``huedb.requests`` before it is sent (the
 server validates again), and encoded with the shared codec ``huedb.wire``: the
 client never imports the server. Errors come back typed: the server's
 ``{"error", "message"}`` body is rebuilt with ``error_from_name``. Large writes
-are split by the server's max batch size (pre-flight-checks) and by an estimate
-of the request size.
+are split only by an estimate of the request size: a batch bigger than the announced
+max batch size is still one request, so one transaction on the server.
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ class HttpAPI:
         extra = {wire.CLEAR_FIELD: list(request.clear)} if request.clear else {}
         ids = request.ids
         n = len(ids)
-        step = chunk_size(self.get_max_batch_size(), n, encoded, request.documents)
+        step = chunk_size(n, encoded, request.documents)
         for start in range(0, n, step):
             chunk = {k: (None if v is None else v[start : start + step]) for k, v in columns.items()}
             self._request("POST", path, json={"ids": ids[start : start + step], **chunk, **extra})

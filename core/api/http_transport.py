@@ -71,16 +71,16 @@ def _q(part: Any) -> str:
 _TARGET_REQUEST_BYTES = 16 * 1024 * 1024
 
 
-def chunk_size(max_batch: int, n: int, encoded: Any, documents: Any) -> int:
-    """Records per write request: at most the server's max batch size, and few enough that a
-    request stays near _TARGET_REQUEST_BYTES (estimated from the first vector and the documents)."""
-    step = max(1, max_batch)
+def chunk_size(n: int, encoded: Any, documents: Any) -> int:
+    """Records per write request: all of them (one request is one transaction on the server,
+    whatever the announced max batch size), unless the request would grow past
+    _TARGET_REQUEST_BYTES (estimated from the first vector and the documents)."""
     if n == 0:
-        return step
+        return 1
     per_record = 64
     if encoded:
         first = encoded[0]
         per_record += len(first) if isinstance(first, str) else 12 * len(first or [])
     if documents:
         per_record += sum(len(d) for d in documents if isinstance(d, str)) // n
-    return max(1, min(step, _TARGET_REQUEST_BYTES // per_record))
+    return max(1, min(n, _TARGET_REQUEST_BYTES // per_record))

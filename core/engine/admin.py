@@ -116,11 +116,6 @@ class AdminEngine(EngineBase):
         validate_collection_name(name)
         metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
         index = index_schema.normalize(schema) if schema is not None else None
-        if get_or_create:
-            try:
-                return self.get_collection(name, tenant, database)  # as Chroma: its own schema stays
-            except NotFoundError:
-                pass
         if index is not None:
             configuration = index_schema.reconcile(index, configuration, metadata)
             sparse = index_schema.sparse_index(index)
@@ -129,10 +124,15 @@ class AdminEngine(EngineBase):
                     index_schema.sparse_ef_spec(sparse[1]),
                     f"schema keys[{sparse[0]!r}] sparse_vector_index embedding_function",
                 )
-        stored = build_configuration(configuration, metadata)
+        stored = build_configuration(configuration, metadata)  # checked even when it exists, as on Chroma
+        if get_or_create:
+            try:
+                return self.get_collection(name, tenant, database)  # as Chroma: its own schema stays
+            except NotFoundError:
+                pass
         # The index plugin checks its own section now, so a bad value fails here, not at the first write.
         check_index_config(get_registry().get("index_segment", stored["index"]["name"]), stored)
-        stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"))
+        stored["embedding_function"] = validate_spec((configuration or {}).get("embedding_function"), known_names=False)
         if index is not None and not index_schema.is_default(index):
             stored["schema"] = index_schema.stored(index)  # kept in the configuration's JSON
         with self.storage.write() as tx:
@@ -233,7 +233,9 @@ class AdminEngine(EngineBase):
             )
             check_index_config(cls, stored)
             ef_update = validate_spec(
-                new_configuration.get("embedding_function"), "new_configuration['embedding_function']"
+                new_configuration.get("embedding_function"),
+                "new_configuration['embedding_function']",
+                known_names=False,
             )
             stored["embedding_function"] = (
                 ef_update if ef_update is not None else model.configuration_json.get("embedding_function")

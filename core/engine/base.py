@@ -12,8 +12,9 @@ from huedb.storage import ReadTx, StorageBackend
 from huedb.types import CollectionModel
 from huedb.version import __version__
 
-#: batches of any size are accepted; storage and indexes take them whole
-MAX_BATCH_SIZE = 2**31 - 1
+#: what get_max_batch_size() answers: chromadb 1.5.9's value (local and server). Callers size
+#: their batches by it; huedb still takes bigger batches whole, in one transaction.
+MAX_BATCH_SIZE = 5461
 
 
 class EngineBase:

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from huedb.config import Settings, split_list
 from huedb.errors import InvalidArgumentError
 
-#: Chroma's single-node value (SQLite variable limit / 6); clients split bigger batches.
-DEFAULT_MAX_BATCH_SIZE = 41666
+#: announced in /pre-flight-checks: chromadb 1.5.9's value (its server and local clients answer
+#: 5461). Bigger batches are still taken whole, in one transaction; max_request_bytes bounds them.
+DEFAULT_MAX_BATCH_SIZE = 5461
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 _SERVER_KEYS = (

@@ -12,22 +12,10 @@ from huedb.server.routes_common import Ctx, endpoint
 C = DB + "/collections/{collection_id}"
 
 
-def _check_batch(ctx: Ctx, ids: list) -> None:
-    limit = ctx.state.config.max_batch_size
-    if len(ids) > limit:
-        from huedb.errors import InvalidArgumentError
-
-        raise InvalidArgumentError(
-            f"Batch of {len(ids)} records is larger than this server's max batch size {limit}; "
-            "split it (see max_batch_size in GET /api/v2/pre-flight-checks)"
-        )
-
-
 def _write(method_name: str, embeddings_required: bool):
     async def handler(ctx: Ctx):
         body = wire.body_object(ctx.body)
         ids = wire.required_str_list(body, "ids")
-        _check_batch(ctx, ids)
         fn = getattr(ctx.api, method_name)
         # huedb's own field: update/upsert in another modality empties the old one.
         extra = {} if method_name == "_add" else {"clear": wire.str_list(body, wire.CLEAR_FIELD) or ()}

@@ -116,17 +116,19 @@ def int_in_range(low: int, high: int) -> Validator:
     return check
 
 
-def float_in_range(above: float, high: float) -> Validator:
-    """A finite number greater than ``above`` and at most ``high``."""
+def float_in_range(above: float, high: float, inclusive_low: bool = False) -> Validator:
+    """A finite number greater than ``above`` (or equal, with ``inclusive_low``) and at most ``high``."""
 
     def check(key: str, value: Any) -> float:
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float, np.integer, np.floating))
             or not math.isfinite(value)
-            or not above < value <= high
+            or not (above <= value if inclusive_low else above < value)
+            or not value <= high
         ):
-            raise InvalidArgumentError(f"index config {key!r} must be a number > {above} and <= {high}, got {value!r}")
+            low = f">= {above}" if inclusive_low else f"> {above}"
+            raise InvalidArgumentError(f"index config {key!r} must be a number {low} and <= {high}, got {value!r}")
         return float(value)
 
     return check

@@ -58,7 +58,10 @@ from huedb.configuration import HNSW_MUTABLE, HNSW_PARAMS  # noqa: E402
 from huedb_plugins.index.common import float_in_range, int_in_range  # noqa: E402
 
 SPEC = {
-    key: (p.default, (int_in_range(int(p.low), int(p.high)) if p.integer else float_in_range(p.low, p.high)))
+    key: (
+        p.default,
+        int_in_range(int(p.low), int(p.high)) if p.integer else float_in_range(p.low, p.high, inclusive_low=True),
+    )
     for key, p in HNSW_PARAMS.items()
 }
 
@@ -359,7 +362,10 @@ class HnswlibSegment:
     def _new_graph(self, capacity: int) -> hnswlib.Index:
         index = hnswlib.Index(space=self._space, dim=self._dim)
         index.init_index(
-            max_elements=capacity, M=self._cfg["max_neighbors"], ef_construction=self._cfg["ef_construction"]
+            max_elements=capacity,
+            # hnswlib cannot build M=1 (its level multiplier is 1/ln M); Chroma accepts 1, so it builds with 2
+            M=max(2, self._cfg["max_neighbors"]),
+            ef_construction=self._cfg["ef_construction"],
         )
         self._index = index
         self._apply_runtime_params()
