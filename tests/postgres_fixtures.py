@@ -105,3 +105,54 @@ def http_postgres_client_factory(huedb_postgres_server: Any) -> Iterator[Callabl
     factory, made = client_factory_on(huedb_postgres_server)
     yield factory
     close_all(made)
+
+
+class PgServerProcess:
+    """``python -m huedb.server.run --postgres-url URL`` in a subprocess, logging to ``log_dir``."""
+
+    def __init__(self, url: str, log_dir: Path) -> None:
+        import os
+        import subprocess
+        import sys
+
+        from server_fixtures import REPO, free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"pg-server-{self.port}.log"
+        self._log = open(self.log_path, "wb")
+        cmd = [sys.executable, "-m", "huedb.server.run", "--postgres-url", url, "--host", "127.0.0.1"]
+        self.proc = subprocess.Popen(
+            [*cmd, "--port", str(self.port)],
+            cwd=REPO,
+            env={**os.environ, "HUEDB_LOG_LEVEL": "warning"},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def start(self) -> PgServerProcess:
+        from server_fixtures import wait_for_heartbeat
+
+        try:
+            wait_for_heartbeat(self.url, timeout=60, proc=self.proc)
+        except Exception as e:
+            self.stop()
+            raise RuntimeError(f"server did not start; log:\n{self.log_path.read_text(errors='replace')}") from e
+        return self
+
+    def client(self) -> Any:
+        import huedb
+
+        return huedb.HttpClient(host="127.0.0.1", port=self.port)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
