@@ -1,8 +1,9 @@
 """Shared fixtures.
 
 ``client`` is the fixture every Collection scenario test uses. It is
-parametrised over client kinds ("embedded" now; "http" is added by the server
-suite) so that one set of scenario tests covers every client.
+parametrised over client kinds ("embedded" and "http" on SQLite, and the same two
+on PostgreSQL under ``-m postgres``) so that one set of scenario tests covers every
+client and storage backend.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ os.environ.setdefault(
 
 # The HTTP kind runs every scenario against a real server on 127.0.0.1 (tests/server_fixtures.py).
 pytest_plugins = ["server_fixtures", "postgres_fixtures"]
-CLIENT_KINDS = ["embedded", "http"]
+CLIENT_KINDS = [
+    "embedded",
+    "http",
+    # the same scenarios on the PostgreSQL backend (tests/postgres_fixtures.py), under `-m postgres`
+    pytest.param("embedded_postgres", marks=pytest.mark.postgres),
+    pytest.param("http_postgres", marks=pytest.mark.postgres),
+]
 
 
 def _make_embedded_client(tmp_path):
@@ -39,11 +46,20 @@ def client(request, tmp_path):
     """A fresh client on an empty database, for each client kind."""
     if request.param == "embedded":
         c = _make_embedded_client(tmp_path)
+    elif request.param == "embedded_postgres":
+        c = request.getfixturevalue("embedded_postgres_client_factory")()
     else:
         factory = request.getfixturevalue(f"{request.param}_client_factory")
         c = factory()
     yield c
     c.close()
+
+
+@pytest.fixture
+def client_backend(request) -> str:
+    """The storage backend behind this test's ``client``: "postgres" or "sqlite"."""
+    kind = getattr(request.node, "callspec", None) and request.node.callspec.params.get("client")
+    return "postgres" if str(kind).endswith("_postgres") else "sqlite"
 
 
 @pytest.fixture

@@ -147,23 +147,22 @@ def huedb_server(tmp_path_factory) -> ServerThread:
     server.stop()
 
 
-@pytest.fixture
-def http_client_factory(huedb_server):
-    """Returns a factory: each call gives an HttpClient on a fresh tenant and database."""
+def client_factory_on(server: ServerThread) -> tuple[Any, list[Any]]:
+    """A factory of HttpClients on ``server``, each on a fresh tenant and database, and the list it fills."""
     import huedb
     from huedb.config import Settings
 
-    made = []
+    made: list[Any] = []
 
     def factory(**settings: Any):
-        admin = huedb.AdminClient(Settings(chroma_server_host="127.0.0.1", chroma_server_http_port=huedb_server.port))
+        admin = huedb.AdminClient(Settings(chroma_server_host="127.0.0.1", chroma_server_http_port=server.port))
         tenant, database = f"t-{uuid.uuid4().hex[:12]}", f"db-{uuid.uuid4().hex[:12]}"
         admin.create_tenant(tenant)
         admin.create_database(database, tenant)
         admin.close()
         client = huedb.HttpClient(
             host="127.0.0.1",
-            port=huedb_server.port,
+            port=server.port,
             settings=Settings(allow_reset=True, **settings),
             tenant=tenant,
             database=database,
@@ -171,9 +170,20 @@ def http_client_factory(huedb_server):
         made.append(client)
         return client
 
-    yield factory
-    for c in made:
+    return factory, made
+
+
+def close_all(clients: list[Any]) -> None:
+    for c in clients:
         try:
             c.close()
         except Exception:
             pass
+
+
+@pytest.fixture
+def http_client_factory(huedb_server):
+    """Returns a factory: each call gives an HttpClient on a fresh tenant and database."""
+    factory, made = client_factory_on(huedb_server)
+    yield factory
+    close_all(made)

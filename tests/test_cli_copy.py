@@ -216,3 +216,41 @@ def test_copy_to_a_server_and_back_as_binaries(tmp_path, huedb_run_port):
     )
     remote = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port)
     assert remote.get_collection("col_b").configuration_json["embedding_function"]["name"] == "default"
+
+
+@pytest.mark.postgres
+def test_copy_sqlite_to_postgres_and_back(tmp_path, postgres_database):
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    make_src(tmp_path / "src")
+    # a password in the URL is never echoed (PostgreSQL here trusts the socket and ignores it)
+    url = make_conninfo(**{**conninfo_to_dict(postgres_database), "password": "Pw-Never-Shown"})
+    up = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-path", str(tmp_path / "src"), "--to-postgres-url", url]
+    )
+    assert up.exit_code == 0, up.output
+    assert f"Copied {N} records of 'col_a' to PostgreSQL at" in up.output and "Pw-Never-Shown" not in up.output
+    down = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-postgres-url", url, "--to-path", str(tmp_path / "back")]
+    )
+    assert down.exit_code == 0, down.output
+    src, back = huedb.PersistentClient(path=str(tmp_path / "src")), huedb.PersistentClient(path=str(tmp_path / "back"))
+    pg = huedb.Client(huedb.Settings(storage_backend="postgres", postgres_url=postgres_database))
+    try:
+        for name in ("col_a", "col_b"):
+            same(src.get_collection(name), pg.get_collection(name))
+            same(src.get_collection(name), back.get_collection(name))
+        for client in (pg, back):
+            a = client.get_collection("col_a")
+            assert a.metadata == {"m": 1} and a.configuration_json["hnsw"]["space"] == "ip"
+            assert client.get_collection("col_b").configuration_json["embedding_function"]["name"] == "default"
+        # queries answer the same on both backends (ip space: the nearest is the largest dot product)
+        probe = np.asarray(src.get_collection("col_a").get(ids=["a17"], include=["embeddings"])["embeddings"])
+        want = src.get_collection("col_a").query(query_embeddings=probe, n_results=3)["ids"]
+        assert pg.get_collection("col_a").query(query_embeddings=probe, n_results=3)["ids"] == want
+    finally:
+        pg.close()
+    conflict = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-postgres-url", url, "--from-path", "x", "--to-path", "y"]
+    )
+    assert conflict.exit_code != 0 and "'--from-postgres-url' conflicts" in conflict.output

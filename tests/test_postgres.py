@@ -33,13 +33,13 @@ def test_queries_use_pgvector_and_match_exact_search(pg_client: Any, postgres_da
     from huedb.engine.systems import open_systems
 
     rng = np.random.default_rng(3)
-    vectors = rng.normal(size=(2000, 8)).astype(np.float32)
+    vectors = rng.normal(size=(3000, 8)).astype(np.float32)
     col = pg_client.create_collection("vectors", configuration={"hnsw": {"space": "l2"}}, embedding_function=None)
     col.add(
-        ids=[f"r{i}" for i in range(2000)],
+        ids=[f"r{i}" for i in range(3000)],
         embeddings=vectors,
-        metadatas=[{"group": i % 10} for i in range(2000)],
-        documents=[f"text {i}" for i in range(2000)],
+        metadatas=[{"group": i % 10} for i in range(3000)],
+        documents=[f"text {i}" for i in range(3000)],
     )
     got = col.query(query_embeddings=vectors[:5], n_results=5, include=["distances"])
     exact = ((vectors[:5, None, :] - vectors[None, :, :]) ** 2).sum(-1)
@@ -134,3 +134,34 @@ def test_two_servers_on_one_database_see_each_others_writes(postgres_database: s
         for proc, _ in servers:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_everything_persists_after_every_client_closes(postgres_database: str) -> None:
+    import huedb
+    from huedb.config import Settings
+    from huedb.engine.systems import open_systems
+
+    settings = Settings(storage_backend="postgres", postgres_url=postgres_database)
+    first = huedb.Client(settings)
+    col = first.create_collection("kept", metadata={"owner": "me"}, embedding_function=None)
+    col.add(
+        ids=["a", "b", "c"],
+        embeddings=[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+        documents=["alpha", "beta", None],
+        metadatas=[{"n": 1}, {"n": 2}, None],
+        uris=["u://a", None, None],
+    )
+    col.delete(ids=["c"])
+    first.close()
+    assert not any(key.startswith("postgres:") for key in open_systems())  # nothing of it left in this process
+
+    second = huedb.Client(settings)
+    again = second.get_collection("kept", embedding_function=None)
+    assert again.metadata == {"owner": "me"}
+    got = again.get(include=["documents", "metadatas", "uris", "embeddings"])
+    assert got["ids"] == ["a", "b"] and got["documents"] == ["alpha", "beta"]
+    assert got["metadatas"] == [{"n": 1}, {"n": 2}] and got["uris"] == ["u://a", None]
+    assert np.asarray(got["embeddings"]).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert again.query(query_embeddings=[[0.0, 0.9]], n_results=1, where={"n": {"$gte": 1}})["ids"] == [["b"]]
+    assert again.get(where_document={"$contains": "lph"})["ids"] == ["a"]
+    second.close()

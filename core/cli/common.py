@@ -98,6 +98,8 @@ class Target:
 
     path: str | None = None
     host: str | None = None
+    #: a PostgreSQL database (the postgres storage backend), opened in this process
+    postgres_url: str | None = None
     port: int = 8000
     ssl: bool = False
     token: str | None = None
@@ -107,6 +109,10 @@ class Target:
     def describe(self) -> str:
         if self.path is not None:
             return self.path
+        if self.postgres_url is not None:
+            from huedb.storage.postgres.connection import describe_url  # never the user or password
+
+            return f"PostgreSQL at {describe_url(self.postgres_url)}"
         return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
     def settings(self) -> huedb.Settings:
@@ -119,6 +125,8 @@ class Target:
         tenant, database = tenant or self.tenant, database or self.database
         if self.path is not None:
             return huedb.PersistentClient(path=self.path, settings=self.settings(), tenant=tenant, database=database)
+        if self.postgres_url is not None:
+            return huedb.Client(self.postgres_settings(), tenant=tenant, database=database)
         return huedb.HttpClient(
             host=self.host or "localhost",
             port=self.port,
@@ -128,7 +136,12 @@ class Target:
             database=database,
         )
 
+    def postgres_settings(self) -> huedb.Settings:
+        return self.settings().copy(storage_backend="postgres", postgres_url=self.postgres_url)
+
     def admin(self) -> Any:
+        if self.postgres_url is not None:
+            return huedb.AdminClient(self.postgres_settings())
         if self.path is not None:
             settings = self.settings().copy(is_persistent=True, persist_directory=self.path)
             return huedb.AdminClient(settings)

@@ -21,7 +21,7 @@ from typing import Any
 import click
 import numpy as np
 
-from huedb.cli.common import CHROMA_DB_FILE, Target, resolve_target
+from huedb.cli.common import CHROMA_DB_FILE, DEFAULT_DATABASE, DEFAULT_TENANT, Target, resolve_target
 from huedb.cli.exchange import progress_bar
 from huedb.cli.records import Batch, collection_header, create_like, iter_batches, write_batch
 
@@ -43,11 +43,14 @@ class SourceCollection:
 
 def _api_collections(target: Target, names: list[str] | None, batch_size: int) -> Iterator[SourceCollection]:
     client = target.client()
-    if names is None:
-        names = [c.name for c in client.list_collections()]
-    for name in names:
-        col = client.get_collection(name)
-        yield SourceCollection(collection_header(col), col.count(), iter_batches(col, batch_size))
+    try:
+        if names is None:
+            names = [c.name for c in client.list_collections()]
+        for name in names:
+            col = client.get_collection(name)
+            yield SourceCollection(collection_header(col), col.count(), iter_batches(col, batch_size))
+    finally:
+        client.close()  # a PostgreSQL source's connection pool, too
 
 
 def find_chroma_python(given: str | None) -> str:
@@ -143,16 +146,19 @@ def _chroma_dir_collections(
 def copy_collections(sources: Iterator[SourceCollection], target: Target) -> list[tuple[str, int]]:
     client = target.client()
     done: list[tuple[str, int]] = []
-    for src in sources:
-        name = src.header["name"]
-        dest = create_like(client, name, src.header.get("configuration") or {}, src.header.get("metadata"))
-        copied = 0
-        with progress_bar(f"Copying {name}", src.count) as advance:
-            for batch in src.batches:
-                write_batch(dest, batch)
-                copied += len(batch)
-                advance(len(batch))
-        done.append((name, copied))
+    try:
+        for src in sources:
+            name = src.header["name"]
+            dest = create_like(client, name, src.header.get("configuration") or {}, src.header.get("metadata"))
+            copied = 0
+            with progress_bar(f"Copying {name}", src.count) as advance:
+                for batch in src.batches:
+                    write_batch(dest, batch)
+                    copied += len(batch)
+                    advance(len(batch))
+            done.append((name, copied))
+    finally:
+        client.close()
     return done
 
 
@@ -165,6 +171,7 @@ def copy_collections(sources: Iterator[SourceCollection], target: Target) -> lis
 @click.option("--from-port", type=click.IntRange(1, 65535), default=None)
 @click.option("--from-ssl", is_flag=True, default=False)
 @click.option("--from-profile", default=None, help="source: a saved profile")
+@click.option("--from-postgres-url", default=None, help="source: a PostgreSQL database (the [postgres] extra)")
 @click.option("--from-tenant", default=None)
 @click.option("--from-db", default=None)
 @click.option("--to-path", default=None, help="target: a local huedb database directory (created if missing)")
@@ -172,6 +179,7 @@ def copy_collections(sources: Iterator[SourceCollection], target: Target) -> lis
 @click.option("--to-port", type=click.IntRange(1, 65535), default=None)
 @click.option("--to-ssl", is_flag=True, default=False)
 @click.option("--to-profile", default=None, help="target: a saved profile")
+@click.option("--to-postgres-url", default=None, help="target: a PostgreSQL database (the [postgres] extra)")
 @click.option("--to-tenant", default=None)
 @click.option("--to-db", default=None)
 @click.option(
@@ -187,6 +195,7 @@ def copy_cmd(
     from_port: int | None,
     from_ssl: bool,
     from_profile: str | None,
+    from_postgres_url: str | None,
     from_tenant: str | None,
     from_db: str | None,
     to_path: str | None,
@@ -194,6 +203,7 @@ def copy_cmd(
     to_port: int | None,
     to_ssl: bool,
     to_profile: str | None,
+    to_postgres_url: str | None,
     to_tenant: str | None,
     to_db: str | None,
     chroma_python: str | None,
@@ -205,6 +215,8 @@ def copy_cmd(
         names = names[1:]
     if copy_all == bool(names):
         raise click.UsageError("name the collections to copy, or give --all (not both)")
+    _one_place("from", from_postgres_url, from_path, from_host, from_profile, from_chroma_dir)
+    _one_place("to", to_postgres_url, to_path, to_host, to_profile)
     if from_chroma_dir is not None:
         if any(v is not None for v in (from_path, from_host, from_profile)):
             raise click.UsageError(
@@ -214,13 +226,18 @@ def copy_cmd(
             raise click.BadParameter(
                 f"no Chroma database ({CHROMA_DB_FILE}) at {from_chroma_dir}", param_hint="'--from-chroma-dir'"
             )
-    elif from_path is None and from_host is None and from_profile is None:
-        raise click.UsageError("say where to copy from: --from-path, --from-chroma-dir, --from-host or --from-profile")
-    if to_path is None and to_host is None and to_profile is None:
-        raise click.UsageError("say where to copy to: --to-path, --to-host or --to-profile")
-    target = resolve_target(
-        to_path, to_host, to_port, to_ssl, to_profile, to_tenant, to_db, must_exist=False, prefix="to-"
-    )
+    elif from_path is None and from_host is None and from_profile is None and from_postgres_url is None:
+        raise click.UsageError(
+            "say where to copy from: --from-path, --from-chroma-dir, --from-host, --from-profile or --from-postgres-url"
+        )
+    if to_path is None and to_host is None and to_profile is None and to_postgres_url is None:
+        raise click.UsageError("say where to copy to: --to-path, --to-host, --to-profile or --to-postgres-url")
+    if to_postgres_url is not None:
+        target = _postgres(to_postgres_url, to_tenant, to_db)
+    else:
+        target = resolve_target(
+            to_path, to_host, to_port, to_ssl, to_profile, to_tenant, to_db, must_exist=False, prefix="to-"
+        )
     wanted = None if copy_all else names
     if from_chroma_dir is not None:
         python = find_chroma_python(chroma_python)
@@ -232,15 +249,27 @@ def copy_cmd(
             from_chroma_dir, wanted, from_tenant or "default_tenant", from_db or "default_database", python, batch_size
         )
     else:
-        source = resolve_target(
-            from_path, from_host, from_port, from_ssl, from_profile, from_tenant, from_db, prefix="from-"
-        )
+        if from_postgres_url is not None:
+            source = _postgres(from_postgres_url, from_tenant, from_db)
+        else:
+            source = resolve_target(
+                from_path, from_host, from_port, from_ssl, from_profile, from_tenant, from_db, prefix="from-"
+            )
         sources = _api_collections(source, wanted, batch_size)
     done = copy_collections(sources, target)
     for name, n in done:
         click.echo(f"Copied {n} records of {name!r} to {target.describe()}")
     if not done:
         click.echo("No collections to copy")
+
+
+def _one_place(side: str, postgres_url: str | None, *others: str | None) -> None:
+    if postgres_url is not None and any(v is not None for v in others):
+        raise click.UsageError(f"'--{side}-postgres-url' conflicts with the other --{side}-* places")
+
+
+def _postgres(url: str, tenant: str | None, database: str | None) -> Target:
+    return Target(postgres_url=url, tenant=tenant or DEFAULT_TENANT, database=database or DEFAULT_DATABASE)
 
 
 def register(cli: click.Group) -> None:

@@ -129,10 +129,12 @@ class SearchEngine(EngineBase):
             )
         if allowed is not None and len(allowed) == 0:
             return none
-        seg = self.segments.current(model, tx)
-        if seg is None:
+        # A backend that searches vectors itself (PostgreSQL: pgvector) has no index segment.
+        in_database = getattr(tx, "vector_search", None)
+        seg = None if in_database is not None else self.segments.current(model, tx)
+        if model.dimension is None or (seg is None and in_database is None):
             return none
-        total = seg.index.count()
+        total = seg.index.count() if seg is not None else tx.count_records(model.storage_key)
         k = min(spec.limit, total if allowed is None else len(allowed))
         if k <= 0:
             return none
@@ -141,7 +143,10 @@ class SearchEngine(EngineBase):
         if allowed is not None and len(allowed) <= exact_search_limit(k, total):
             present, vectors = tx.vectors_by_rids(allowed)
             labels, dists = exact_search(query, vectors, present, k, space)
+        elif in_database is not None:
+            labels, dists = in_database(model.storage_key, query, k, allowed, space)
         else:
+            assert seg is not None
             labels, dists = self.segments.search(seg, lambda ix: ix.query(query, k, allowed))
         keep = labels[0] >= 0
         return labels[0][keep].astype(np.int64), dists[0][keep]

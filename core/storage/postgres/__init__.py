@@ -34,6 +34,8 @@ class PostgresRead:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+        #: record counts this transaction has taken, by collection (vector_search plans with them)
+        self._counts: dict[int, int] = {}
 
     # -- catalog -------------------------------------------------------------
     def get_tenant(self, name: str) -> dict[str, str]:
@@ -70,7 +72,9 @@ class PostgresRead:
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
-        return self.conn.execute("SELECT count(*) FROM records WHERE collection_id = %s", (cid,)).fetchone()[0]
+        count = self.conn.execute("SELECT count(*) FROM records WHERE collection_id = %s", (cid,)).fetchone()[0]
+        self._counts[cid] = count
+        return count
 
     def existing(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
         rows = self.conn.execute(
@@ -97,7 +101,7 @@ class PostgresRead:
         self, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str
     ) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest allowed records per query (labels, Chroma distances), by pgvector."""
-        return search.vector_search(self.conn, cid, queries, k, allowed, space)
+        return search.vector_search(self.conn, cid, queries, k, allowed, space, self._counts.get(cid))
 
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None

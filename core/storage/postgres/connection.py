@@ -18,11 +18,15 @@ from huedb.storage.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
 
 
 class PostgresUnavailableError(InternalError):
-    """PostgreSQL cannot be reached, or refused the connection. Sent as chromadb's InternalError."""
+    """PostgreSQL cannot be reached, refused the connection, or dropped it mid-request.
+    Sent as chromadb's InternalError, with HTTP 503 (the server is fine; retry later)."""
 
     @classmethod
     def name(cls) -> str:
         return "InternalError"
+
+    def code(self) -> int:
+        return 503
 
 
 def describe_url(url: str) -> str:
@@ -111,6 +115,7 @@ class Pool:
         from psycopg_pool import ConnectionPool
 
         self.url = url
+        self._max_size = max_size
         migrate(url)
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max_size, configure=self._configure, open=False, kwargs={"connect_timeout": 10}
@@ -131,12 +136,12 @@ class Pool:
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[Any]:
+        import psycopg
+
         if self._closed:
             raise RuntimeError("This huedb client has been closed; create a new client")
-        with self._pool.connection() as conn:
-            conn.execute(
-                "BEGIN ISOLATION LEVEL READ COMMITTED" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-            )
+        begin = "BEGIN ISOLATION LEVEL READ COMMITTED" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        with self._connection(begin) as conn:
             try:
                 yield conn
             except BaseException as e:
@@ -144,8 +149,40 @@ class Pool:
                     conn.execute("ROLLBACK")
                 except Exception:  # noqa: BLE001 - a broken connection: the pool discards it
                     pass
+                if isinstance(e, psycopg.OperationalError) and conn.broken:
+                    raise self._lost(e, "the request was rolled back, nothing of it was applied: retry it") from None
                 reraise(e)
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except psycopg.OperationalError as e:
+                if not conn.broken:
+                    raise
+                outcome = "it dropped during COMMIT, so the write may or may not be applied: read it back"
+                raise self._lost(e, outcome) from None
+
+    @contextmanager
+    def _connection(self, begin: str) -> Iterator[Any]:
+        """A pooled connection in a begun transaction. A connection PostgreSQL closed while it
+        sat in the pool (a restart, pg_terminate_backend) fails at BEGIN, before anything was
+        sent: the pool drops it and the next one is tried."""
+        import psycopg
+
+        for attempt in range(self._max_size + 2):
+            with self._pool.connection() as conn:
+                try:
+                    conn.execute(begin)
+                except psycopg.OperationalError as e:
+                    if not conn.broken or attempt == self._max_size + 1:
+                        raise self._lost(e, "nothing was applied: retry it") from None
+                    continue
+                yield conn
+                return
+
+    def _lost(self, exc: BaseException, outcome: str) -> PostgresUnavailableError:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return PostgresUnavailableError(
+            f"Lost the connection to PostgreSQL at {describe_url(self.url)} ({reason}); {outcome}"
+        )
 
     def close(self) -> None:
         if not self._closed:

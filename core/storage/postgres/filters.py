@@ -45,6 +45,8 @@ class Selection:
     sql: str
     params: tuple[Any, ...]
     doc_check: DocumentNode | None = None
+    #: the metadata keys the where filter names (a key holding sparse vectors is refused)
+    where_keys: tuple[str, ...] = ()
 
 
 def num(value: Any) -> Any:
@@ -66,20 +68,31 @@ def select(cid: int, ids: Sequence[str] | None, where: Any, where_document: Any)
     params: list[Any] = [cid]
     if ids is not None:
         clauses.append("r.id = ANY(%s::text[])")
-        params.append(list(ids))
+        params.append([i for i in ids if "\x00" not in i])  # PostgreSQL text holds no NUL: no such id exists
+    keys: tuple[str, ...] = ()
     if where is not None:
-        clauses.append(_where(parse_where(where), cid, params))
+        tree = parse_where(where)
+        clauses.append(_where(tree, cid, params))
+        keys = tuple(sorted(k for k in _keys(tree) if "\x00" not in k))  # (no stored key holds a NUL)
     doc_check = None
     if where_document is not None:
         node = parse_where_document(where_document)
         clauses.append(_document(node, params))
         doc_check = node if _has_regex(node) else None
-    return Selection(cid, " AND ".join(clauses), tuple(params), doc_check)
+    return Selection(cid, " AND ".join(clauses), tuple(params), doc_check, keys)
+
+
+def _keys(node: WhereNode) -> set[str]:
+    if isinstance(node, AllOf):
+        return set().union(*(_keys(p) for p in node.parts))
+    return {node.key}
 
 
 def _where(node: WhereNode, cid: int, params: list[Any]) -> str:
     if isinstance(node, AllOf):
         return "(" + (" AND " if node.all else " OR ").join(_where(p, cid, params) for p in node.parts) + ")"
+    if "\x00" in node.key:  # PostgreSQL text holds no NUL: no record has such a key
+        return "TRUE" if node.op in NEGATED_OPS else "FALSE"
     column = "str" if node.kind not in (VT_NUM, VT_BOOL) else "num"
     cast = "bytea" if column == "str" else "numeric"
     values = [encode(v, node.kind) for v in node.values]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.errors import InvalidArgumentError
 from huedb.filters import VT_BOOL, VT_NUM, VT_STR
 from huedb.storage.postgres.catalog import limit_offset
 from huedb.storage.postgres.filters import Selection, document_matches, num
@@ -179,7 +180,23 @@ def delete(conn: Any, cid: int, seq: int, rids: np.ndarray) -> None:
 
 
 # -- reads ---------------------------------------------------------------------------------
+def refuse_sparse_keys(conn: Any, sel: Selection) -> None:
+    """A where filter on a key holding sparse vectors is refused, as on SQLite."""
+    if not sel.where_keys:
+        return
+    row = conn.execute(
+        "SELECT key FROM sparse_docs WHERE collection_id = %s AND key = ANY(%s::text[]) ORDER BY key LIMIT 1",
+        (sel.cid, list(sel.where_keys)),
+    ).fetchone()
+    if row is not None:
+        raise InvalidArgumentError(
+            f"Cannot filter on metadata key {row[0]!r}: it holds sparse vectors, which where filters do not "
+            f"support (search them with Knn(query=..., key={row[0]!r}) instead)"
+        )
+
+
 def matching_rids(conn: Any, sel: Selection) -> np.ndarray:
+    refuse_sparse_keys(conn, sel)
     if sel.doc_check is None:
         return rids_of(
             conn.execute(f"SELECT r.rid FROM records r WHERE {sel.sql} ORDER BY r.rid", sel.params).fetchall()
@@ -193,6 +210,7 @@ def select_records(
     conn: Any, sel: Selection, fields: Sequence[str], limit: int | None, offset: int | None
 ) -> list[tuple]:
     """(rid, id, *fields) rows in insertion order."""
+    refuse_sparse_keys(conn, sel)
     if sel.doc_check is not None:
         rids = matching_rids(conn, sel)
         start = min(offset or 0, len(rids))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from huedb.errors import InvalidArgumentError
+from huedb.index import exact_search_limit
 from huedb.storage.postgres.schema import SPACE_OPS
 
 #: pgvector's largest hnsw.ef_search
@@ -31,9 +32,13 @@ def _to_chroma(distance: np.ndarray, space: str) -> np.ndarray:
 
 
 def vector_search(
-    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str
+    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str, total: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits."""
+    """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits.
+
+    A collection of at most ``exact_search_limit`` records (``total``, when the snapshot
+    counted it) is searched exactly, ties broken by rid, as the SQLite backend's exact
+    buffer does: its top k is then always a prefix of its top k+1."""
     _, op = SPACE_OPS[space]
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
@@ -49,7 +54,10 @@ def vector_search(
     if allowed is not None:
         where += " AND rid = ANY(%s::bigint[])"
         params = (np.asarray(allowed, dtype=np.int64).tolist(),)
-    sql = f"SELECT rid, {expr} {op} %s AS d FROM records WHERE {where} ORDER BY {expr} {op} %s LIMIT {int(k)}"
+    order = f"{expr} {op} %s"
+    if allowed is None and total is not None and total <= exact_search_limit(k, total):
+        order += ", rid"  # two sort keys: a sequential scan and an exact top-k, not the HNSW index
+    sql = f"SELECT rid, {expr} {op} %s AS d FROM records WHERE {where} ORDER BY {order} LIMIT {int(k)}"
     with conn.cursor(binary=True) as cur:
         for i, query in enumerate(np.ascontiguousarray(queries, dtype=np.float32)):
             rows = cur.execute(sql, (query, *params, query)).fetchall()
