@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from huedb.api.types import SparseEmbeddingFunction
 from huedb.embedding_functions import EmbeddingFunction
 from huedb.registry import get_registry, register_embedding_function
 
@@ -43,6 +44,7 @@ _CLASSES: dict[str, str] = {
     "NomicEmbeddingFunction": "nomic",
     "GoogleVertexEmbeddingFunction": "google_vertex",
     "ChromaBm25EmbeddingFunction": "chroma_bm25",
+    "Bm25EmbeddingFunction": "bm25",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -56,8 +58,6 @@ _NOT_AVAILABLE: dict[str, str] = {
     "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
     "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
-    "SparseEmbeddingFunction": "sparse embedding functions need sparse vectors, which huedb does not support yet",
-    "Bm25EmbeddingFunction": "bm25 is a sparse embedding function (not supported yet)",
     "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
     "FastembedSparseEmbeddingFunction": "fastembed_sparse is a sparse embedding function (not supported yet)",
     "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse is a sparse embedding function (not supported yet)",
@@ -86,4 +86,11 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_CLASSES, *_COMPANIONS, "known_embedding_functions"})
 
 
-__all__ = ["EmbeddingFunction", "register_embedding_function", "get_builtins", *_CLASSES, *_COMPANIONS]
+__all__ = [
+    "EmbeddingFunction",
+    "SparseEmbeddingFunction",
+    "register_embedding_function",
+    "get_builtins",
+    *_CLASSES,
+    *_COMPANIONS,
+]
