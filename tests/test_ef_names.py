@@ -65,7 +65,6 @@ NOT_YET = {
     "Text2VecEmbeddingFunction",
     "ChromaCloudSpladeEmbeddingFunction",
     "FastembedSparseEmbeddingFunction",
-    "HuggingFaceSparseEmbeddingFunction",
 }
 
 

@@ -45,6 +45,7 @@ _CLASSES: dict[str, str] = {
     "GoogleVertexEmbeddingFunction": "google_vertex",
     "ChromaBm25EmbeddingFunction": "chroma_bm25",
     "Bm25EmbeddingFunction": "bm25",
+    "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -60,7 +61,6 @@ _NOT_AVAILABLE: dict[str, str] = {
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
     "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
     "FastembedSparseEmbeddingFunction": "fastembed_sparse is a sparse embedding function (not supported yet)",
-    "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse is a sparse embedding function (not supported yet)",
 }
 
 
