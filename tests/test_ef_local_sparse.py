@@ -1,5 +1,6 @@
 """Local sparse EFs on tiny random-weight models built here (no hub access):
-huggingface_sparse (a SPLADE SparseEncoder built with sentence-transformers) and fastembed_sparse (a SPLADE ONNX graph)."""
+huggingface_sparse (a SPLADE SparseEncoder built with sentence-transformers) and
+fastembed_sparse (a SPLADE ONNX graph)."""
 
 from __future__ import annotations
 
