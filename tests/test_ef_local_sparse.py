@@ -140,3 +140,97 @@ def test_huggingface_sparse_refuses_bad_arguments(kwargs, problem):
 
     with pytest.raises(InvalidArgumentError, match=problem):
         HuggingFaceSparseEmbeddingFunction(**kwargs)
+
+
+# -- fastembed_sparse --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def splade_onnx(tmp_path_factory):
+    return tiny_models.splade_onnx(tmp_path_factory.mktemp("splade-onnx"))
+
+
+def splade_by_hand(model_dir, weights, texts):
+    """What a SPLADE model computes: max over tokens of log(1 + relu(logits)), non-zeros only."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    out = []
+    for text in texts:
+        ids = tokenizer.encode(text).ids
+        scores = np.log1p(np.maximum(weights["E"][ids] @ weights["W"], 0)).max(axis=0)
+        nz = np.flatnonzero(scores)
+        out.append((nz.tolist(), scores[nz]))
+    return out
+
+
+def test_fastembed_sparse_runs_the_model_from_a_local_directory(splade_onnx, monkeypatch):
+    from huedb_plugins.embedding.fastembed_sparse_ef import FastembedSparseEmbeddingFunction
+
+    model_dir, weights = splade_onnx
+    local = {"specific_model_path": str(model_dir), "local_files_only": True}
+    ef = FastembedSparseEmbeddingFunction(query_config={"task": "query"}, threads=1, **local)
+    docs = ef(TEXTS)
+    assert len(docs) == len(TEXTS)
+    for vec, (indices, values) in zip(docs, splade_by_hand(model_dir, weights, TEXTS)):
+        assert isinstance(vec, SparseVector) and vec.indices == indices and indices
+        np.testing.assert_allclose(vec.values, values, rtol=1e-5)
+    assert as_pairs(ef.embed_query(TEXTS)) == as_pairs(docs)  # SPLADE encodes queries like documents
+    calls = []  # which of fastembed's methods each task reaches
+    for method in ("query_embed", "embed"):
+        real = getattr(ef._model, method)
+        monkeypatch.setattr(ef._model, method, lambda *a, _m=method, _r=real, **k: calls.append(_m) or _r(*a, **k))
+    ef(["a"]), ef.embed_query(["a"])
+    assert calls == ["embed", "query_embed"]
+    assert (
+        ef([]) == []
+        and ef._model is FastembedSparseEmbeddingFunction(query_config={"task": "query"}, threads=1, **local)._model
+    )
+    with pytest.raises(InvalidArgumentError, match=r"input\[0\] is bytes"):
+        ef([b"x"])
+
+
+def test_fastembed_sparse_config_round_trip(splade_onnx):
+    from huedb_plugins.embedding.fastembed_sparse_ef import FastembedSparseEmbeddingFunction
+
+    model_dir, _ = splade_onnx
+    cls = get_registry().get("embedding_function", "fastembed_sparse")
+    assert cls is FastembedSparseEmbeddingFunction and cls.is_sparse()
+    ef = cls(task="query", specific_model_path=str(model_dir), local_files_only=True)
+    config = ef.get_config()
+    assert config == {
+        "model_name": "prithivida/Splade_PP_en_v1",
+        "task": "query",
+        "cache_dir": None,
+        "threads": None,
+        "cuda": None,
+        "device_ids": None,
+        "lazy_load": None,
+        "kwargs": {"specific_model_path": str(model_dir), "local_files_only": True},
+    }
+    jsonschema.validate(config, schema("fastembed_sparse"))
+    with pytest.raises(InvalidArgumentError, match="model_name"):
+        ef.validate_config_update(config, {"model_name": "Qdrant/bm25"})
+    docs, queries, rebuilt = rebuild_in_new_process(serialize(ef), TEXTS)
+    assert rebuilt == config
+    assert docs == queries and [i for i, _ in docs] == [v.indices for v in ef(TEXTS)]
+    with pytest.raises(ForbiddenError, match="specific_model_path"):
+        check_persisted_ef(serialize(ef), cls, "docs", None)
+    check_persisted_ef(
+        {"name": "fastembed_sparse", "type": "known", "config": {"model_name": "Qdrant/bm25"}}, cls, "d", None
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, problem",
+    [
+        ({"model_name": "no/such-model"}, "cannot load 'no/such-model'"),
+        ({"task": "search"}, "task must be"),
+        ({"threads": 0}, "threads"),
+        ({"device_ids": ["0"]}, "device_ids"),
+        ({"x": object()}, "not a primitive"),
+    ],
+)
+def test_fastembed_sparse_refuses_bad_arguments(kwargs, problem):
+    from huedb_plugins.embedding.fastembed_sparse_ef import FastembedSparseEmbeddingFunction
+
+    with pytest.raises(InvalidArgumentError, match=problem):
+        FastembedSparseEmbeddingFunction(**kwargs)

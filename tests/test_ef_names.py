@@ -64,7 +64,6 @@ NOT_YET = {
     "InstructorEmbeddingFunction",
     "Text2VecEmbeddingFunction",
     "ChromaCloudSpladeEmbeddingFunction",
-    "FastembedSparseEmbeddingFunction",
 }
 
 

@@ -22,7 +22,7 @@ def bert(path: Path, masked_lm: bool = False, seed: int = 0) -> Path:
 
     path.mkdir(parents=True, exist_ok=True)
     (path / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True, model_max_length=64)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(VOCAB),
@@ -49,3 +49,34 @@ def splade(path: Path) -> Path:
     model = SparseEncoder(modules=[mlm, pooling], device="cpu")
     model.save(str(path / "splade"))
     return path / "splade"
+
+
+def splade_onnx(path: Path, seed: int = 0) -> tuple[Path, dict]:
+    """A SPLADE-shaped ONNX graph in fastembed's layout (model.onnx + the tokenizer files):
+    ``logits = E[input_ids] @ W`` ([batch, seq, vocab]). Returns the directory and the weights."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    bert(path, seed=seed)  # tokenizer.json, tokenizer_config.json, config.json
+    rng = np.random.default_rng(seed)
+    weights = {
+        "E": rng.standard_normal((len(VOCAB), 8)).astype(np.float32),
+        "W": rng.standard_normal((8, len(VOCAB))).astype(np.float32),
+    }
+    ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"]) for n in INPUTS]
+    out = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", len(VOCAB)])
+    nodes = [
+        helper.make_node("Gather", ["E", "input_ids"], ["hidden"]),
+        helper.make_node("MatMul", ["hidden", "W"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_splade", ints, [out], [numpy_helper.from_array(v, k) for k, v in weights.items()]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path / "model.onnx"))
+    return path, weights
+
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")

@@ -46,6 +46,7 @@ _CLASSES: dict[str, str] = {
     "ChromaBm25EmbeddingFunction": "chroma_bm25",
     "Bm25EmbeddingFunction": "bm25",
     "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse",
+    "FastembedSparseEmbeddingFunction": "fastembed_sparse",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -60,7 +61,6 @@ _NOT_AVAILABLE: dict[str, str] = {
     "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
     "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
-    "FastembedSparseEmbeddingFunction": "fastembed_sparse is a sparse embedding function (not supported yet)",
 }
 
 
