@@ -63,7 +63,6 @@ NOT_YET = {
     "GooglePalmEmbeddingFunction",
     "InstructorEmbeddingFunction",
     "Text2VecEmbeddingFunction",
-    "ChromaCloudSpladeEmbeddingFunction",
 }
 
 

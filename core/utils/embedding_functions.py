@@ -47,6 +47,7 @@ _CLASSES: dict[str, str] = {
     "Bm25EmbeddingFunction": "bm25",
     "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse",
     "FastembedSparseEmbeddingFunction": "fastembed_sparse",
+    "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -60,7 +61,6 @@ _NOT_AVAILABLE: dict[str, str] = {
     "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
     "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
     "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
-    "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
 }
 
 
