@@ -61,8 +61,6 @@ def test_every_name_resolves_without_importing_any_sdk():
 #: chromadb class names not provided yet (each raises AttributeError saying why)
 NOT_YET = {
     "GooglePalmEmbeddingFunction",
-    "InstructorEmbeddingFunction",
-    "Text2VecEmbeddingFunction",
 }
 
 

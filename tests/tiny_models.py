@@ -80,3 +80,26 @@ def splade_onnx(path: Path, seed: int = 0) -> tuple[Path, dict]:
 
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def sentence_transformer(path: Path) -> Path:
+    """A sentence-transformers model: the tiny BERT, mean pooling, then normalisation."""
+    from sentence_transformers import SentenceTransformer, models
+
+    transformer = models.Transformer(str(bert(path / "bert")))
+    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu").save(str(path / "st"))
+    return path / "st"
+
+
+def hub_cache(model_dir: Path, cache: Path, repo_id: str) -> str:
+    """Places ``model_dir`` in a Hugging Face hub cache at ``cache`` as ``repo_id``'s main
+    revision, so that a process with ``HF_HUB_CACHE=cache HF_HUB_OFFLINE=1`` loads it by id."""
+    import shutil
+
+    revision = "0" * 40
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    shutil.copytree(model_dir, repo / "snapshots" / revision, dirs_exist_ok=True)
+    return repo_id

@@ -48,6 +48,8 @@ _CLASSES: dict[str, str] = {
     "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse",
     "FastembedSparseEmbeddingFunction": "fastembed_sparse",
     "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade",
+    "InstructorEmbeddingFunction": "instructor",
+    "Text2VecEmbeddingFunction": "text2vec",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
@@ -59,8 +61,6 @@ _COMPANIONS: dict[str, tuple] = {
 #: chromadb names huedb does not provide yet, and why
 _NOT_AVAILABLE: dict[str, str] = {
     "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
-    "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
-    "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
 }
 
 
