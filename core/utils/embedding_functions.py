@@ -50,17 +50,13 @@ _CLASSES: dict[str, str] = {
     "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade",
     "InstructorEmbeddingFunction": "instructor",
     "Text2VecEmbeddingFunction": "text2vec",
+    "GooglePalmEmbeddingFunction": "google_palm",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
 _COMPANIONS: dict[str, tuple] = {
     "JinaQueryConfig": ("jina", "JinaQueryConfig"),
     "NomicQueryConfig": ("nomic", "NomicQueryConfig"),
-}
-
-#: chromadb names huedb does not provide yet, and why
-_NOT_AVAILABLE: dict[str, str] = {
-    "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
 }
 
 
@@ -77,8 +73,6 @@ def __getattr__(name: str) -> Any:
     if name == "known_embedding_functions":
         registry = get_registry()
         return {n: registry.get("embedding_function", n) for n in registry.names("embedding_function")}
-    if name in _NOT_AVAILABLE:
-        raise AttributeError(f"huedb.utils.embedding_functions.{name} is not available: {_NOT_AVAILABLE[name]}")
     raise AttributeError(f"module 'huedb.utils.embedding_functions' has no attribute {name!r}")
 
 
