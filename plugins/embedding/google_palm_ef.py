@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings, ProviderEgress
 from huedb.ef_persistence import validate_config_schema
+from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings, ProviderEgress
 from huedb.errors import ChromaError, InvalidArgumentError
 from huedb.hookspecs import hookimpl
 
