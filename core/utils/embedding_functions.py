@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from huedb.api.types import SparseEmbeddingFunction
 from huedb.embedding_functions import EmbeddingFunction
 from huedb.registry import get_registry, register_embedding_function
 
@@ -43,24 +44,19 @@ _CLASSES: dict[str, str] = {
     "NomicEmbeddingFunction": "nomic",
     "GoogleVertexEmbeddingFunction": "google_vertex",
     "ChromaBm25EmbeddingFunction": "chroma_bm25",
+    "Bm25EmbeddingFunction": "bm25",
+    "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse",
+    "FastembedSparseEmbeddingFunction": "fastembed_sparse",
+    "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade",
+    "InstructorEmbeddingFunction": "instructor",
+    "Text2VecEmbeddingFunction": "text2vec",
+    "GooglePalmEmbeddingFunction": "google_palm",
 }
 
 #: other names chromadb exports here: name -> (registry name of the EF whose module defines it, attribute)
 _COMPANIONS: dict[str, tuple] = {
     "JinaQueryConfig": ("jina", "JinaQueryConfig"),
     "NomicQueryConfig": ("nomic", "NomicQueryConfig"),
-}
-
-#: chromadb names huedb does not provide yet, and why
-_NOT_AVAILABLE: dict[str, str] = {
-    "GooglePalmEmbeddingFunction": "google_palm: Google has shut down the PaLM API (use GoogleGeminiEmbeddingFunction)",
-    "InstructorEmbeddingFunction": "instructor is not implemented in huedb yet",
-    "Text2VecEmbeddingFunction": "text2vec is not implemented in huedb yet",
-    "SparseEmbeddingFunction": "sparse embedding functions need sparse vectors, which huedb does not support yet",
-    "Bm25EmbeddingFunction": "bm25 is a sparse embedding function (not supported yet)",
-    "ChromaCloudSpladeEmbeddingFunction": "chroma-cloud-splade is a sparse embedding function (not supported yet)",
-    "FastembedSparseEmbeddingFunction": "fastembed_sparse is a sparse embedding function (not supported yet)",
-    "HuggingFaceSparseEmbeddingFunction": "huggingface_sparse is a sparse embedding function (not supported yet)",
 }
 
 
@@ -77,8 +73,6 @@ def __getattr__(name: str) -> Any:
     if name == "known_embedding_functions":
         registry = get_registry()
         return {n: registry.get("embedding_function", n) for n in registry.names("embedding_function")}
-    if name in _NOT_AVAILABLE:
-        raise AttributeError(f"huedb.utils.embedding_functions.{name} is not available: {_NOT_AVAILABLE[name]}")
     raise AttributeError(f"module 'huedb.utils.embedding_functions' has no attribute {name!r}")
 
 
@@ -86,4 +80,11 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_CLASSES, *_COMPANIONS, "known_embedding_functions"})
 
 
-__all__ = ["EmbeddingFunction", "register_embedding_function", "get_builtins", *_CLASSES, *_COMPANIONS]
+__all__ = [
+    "EmbeddingFunction",
+    "SparseEmbeddingFunction",
+    "register_embedding_function",
+    "get_builtins",
+    *_CLASSES,
+    *_COMPANIONS,
+]

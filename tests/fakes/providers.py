@@ -341,3 +341,38 @@ class FakeBedrock(FakeEmbeddingAPI):
             503: "ServiceUnavailableException",
         }
         return {"__type": names.get(status, "InternalServerException"), "message": f"fake error {status}"}
+
+
+def fake_sparse(text: str) -> dict:
+    """What the Chroma Cloud SPLADE fake answers for ``text``: one term per distinct word
+    (index from a hash, unsorted as the service may send them), weight from the word's length."""
+    import hashlib
+
+    words = sorted(set(text.lower().split()), reverse=True)
+    indices = [int.from_bytes(hashlib.sha256(w.encode()).digest()[:3], "little") for w in words]
+    return {"indices": indices, "values": [len(w) / 10 for w in words], "labels": words}
+
+
+class FakeChromaSplade(FakeEmbeddingAPI):
+    """Chroma Cloud's sparse endpoint: ``POST /embed_sparse {"texts", "task", "target",
+    "fetch_tokens"}`` -> ``{"embeddings": [{"indices", "values", "labels"?}]}``, key in
+    ``x-chroma-token``."""
+
+    route = r"/embed_sparse"
+    max_inputs = 100
+
+    def key(self, path, headers, body):
+        return headers.get("x-chroma-token")
+
+    def texts(self, body):
+        return body.get("texts") if isinstance(body, dict) else None
+
+    def answer(self, body, vectors, path):
+        items = [fake_sparse(t) for t in body["texts"]]
+        if body.get("fetch_tokens") != "true":
+            for item in items:
+                del item["labels"]
+        return {"embeddings": items}
+
+    def error_body(self, status):
+        return {"error": f"fake error {status}"}
