@@ -29,6 +29,12 @@ class IndexSegment(Protocol):
     replaces the vector of a label that is already present, so it also serves
     updates. Distances are exact per space: ``l2`` squared L2, ``ip`` 1 - a.b,
     ``cosine`` 1 - cos.
+
+    Optional: a plugin whose class sets ``vectors_from_storage = True`` gets
+    ``load(..., vectors=fetch)`` (``fetch(labels) -> (vectors, found mask)``, read from the
+    storage snapshot being loaded against) and an instance attribute ``strip_vectors``
+    (set by the core when the segment has a directory), so its files may leave out the
+    vectors storage already holds (hnswlib does: docs/index-plugins.md).
     """
 
     #: registry name, e.g. "hnswlib"

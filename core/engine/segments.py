@@ -30,6 +30,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from huedb.configuration import segment_config
 from huedb.engine.labels import with_offset
 from huedb.index import CorruptIndexError, IndexSegment, index_lock
@@ -55,6 +57,23 @@ class Segment:
         self.deletes_since_persist = 0
         #: the deletion log may be pruned up to here (a persisted index applied it)
         self.prunable_upto = 0
+
+
+def stored_vectors(tx: ReadTx, offset: int, dimension: int) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Index labels -> (their vectors in the snapshot, one row per label; mask of labels found)."""
+
+    def fetch(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rids = np.asarray(labels, dtype=np.int64) + offset
+        present, vectors = tx.vectors_by_rids(rids)
+        out = np.zeros((len(rids), dimension), dtype=np.float32)
+        if len(present) == 0:
+            return out, np.zeros(len(rids), dtype=bool)
+        at = np.minimum(np.searchsorted(present, rids), len(present) - 1)
+        found = present[at] == rids
+        out[found] = vectors[at[found]]
+        return out, found
+
+    return fetch
 
 
 class SegmentManager:
@@ -125,6 +144,11 @@ class SegmentManager:
         config = segment_config(collection.configuration_json, cls)
         directory = self.directory(collection)
         index: IndexSegment | None = None
+        label_offset = getattr(tx, "label_offset", None)  # a fork's index keeps its source's labels
+        offset = label_offset(collection.storage_key) if label_offset else 0
+        # A plugin that persists without the vectors storage holds reads them back from this snapshot.
+        from_storage = bool(getattr(cls, "vectors_from_storage", False))
+        source = stored_vectors(tx, offset, dimension)
         with self._files(collection):
             if directory is not None and directory.exists() and not directory.is_dir():
                 logger.warning(
@@ -136,7 +160,10 @@ class SegmentManager:
                 directory.unlink()
             if directory is not None and directory.is_dir():
                 try:
-                    index = cls.load(dimension, space, config, directory)
+                    if from_storage:
+                        index = cls.load(dimension, space, config, directory, vectors=source)
+                    else:
+                        index = cls.load(dimension, space, config, directory)
                 except CorruptIndexError as e:
                     logger.warning(
                         "Index for collection %r is corrupt (%s); rebuilding it from storage. No data is lost.",
@@ -152,8 +179,9 @@ class SegmentManager:
                 if directory is not None:
                     directory.mkdir(parents=True, exist_ok=True)
                 index = cls(dimension, space, config, directory)
-        label_offset = getattr(tx, "label_offset", None)  # a fork's index keeps its source's labels
-        return with_offset(index, label_offset(collection.storage_key) if label_offset else 0)
+        if from_storage:
+            setattr(index, "strip_vectors", directory is not None)  # noqa: B010 - an optional plugin attribute
+        return with_offset(index, offset)
 
     def _usable(self, collection: CollectionModel, index: IndexSegment, tx: ReadTx) -> bool:
         """Whether storage can bring a loaded index up to date."""

@@ -18,6 +18,8 @@ the live vectors (and so loses the deleted ones), as vacuum also does.
 from __future__ import annotations
 
 import math
+import os
+import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +29,7 @@ import numpy as np
 from huedb.distance import row_norms
 from huedb.hookspecs import hookimpl
 from huedb.index import exact_search_limit
-from huedb_plugins.index import atomic
+from huedb_plugins.index import atomic, hnsw_files
 from huedb_plugins.index.common import (
     Result,
     as_labels,
@@ -73,6 +75,9 @@ class HnswlibSegment:
     #: this plugin is configured by the collection's configuration["hnsw"] section
     config_section: ClassVar[str] = "hnsw"
     mutable_params: ClassVar[tuple[str, ...]] = HNSW_MUTABLE
+    #: the core passes ``load(..., vectors=...)`` (record ids -> vectors from storage) and sets
+    #: ``strip_vectors``: persisted graphs then leave out the vectors storage holds (hnsw_files)
+    vectors_from_storage: ClassVar[bool] = True
 
     def __init__(self, dimension: int, space: str, config: dict[str, Any], directory: Path | None) -> None:
         self._dim = check_dimension(dimension)
@@ -86,6 +91,7 @@ class HnswlibSegment:
         self._init_moved()
         self._index: hnswlib.Index | None = None
         self._unsynced = 0  # writes since the last persist
+        self.strip_vectors = False  # persist graphs without the vectors storage holds
 
     # -- persistence -------------------------------------------------------
     @classmethod
@@ -93,7 +99,16 @@ class HnswlibSegment:
         return atomic.persisted_seq(directory, cls.name)
 
     @classmethod
-    def load(cls, dimension: int, space: str, config: dict[str, Any], directory: Path) -> HnswlibSegment | None:
+    def load(
+        cls,
+        dimension: int,
+        space: str,
+        config: dict[str, Any],
+        directory: Path,
+        vectors: hnsw_files.VectorSource | None = None,
+    ) -> HnswlibSegment | None:
+        """``vectors`` gives the stored vectors of record ids: needed to load a graph persisted
+        with ``strip_vectors`` (CorruptIndexError without it, so the core rebuilds)."""
         manifest = atomic.read_manifest(directory, cls.name)
         if manifest is None:
             return None
@@ -109,6 +124,14 @@ class HnswlibSegment:
             or len(live_labels) + len(buf_labels) != manifest.get("count")
         ):
             raise atomic.CorruptIndexError(f"hnswlib index in {directory} has inconsistent arrays")
+        if "moved_slots.npy" in manifest["files"]:  # absent in files written before updates moved
+            moved_ids = atomic.load_npy(directory, manifest, "moved_ids.npy").astype(np.int64)
+            moved_slots = atomic.load_npy(directory, manifest, "moved_slots.npy").astype(np.int64)
+            if moved_ids.shape != moved_slots.shape:
+                raise atomic.CorruptIndexError(f"hnswlib index in {directory} has inconsistent moved labels")
+            seg._set_moved(moved_ids, moved_slots)
+            seg._retired = atomic.load_npy(directory, manifest, "retired.npy").astype(np.int64)
+            seg._next_slot = int(manifest.get("next_slot", MOVED_BASE))
         if "graph.bin" in manifest["files"]:
             path = atomic.verified_path(directory, manifest, "graph.bin")  # before hnswlib touches it
             index = hnswlib.Index(space=space, dim=dimension)
@@ -120,20 +143,28 @@ class HnswlibSegment:
                 raise atomic.CorruptIndexError(f"hnswlib graph {path} holds fewer items than recorded")
             seg._index = index
             seg._apply_runtime_params()
+        elif "graph.links" in manifest["files"]:
+            seg._index = seg._join(manifest, vectors)
+            seg._apply_runtime_params()
         elif len(live_labels):
             raise atomic.CorruptIndexError(f"hnswlib index in {directory} lists graph items but no graph file")
         seg._live = VectorTable.from_arrays(live_labels.astype(np.int64), live_norms.astype(np.float32))
         seg._buffer = VectorTable.from_arrays(buf_labels.astype(np.int64), buf_vectors.astype(np.float32))
-        if "moved_slots.npy" in manifest["files"]:  # absent in files written before updates moved
-            moved_ids = atomic.load_npy(directory, manifest, "moved_ids.npy").astype(np.int64)
-            moved_slots = atomic.load_npy(directory, manifest, "moved_slots.npy").astype(np.int64)
-            if moved_ids.shape != moved_slots.shape:
-                raise atomic.CorruptIndexError(f"hnswlib index in {directory} has inconsistent moved labels")
-            seg._set_moved(moved_ids, moved_slots)
-            seg._retired = atomic.load_npy(directory, manifest, "retired.npy").astype(np.int64)
-            seg._next_slot = int(manifest.get("next_slot", MOVED_BASE))
         seg._seq = int(manifest["applied_seq"])
+        seg.strip_vectors = vectors is not None
         return seg
+
+    def _join(self, manifest: dict[str, Any], vectors: hnsw_files.VectorSource | None) -> hnswlib.Index:
+        assert self._dir is not None
+        if vectors is None:
+            raise atomic.CorruptIndexError(f"hnswlib graph in {self._dir} needs its vectors from storage")
+        links = atomic.verified_path(self._dir, manifest, "graph.links")
+        kept = atomic.verified_path(self._dir, manifest, "graph.kept")
+
+        def by_slot(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return vectors(self._ids_of(slots))
+
+        return hnsw_files.join(links, kept, self._dim, self._space, by_slot, self._dir)
 
     def persist(self) -> None:
         if self._dir is None:
@@ -147,7 +178,9 @@ class HnswlibSegment:
             "moved_slots.npy": atomic.npy_writer(self._slots.vectors[:, 0]),
             "retired.npy": atomic.npy_writer(self._retired),
         }
-        if self._index is not None:
+        if self._index is not None and self.strip_vectors:
+            files.update(self._split_graph())
+        elif self._index is not None:
             index = self._index
             files["graph.bin"] = lambda p: index.save_index(str(p))
         atomic.write_generation(
@@ -165,6 +198,21 @@ class HnswlibSegment:
             },
         )
         self._unsynced = 0
+
+    def _split_graph(self) -> dict[str, atomic.FileSource]:
+        """The graph as links + kept vectors (hnsw_files), written to temp files now and
+        moved into the generation by write_generation."""
+        assert self._dir is not None and self._index is not None
+        tag = uuid.uuid4().hex
+        links, kept = (self._dir / f".{self.name}.{tag}.{part}.tmp" for part in ("links", "kept"))
+        live = self._slot_of(self._live.labels)
+        try:
+            hnsw_files.split(self._index, self._dim, live, self._dir / f".{self.name}.{tag}.full.tmp", links, kept)
+        except BaseException:
+            links.unlink(missing_ok=True)
+            kept.unlink(missing_ok=True)
+            raise
+        return {"graph.links": lambda p: os.replace(links, p), "graph.kept": lambda p: os.replace(kept, p)}
 
     # -- protocol ----------------------------------------------------------
     @property

@@ -77,6 +77,10 @@ def _enable_wal(conn: sqlite3.Connection, attempts: int = 300) -> None:
             time.sleep(0.1)
 
 
+#: bytes per page of a new database file (older files keep theirs until ``huedb vacuum``)
+PAGE_SIZE = 8192
+
+
 class Store:
     def __init__(self, directory: Path | None, synchronous: str = "FULL") -> None:
         self.directory = directory
@@ -86,6 +90,7 @@ class Store:
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list = []
+        self._readers_lock = threading.Lock()
         self._closed = False
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
@@ -110,6 +115,9 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         target = str(self.db_path) if self.db_path is not None else ":memory:"
         conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30.0)
+        # Takes effect only in a new file (before WAL): a 1.5 KB vector row fills a 4 KiB page
+        # twice with 0.9 KiB left over, an 8 KiB page five times (see docs/benchmarks.md, disk).
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         if self.db_path is not None:
             _enable_wal(conn)
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
@@ -146,19 +154,28 @@ class Store:
                 except (UnicodeEncodeError, sqlite3.DatabaseError) as e:
                     _reraise(e, self.db_path)
             return
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._write_lock:
-                self._readers.append(conn)
-        conn.execute("BEGIN")
+        conn = self._reader()
         try:
             yield conn
         except (UnicodeEncodeError, sqlite3.DatabaseError) as e:
             _reraise(e, self.db_path)
         finally:
             conn.execute("COMMIT")
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's reader connection, inside a new BEGIN."""
+        while True:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._connect()
+                with self._readers_lock:
+                    self._readers.append(conn)
+                self._local.conn = conn
+            with self._readers_lock:  # vacuum closes idle readers under it (_close_idle_readers)
+                if conn in self._readers:
+                    conn.execute("BEGIN")
+                    return conn
+            self._local.conn = None  # closed by a vacuum: open another
 
     def checkpoint(self) -> None:
         """Folds the WAL into the main file and truncates it (no deleted data left in the log)."""
@@ -171,8 +188,35 @@ class Store:
             self._check_open()
             # Merge FTS segments so postings of deleted documents are dropped, then rebuild the file.
             self._writer.execute("INSERT INTO docs_fts(docs_fts) VALUES ('optimize')")
-            self._writer.execute("VACUUM")
+            if not self._vacuum_to_page_size():
+                self._writer.execute("VACUUM")
             self.checkpoint()
+
+    def _vacuum_to_page_size(self) -> bool:
+        """VACUUMs a file written with another page size into PAGE_SIZE pages (a WAL file
+        cannot change its page size, so it leaves WAL for the VACUUM). False when the file
+        has the page size already or another connection keeps it in WAL."""
+        if self.db_path is None or self._writer.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
+            return False
+        self._close_idle_readers()
+        try:
+            if self._writer.execute("PRAGMA journal_mode=DELETE").fetchone()[0].lower() != "delete":
+                return False
+            self._writer.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            self._writer.execute("VACUUM")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            _enable_wal(self._writer)
+
+    def _close_idle_readers(self) -> None:
+        """Closes this process's reader connections that are not inside a read (their
+        threads open new ones): a file leaves WAL only when no other connection has it open."""
+        with self._readers_lock:
+            for conn in [c for c in self._readers if not c.in_transaction]:
+                self._readers.remove(conn)
+                conn.close()
 
     def _check_open(self) -> None:
         if self._closed:

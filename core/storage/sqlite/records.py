@@ -283,9 +283,23 @@ def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[st
 
 def vectors_by_rids(conn: sqlite3.Connection, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rids still present, their vectors), sorted by rid: only the two columns exact search needs."""
+    rids = np.asarray(rids, dtype=np.int64)
+    if len(rids) == 0:
+        return rids, embeddings_from_blobs([], None)
+    lo, hi = int(rids.min()), int(rids.max())
+    if hi - lo < 2 * len(rids):
+        # Dense rids (an index loading its graph): one range scan of the rowid, no id list.
+        rows = conn.execute(
+            "SELECT r.rid, r.embedding FROM records r WHERE r.rid BETWEEN ? AND ? ORDER BY r.rid", (lo, hi)
+        ).fetchall()
+        found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        keep = np.isin(found, rids)
+        if keep.all():
+            return found, embeddings_from_blobs([r[1] for r in rows], None)
+        return found[keep], embeddings_from_blobs([r[1] for r, k in zip(rows, keep.tolist()) if k], None)
     rows = conn.execute(
         "SELECT r.rid, r.embedding FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
-        (ids_param(np.asarray(rids).tolist()),),
+        (ids_param(rids.tolist()),),
     ).fetchall()
     found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     return found, embeddings_from_blobs([r[1] for r in rows], None)
