@@ -196,7 +196,7 @@ def compiled_regex(pattern: str) -> Any:
     except re2.error as e:
         reason = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
         raise InvalidArgumentError(
-            f"Invalid regular expression {show(pattern)}: {reason}. Patterns use the RE2 syntax "
+            f"Regex syntax error: invalid regular expression {show(pattern)}: {reason}. Patterns use the RE2 syntax "
             "(like Rust's regex crate): no look-around, no backreferences, repetition counts up to 1000"
         ) from None
     except UnicodeEncodeError:

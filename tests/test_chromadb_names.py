@@ -34,7 +34,6 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
         "chromadb": "the chromadb module object itself, a side effect of its own imports",
         "base_types": "chromadb's internal module; its SparseVector is huedb.SparseVector (and huedb.api.types)",
         "serde": "chromadb's internal (de)serialisation module",
-        "telemetry": "huedb sends no telemetry (anonymized_telemetry is accepted and ignored); no module yet",
     },
     "chromadb.api.types": {
         **dict.fromkeys(["Cmek", "CmekProvider"], CMEK),
@@ -112,6 +111,16 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
         "LEGACY_ERROR": "chromadb's message for pre-0.4 settings",
         "is_thin_client": "defined in huedb.api.types and at chromadb's other paths; not in huedb.config yet",
         "logger": "a module logger, not API",
+    },
+    "chromadb.telemetry": {
+        "opentelemetry": "chromadb's OpenTelemetry tracing of its own server; huedb's server has no tracing hooks",
+    },
+    "chromadb.telemetry.product": {
+        "Component": "chromadb's component system, which huedb does not have",
+        "ServerContext": "chromadb's enum of deployment contexts reported in its telemetry; huedb reports none",
+        "TELEMETRY_WHITELISTED_SETTINGS": "the settings chromadb reports in telemetry; huedb reports nothing",
+        "chromadb": "the chromadb module object itself, a side effect of its own imports",
+        "events": "the event classes chromadb sends; huedb sends no telemetry, so it has none to build",
     },
     "chromadb.utils.batch_utils": {
         "BaseAPI": "chromadb's abstract API class; create_batches takes any client with get_max_batch_size()",

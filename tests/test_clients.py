@@ -188,6 +188,30 @@ def test_anonymized_telemetry_accepted_and_nothing_sent(tmp_path, monkeypatch):
     assert attempts == []
 
 
+def test_telemetry_module_exists_and_does_nothing(monkeypatch):
+    """chromadb.telemetry's import paths exist (code patches Posthog.capture to silence Chroma);
+    every capture is a no-op that opens no connection."""
+    from huedb.telemetry.product import ProductTelemetryClient, ProductTelemetryEvent
+    from huedb.telemetry.product.posthog import Posthog
+
+    attempts = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: attempts.append(address))
+
+    class Started(ProductTelemetryEvent):
+        def __init__(self) -> None:
+            super().__init__()
+            self.version = "x"
+
+    event = Started()
+    assert (event.name, event.properties, event.batch_size) == ("Started", {"version": "x"}, 1)
+    for telemetry in (Posthog(), ProductTelemetryClient()):
+        assert telemetry.capture(event) is None
+        assert telemetry.context == {}
+    monkeypatch.setattr(Posthog, "capture", lambda self, event: None)  # the usual silencing patch
+    assert Posthog().capture(event) is None
+    assert attempts == []
+
+
 # --- reset --------------------------------------------------------------------------
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from huedb.api.collection import Collection
+from huedb.api.ef_space import check_space
 from huedb.api.schema_json import schema_request
 from huedb.api.server_api import ServerAPI
+from huedb.api.server_factory import LOCAL_API_IMPLS, make_server_api  # noqa: F401 - chromadb-style path
+from huedb.api.steps import ApiCall, Steps, api_call, steps, steps_of
 from huedb.auth import UserIdentity
 from huedb.config import Settings, get_settings
-from huedb.configuration import validate_request, vector_index_request
+from huedb.configuration import validate_request
 from huedb.ef_persistence import check_conflict, rebuild, same_embedding_function, serialize, validate_spec
 from huedb.embedding_functions import ef_is_legacy
 from huedb.errors import InvalidArgumentError, InvalidUUIDError, NotFoundError
@@ -47,46 +48,6 @@ def default_embedding_function() -> Any:
     return get_registry().get("embedding_function", "default")()
 
 
-#: ``chroma_api_impl`` values that name an in-process engine: huedb's, and chromadb's local
-#: implementations (the Rust bindings, and the Python ``SegmentAPI`` older code and docs name)
-LOCAL_API_IMPLS = (
-    "huedb.api.local.LocalAPI",
-    "huedb.engine.LocalAPI",
-    "chromadb.api.segment.SegmentAPI",
-    "chromadb.api.rust.RustBindingsAPI",
-)
-
-
-def make_server_api(settings: Settings) -> ServerAPI:
-    impl = str(settings.chroma_api_impl or "")
-    if settings.chroma_server_host or "fastapi" in impl.lower() or "http" in impl.lower():
-        from huedb.api.http_api import HttpAPI
-
-        return HttpAPI(settings)
-    if impl not in LOCAL_API_IMPLS:
-        # As chromadb: a name it does not know is an error, not silently the embedded engine.
-        raise ValueError(
-            f"Unsupported Chroma API implementation {impl}: use one of {', '.join(LOCAL_API_IMPLS)} "
-            "(embedded), or an HTTP implementation such as chromadb.api.fastapi.FastAPI with chroma_server_host"
-        )
-    _refuse_chroma_directory(settings)
-    from huedb.engine import LocalAPI
-
-    return LocalAPI(settings)
-
-
-def _refuse_chroma_directory(settings: Settings) -> None:
-    """A Chroma persist directory is not opened as an empty huedb one beside it."""
-    path = os.path.expanduser(str(settings.persist_directory or ""))
-    has = os.path.exists
-    if settings.is_persistent and has(f"{path}/chroma.sqlite3") and not has(f"{path}/huedb.sqlite3"):
-        raise ValueError(
-            f"{path} is a Chroma persist directory (chroma.sqlite3), which huedb does not open in place. "
-            f"Copy it into a huedb one: huedb copy --all --from-chroma-dir {path} --to-path {path}-huedb "
-            "(docs/cli.md), then open that path."
-        )
-
-
 class _Base:
     def __init__(self, settings: Settings | None = None, _server: ServerAPI | None = None) -> None:
         self._settings = settings if settings is not None else get_settings()
@@ -95,11 +56,17 @@ class _Base:
     def get_settings(self) -> Settings:
         return self._settings
 
-    def heartbeat(self) -> int:
-        return self._server.heartbeat()
+    def _perform(self, call: ApiCall) -> Any:
+        """Performs a step's ServerAPI call (huedb.api.steps; the async clients await it instead)."""
+        return getattr(self._server, call.name)(*call.args, **call.kwargs)
 
-    def get_version(self) -> str:
-        return self._server.get_version()
+    @steps
+    def heartbeat(self) -> Steps[int]:
+        return (yield api_call("heartbeat"))
+
+    @steps
+    def get_version(self) -> Steps[str]:
+        return (yield api_call("get_version"))
 
     def close(self) -> None:
         self._server.close()
@@ -119,13 +86,13 @@ class _Base:
 
         forget_systems()
 
-    def get_user_identity(self) -> UserIdentity:
+    @steps
+    def get_user_identity(self) -> Steps[UserIdentity]:
         """Who the server takes this client for. Embedded, as in chromadb: an anonymous user
         of the default tenant and database."""
-        fetch = getattr(self._server, "get_user_identity", None)
-        if fetch is None:
+        if getattr(self._server, "get_user_identity", None) is None:
             return UserIdentity(user_id="", tenant=DEFAULT_TENANT, databases=[DEFAULT_DATABASE])
-        body = fetch()
+        body = yield api_call("get_user_identity")
         return UserIdentity(
             user_id=body.get("user_id") or "",
             tenant=body.get("tenant"),
@@ -141,28 +108,34 @@ SharedSystemClient = _Base
 class AdminClient(_Base):
     """Tenants and databases."""
 
-    def create_tenant(self, name: str) -> None:
-        self._server.create_tenant(name)
+    @steps
+    def create_tenant(self, name: str) -> Steps[None]:
+        yield api_call("create_tenant", name)
 
-    def get_tenant(self, name: str) -> dict[str, str]:
-        return self._server.get_tenant(name)
+    @steps
+    def get_tenant(self, name: str) -> Steps[dict[str, str]]:
+        return (yield api_call("get_tenant", name))
 
     def list_tenants(self) -> list[dict[str, str]]:
         return self._server.list_tenants()
 
-    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
-        self._server.create_database(name, tenant)
+    @steps
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Steps[None]:
+        yield api_call("create_database", name, tenant)
 
-    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]:
-        return self._server.get_database(name, tenant)
+    @steps
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Steps[dict[str, str]]:
+        return (yield api_call("get_database", name, tenant))
 
+    @steps
     def list_databases(
         self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
-    ) -> list[dict[str, str]]:
-        return self._server.list_databases(limit, offset, tenant)
+    ) -> Steps[list[dict[str, str]]]:
+        return (yield api_call("list_databases", limit, offset, tenant))
 
-    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
-        self._server.delete_database(name, tenant)
+    @steps
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Steps[None]:
+        yield api_call("delete_database", name, tenant)
 
 
 class Client(_Base):
@@ -174,15 +147,19 @@ class Client(_Base):
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
         _server: ServerAPI | None = None,
+        *,
+        _validate: bool = True,  # False: the async client checks the tenant and database, awaited
     ) -> None:
         super().__init__(settings, _server)
         self.tenant = tenant
         self.database = database
-        self._validate_tenant_database(tenant, database)
+        if _validate:
+            self._validate_tenant_database(tenant, database)
 
-    def _validate_tenant_database(self, tenant: str, database: str) -> None:
+    @steps
+    def _validate_tenant_database(self, tenant: str, database: str) -> Steps[None]:
         try:
-            self._server.get_tenant(tenant)
+            yield api_call("get_tenant", tenant)
         except NotFoundError:
             self._server.close()
             raise NotFoundError(
@@ -190,7 +167,7 @@ class Client(_Base):
                 "AdminClient().create_tenant"
             ) from None
         try:
-            self._server.get_database(database, tenant)
+            yield api_call("get_database", database, tenant)
         except NotFoundError:
             self._server.close()
             raise NotFoundError(
@@ -198,22 +175,26 @@ class Client(_Base):
                 "Create it with AdminClient().create_database"
             ) from None
 
-    def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
-        self._validate_tenant_database(tenant, database)
+    @steps
+    def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> Steps[None]:
+        yield from steps_of(self._validate_tenant_database, tenant, database)
         self.tenant, self.database = tenant, database
 
-    def set_database(self, database: str) -> None:
-        self._validate_tenant_database(self.tenant, database)
+    @steps
+    def set_database(self, database: str) -> Steps[None]:
+        yield from steps_of(self._validate_tenant_database, self.tenant, database)
         self.database = database
 
     def _scope(self) -> dict[str, str]:
         return {"tenant": self.tenant, "database": self.database}
 
-    def reset(self) -> bool:
-        return self._server.reset()
+    @steps
+    def reset(self) -> Steps[bool]:
+        return (yield api_call("reset"))
 
-    def get_max_batch_size(self) -> int:
-        return self._server.get_max_batch_size()
+    @steps
+    def get_max_batch_size(self) -> Steps[int]:
+        return (yield api_call("get_max_batch_size"))
 
     @property
     def max_batch_size(self) -> int:
@@ -236,13 +217,16 @@ class Client(_Base):
             ef = embedding_function
         return Collection(self, model, ef, data_loader)
 
-    def list_collections(self, limit: int | None = None, offset: int | None = None) -> list[Collection]:
-        models = self._server.list_collections(limit, offset, **self._scope())
+    @steps
+    def list_collections(self, limit: int | None = None, offset: int | None = None) -> Steps[list[Collection]]:
+        models = yield api_call("list_collections", limit, offset, **self._scope())
         return [self._wrap(m, DEFAULT_EF, None) for m in models]
 
-    def count_collections(self) -> int:
-        return self._server.count_collections(**self._scope())
+    @steps
+    def count_collections(self) -> Steps[int]:
+        return (yield api_call("count_collections", **self._scope()))
 
+    @steps
     def create_collection(
         self,
         name: str,
@@ -252,7 +236,7 @@ class Client(_Base):
         data_loader: Any = None,
         get_or_create: bool = False,
         schema: Any = None,
-    ) -> Collection:
+    ) -> Steps[Collection]:
         if configuration is not None and not isinstance(configuration, Mapping):
             raise InvalidArgumentError(
                 f"configuration must be a dict such as {{'hnsw': {{'space': 'cosine'}}}}, got "
@@ -285,10 +269,10 @@ class Client(_Base):
         else:
             spec = serialize(ef) if ef is not None else {"type": "legacy"}
         if ef is not None and not ef_is_legacy(ef) and spec and spec.get("type") != "legacy" and not schema_sets:
-            self._check_space(name, ef, configuration, metadata)
+            check_space(name, ef, configuration, metadata)
         configuration["embedding_function"] = spec
-        model = self._server.create_collection(
-            name, configuration, metadata, get_or_create, **self._scope(), schema=schema_json
+        model = yield api_call(
+            "create_collection", name, configuration, metadata, get_or_create, **self._scope(), schema=schema_json
         )
         if get_or_create:
             # An existing collection keeps its own embedding function.
@@ -298,43 +282,26 @@ class Client(_Base):
             return self._wrap(model, given, data_loader)
         return Collection(self, model, ef, data_loader)
 
-    @staticmethod
-    def _check_space(name: str, ef: Any, configuration: dict[str, Any], metadata: dict[str, Any] | None) -> None:
-        requested = vector_index_request(configuration, metadata)  # checked by validate_request already
-        space = requested.get("space")
-        try:
-            supported = list(ef.supported_spaces())
-        except Exception:  # a lazily-built EF whose plugin is missing: nothing to check
-            return
-        if space is None:
-            # As chromadb: with no space given, the embedding function's default space is used
-            # (in the section the request uses, so the legacy-metadata rule sees the same request).
-            vector_index = "spann" if configuration.get("spann") is not None else "hnsw"
-            configuration[vector_index] = {**requested, "space": ef.default_space()}
-            return
-        if space not in supported:  # chromadb warns and keeps the space
-            warnings.warn(
-                f"space {space} is not supported by {ef.name()}. Supported spaces: {supported} "
-                f"(collection {name!r} keeps {space}; distances may not mean what the model intends)",
-                UserWarning,
-                stacklevel=4,
-            )
-
-    def get_collection(self, name: str, embedding_function: Any = DEFAULT_EF, data_loader: Any = None) -> Collection:
-        model = self._server.get_collection(name, **self._scope())
+    @steps
+    def get_collection(
+        self, name: str, embedding_function: Any = DEFAULT_EF, data_loader: Any = None
+    ) -> Steps[Collection]:
+        model = yield api_call("get_collection", name, **self._scope())
         return self._wrap(model, embedding_function, data_loader)
 
+    @steps
     def get_collection_by_id(
         self, id: Any, embedding_function: Any = DEFAULT_EF, data_loader: Any = None
-    ) -> Collection:
+    ) -> Steps[Collection]:
         """A collection of this client's tenant and database by its id (a UUID or its string)."""
         try:
             collection_id = str(id if isinstance(id, uuid.UUID) else uuid.UUID(str(id)))
         except ValueError:
             raise InvalidUUIDError(f"Invalid collection ID format, expected UUID: {id!r:.100}") from None
-        model = self._server.get_collection_by_id(collection_id, **self._scope())
+        model = yield api_call("get_collection_by_id", collection_id, **self._scope())
         return self._wrap(model, embedding_function, data_loader)
 
+    @steps
     def get_or_create_collection(
         self,
         name: str,
@@ -343,21 +310,31 @@ class Client(_Base):
         embedding_function: Any = DEFAULT_EF,
         data_loader: Any = None,
         schema: Any = None,
-    ) -> Collection:
+    ) -> Steps[Collection]:
         # as chromadb, the request is checked even when the collection exists: metadata={} or a
         # bad hnsw:* value is an error, not ignored
         validate_metadata(metadata, allow_none=False, where="collection metadata")
         validate_request({k: v for k, v in (configuration or {}).items() if k != "embedding_function"}, metadata)
         try:
-            model = self._server.get_collection(name, **self._scope())
+            model = yield api_call("get_collection", name, **self._scope())
         except NotFoundError:
-            return self.create_collection(
-                name, configuration, metadata, embedding_function, data_loader, get_or_create=True, schema=schema
+            return (
+                yield from steps_of(
+                    self.create_collection,
+                    name,
+                    configuration,
+                    metadata,
+                    embedding_function,
+                    data_loader,
+                    get_or_create=True,
+                    schema=schema,
+                )
             )
         return self._wrap(model, embedding_function, data_loader)
 
-    def delete_collection(self, name: str) -> None:
-        self._server.delete_collection(name, **self._scope())
+    @steps
+    def delete_collection(self, name: str) -> Steps[None]:
+        yield api_call("delete_collection", name, **self._scope())
 
     def _vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
         """Compacts storage and rebuilds indexes (``huedb vacuum``); ``progress(done, total,

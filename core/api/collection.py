@@ -14,14 +14,13 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from huedb.api.collection_embed import EmbedMixin
 from huedb.api.collection_fork import ForkMixin
 from huedb.api.data_include import data_include, finish_data
 from huedb.api.schema import Schema
 from huedb.api.search import ReadLevel, SearchResult, run_search
 from huedb.api.server_api import ServerAPI
-from huedb.api.sparse_fill import fill_sparse
+from huedb.api.steps import ApiCall, Steps, api_call, steps, steps_of
 from huedb.api.types import IndexingStatus, decode_sparse_values
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
@@ -30,9 +29,7 @@ from huedb.index_schema import served
 from huedb.requests import (
     DEFAULT_GET_INCLUDE,
     DEFAULT_QUERY_INCLUDE,
-    WriteRequest,
     as_list,
-    check_embedded,
     explicit_include,
     validate_delete,
     validate_get,
@@ -47,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Collection", "GetResult", "QueryResult", "Search", "SearchResult"]
 
 
-class Collection(ForkMixin):
+class Collection(ForkMixin, EmbedMixin):
     def __init__(
         self,
         client: Client,
@@ -114,10 +111,11 @@ class Collection(ForkMixin):
         database, version), subscriptable as chromadb's: ``model["name"]``."""
         return self._model
 
-    def get_indexing_status(self) -> IndexingStatus:
+    @steps
+    def get_indexing_status(self) -> Steps[IndexingStatus]:
         """How many records are indexed: huedb applies a write to the index before acknowledging
         it, so all are (progress 1.0), as the server's ``indexing_status`` route answers too."""
-        total = self.count()
+        total = yield from steps_of(self.count)
         return IndexingStatus(num_indexed_ops=total, num_unindexed_ops=0, total_ops=total, op_indexing_progress=1.0)
 
     @property
@@ -136,50 +134,16 @@ class Collection(ForkMixin):
     def _scope(self) -> dict[str, str]:
         return {"tenant": self._model.tenant, "database": self._model.database}
 
-    # -- embedding ---------------------------------------------------------
-    def _ef(self, purpose: str) -> Any:
-        if self._embedding_function is None:
-            raise InvalidArgumentError(
-                f"Collection {self.name!r} has no embedding function, so it cannot embed {purpose}. "
-                "Pass embeddings= yourself, or open the collection with embedding_function=..."
-            )
-        return self._embedding_function
-
-    def _embedder(self, documents: Any, images: Any, uris: Any) -> tuple[Any, Any, str]:
-        """(embedding function, its inputs, what they are) for the modality given: documents,
-        then images, then uris. Checks that the collection can embed it, and calls nothing."""
-        if documents is not None:
-            return self._ef("documents"), list(documents), "documents"
-        if images is not None:  # any EF may embed images (chromadb's pattern): it is simply called
-            return self._ef("images"), list(images), "images"
-        if self._data_loader is None:
-            raise InvalidArgumentError(
-                f"Collection {self.name!r} has no data loader, so URIs cannot be loaded for embedding. "
-                "Create or get the collection with data_loader=ImageLoader() (or pass embeddings=)"
-            )
-        return self._ef("data loaded from URIs"), list(uris), "uris"
-
-    def _embed(self, documents: Any, images: Any, uris: Any, *, query: bool) -> np.ndarray:
-        """Embeddings for whichever modality is given; called only on a validated request."""
-        ef, inputs, source = self._embedder(documents, images, uris)
-        if source == "uris":
-            inputs = self._data_loader(inputs)
-        try:
-            vectors = ef.embed_query(inputs) if query and hasattr(ef, "embed_query") else ef(inputs)
-        except Exception as e:
-            add_note = getattr(e, "add_note", None)  # Python 3.11+: the EF's own error, with a hint
-            if source != "documents" and not _supports_images(ef) and add_note is not None:
-                add_note(
-                    f"Collection {self.name!r}: its embedding function failed on {source}; if it "
-                    "embeds text only, use a multimodal one such as OpenCLIPEmbeddingFunction"
-                )
-            raise
-        return check_embedded(vectors, len(inputs), source)
+    def _perform(self, call: ApiCall) -> Any:
+        """Performs a step's ServerAPI call (huedb.api.steps; the async collection awaits it instead)."""
+        return getattr(self._api, call.name)(*call.args, **call.kwargs)
 
     # -- records -----------------------------------------------------------
-    def count(self) -> int:
-        return self._api._count(self._model.id, **self._scope())
+    @steps
+    def count(self) -> Steps[int]:
+        return (yield api_call("_count", self._model.id, **self._scope()))
 
+    @steps
     def add(
         self,
         ids: Any,
@@ -188,13 +152,21 @@ class Collection(ForkMixin):
         documents: Any = None,
         images: Any = None,
         uris: Any = None,
-    ) -> None:
+    ) -> Steps[None]:
         request = validate_write("add", as_list(ids), embeddings, metadatas, as_list(documents), as_list(uris), images)
         vectors = self._vectors(request)
-        self._api._add(
-            self._model.id, request.ids, vectors, request.metadatas, request.documents, request.uris, **self._scope()
+        yield api_call(
+            "_add",
+            self._model.id,
+            request.ids,
+            vectors,
+            request.metadatas,
+            request.documents,
+            request.uris,
+            **self._scope(),
         )
 
+    @steps
     def upsert(
         self,
         ids: Any,
@@ -203,7 +175,7 @@ class Collection(ForkMixin):
         documents: Any = None,
         images: Any = None,
         uris: Any = None,
-    ) -> None:
+    ) -> Steps[None]:
         request = validate_write(
             "upsert",
             as_list(ids),
@@ -215,7 +187,8 @@ class Collection(ForkMixin):
             self._replaced_modalities(documents, images, uris),
         )
         vectors = self._vectors(request)
-        self._api._upsert(
+        yield api_call(
+            "_upsert",
             self._model.id,
             request.ids,
             vectors,
@@ -226,6 +199,7 @@ class Collection(ForkMixin):
             clear=request.clear,
         )
 
+    @steps
     def update(
         self,
         ids: Any,
@@ -234,7 +208,7 @@ class Collection(ForkMixin):
         documents: Any = None,
         images: Any = None,
         uris: Any = None,
-    ) -> None:
+    ) -> Steps[None]:
         request = validate_write(
             "update",
             as_list(ids),
@@ -246,7 +220,8 @@ class Collection(ForkMixin):
             self._replaced_modalities(documents, images, uris),
         )
         vectors = self._vectors(request)
-        self._api._update(
+        yield api_call(
+            "_update",
             self._model.id,
             request.ids,
             vectors,
@@ -256,14 +231,6 @@ class Collection(ForkMixin):
             **self._scope(),
             clear=request.clear,
         )
-
-    def _vectors(self, request: WriteRequest) -> np.ndarray | None:
-        """The request's embeddings, or (only now that the request is valid) the embedding function's;
-        fills the schema's sparse vector index from each record's source text first."""
-        fill_sparse(self, request)
-        if not request.needs_embedding():
-            return request.embeddings
-        return self._embed(request.documents, request.images, request.uris, query=False)
 
     def _replaced_modalities(self, documents: Any, images: Any, uris: Any) -> tuple[str, ...]:
         """Stored fields that a write in another modality empties: a record has one modality.
@@ -281,14 +248,16 @@ class Collection(ForkMixin):
                 return ("uris",)
         return ()
 
+    @steps
     def delete(
         self, ids: Any = None, where: Any = None, where_document: Any = None, limit: int | None = None
-    ) -> dict[str, int]:
+    ) -> Steps[dict[str, int]]:
         """Deletes records; ``{"deleted": n}`` as Chroma (n: records that existed and are gone)."""
         r = validate_delete(as_list(ids), where, where_document, limit)
-        n = self._api._delete(self._model.id, r.ids, r.where, r.where_document, **self._scope(), limit=r.limit)
+        n = yield api_call("_delete", self._model.id, r.ids, r.where, r.where_document, **self._scope(), limit=r.limit)
         return {"deleted": int(n)}
 
+    @steps
     def get(
         self,
         ids: Any = None,
@@ -297,10 +266,11 @@ class Collection(ForkMixin):
         offset: int | None = None,
         where_document: Any = None,
         include: Any = DEFAULT_GET_INCLUDE,
-    ) -> GetResult:
+    ) -> Steps[GetResult]:
         request = validate_get(as_list(ids), where, where_document, limit, offset, explicit_include(include, "get"))
         server_include, want_data, hide_uris = data_include(request.include, self._data_loader, self.name)
-        result = self._api._get(
+        result = yield api_call(
+            "_get",
             self._model.id,
             request.ids,
             request.where,
@@ -316,9 +286,11 @@ class Collection(ForkMixin):
             finish_data(result, hide_uris)
         return result
 
-    def peek(self, limit: int = 10) -> GetResult:
-        return self.get(limit=limit, include=["embeddings", "documents", "metadatas"])
+    @steps
+    def peek(self, limit: int = 10) -> Steps[GetResult]:
+        return (yield from steps_of(self.get, limit=limit, include=["embeddings", "documents", "metadatas"]))
 
+    @steps
     def query(
         self,
         query_embeddings: Any = None,
@@ -330,7 +302,7 @@ class Collection(ForkMixin):
         where: Any = None,
         where_document: Any = None,
         include: Any = DEFAULT_QUERY_INCLUDE,
-    ) -> QueryResult:
+    ) -> Steps[QueryResult]:
         request = validate_query(
             query_embeddings,
             query_texts,
@@ -346,7 +318,8 @@ class Collection(ForkMixin):
         vectors = request.query_embeddings
         if vectors is None:
             vectors = self._embed(request.query_texts, request.query_images, request.query_uris, query=True)
-        result = self._api._query(
+        result = yield api_call(
+            "_query",
             self._model.id,
             vectors,
             request.n_results,
@@ -366,12 +339,13 @@ class Collection(ForkMixin):
         """Runs a Search, or a list of them as one batch (``huedb.api.search``)."""
         return run_search(self, searches, read_level)
 
+    @steps
     def modify(
         self,
         name: str | None = None,
         metadata: dict[str, Any] | None = None,
         configuration: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> Steps[None]:
         config_update = None
         if configuration is not None:
             if not isinstance(configuration, Mapping):
@@ -395,9 +369,6 @@ class Collection(ForkMixin):
 
                 config_update["embedding_function"] = serialize(ef)
                 self._embedding_function = ef
-        self._model = self._api.modify_collection(self._model.id, name, metadata, config_update, **self._scope())
-
-
-def _supports_images(ef: Any) -> bool:
-    fn = getattr(ef, "supports_images", None)
-    return bool(fn()) if callable(fn) else False
+        self._model = yield api_call(
+            "modify_collection", self._model.id, name, metadata, config_update, **self._scope()
+        )

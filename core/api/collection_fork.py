@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from huedb.api.steps import Steps, api_call, steps
+
 if TYPE_CHECKING:
     from huedb.api.collection import Collection
     from huedb.api.server_api import ServerAPI
@@ -22,15 +24,19 @@ class ForkMixin:
 
         def _scope(self) -> dict[str, str]: ...
 
-    def fork(self, new_name: str) -> Collection:
+        def _perform(self, call: Any) -> Any: ...
+
+    @steps
+    def fork(self, new_name: str) -> Steps[Collection]:
         """A copy of this collection under ``new_name``: same records, configuration and
         embedding function, made atomically and independent afterwards. huedb forks locally
         (embedded and over its own server), where Chroma forks only in its cloud."""
         from huedb.api.collection import Collection
 
-        model = self._api._fork(self._model.id, new_name, **self._scope())
+        model = yield api_call("_fork", self._model.id, new_name, **self._scope())
         return Collection(self._client, model, self._embedding_function, self._data_loader)
 
-    def fork_count(self) -> int:
+    @steps
+    def fork_count(self) -> Steps[int]:
         """How many forks were made in this collection's lineage (its source's and its forks' too)."""
-        return self._api._fork_count(self._model.id, **self._scope())
+        return (yield api_call("_fork_count", self._model.id, **self._scope()))

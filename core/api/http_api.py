@@ -17,18 +17,26 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
-import numpy as np
 
 from huedb import wire
-from huedb.api.http_transport import _q, base_url, chunk_size, raise_for_error
+from huedb.api.http_transport import (
+    HttpCall,
+    _q,
+    base_url,
+    build_request,
+    client_headers,
+    decode,
+    not_connected,
+    write_steps,
+)
 from huedb.api.search import http_search
+from huedb.api.steps import Steps, steps, steps_of
 from huedb.config import Settings
 from huedb.errors import (
     InvalidArgumentError,
     NotImplementedFeatureError,
 )
-from huedb.registry import get_registry
-from huedb.requests import validate_delete, validate_get, validate_query, validate_write
+from huedb.requests import validate_delete, validate_get, validate_query
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel, GetResult, QueryResult
 from huedb.validation import validate_metadata
 
@@ -39,21 +47,9 @@ class HttpAPI:
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         self._url = base_url(settings)
-        headers: dict[str, str] = {"Content-Type": "application/json"}
-        extra = settings.chroma_server_headers
-        if extra:
-            if not isinstance(extra, dict):
-                raise InvalidArgumentError(
-                    "chroma_server_headers (the headers= argument) must be a dict of header names to values"
-                )
-            headers.update({str(k): str(v) for k, v in extra.items()})
-        provider_name = settings.chroma_client_auth_provider
-        if provider_name:
-            provider = get_registry().get("client_auth_provider", provider_name)(settings)
-            headers.update(provider.authenticate())
         verify = settings.chroma_server_ssl_verify
         self._http = httpx.Client(
-            headers=headers,
+            headers=client_headers(settings),
             timeout=httpx.Timeout(None, connect=10.0),
             verify=True if verify is None else verify,
             transport=transport,
@@ -61,32 +57,17 @@ class HttpAPI:
         self._preflight: dict[str, Any] | None = None
 
     # -- plumbing ----------------------------------------------------------
-    def _request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
-        url = self._url + path
-        try:
-            request = self._http.build_request(method, url, json=json, params=params)
-        except UnicodeEncodeError as e:
-            # JSON is UTF-8: a lone surrogate (in a name, metadata, a configuration...) cannot be sent.
-            bad = e.object[e.start : e.end] if isinstance(e.object, str) else ""
-            raise InvalidArgumentError(
-                f"Text must be valid Unicode, got a string holding a lone surrogate {bad!a}: "
-                "every string sent to the server must be encodable as UTF-8"
-            ) from None
-        except (ValueError, TypeError) as e:  # NaN or infinity, numpy scalars: what JSON cannot carry
-            raise InvalidArgumentError(
-                f"The request cannot be sent as JSON: {e}; pass plain Python str, int, float "
-                "(finite), bool, list and dict values"
-            ) from None
+    def _perform(self, call: HttpCall) -> Any:
+        """Sends one step's request (the async client sends the same on an httpx.AsyncClient)."""
+        request = build_request(self._http, self._url, call)
         try:
             response = self._http.send(request)
         except httpx.ConnectError:
-            raise ValueError(
-                f"Could not connect to a huedb/Chroma server at {self._url}. Are you sure it is running?"
-            ) from None
-        raise_for_error(response)
-        if not response.content:
-            return None
-        return response.json()
+            raise not_connected(self._url) from None
+        return decode(response)
+
+    def _request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self._perform(HttpCall(method, path, json, params))
 
     def _db(self, tenant: str, database: str) -> str:
         return f"/tenants/{_q(tenant)}/databases/{_q(database)}"
@@ -98,65 +79,79 @@ class HttpAPI:
         self._http.close()
 
     # -- system --------------------------------------------------------------
-    def heartbeat(self) -> int:
-        return int(self._request("GET", "/heartbeat")["nanosecond heartbeat"])
+    @steps
+    def heartbeat(self) -> Steps[int]:
+        return int((yield HttpCall("GET", "/heartbeat"))["nanosecond heartbeat"])
 
-    def get_version(self) -> str:
-        return str(self._request("GET", "/version"))
+    @steps
+    def get_version(self) -> Steps[str]:
+        return str((yield HttpCall("GET", "/version")))
 
     def get_settings(self) -> Settings:
         return self.settings
 
-    def pre_flight_checks(self) -> dict[str, Any]:
+    @steps
+    def pre_flight_checks(self) -> Steps[dict[str, Any]]:
         if self._preflight is None:
-            self._preflight = self._request("GET", "/pre-flight-checks")
+            self._preflight = yield HttpCall("GET", "/pre-flight-checks")
         return self._preflight
 
-    def get_max_batch_size(self) -> int:
-        return int(self.pre_flight_checks().get("max_batch_size") or 1000)
+    @steps
+    def get_max_batch_size(self) -> Steps[int]:
+        return int((yield from steps_of(self.pre_flight_checks)).get("max_batch_size") or 1000)
 
-    def supports_base64_encoding(self) -> bool:
-        return bool(self.pre_flight_checks().get("supports_base64_encoding"))
+    @steps
+    def supports_base64_encoding(self) -> Steps[bool]:
+        return bool((yield from steps_of(self.pre_flight_checks)).get("supports_base64_encoding"))
 
-    def get_user_identity(self) -> dict[str, Any]:
-        return self._request("GET", "/auth/identity")
+    @steps
+    def get_user_identity(self) -> Steps[dict[str, Any]]:
+        return (yield HttpCall("GET", "/auth/identity"))
 
-    def reset(self) -> bool:
-        return bool(self._request("POST", "/reset"))
+    @steps
+    def reset(self) -> Steps[bool]:
+        return bool((yield HttpCall("POST", "/reset")))
 
     def vacuum(self, progress: Callable[[int, int, str], None] | None = None) -> None:
         raise NotImplementedFeatureError("vacuum runs on the server's machine: use `huedb vacuum --path ...` there")
 
     # -- tenants and databases --------------------------------------------
-    def create_tenant(self, name: str) -> None:
-        self._request("POST", "/tenants", json={"name": name})
+    @steps
+    def create_tenant(self, name: str) -> Steps[None]:
+        yield HttpCall("POST", "/tenants", json={"name": name})
 
-    def get_tenant(self, name: str) -> dict[str, str]:
-        return {"name": self._request("GET", f"/tenants/{_q(name)}")["name"]}
+    @steps
+    def get_tenant(self, name: str) -> Steps[dict[str, str]]:
+        return {"name": (yield HttpCall("GET", f"/tenants/{_q(name)}"))["name"]}
 
     def list_tenants(self) -> list[dict[str, str]]:
         raise NotImplementedFeatureError("Listing tenants is not part of the REST API; use get_tenant(name)")
 
-    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
-        self._request("POST", f"/tenants/{_q(tenant)}/databases", json={"name": name})
+    @steps
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Steps[None]:
+        yield HttpCall("POST", f"/tenants/{_q(tenant)}/databases", json={"name": name})
 
-    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> dict[str, str]:
-        return self._request("GET", self._db(tenant, name))
+    @steps
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Steps[dict[str, str]]:
+        return (yield HttpCall("GET", self._db(tenant, name)))
 
+    @steps
     def list_databases(
         self, limit: int | None = None, offset: int | None = None, tenant: str = DEFAULT_TENANT
-    ) -> list[dict[str, str]]:
+    ) -> Steps[list[dict[str, str]]]:
         params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
-        return self._request("GET", f"/tenants/{_q(tenant)}/databases", params=params)
+        return (yield HttpCall("GET", f"/tenants/{_q(tenant)}/databases", params=params))
 
-    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
-        self._request("DELETE", self._db(tenant, name))
+    @steps
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Steps[None]:
+        yield HttpCall("DELETE", self._db(tenant, name))
 
     # -- collections ---------------------------------------------------------
     @staticmethod
     def _model(data: dict[str, Any]) -> CollectionModel:
         return wire.collection_from_json(data)
 
+    @steps
     def create_collection(
         self,
         name: str,
@@ -166,7 +161,7 @@ class HttpAPI:
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
         schema: dict[str, Any] | None = None,
-    ) -> CollectionModel:
+    ) -> Steps[CollectionModel]:
         metadata = validate_metadata(metadata, allow_none=False, where="collection metadata")
         body = {
             "name": name,
@@ -175,37 +170,46 @@ class HttpAPI:
             "schema": schema,
             "get_or_create": get_or_create,
         }
-        return self._model(self._request("POST", f"{self._db(tenant, database)}/collections", json=body))
+        return self._model((yield HttpCall("POST", f"{self._db(tenant, database)}/collections", json=body)))
 
+    @steps
     def get_collection(
         self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
-    ) -> CollectionModel:
+    ) -> Steps[CollectionModel]:
         if not isinstance(name, str):
             raise InvalidArgumentError(f"Expected collection name to be a string, got {name!r}")
-        return self._model(self._request("GET", self._coll(name, tenant, database)))
+        return self._model((yield HttpCall("GET", self._coll(name, tenant, database))))
 
+    @steps
     def get_collection_by_id(
         self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
-    ) -> CollectionModel:
-        return self._model(self._request("GET", f"{self._db(tenant, database)}/collections/by-id/{_q(collection_id)}"))
+    ) -> Steps[CollectionModel]:
+        path = f"{self._db(tenant, database)}/collections/by-id/{_q(collection_id)}"
+        return self._model((yield HttpCall("GET", path)))
 
+    @steps
     def list_collections(
         self,
         limit: int | None = None,
         offset: int | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> list[CollectionModel]:
+    ) -> Steps[list[CollectionModel]]:
         params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
-        data = self._request("GET", f"{self._db(tenant, database)}/collections", params=params)
+        data = yield HttpCall("GET", f"{self._db(tenant, database)}/collections", params=params)
         return [self._model(d) for d in data]
 
-    def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
-        return int(self._request("GET", f"{self._db(tenant, database)}/collections_count"))
+    @steps
+    def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> Steps[int]:
+        return int((yield HttpCall("GET", f"{self._db(tenant, database)}/collections_count")))
 
-    def delete_collection(self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> None:
-        self._request("DELETE", self._coll(name, tenant, database))
+    @steps
+    def delete_collection(
+        self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> Steps[None]:
+        yield HttpCall("DELETE", self._coll(name, tenant, database))
 
+    @steps
     def modify_collection(
         self,
         collection_id: str,
@@ -214,27 +218,34 @@ class HttpAPI:
         new_configuration: dict[str, Any] | None = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> CollectionModel:
+    ) -> Steps[CollectionModel]:
         new_metadata = validate_metadata(new_metadata, allow_none=False, where="collection metadata")
         body = {"new_name": new_name, "new_metadata": new_metadata, "new_configuration": new_configuration}
-        data = self._request("PUT", self._coll(collection_id, tenant, database), json=body)
+        data = yield HttpCall("PUT", self._coll(collection_id, tenant, database), json=body)
         if isinstance(data, dict) and "id" in data:  # huedb answers with the collection
             return self._model(data)
-        return self.get_collection_by_id(collection_id, tenant, database)  # a Chroma server answers {}
+        # a Chroma server answers {}
+        return (yield from steps_of(self.get_collection_by_id, collection_id, tenant, database))
 
     # -- records ---------------------------------------------------------------
+    @steps
     def _fork(
         self, collection_id: str, new_name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
-    ) -> CollectionModel:
+    ) -> Steps[CollectionModel]:
         path = self._coll(collection_id, tenant, database) + "/fork"
-        return self._model(self._request("POST", path, json={"new_name": new_name}))
+        return self._model((yield HttpCall("POST", path, json={"new_name": new_name})))
 
-    def _fork_count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
-        return int(self._request("GET", self._coll(collection_id, tenant, database) + "/fork_count")["count"])
+    @steps
+    def _fork_count(
+        self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
+    ) -> Steps[int]:
+        return int((yield HttpCall("GET", self._coll(collection_id, tenant, database) + "/fork_count"))["count"])
 
-    def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
-        return int(self._request("GET", self._coll(collection_id, tenant, database) + "/count"))
+    @steps
+    def _count(self, collection_id: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> Steps[int]:
+        return int((yield HttpCall("GET", self._coll(collection_id, tenant, database) + "/count")))
 
+    @steps
     def _add(
         self,
         collection_id: str,
@@ -245,10 +256,13 @@ class HttpAPI:
         uris: Any = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> bool:
-        self._write("add", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database)
+    ) -> Steps[bool]:
+        yield from write_steps(
+            self, "add", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database
+        )
         return True
 
+    @steps
     def _update(
         self,
         collection_id: str,
@@ -260,10 +274,13 @@ class HttpAPI:
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
         clear: Sequence[str] = (),
-    ) -> bool:
-        self._write("update", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
+    ) -> Steps[bool]:
+        yield from write_steps(
+            self, "update", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear
+        )
         return True
 
+    @steps
     def _upsert(
         self,
         collection_id: str,
@@ -275,53 +292,13 @@ class HttpAPI:
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
         clear: Sequence[str] = (),
-    ) -> bool:
-        self._write("upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear)
+    ) -> Steps[bool]:
+        yield from write_steps(
+            self, "upsert", collection_id, ids, embeddings, metadatas, documents, uris, tenant, database, clear
+        )
         return True
 
-    def _encode_embeddings(self, embeddings: np.ndarray | None) -> Any:
-        """Validated float32 rows -> base64 strings when the server takes them (smaller, exact), else lists."""
-        if embeddings is None:
-            return None
-        if embeddings.size and self.supports_base64_encoding():
-            return wire.encode_embeddings_b64(embeddings)
-        return embeddings.tolist()
-
-    def _write(
-        self,
-        op: str,
-        collection_id: str,
-        ids: Any,
-        embeddings: Any,
-        metadatas: Any,
-        documents: Any,
-        uris: Any,
-        tenant: str,
-        database: str,
-        clear: Sequence[str] = (),
-    ) -> None:
-        # Checked here, before anything is sent: JSON would silently turn non-str metadata keys into
-        # strings and fail on numpy scalars or lone surrogates.
-        request = validate_write(
-            op, ids, embeddings, metadatas, documents, uris, clear=clear or None, embeddings_required=True
-        )
-        encoded = self._encode_embeddings(request.embeddings)
-        columns = {
-            "embeddings": encoded,
-            "metadatas": request.metadatas,
-            "documents": request.documents,
-            "uris": request.uris,
-        }
-        path = self._coll(collection_id, tenant, database) + "/" + op
-        # huedb's modality replacement; sent only when used, so a Chroma server sees its own schema.
-        extra = {wire.CLEAR_FIELD: list(request.clear)} if request.clear else {}
-        ids = request.ids
-        n = len(ids)
-        step = chunk_size(n, encoded, request.documents)
-        for start in range(0, n, step):
-            chunk = {k: (None if v is None else v[start : start + step]) for k, v in columns.items()}
-            self._request("POST", path, json={"ids": ids[start : start + step], **chunk, **extra})
-
+    @steps
     def _delete(
         self,
         collection_id: str,
@@ -331,13 +308,14 @@ class HttpAPI:
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
         limit: int | None = None,
-    ) -> int:
+    ) -> Steps[int]:
         """How many records were deleted (what the REST API answers)."""
         r = validate_delete(ids, where, where_document, limit)
         body = {"ids": r.ids, "where": r.where, "where_document": r.where_document, "limit": r.limit}
-        data = self._request("POST", self._coll(collection_id, tenant, database) + "/delete", json=body)
+        data = yield HttpCall("POST", self._coll(collection_id, tenant, database) + "/delete", json=body)
         return int((data or {}).get("deleted", 0))
 
+    @steps
     def _get(
         self,
         collection_id: str,
@@ -349,7 +327,7 @@ class HttpAPI:
         include: Any = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> GetResult:
+    ) -> Steps[GetResult]:
         request = validate_get(ids, where, where_document, limit, offset, include)
         body = {
             "ids": request.ids,
@@ -359,9 +337,10 @@ class HttpAPI:
             "where_document": request.where_document,
             "include": _wire_include(request.include),
         }
-        data = self._request("POST", self._coll(collection_id, tenant, database) + "/get", json=body)
+        data = yield HttpCall("POST", self._coll(collection_id, tenant, database) + "/get", json=body)
         return wire.get_result_from_json(data)
 
+    @steps
     def _query(
         self,
         collection_id: str,
@@ -373,7 +352,7 @@ class HttpAPI:
         ids: Any = None,
         tenant: str = DEFAULT_TENANT,
         database: str = DEFAULT_DATABASE,
-    ) -> QueryResult:
+    ) -> Steps[QueryResult]:
         request = validate_query(
             query_embeddings, ids=ids, n_results=n_results, where=where, where_document=where_document, include=include
         )
@@ -386,7 +365,7 @@ class HttpAPI:
             "include": _wire_include(request.include),
             "ids": request.ids,
         }
-        data = self._request("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
+        data = yield HttpCall("POST", self._coll(collection_id, tenant, database) + "/query", json=body)
         return wire.query_result_from_json(data)
 
     _search = http_search  # POST .../search with the payloads (huedb.api.search)

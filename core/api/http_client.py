@@ -2,19 +2,16 @@
 
 They return the same Client (and Collection) as embedded mode, over HttpAPI;
 embedding functions run client side. ``AsyncHttpClient`` is awaitable and its
-methods are coroutines: each call runs the HTTP client in a worker thread
-(embedding functions are synchronous anyway), so the event loop never blocks.
+methods are coroutines over an httpx.AsyncClient (huedb.api.async_client).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 from typing import Any
 
+from huedb.api.async_client import AsyncAdminClientAPI, AsyncClientAPI, AsyncCollection, admin, connect
 from huedb.api.client import AdminClient, Client
-from huedb.api.collection import Collection
 from huedb.config import DEFAULT_DATABASE, DEFAULT_TENANT, Settings, get_settings
 from huedb.errors import InvalidArgumentError
 
@@ -100,87 +97,6 @@ def CloudClient(
 
 
 # -- async -------------------------------------------------------------------
-async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
-
-
-def _wrap(value: Any) -> Any:
-    if isinstance(value, Collection):
-        return AsyncCollection(value)
-    if isinstance(value, list) and value and all(isinstance(v, Collection) for v in value):
-        return [AsyncCollection(v) for v in value]
-    return value
-
-
-class _AsyncProxy:
-    """Exposes the named sync methods of ``_sync`` as coroutines; other attributes pass through."""
-
-    _ASYNC_METHODS: frozenset = frozenset()
-
-    def __init__(self, sync: Any) -> None:
-        self._sync = sync
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._sync, name)
-        if name in self._ASYNC_METHODS:
-
-            @functools.wraps(attr)
-            async def call(*args: Any, **kwargs: Any) -> Any:
-                return _wrap(await _in_thread(attr, *args, **kwargs))
-
-            return call
-        return attr
-
-    def __repr__(self) -> str:
-        return f"Async{self._sync!r}"
-
-
-class AsyncCollection(_AsyncProxy):
-    _ASYNC_METHODS = frozenset({"count", "add", "upsert", "update", "delete", "get", "peek", "query", "modify"})
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AsyncCollection) and other._sync == self._sync
-
-    def __hash__(self) -> int:
-        return hash(self._sync)
-
-
-class AsyncClientAPI(_AsyncProxy):
-    _ASYNC_METHODS = frozenset(
-        {
-            "heartbeat",
-            "get_version",
-            "reset",
-            "get_max_batch_size",
-            "list_collections",
-            "count_collections",
-            "create_collection",
-            "get_collection",
-            "get_or_create_collection",
-            "delete_collection",
-            "set_tenant",
-            "set_database",
-            "close",
-        }
-    )
-
-
-class AsyncAdminClientAPI(_AsyncProxy):
-    _ASYNC_METHODS = frozenset(
-        {
-            "heartbeat",
-            "get_version",
-            "create_tenant",
-            "get_tenant",
-            "create_database",
-            "get_database",
-            "list_databases",
-            "delete_database",
-            "close",
-        }
-    )
-
-
 async def AsyncHttpClient(
     host: str = "localhost",
     port: int = 8000,
@@ -190,14 +106,14 @@ async def AsyncHttpClient(
     tenant: str = DEFAULT_TENANT,
     database: str = DEFAULT_DATABASE,
 ) -> AsyncClientAPI:
-    """``client = await huedb.AsyncHttpClient(...)``; then ``await client.get_collection(...)`` etc."""
-    sync = await _in_thread(HttpClient, host, port, ssl, headers, settings, tenant, database)
-    return AsyncClientAPI(sync)
+    """``client = await huedb.AsyncHttpClient(...)``; then ``await client.get_collection(...)`` etc.
+    Requests are awaited on an httpx.AsyncClient (huedb.api.async_client)."""
+    sync = Client(_http_settings(host, port, ssl, headers, settings), tenant, database, _validate=False)
+    return await connect(sync)
 
 
 async def AsyncAdminClient(settings: Settings | None = None) -> AsyncAdminClientAPI:
-    sync = await _in_thread(AdminClient, settings if settings is not None else get_settings())
-    return AsyncAdminClientAPI(sync)
+    return admin(AdminClient(settings if settings is not None else get_settings()))
 
 
 __all__: list[str] = [

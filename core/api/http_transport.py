@@ -4,19 +4,81 @@ rebuilt from a server's ``{"error", "message"}`` body."""
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from huedb import wire
+from huedb.api.steps import Steps, steps_of
 from huedb.config import Settings
 from huedb.errors import (
     ChromaError,
     DuplicateIDError,
     ForbiddenError,
+    InvalidArgumentError,
     InvalidDimensionException,
     NotImplementedFeatureError,
     error_from_name,
 )
+from huedb.registry import get_registry
+from huedb.requests import validate_write
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One REST request (a step of an HttpAPI method: huedb.api.steps)."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, Any] | None = None
+
+
+def client_headers(settings: Settings) -> dict[str, str]:
+    """Every request's headers: JSON, the user's headers, and the client auth provider's."""
+    headers: dict[str, str] = {"Content-Type": "application/json"}
+    extra = settings.chroma_server_headers
+    if extra:
+        if not isinstance(extra, dict):
+            raise InvalidArgumentError(
+                "chroma_server_headers (the headers= argument) must be a dict of header names to values"
+            )
+        headers.update({str(k): str(v) for k, v in extra.items()})
+    provider_name = settings.chroma_client_auth_provider
+    if provider_name:
+        provider = get_registry().get("client_auth_provider", provider_name)(settings)
+        headers.update(provider.authenticate())
+    return headers
+
+
+def build_request(http: httpx.Client | httpx.AsyncClient, url: str, call: HttpCall) -> httpx.Request:
+    """The request of ``call`` (its JSON body can be sent by a sync or an async client)."""
+    try:
+        return http.build_request(call.method, url + call.path, json=call.json, params=call.params)
+    except UnicodeEncodeError as e:
+        # JSON is UTF-8: a lone surrogate (in a name, metadata, a configuration...) cannot be sent.
+        bad = e.object[e.start : e.end] if isinstance(e.object, str) else ""
+        raise InvalidArgumentError(
+            f"Text must be valid Unicode, got a string holding a lone surrogate {bad!a}: "
+            "every string sent to the server must be encodable as UTF-8"
+        ) from None
+    except (ValueError, TypeError) as e:  # NaN or infinity, numpy scalars: what JSON cannot carry
+        raise InvalidArgumentError(
+            f"The request cannot be sent as JSON: {e}; pass plain Python str, int, float "
+            "(finite), bool, list and dict values"
+        ) from None
+
+
+def not_connected(url: str) -> ValueError:
+    return ValueError(f"Could not connect to a huedb/Chroma server at {url}. Are you sure it is running?")
+
+
+def decode(response: httpx.Response) -> Any:
+    raise_for_error(response)
+    return response.json() if response.content else None
+
 
 #: Chroma's wire names for errors whose class name differs in huedb
 _ALIASES = {
@@ -84,3 +146,43 @@ def chunk_size(n: int, encoded: Any, documents: Any) -> int:
     if documents:
         per_record += sum(len(d) for d in documents if isinstance(d, str)) // n
     return max(1, min(n, _TARGET_REQUEST_BYTES // per_record))
+
+
+def write_steps(
+    api: Any,
+    op: str,
+    collection_id: str,
+    ids: Any,
+    embeddings: Any,
+    metadatas: Any,
+    documents: Any,
+    uris: Any,
+    tenant: str,
+    database: str,
+    clear: Sequence[str] = (),
+) -> Steps[None]:
+    """The requests of HttpAPI's add / update / upsert (steps: huedb.api.steps)."""
+    # Checked here, before anything is sent: JSON would silently turn non-str metadata keys into
+    # strings and fail on numpy scalars or lone surrogates.
+    request = validate_write(
+        op, ids, embeddings, metadatas, documents, uris, clear=clear or None, embeddings_required=True
+    )
+    encoded: Any = None
+    if request.embeddings is not None:
+        # base64 strings when the server takes them (smaller, exact), else lists
+        b64 = request.embeddings.size and (yield from steps_of(api.supports_base64_encoding))
+        encoded = wire.encode_embeddings_b64(request.embeddings) if b64 else request.embeddings.tolist()
+    columns = {
+        "embeddings": encoded,
+        "metadatas": request.metadatas,
+        "documents": request.documents,
+        "uris": request.uris,
+    }
+    path = api._coll(collection_id, tenant, database) + "/" + op
+    # huedb's modality replacement; sent only when used, so a Chroma server sees its own schema.
+    extra = {wire.CLEAR_FIELD: list(request.clear)} if request.clear else {}
+    n = len(request.ids)
+    step = chunk_size(n, encoded, request.documents)
+    for start in range(0, n, step):
+        chunk = {k: (None if v is None else v[start : start + step]) for k, v in columns.items()}
+        yield HttpCall("POST", path, json={"ids": request.ids[start : start + step], **chunk, **extra})

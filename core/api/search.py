@@ -64,6 +64,15 @@ def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
     """``Collection.search``: text queries embedded with the collection's embedding function,
     each search sent as its payload, the batch in one call. huedb reads are always complete,
     so ``read_level`` changes nothing (it is checked and passed on)."""
+    level = getattr(read_level, "value", read_level)
+    model = collection.get_model()
+    payloads = search_payloads(collection, searches)
+    result = collection._api._search(model.id, payloads, tenant=model.tenant, database=model.database, read_level=level)
+    return search_result(result)
+
+
+def search_payloads(collection: Any, searches: Any) -> list[dict[str, Any]]:
+    """One Search or a list of them (or their dicts) as the payloads sent, text queries embedded."""
     batch = list(searches) if isinstance(searches, (list, tuple)) else [searches]
     payloads = []
     for i, search in enumerate(batch):
@@ -72,9 +81,10 @@ def run_search(collection: Any, searches: Any, read_level: Any) -> SearchResult:
         if not isinstance(search, Search):
             raise InvalidArgumentError(f"searches[{i}] must be a Search, got {type(search).__name__}")
         payloads.append(embed_text_queries(search, lambda text, key: _embed_one(collection, text, key)).to_dict())
-    level = getattr(read_level, "value", read_level)
-    model = collection.get_model()
-    result = collection._api._search(model.id, payloads, tenant=model.tenant, database=model.database, read_level=level)
+    return payloads
+
+
+def search_result(result: dict[str, Any]) -> SearchResult:
     for metadatas in result.get("metadatas") or []:
         decode_sparse_values(metadatas)  # sparse vectors come back as SparseVector, as from get()
     return SearchResult(result)
