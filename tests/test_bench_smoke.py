@@ -206,3 +206,24 @@ def test_huedb_and_floor_end_to_end(tmp_path):
         assert check["got"] == check["expected"], name
     assert set(out["targets"]) >= {"ingest_s", "query_p50_ms", "recall_at_10", "peak_rss_mb"}
     assert all(t["met"] in (True, False) for t in out["targets"].values())
+
+
+def test_hybrid_bench_runs_end_to_end(tmp_path):
+    """`python -m bench.hybrid` (BM25 and hybrid search; LanceDB only with --lancedb-python)."""
+    out = tmp_path / "hybrid.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.hybrid", "--n", "400", "--dim", "8", "--queries", "10", "--batch", "200"]
+        + ["--json", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    huedb = json.loads(out.read_text())["results"]["huedb"]
+    assert "error" not in huedb, huedb
+    for figure in ("dense_p50_ms", "sparse_p50_ms", "hybrid_p50_ms", "query_p50_ms", "ingest_s"):
+        assert huedb[figure] > 0
+    assert huedb["dense_recall_at_10"] == 1.0  # 400 records: searched exactly
+    assert huedb["hybrid_found"] == 10.0
+    assert "| huedb" in proc.stdout and "hybrid / (dense + BM25)" in proc.stdout

@@ -254,3 +254,35 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path, postgres_database):
         build_cli(), ["copy", "--all", "--from-postgres-url", url, "--from-path", "x", "--to-path", "y"]
     )
     assert conflict.exit_code != 0 and "'--from-postgres-url' conflicts" in conflict.output
+
+
+def test_copy_keeps_the_index_schema(tmp_path):
+    from huedb import IntInvertedIndexConfig, Schema, SparseVectorIndexConfig
+    from huedb.errors import InvalidArgumentError
+    from huedb.utils.embedding_functions import ChromaBm25EmbeddingFunction
+
+    schema = (
+        Schema()
+        .delete_index(IntInvertedIndexConfig(), key="year")
+        .create_index(
+            SparseVectorIndexConfig(
+                source_key="#document", embedding_function=ChromaBm25EmbeddingFunction(), bm25=True
+            ),
+            key="bm25",
+        )
+    )
+    src = huedb.PersistentClient(path=str(tmp_path / "src"))
+    col = src.create_collection("with_schema", schema=schema, configuration={"index": {"name": "exact"}})
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]], documents=["zebra"], metadatas=[{"year": 1}])
+    r = CliRunner().invoke(
+        build_cli(), ["copy", "--all", "--from-path", str(tmp_path / "src"), "--to-path", str(tmp_path / "dst")]
+    )
+    assert r.exit_code == 0, r.output
+    dst = huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("with_schema")
+    assert dst.schema == src.get_collection("with_schema").schema
+    assert dst.configuration_json["hnsw"] == col.configuration_json["hnsw"]
+    with pytest.raises(InvalidArgumentError, match="'year' with type 'Int'"):
+        dst.get(where={"year": 1})
+    dst.add(ids=["b"], embeddings=[[0.0, 1.0]], documents=["zebra zebra"])  # the copy fills bm25 too
+    hits = dst.search(huedb.Search().rank(huedb.Knn(query="zebra", key="bm25")))
+    assert hits["ids"] == [["b", "a"]]

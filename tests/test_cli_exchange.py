@@ -201,3 +201,22 @@ def test_export_of_a_missing_collection_or_path(src, tmp_path):
         build_cli(), ["export", "exp_me", "--path", str(tmp_path / "typo"), "-o", str(tmp_path / "x")]
     )
     assert r.exit_code == 2 and not (tmp_path / "typo").exists()
+
+
+def test_export_import_keeps_the_index_schema(tmp_path):
+    from huedb import Schema, StringInvertedIndexConfig
+    from huedb.errors import InvalidArgumentError
+
+    path = tmp_path / "src"
+    schema = Schema().delete_index(StringInvertedIndexConfig(), key="genre")
+    col = huedb.PersistentClient(path=str(path)).create_collection("exp_schema", schema=schema, embedding_function=None)
+    col.add(ids=["a"], embeddings=[[1.0, 2.0]], metadatas=[{"genre": "x"}])
+    out = tmp_path / "dump.jsonl"
+    runner = CliRunner()
+    assert runner.invoke(build_cli(), ["export", "exp_schema", "--path", str(path), "-o", str(out)]).exit_code == 0
+    r = runner.invoke(build_cli(), ["import", str(out), "--path", str(tmp_path / "dst")])
+    assert r.exit_code == 0, r.output
+    dst = huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("exp_schema")
+    assert dst.schema == col.schema
+    with pytest.raises(InvalidArgumentError, match="'genre' with type 'Str'"):
+        dst.get(where={"genre": "x"})

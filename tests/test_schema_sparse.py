@@ -171,3 +171,68 @@ def test_sparse_ef_persists_by_name_and_is_rebuilt(tmp_path):
     rebuilt = col.schema.keys["sparse"].sparse_vector.sparse_vector_index.config.embedding_function
     assert rebuilt.get_config()["k"] == 1.5
     assert np.allclose(rebuilt(["abc def"])[0].values, ef(["abc def"])[0].values)
+
+
+def test_cached_postings_follow_writes_in_this_and_other_processes(tmp_path):
+    """The SQLite backend keeps queried terms' postings in memory per collection version:
+    every write (here or in another process) must show in the next search."""
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "db")
+    col = huedb.PersistentClient(path).create_collection("cached", schema=_schema(), embedding_function=None)
+    col.add(ids=["a", "b"], embeddings=[[1.0, 0.0]] * 2, documents=["zebra river", "zebra"])
+
+    def found():
+        result = col.search(Search().rank(Knn(query="zebra", key="sparse", limit=10)).select(K.SCORE))
+        return dict(zip(result["ids"][0], result["scores"][0]))
+
+    first = found()
+    assert set(first) == {"a", "b"}
+    col.update(ids=["a"], documents=["river only"], embeddings=[[1.0, 0.0]])
+    assert set(found()) == {"b"}  # a's postings changed with its document
+    col.delete(ids=["b"])
+    assert found() == {}
+    code = (
+        f"import huedb; c = huedb.PersistentClient({path!r}).get_collection('cached');"
+        "c.add(ids=['c'], embeddings=[[0.0, 1.0]], documents=['zebra zebra'])"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert set(found()) == {"c"}
+
+
+def test_exact_with_a_term_in_every_record(client):
+    """A term in every record with a small query weight (BM25's ~0 IDF) is left out of the
+    accumulation when it cannot change the top (MaxScore): the answer stays the brute force's."""
+    rng = np.random.default_rng(5)
+    n, vocab = 400, 30
+    vectors = []
+    for _ in range(n):
+        terms = sorted({0, *rng.choice(np.arange(1, vocab), size=int(rng.integers(1, 6)), replace=False).tolist()})
+        vectors.append(SparseVector(indices=terms, values=[float(v) for v in rng.random(len(terms)) + 0.01]))
+    col = client.create_collection("every_record", embedding_function=None)
+    col.add(ids=[f"r{i}" for i in range(n)], embeddings=[[1.0, 0.0]] * n, metadatas=[{"sp": v} for v in vectors])
+    dense = np.zeros((n, vocab))
+    for i, v in enumerate(vectors):
+        dense[i, v.indices] = v.values
+    for trial in range(25):
+        terms = sorted({0, *rng.choice(np.arange(1, vocab), size=int(rng.integers(1, 4)), replace=False).tolist()})
+        weights = [1e-4 if t == 0 else float(rng.random() + 0.5) for t in terms]
+        if trial % 5 == 0:
+            weights[0] = 1.0  # a common term that matters: no pruning possible
+        q = np.zeros(vocab)
+        q[terms] = weights
+        dots = dense @ q
+        limit = int(rng.integers(1, 15))
+        order = sorted(range(n), key=lambda i: (-dots[i], i))[:limit]
+        got = col.search(Search().rank(Knn(query=SparseVector(terms, weights), key="sp", limit=limit)).select(K.SCORE))
+        assert got["ids"][0] == [f"r{i}" for i in order]
+        assert got["scores"][0] == pytest.approx([1.0 - dots[i] for i in order], rel=1e-5, abs=1e-6)
+
+
+def test_source_key_may_be_a_key():
+    # chromadb's documented form: source_key=K.DOCUMENT
+    config = SparseVectorIndexConfig(source_key=K.DOCUMENT, embedding_function=BM25, bm25=True)
+    assert config.source_key == "#document"
+    json = Schema().create_index(config, key="bm25").serialize_to_json()
+    assert json["keys"]["bm25"]["sparse_vector"]["sparse_vector_index"]["config"]["source_key"] == "#document"

@@ -21,6 +21,10 @@ from huedb.api.schema_json import from_json, to_json
 from huedb.index_schema import DOCUMENT, EMBEDDING
 
 
+def _key_name(key: Any) -> str | None:
+    return key if key is None or isinstance(key, str) else getattr(key, "name", str(key))
+
+
 class FtsIndexConfig(BaseModel):
     """Full-text index: on ``#document`` only."""
 
@@ -74,6 +78,11 @@ class VectorIndexConfig(BaseModel):
     hnsw: HnswIndexConfig | None = None
     spann: SpannIndexConfig | None = None
 
+    @field_validator("source_key", mode="before")
+    @classmethod
+    def _key_name(cls, value: Any) -> Any:  # K.DOCUMENT is accepted, as on chromadb
+        return _key_name(value)
+
 
 class SparseVectorIndexConfig(BaseModel):
     """A sparse vector index on one metadata key. With ``source_key`` (``#document`` or a
@@ -87,10 +96,8 @@ class SparseVectorIndexConfig(BaseModel):
 
     @field_validator("source_key", mode="before")
     @classmethod
-    def _key_name(cls, value: Any) -> Any:
-        # K.DOCUMENT (a Key) works, as on chromadb; Key is not imported: expression imports this module
-        name = getattr(value, "name", None)
-        return name if type(value).__name__ == "Key" and isinstance(name, str) else value
+    def _key_name(cls, value: Any) -> Any:  # K.DOCUMENT is accepted, as on chromadb
+        return _key_name(value)
 
 
 IndexConfig = Union[  # noqa: UP007 - chromadb's alias, usable at run time
@@ -219,10 +226,6 @@ def _default_value_types() -> ValueTypes:
     set_index(out, FloatInvertedIndexConfig(), True)
     set_index(out, BoolInvertedIndexConfig(), True)
     return out
-
-
-def _key_name(key: Any) -> str | None:
-    return key if key is None or isinstance(key, str) else getattr(key, "name", str(key))
 
 
 class Schema:

@@ -149,7 +149,13 @@ def copy_collections(sources: Iterator[SourceCollection], target: Target) -> lis
     try:
         for src in sources:
             name = src.header["name"]
-            dest = create_like(client, name, src.header.get("configuration") or {}, src.header.get("metadata"))
+            dest = create_like(
+                client,
+                name,
+                src.header.get("configuration") or {},
+                src.header.get("metadata"),
+                src.header.get("schema"),
+            )
             copied = 0
             with progress_bar(f"Copying {name}", src.count) as advance:
                 for batch in src.batches:

@@ -339,7 +339,9 @@ def import_cmd(target: Target, file: str, name: str | None, fmt: str, batch_size
     count = int(header.get("count") or 0)
     meta = header["collection"]
     client = target.client()
-    col = create_like(client, name or meta["name"], meta.get("configuration") or {}, meta.get("metadata"))
+    col = create_like(
+        client, name or meta["name"], meta.get("configuration") or {}, meta.get("metadata"), meta.get("schema")
+    )
     _, batches = reader(path, False, batch_size)
     done = 0
     with progress_bar(f"Importing {col.name}", count) as advance:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb import index_schema
 from huedb.cli.common import RECORD_INCLUDE, plain_configuration
 
 
@@ -62,9 +63,21 @@ def write_batch(collection: Any, batch: Batch) -> None:
     collection.upsert(**kwargs)
 
 
-def create_like(client: Any, name: str, configuration_json: dict[str, Any], metadata: dict[str, Any] | None) -> Any:
-    """get_or_create a collection with the source's configuration, metadata and persisted EF."""
+def create_like(
+    client: Any,
+    name: str,
+    configuration_json: dict[str, Any],
+    metadata: dict[str, Any] | None,
+    schema: dict[str, Any] | None = None,
+) -> Any:
+    """get_or_create a collection with the source's configuration, metadata, persisted EF and
+    index schema (a huedb source's; its vector settings then travel in the schema, as Chroma
+    takes a schema or an hnsw configuration, not both)."""
     configuration = plain_configuration(configuration_json)
+    served = None
+    if isinstance(schema, dict):
+        served = index_schema.served(schema, configuration_json or {})
+        configuration.pop("hnsw", None)
     ef_spec = (configuration_json or {}).get("embedding_function")
     if ef_spec is None:
         # The source stores no EF (reopened, Chroma and huedb alike embed with the default
@@ -72,9 +85,9 @@ def create_like(client: Any, name: str, configuration_json: dict[str, Any], meta
         # =None next to a configuration, so the copy goes through the ServerAPI, which keeps
         # the configuration exactly as given.
         config = {**configuration, "embedding_function": None}
-        client._server.create_collection(name, config, metadata or None, True, **client._scope())
+        client._server.create_collection(name, config, metadata or None, True, **client._scope(), schema=served)
         return client.get_collection(name)
-    return client.get_or_create_collection(name, configuration=configuration, metadata=metadata or None)
+    return client.get_or_create_collection(name, configuration=configuration, metadata=metadata or None, schema=served)
 
 
 def collection_header(collection: Any) -> dict[str, Any]:
@@ -82,4 +95,11 @@ def collection_header(collection: Any) -> dict[str, Any]:
         "name": collection.name,
         "metadata": collection.metadata,
         "configuration": collection.configuration_json,
+        # huedb's stored index schema (None: Chroma's default; a chromadb source has none here)
+        "schema": _stored_schema(collection),
     }
+
+
+def _stored_schema(collection: Any) -> dict[str, Any] | None:
+    schema = getattr(getattr(collection, "_model", None), "schema", None)
+    return schema if isinstance(schema, dict) else None

@@ -18,15 +18,17 @@ from huedb.storage.protocol import NewRecords, RecordChanges, Records
 from huedb.storage.sqlite import catalog, fork, sparse
 from huedb.storage.sqlite import records as rec
 from huedb.storage.sqlite.connection import Store
+from huedb.storage.sqlite.sparse_cache import PostingsCache
 from huedb.types import CollectionModel
 
 
 class SqliteRead:
     """A read snapshot over one connection."""
 
-    def __init__(self, conn: Any, persistent: bool) -> None:
+    def __init__(self, conn: Any, persistent: bool, sparse_cache: PostingsCache | None = None) -> None:
         self.conn = conn
         self.persistent = persistent
+        self.sparse_cache = sparse_cache
 
     # -- catalog -------------------------------------------------------------
     def get_tenant(self, name: str) -> dict[str, str]:
@@ -87,13 +89,13 @@ class SqliteRead:
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        return sparse.knn(self.conn, cid, key, indices, values, limit, allowed)
+        return sparse.knn(self.conn, cid, key, indices, values, limit, allowed, self.sparse_cache)
 
     def sparse_df(self, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
-        return sparse.document_frequencies(self.conn, cid, key, indices)
+        return sparse.document_frequencies(self.conn, cid, key, indices, self.sparse_cache)
 
     def sparse_stats(self, cid: int, key: str) -> tuple[int, float]:
-        return sparse.stats(self.conn, cid, key)
+        return sparse.stats(self.conn, cid, key, self.sparse_cache)
 
     def sparse_keys(self, cid: int, keys: Sequence[str]) -> list[str]:
         return sparse.sparse_keys(self.conn, cid, keys)
@@ -206,6 +208,7 @@ class SqliteBackend:
     def __init__(self, directory: Path | None, synchronous: str = "FULL") -> None:
         self._store = Store(directory, synchronous=synchronous)
         self.persistent = self._store.persistent
+        self._sparse_cache = PostingsCache()  # term postings of sparse queries, per collection version
         self.index_directory = directory
 
     def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:
@@ -214,12 +217,15 @@ class SqliteBackend:
     @contextmanager
     def read(self) -> Iterator[SqliteRead]:
         with self._store.read() as conn:
-            yield SqliteRead(conn, self.persistent)
+            yield SqliteRead(conn, self.persistent, self._sparse_cache)
 
     @contextmanager
     def write(self) -> Iterator[SqliteWrite]:
-        with self._store.write() as conn:
-            yield SqliteWrite(conn, self.persistent)
+        try:
+            with self._store.write() as conn:
+                yield SqliteWrite(conn, self.persistent)
+        finally:
+            self._sparse_cache.bump()
 
     def checkpoint(self) -> None:
         self._store.checkpoint()

@@ -7,8 +7,9 @@ document counts and BM25 statistics read). Both are derived from the stored
 metadata JSON inside SQLite, in the write transaction of the record, and rewritten
 whenever the record's metadata changes.
 
-Search is exact: the postings of the query's terms are read, the dot products
-accumulated in numpy, and the best ``limit`` records kept.
+Search is exact: the postings of the query's terms are read (through the backend's
+``PostingsCache``, stamped with the collection's version), the dot products accumulated
+in numpy, and the best ``limit`` records kept.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from huedb.errors import InvalidArgumentError
+from huedb.storage.sqlite.sparse_cache import PostingsCache
 
 #: the metadata values that are sparse vectors: JSON objects (validation admits no other object)
 _SPARSE_FROM_JSON = """
@@ -88,6 +90,7 @@ def knn(
     values: np.ndarray,
     limit: int,
     allowed: np.ndarray | None,
+    cache: PostingsCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rids, float64 scores) of the ``limit`` records with the highest dot product with the
     query, best first (ties: lower rid first); records sharing no term are left out."""
@@ -95,26 +98,23 @@ def knn(
     empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     if limit <= 0 or not len(terms) or (allowed is not None and not len(allowed)):
         return empty
-    rid_parts: list[np.ndarray] = []
-    score_parts: list[np.ndarray] = []
+    cache = cache or PostingsCache(max_entries=0)
+    version = cache.version(conn, cid)
+    lists: list[tuple[np.ndarray, np.ndarray]] = []  # per term: (rids ascending, contributions)
     for term, weight in zip(terms.tolist(), weights.tolist()):
-        rows = conn.execute(
-            "SELECT rid, value FROM sparse WHERE collection_id=? AND key=? AND term=?", (cid, key, term)
-        ).fetchall()
-        if rows:
-            rid_parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
-            score_parts.append(np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)) * weight)
-    if not rid_parts:
+        rids, vals = cache.postings(conn, cid, version, key, term)
+        if allowed is not None and len(rids):
+            keep = np.isin(rids, np.asarray(allowed, dtype=np.int64))
+            rids, vals = rids[keep], vals[keep]
+        if len(rids):
+            lists.append((rids, vals * weight))
+    if not lists:
         return empty
-    rids = np.concatenate(rid_parts)
-    contributions = np.concatenate(score_parts)
-    if allowed is not None:
-        keep = np.isin(rids, np.asarray(allowed, dtype=np.int64))
-        rids, contributions = rids[keep], contributions[keep]
-        if not len(rids):
-            return empty
-    found, inverse = np.unique(rids, return_inverse=True)
-    scores = np.bincount(inverse, weights=contributions, minlength=len(found))
+    pruned = _pruned(lists, limit)
+    if pruned is not None:
+        found, scores = pruned
+    else:
+        found, scores = _accumulate(np.concatenate([r for r, _ in lists]), np.concatenate([c for _, c in lists]))
     if len(found) > limit:
         # Everything scoring at least the limit-th best, so ties at the boundary keep the lowest rids.
         threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
@@ -124,29 +124,70 @@ def knn(
     return found[order], scores[order]
 
 
+def _pruned(lists: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact top candidates without accumulating every posting of low-impact terms (MaxScore).
+
+    A term's contributions are at most ``bound`` (its largest). The terms whose bounds add up to
+    ``rest`` (the smallest bounds, e.g. a BM25 term in every document, whose IDF is ~0) are left
+    out of the accumulation: a record found only through them scores at most ``rest``. When the
+    ``limit``-th best partial score of the records the other terms find is above ``rest``, the
+    answer is among those records; the left-out terms' contributions are then added to them
+    (binary search in their sorted postings). None when that cannot be shown (the caller
+    accumulates everything); only for non-negative contributions."""
+    if len(lists) < 2 or any(float(c.min()) < 0 for _, c in lists):
+        return None
+    bounds = np.asarray([float(c.max()) for _, c in lists])
+    order = np.argsort(bounds, kind="stable")
+    rest, j = 0.0, 0
+    while j < len(order) - 1 and rest + bounds[order[j]] <= 0.5 * bounds[order[j + 1]]:
+        rest += bounds[order[j]]
+        j += 1
+    left_out, kept = [lists[i] for i in order[:j]], [lists[i] for i in order[j:]]
+    if not left_out or sum(len(r) for r, _ in left_out) < sum(len(r) for r, _ in kept):
+        return None  # nothing to save
+    found, scores = _accumulate(np.concatenate([r for r, _ in kept]), np.concatenate([c for _, c in kept]))
+    if len(found) < limit or not np.partition(scores, len(scores) - limit)[len(scores) - limit] > rest:
+        return None
+    for rids, contributions in left_out:
+        pos = np.minimum(np.searchsorted(rids, found), len(rids) - 1)
+        hit = rids[pos] == found
+        scores[hit] += contributions[pos[hit]]
+    return found, scores
+
+
+def _accumulate(rids: np.ndarray, contributions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rids ascending, the sum of their contributions)."""
+    low, high = int(rids.min()), int(rids.max())
+    span = high - low + 1
+    if span <= 4 * len(rids) + 4096:  # dense enough: one pass of bincount, no sort
+        offsets = rids - low
+        sums = np.bincount(offsets, weights=contributions, minlength=span)
+        present = np.zeros(span, dtype=bool)
+        present[offsets] = True
+        hit = np.flatnonzero(present)
+        return hit + low, sums[hit]
+    found, inverse = np.unique(rids, return_inverse=True)
+    return found, np.bincount(inverse, weights=contributions, minlength=len(found))
+
+
 def document_frequencies(
-    conn: sqlite3.Connection, cid: int, key: str, indices: Sequence[int] | np.ndarray
+    conn: sqlite3.Connection,
+    cid: int,
+    key: str,
+    indices: Sequence[int] | np.ndarray,
+    cache: PostingsCache | None = None,
 ) -> np.ndarray:
-    """How many records of the collection hold each term under ``key`` (int64, one per index)."""
+    """How many records of the collection hold each term under ``key`` (int64, one per index):
+    the length of its postings (a record holds a term once)."""
+    cache = cache or PostingsCache(max_entries=0)
+    version = cache.version(conn, cid)
     terms = np.asarray(indices, dtype=np.int64).ravel().tolist()
-    return np.fromiter(
-        (
-            conn.execute(
-                "SELECT count(*) FROM sparse WHERE collection_id=? AND key=? AND term=?", (cid, key, t)
-            ).fetchone()[0]
-            for t in terms
-        ),
-        dtype=np.int64,
-        count=len(terms),
-    )
+    return np.asarray([len(cache.postings(conn, cid, version, key, t)[0]) for t in terms], dtype=np.int64)
 
 
-def stats(conn: sqlite3.Connection, cid: int, key: str) -> tuple[int, float]:
+def stats(conn: sqlite3.Connection, cid: int, key: str, cache: PostingsCache | None = None) -> tuple[int, float]:
     """(records holding a sparse vector under ``key``, their mean number of nonzero terms)."""
-    count, total = conn.execute(
-        "SELECT count(*), total(nnz) FROM sparse_docs WHERE collection_id=? AND key=?", (cid, key)
-    ).fetchone()
-    return int(count), (float(total) / count if count else 0.0)
+    return (cache or PostingsCache(max_entries=0)).stats(conn, cid, key)
 
 
 def sparse_keys(conn: sqlite3.Connection, cid: int, keys: Sequence[str]) -> list[str]:
