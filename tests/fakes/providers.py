@@ -387,7 +387,10 @@ class FakeVertexGenAI(FakeEmbeddingAPI):
     a Bearer token from Google's OAuth token endpoint, which this fake also serves at ``/token``
     (a service account's ``token_uri``)."""
 
-    route = r"/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/[^/:]+:(batchEmbedContents|embedContent|predict)"
+    route = (
+        r"/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/[^/:]+"
+        r":(batchEmbedContents|embedContent|predict)"
+    )
     max_inputs = 100
     token = "vertex-token"
 
