@@ -24,7 +24,6 @@ EF_PLUGIN_MODULES = (
     "a chromadb per-provider submodule; huedb's embedding functions are plugins (huedb_plugins.embedding.*), "
     "their classes resolve in this module"
 )
-EF_NOT_YET = "not provided yet by huedb.utils.embedding_functions (the embedding-function breadth issue)"
 
 #: chromadb names huedb does not provide, and why: {chromadb module: {name: reason}}
 NOT_PROVIDED: dict[str, dict[str, str]] = {
@@ -131,9 +130,6 @@ NOT_PROVIDED: dict[str, dict[str, str]] = {
             for name, entry in FIXTURE["modules"]["chromadb.utils.embedding_functions"]["names"].items()
             if entry["kind"] == "module"
         },
-        "config_to_embedding_function": EF_NOT_YET,
-        "register_sparse_embedding_function": "sparse embedding functions: huedb stores no sparse vectors yet",
-        "sparse_known_embedding_functions": "sparse embedding functions: huedb stores no sparse vectors yet",
     },
 }
 

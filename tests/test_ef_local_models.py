@@ -132,6 +132,9 @@ def test_instructor_config(instructor_dir):
     config = ef.get_config()
     assert config == {"model_name": str(instructor_dir), "device": "cpu", "instruction": INSTRUCTION}
     jsonschema.validate(config, schema("instructor"))
+    InstructorEmbeddingFunction.validate_config(config)
+    with pytest.raises(InvalidArgumentError, match="device"):
+        InstructorEmbeddingFunction.validate_config({"model_name": "m"})
     assert InstructorEmbeddingFunction.build_from_config(config).get_config() == config
     for field, value in (("model_name", "hkunlp/instructor-xl"), ("instruction", "Represent the title: ")):
         with pytest.raises(InvalidArgumentError, match=field):
@@ -189,6 +192,9 @@ def test_text2vec_config(text2vec_dir):
     config = ef.get_config()
     assert config == {"model_name": str(text2vec_dir)}
     jsonschema.validate(config, schema("text2vec"))
+    Text2VecEmbeddingFunction.validate_config(config)
+    with pytest.raises(InvalidArgumentError, match="extra"):
+        Text2VecEmbeddingFunction.validate_config({**config, "extra": 1})
     assert Text2VecEmbeddingFunction.build_from_config(config).get_config() == config
     with pytest.raises(InvalidArgumentError, match="model_name"):
         ef.validate_config_update(config, {"model_name": "shibing624/text2vec-base-multilingual"})

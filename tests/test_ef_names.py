@@ -75,3 +75,31 @@ def test_every_chromadb_class_name_is_exported():
     with pytest.raises(ImportError):
         exec("from huedb.utils.embedding_functions import NoSuchEmbeddingFunction")
     from huedb.utils.embedding_functions import JinaQueryConfig, OllamaEmbeddingFunction  # noqa: F401
+
+
+def test_known_dicts_split_dense_and_sparse_and_config_to_ef(fresh_registry):
+    import huedb.utils.embedding_functions as m
+
+    dense, sparse = m.known_embedding_functions, m.sparse_known_embedding_functions
+    assert {"bm25", "chroma_bm25", "huggingface_sparse", "fastembed_sparse", "chroma-cloud-splade"} <= set(sparse)
+    assert {"openai", "instructor", "text2vec", "google_palm", "default"} <= set(dense)
+    assert not set(dense) & set(sparse)
+    ef = m.config_to_embedding_function({"name": "bm25", "config": {"k": 1.1}})
+    assert isinstance(ef, m.Bm25EmbeddingFunction) and ef.k == 1.1
+    assert m.config_to_embedding_function({"name": "default"}).name() == "default"
+    with pytest.raises(ValueError, match="'name' field"):
+        m.config_to_embedding_function({"config": {}})
+    with pytest.raises(ValueError, match="Unsupported embedding function: 'nope'"):
+        m.config_to_embedding_function({"name": "nope"})
+
+    class MySparse:
+        @staticmethod
+        def name():
+            return "my_sparse_test_ef"
+
+        @staticmethod
+        def is_sparse():
+            return True
+
+    assert m.register_sparse_embedding_function(MySparse) is MySparse
+    assert m.sparse_known_embedding_functions["my_sparse_test_ef"] is MySparse

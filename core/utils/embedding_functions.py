@@ -64,6 +64,38 @@ def get_builtins() -> list[str]:
     return sorted(_CLASSES)
 
 
+def _is_sparse(cls: Any) -> bool:
+    try:
+        return bool(cls.is_sparse())
+    except (AttributeError, TypeError):
+        return False
+
+
+def _known(sparse: bool) -> dict[str, Any]:
+    """Registered EF classes by name, dense or sparse (chromadb keeps two dicts)."""
+    registry = get_registry()
+    classes = {n: registry.get("embedding_function", n) for n in registry.names("embedding_function")}
+    return {n: c for n, c in classes.items() if _is_sparse(c) == sparse}
+
+
+def register_sparse_embedding_function(ef_class: Any = None) -> Any:
+    """chromadb's decorator for sparse EFs: one registry holds both kinds in huedb."""
+    return register_embedding_function(ef_class)
+
+
+def config_to_embedding_function(config: dict[str, Any]) -> Any:
+    """The EF a ``{"name": ..., "config": {...}}`` dict describes, built with ``build_from_config``."""
+    if not isinstance(config, dict) or "name" not in config:
+        raise ValueError("Config must contain a 'name' field, e.g. {'name': 'openai', 'config': {...}}.")
+    registry = get_registry()
+    name = config["name"]
+    if name not in registry.names("embedding_function"):
+        raise ValueError(
+            f"Unsupported embedding function: {name!r}; installed: {', '.join(registry.names('embedding_function'))}"
+        )
+    return registry.get("embedding_function", name).build_from_config(config.get("config") or {})
+
+
 def __getattr__(name: str) -> Any:
     if name in _CLASSES:
         return get_registry().get("embedding_function", _CLASSES[name])
@@ -71,19 +103,24 @@ def __getattr__(name: str) -> Any:
         ef_name, attr = _COMPANIONS[name]
         return getattr(sys.modules[get_registry().get("embedding_function", ef_name).__module__], attr)
     if name == "known_embedding_functions":
-        registry = get_registry()
-        return {n: registry.get("embedding_function", n) for n in registry.names("embedding_function")}
+        return _known(sparse=False)
+    if name == "sparse_known_embedding_functions":
+        return _known(sparse=True)
     raise AttributeError(f"module 'huedb.utils.embedding_functions' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_CLASSES, *_COMPANIONS, "known_embedding_functions"})
+    return sorted(
+        {*globals(), *_CLASSES, *_COMPANIONS, "known_embedding_functions", "sparse_known_embedding_functions"}
+    )
 
 
 __all__ = [
     "EmbeddingFunction",
     "SparseEmbeddingFunction",
     "register_embedding_function",
+    "register_sparse_embedding_function",
+    "config_to_embedding_function",
     "get_builtins",
     *_CLASSES,
     *_COMPANIONS,

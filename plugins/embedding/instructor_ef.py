@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.ef_persistence import validate_config_schema
 from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
@@ -113,6 +114,10 @@ class InstructorEmbeddingFunction(EmbeddingFunction[Documents]):
             if not config.get(field):
                 raise InvalidArgumentError(f"{NAME}: the config has no {field}")
         return InstructorEmbeddingFunction(config["model_name"], config["device"], config.get("instruction"))
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        validate_config_schema(NAME, config)
 
     @classmethod
     def persisted_config_problem(cls, config: dict[str, Any]) -> str | None:

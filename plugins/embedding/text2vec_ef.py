@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.ef_persistence import validate_config_schema
 from huedb.embedding_functions import Documents, EmbeddingFunction, Embeddings
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
@@ -65,6 +66,10 @@ class Text2VecEmbeddingFunction(EmbeddingFunction[Documents]):
         if not config.get("model_name"):
             raise InvalidArgumentError(f"{NAME}: the config has no model_name")
         return Text2VecEmbeddingFunction(config["model_name"])
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        validate_config_schema(NAME, config)
 
     @classmethod
     def persisted_config_problem(cls, config: dict[str, Any]) -> str | None:

@@ -376,3 +376,57 @@ class FakeChromaSplade(FakeEmbeddingAPI):
 
     def error_body(self, status):
         return {"error": f"fake error {status}"}
+
+
+class FakeVertexGenAI(FakeEmbeddingAPI):
+    """Vertex AI as the google-genai SDK calls it (``vertexai=True``):
+    ``POST /v1beta1/projects/<p>/locations/<l>/publishers/google/models/<m>:batchEmbedContents``
+    (``{"requests": [{"content", "embedContentConfig"}]}`` -> ``{"embeddings": [{"values"}]}``),
+    ``:embedContent`` for one text (-> ``{"embedding", "truncated", "usageMetadata"}``) and
+    ``:predict`` for text-embedding models (``{"instances", "parameters"}`` -> ``{"predictions"}``);
+    a Bearer token from Google's OAuth token endpoint, which this fake also serves at ``/token``
+    (a service account's ``token_uri``)."""
+
+    route = (
+        r"/v1beta1/projects/[^/]+/locations/[^/]+/publishers/google/models/[^/:]+"
+        r":(batchEmbedContents|embedContent|predict)"
+    )
+    max_inputs = 100
+    token = "vertex-token"
+
+    def __init__(self, dim: int = 8) -> None:
+        super().__init__(valid_keys=(self.token,), dim=dim)
+        self.token_requests = 0
+
+    def _dispatch(self, method, path, headers, body):
+        if path == "/token":  # the OAuth exchange is not an embedding request: failures do not apply
+            self.token_requests += 1
+            return 200, {}, {"access_token": self.token, "expires_in": 3600, "token_type": "Bearer"}
+        return super()._dispatch(method, path, headers, body)
+
+    def texts(self, body):
+        try:
+            if "instances" in body:
+                return [i["content"] for i in body["instances"]]
+            if "requests" in body:
+                return [p["text"] for r in body["requests"] for p in r["content"]["parts"]]
+            return [p["text"] for p in body["content"]["parts"]]
+        except (KeyError, TypeError):
+            return None
+
+    def dim_for(self, body):
+        config = body.get("parameters") or (body.get("requests") or [body])[0].get("embedContentConfig") or {}
+        return config.get("outputDimensionality") or self.dim
+
+    def answer(self, body, vectors, path):
+        if path.endswith(":predict"):
+            stats = {"token_count": 1, "truncated": False}
+            return {"predictions": [{"embeddings": {"values": v, "statistics": stats}} for v in vectors]}
+        usage = {"promptTokenCount": len(vectors)}
+        if path.endswith(":embedContent"):
+            return {"embedding": {"values": vectors[0]}, "truncated": False, "usageMetadata": usage}
+        return {"embeddings": [{"values": v} for v in vectors], "usageMetadata": usage}
+
+    def error_body(self, status):
+        names = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
+        return {"error": {"code": status, "message": f"fake error {status}", "status": names.get(status, "UNKNOWN")}}
