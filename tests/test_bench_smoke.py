@@ -21,7 +21,13 @@ from bench import report, workload  # noqa: E402
 from bench.workload import Workload, WorkloadParams  # noqa: E402
 
 TIME_FIGURES = ["ingest_s", "query_p50_ms", "query_p95_ms", "reopen_first_query_ms"]
-DB_TIME_FIGURES = ["filtered_10pct_p50_ms", "filtered_1pct_p50_ms", "get_and_p50_ms", "contains_p50_ms"]
+DB_TIME_FIGURES = [
+    "filtered_10pct_p50_ms",
+    "filtered_1pct_p50_ms",
+    "get_and_p50_ms",
+    "contains_p50_ms",
+    "contains_many_p50_ms",
+]
 RECALLS = ["recall_at_10", "filtered_10pct_recall", "filtered_1pct_recall"]
 
 
@@ -70,6 +76,7 @@ def test_masks_match_the_metadata_and_documents_the_engines_get():
     assert np.array_equal(workload.mask_1pct(n), m == 7)  # FILTER_1PCT = {"m": 7}
     assert np.array_equal(workload.mask_get_and(n), (k == 3) & (s == "v2"))
     assert workload.contains_count(n) == sum(workload.CONTAINS_TOKEN in d for d in docs) == 3
+    assert workload.contains_many_count(n) == sum(workload.CONTAINS_MANY_TOKEN in d for d in docs) == 162
     assert 30 <= np.mean([len(d) for d in docs]) <= 50
     assert workload.mask_get_and(50_000).sum() == 714  # "~700 rows at 50k"
     assert workload.ids(5, 8) == ["5", "6", "7"]
