@@ -213,3 +213,34 @@ def test_huedb_and_floor_end_to_end(tmp_path):
         assert check["got"] == check["expected"], name
     assert set(out["targets"]) >= {"ingest_s", "query_p50_ms", "recall_at_10", "peak_rss_mb"}
     assert all(t["met"] in (True, False) for t in out["targets"].values())
+
+
+def test_scale_mode_records_the_curve_and_plots_it(tmp_path):
+    curve_path, png = tmp_path / "curve.json", tmp_path / "curve.png"
+    cmd = [sys.executable, "-m", "bench", "scale", "--ns", "600,300", "--json", str(curve_path), "--png", str(png)]
+    proc = subprocess.run(
+        [*cmd, "--engines", "huedb,floor", "--queries", "5", "--embed-docs", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    curve = json.loads(curve_path.read_text())
+    assert curve["ns"] == [300, 600] and set(curve["runs"]) == {"300", "600"}
+    for n, run in curve["runs"].items():
+        assert run["params"]["n"] == int(n) and set(run["engines"]) == {"huedb", "floor"}
+    from bench import scale
+
+    assert scale.series(curve, "huedb", "disk_mb")[0] == [300, 600]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png.unlink()  # --plot-only redraws from the curve file alone
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "--plot-only", "--json", str(curve_path), "--png", str(png)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert png.exists()
