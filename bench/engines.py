@@ -170,6 +170,9 @@ class ClientEngine:
     def contains(self, token: str, limit: int) -> list[str]:
         return self.col.get(where_document={"$contains": token}, limit=limit, include=["documents"])["documents"]
 
+    def contains_many(self, token: str) -> int:
+        return len(self.col.get(where_document={"$contains": token}, include=[])["ids"])
+
     def close(self) -> None:
         client = self.client
         self.client = self.col = None
@@ -271,6 +274,7 @@ def run(engine, wl: Workload, res: Results) -> None:
     if is_floor:
         res.na("get_and_p50_ms", "no metadata")
         res.na("contains_p50_ms", "no documents")
+        res.na("contains_many_p50_ms", "no documents")
     else:
         lat, counts = [], set()
         for _ in range(reps):
@@ -293,6 +297,18 @@ def run(engine, wl: Workload, res: Results) -> None:
             "got": len(docs) if all(wlm.CONTAINS_TOKEN in d for d in docs) else "rows without the token",
         }
         res.set(contains_p50_ms=_p(lat, 50))
+
+        res.phase("contains_many")
+        lat, counts = [], set()
+        for _ in range(reps):
+            dt, count = _timed(engine.contains_many, wlm.CONTAINS_MANY_TOKEN)
+            lat.append(dt)
+            counts.add(count)
+        res.data["checks"]["contains_many_rows"] = {
+            "expected": wlm.contains_many_count(p.n),
+            "got": sorted(counts)[0] if len(counts) == 1 else sorted(counts),
+        }
+        res.set(contains_many_p50_ms=_p(lat, 50))
 
     res.phase("reopen")
     engine.close()

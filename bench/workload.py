@@ -19,6 +19,7 @@ FILTER_10PCT: dict = {"k": 3}
 FILTER_1PCT: dict = {"m": 7}
 GET_AND_FILTER: dict = {"$and": [{"k": 3}, {"s": "v2"}]}
 CONTAINS_TOKEN = "t007q"  # in documents with i % 1000 == 7 (0.1% of rows)
+CONTAINS_MANY_TOKEN = "with amber"  # in documents with i % 13 == 0 (7.7% of rows)
 
 _TOPIC_WORDS = (
     "amber",
@@ -114,6 +115,10 @@ def mask_get_and(n: int) -> np.ndarray:
 
 def contains_count(n: int) -> int:
     return int(np.count_nonzero(np.arange(n) % 1000 == 7))
+
+
+def contains_many_count(n: int) -> int:
+    return int(np.count_nonzero(np.arange(n) % 13 == 0))
 
 
 def embed_documents(count: int, seed: int) -> list[str]:

@@ -21,7 +21,13 @@ from bench import report, workload  # noqa: E402
 from bench.workload import Workload, WorkloadParams  # noqa: E402
 
 TIME_FIGURES = ["ingest_s", "query_p50_ms", "query_p95_ms", "reopen_first_query_ms"]
-DB_TIME_FIGURES = ["filtered_10pct_p50_ms", "filtered_1pct_p50_ms", "get_and_p50_ms", "contains_p50_ms"]
+DB_TIME_FIGURES = [
+    "filtered_10pct_p50_ms",
+    "filtered_1pct_p50_ms",
+    "get_and_p50_ms",
+    "contains_p50_ms",
+    "contains_many_p50_ms",
+]
 RECALLS = ["recall_at_10", "filtered_10pct_recall", "filtered_1pct_recall"]
 
 
@@ -70,6 +76,7 @@ def test_masks_match_the_metadata_and_documents_the_engines_get():
     assert np.array_equal(workload.mask_1pct(n), m == 7)  # FILTER_1PCT = {"m": 7}
     assert np.array_equal(workload.mask_get_and(n), (k == 3) & (s == "v2"))
     assert workload.contains_count(n) == sum(workload.CONTAINS_TOKEN in d for d in docs) == 3
+    assert workload.contains_many_count(n) == sum(workload.CONTAINS_MANY_TOKEN in d for d in docs) == 162
     assert 30 <= np.mean([len(d) for d in docs]) <= 50
     assert workload.mask_get_and(50_000).sum() == 714  # "~700 rows at 50k"
     assert workload.ids(5, 8) == ["5", "6", "7"]
@@ -206,6 +213,37 @@ def test_huedb_and_floor_end_to_end(tmp_path):
         assert check["got"] == check["expected"], name
     assert set(out["targets"]) >= {"ingest_s", "query_p50_ms", "recall_at_10", "peak_rss_mb"}
     assert all(t["met"] in (True, False) for t in out["targets"].values())
+
+
+def test_scale_mode_records_the_curve_and_plots_it(tmp_path):
+    curve_path, png = tmp_path / "curve.json", tmp_path / "curve.png"
+    cmd = [sys.executable, "-m", "bench", "scale", "--ns", "600,300", "--json", str(curve_path), "--png", str(png)]
+    proc = subprocess.run(
+        [*cmd, "--engines", "huedb,floor", "--queries", "5", "--embed-docs", "2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    curve = json.loads(curve_path.read_text())
+    assert curve["ns"] == [300, 600] and set(curve["runs"]) == {"300", "600"}
+    for n, run in curve["runs"].items():
+        assert run["params"]["n"] == int(n) and set(run["engines"]) == {"huedb", "floor"}
+    from bench import scale
+
+    assert scale.series(curve, "huedb", "disk_mb")[0] == [300, 600]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png.unlink()  # --plot-only redraws from the curve file alone
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "--plot-only", "--json", str(curve_path), "--png", str(png)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert png.exists()
 
 
 def test_hybrid_bench_runs_end_to_end(tmp_path):

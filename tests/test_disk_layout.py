@@ -29,8 +29,11 @@ def _graph_files(root: Path, suffix: str) -> list[Path]:
 
 
 def _page_size(root: Path) -> int:
-    with sqlite3.connect(root / "huedb.sqlite3") as conn:
+    conn = sqlite3.connect(root / "huedb.sqlite3")
+    try:
         return conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def _old_database(tmp_path: Path) -> Path:
@@ -73,6 +76,15 @@ def test_a_database_written_before_issue_17_opens_and_keeps_working(tmp_path):
         rows.update({f"n{i}": (extra[i], "new", {"k": 1}) for i in range(60)})
     c.close()
     assert _graph_files(root, ".graph.bin") == [] and len(_graph_files(root, ".graph.links")) == 2
+    # Schema 3: the vectors moved from records.embedding into their own table.
+    conn = sqlite3.connect(root / "huedb.sqlite3")
+    assert conn.execute("SELECT value FROM huedb_meta WHERE key='schema_version'").fetchone() == ("3",)
+    assert "embedding" not in [r[1] for r in conn.execute("PRAGMA table_info(records)")]
+    assert (
+        conn.execute("SELECT count(*) FROM vectors").fetchone()
+        == conn.execute("SELECT count(*) FROM records").fetchone()
+    )
+    conn.close()  # vacuum below leaves WAL only when no other connection has the file open
     c = huedb.PersistentClient(path=str(root))
     for name, (space, X, rows) in want.items():
         _check(c.get_collection(name), space, X, rows)

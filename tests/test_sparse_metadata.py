@@ -12,6 +12,7 @@ import huedb
 from huedb import SparseVector
 from huedb.errors import InvalidArgumentError
 from huedb.storage.sqlite import SqliteBackend
+from huedb.storage.sqlite.schema import SCHEMA_VERSION
 
 
 def test_sparse_vectors_round_trip_and_follow_writes(client):
@@ -93,6 +94,7 @@ def test_a_version_1_database_file_opens_and_gains_the_sparse_tables(tmp_path):
     assert col.get(ids=["b"])["metadatas"] == [{"sv": SparseVector([4], [2.0])}]
     client.close()
     conn = sqlite3.connect(path / "huedb.sqlite3")
-    assert conn.execute("SELECT value FROM huedb_meta WHERE key='schema_version'").fetchone() == ("2",)
+    # raised to the current version (3 since issue 17 moved the vectors into their own table)
+    assert conn.execute("SELECT value FROM huedb_meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     assert conn.execute("SELECT count(*) FROM sparse").fetchone() == (1,)
     conn.close()

@@ -65,6 +65,8 @@ def stored_vectors(tx: ReadTx, offset: int, dimension: int) -> Callable[[np.ndar
     def fetch(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rids = np.asarray(labels, dtype=np.int64) + offset
         present, vectors = tx.vectors_by_rids(rids)
+        if len(present) == len(rids) and np.array_equal(present, rids):  # the usual case: no scatter
+            return vectors, np.ones(len(rids), dtype=bool)
         out = np.zeros((len(rids), dimension), dtype=np.float32)
         if len(present) == 0:
             return out, np.zeros(len(rids), dtype=bool)

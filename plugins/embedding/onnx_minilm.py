@@ -77,27 +77,37 @@ class _Runtime:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model_path), sess_options=options, providers=chosen)
         self.output = POOLED_OUTPUT
+        self.batch_size = BATCH_SIZE
         self.input_names = INPUT_NAMES
 
         self.tokenizer = Tokenizer.from_file(str(files.tokenizer))
         self.tokenizer.no_padding()  # tokenizer.json ships fixed 128 padding; we pad per batch ourselves
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
 
-    def embed(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+    def batches(self, texts: list[str]) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """(rows of ``texts``, session feed) per session call: tokenized, length-sorted, padded."""
         encodings = self.tokenizer.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         # Sort by length so each batch pads to a similar length (less wasted compute).
         order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        out = []
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
             lens = lengths[idx]
             width = int(lens.max())
             valid = np.arange(width) < lens[:, None]
             ids = np.zeros((len(idx), width), dtype=np.int64)
-            ids[valid] = np.concatenate([np.asarray(encodings[i].ids, dtype=np.int64) for i in idx])
-            mask = valid.astype(np.int64)
-            feed = dict(zip(self.input_names, (ids, mask, np.zeros_like(ids))))
+            ids[valid] = np.concatenate([encodings[i].ids for i in idx.tolist()])
+            out.append((idx, dict(zip(self.input_names, (ids, valid.astype(np.int64), np.zeros_like(ids))))))
+        return out
+
+    def feeds(self, texts: list[str]) -> list[dict[str, np.ndarray]]:
+        """The session feeds ``embed`` would run (the benchmark's onnxruntime floor runs these)."""
+        return [feed for _, feed in self.batches(texts)]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for idx, feed in self.batches(texts):
             out[idx] = self.session.run([self.output], feed)[0]
         return out
 

@@ -136,7 +136,10 @@ def join(
                 if len(wanted):
                     found, ok = fetch(layout.labels(rows[wanted], stripped=True))
                     found = normalized(found) if space == "cosine" else np.ascontiguousarray(found, dtype=np.float32)
-                    vecs[wanted[ok]] = found[ok].view(np.uint8)
+                    if ok.all():
+                        vecs[wanted] = found.view(np.uint8)
+                    else:
+                        vecs[wanted[ok]] = found[ok].view(np.uint8)
                     for row in wanted[~ok].tolist():
                         vecs[row] = 0
                         missing.append((start + row, rows[row, : layout.data_at]))

@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from huedb.errors import InternalError, InvalidArgumentError
 from huedb.filters import regexp
-from huedb.storage.sqlite.schema import SCHEMA, SCHEMA_VERSION
+from huedb.storage.sqlite.schema import SCHEMA, SCHEMA_VERSION, migrate
 
 DB_FILENAME = "huedb.sqlite3"
 _SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
@@ -99,12 +99,19 @@ class Store:
             self.db_path = None
         try:
             self._writer = self._connect()
-            self._writer.executescript(SCHEMA)
-            self._writer.execute(
-                "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) "
-                "DO UPDATE SET value=excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-                (str(SCHEMA_VERSION),),
-            )
+            try:  # one transaction: one process creates or migrates the file at a time
+                self._writer.executescript("BEGIN IMMEDIATE;" + SCHEMA)
+                migrate(self._writer)
+                self._writer.execute(
+                    "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE "
+                    "SET value=excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                    (str(SCHEMA_VERSION),),
+                )
+                self._writer.execute("COMMIT")
+            except BaseException:
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
+                raise
         except sqlite3.DatabaseError as e:
             _reraise(e, self.db_path)
 

@@ -36,6 +36,7 @@ from huedb.filters import (  # noqa: F401 - INT64_MAX and the value kinds are us
     parse_where_document,
     regexp,
 )
+from huedb.storage.sqlite.trigrams import fts_phrase
 
 #: a meta row no user filter can reach (value kinds stop at VT_BOOL): marks a record whose
 #: document holds a NUL character, which the trigram index does not see past
@@ -67,6 +68,9 @@ class Probe:
 
     sql: str
     params: tuple[Any, ...]
+    #: a trigram-index probe for this substring: its MATCH parameter is planned at run time
+    #: (``trigrams.match_expression``) and the caller verifies each row with instr()
+    fts_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def document_rid_set(node: DocumentNode, cid: int) -> RidSet | None:
             return Combine(
                 "or",
                 (
-                    Probe("SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?", (fts_phrase(node.text),)),
+                    Probe(FTS_PROBE_SQL, (fts_phrase(node.text),), fts_text=node.text),
                     Probe(_NUL_DOCS_SQL, (cid, NUL_DOCUMENT_KEY, VT_MARK)),
                 ),
             )
@@ -161,6 +165,7 @@ def document_rid_set(node: DocumentNode, cid: int) -> RidSet | None:
     return None
 
 
+FTS_PROBE_SQL = "SELECT rowid AS rid FROM docs_fts WHERE docs_fts MATCH ?"
 _NUL_DOCS_SQL = "SELECT rid FROM meta WHERE collection_id=? AND key=? AND vtype=? AND is_list=0"
 
 
@@ -200,8 +205,3 @@ def _doc(node: DocumentNode, cid: int, params: list[Any]) -> str:
     if op == "$regex":
         return "(r.document IS NOT NULL AND huedb_regexp(?, r.document))"
     return "(r.document IS NULL OR NOT huedb_regexp(?, r.document))"
-
-
-def fts_phrase(text: str) -> str:
-    """A FTS5 phrase literal: the text in double quotes, inner quotes doubled."""
-    return '"' + text.replace('"', '""') + '"'

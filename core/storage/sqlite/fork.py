@@ -45,10 +45,15 @@ def fork(conn: sqlite3.Connection, cid: int, new_name: str) -> CollectionModel:
     ).fetchone()
     delta = first - lowest if lowest is not None else 0
     conn.execute(
-        "INSERT INTO records(rid, collection_id, id, version, embedding, document, uri, metadata) "
-        "SELECT rid + ?, ?, id, version, embedding, document, uri, metadata FROM records "
+        "INSERT INTO records(rid, collection_id, id, version, document, uri, metadata) "
+        "SELECT rid + ?, ?, id, version, document, uri, metadata FROM records "
         "WHERE collection_id=? ORDER BY rid",
         (delta, new_cid, cid),
+    )
+    conn.execute(
+        "INSERT INTO vectors(rid, embedding) SELECT rid + ?, embedding FROM vectors "
+        "WHERE rid IN (SELECT rid FROM records WHERE collection_id=?) ORDER BY rid",
+        (delta, cid),
     )
     conn.execute(
         "INSERT INTO docs_fts(rowid, document) SELECT rid, document FROM records "

@@ -98,11 +98,12 @@ def insert(
     docs = documents if documents is not None else repeat(None, n)
     uri_col = uris if uris is not None else repeat(None, n)
     metas = [dumps_metadata(m) for m in metadatas] if metadatas is not None else repeat(None, n)
+    rid_list = rids.tolist()
     conn.executemany(
-        "INSERT INTO records(rid, collection_id, id, version, embedding, document, uri, metadata) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        zip(rids.tolist(), repeat(cid, n), ids, repeat(seq, n), blobs, docs, uri_col, metas),
+        "INSERT INTO records(rid, collection_id, id, version, document, uri, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        zip(rid_list, repeat(cid, n), ids, repeat(seq, n), docs, uri_col, metas),
     )
+    conn.executemany("INSERT INTO vectors(rid, embedding) VALUES (?, ?)", zip(rid_list, blobs))
     last = first + n - 1
     if documents is not None:
         conn.execute(
@@ -184,7 +185,7 @@ def update(
     n = len(rids)
     conn.executemany("UPDATE records SET version=? WHERE rid=?", zip(repeat(seq, n), rids))
     if embeddings is not None:
-        conn.executemany("UPDATE records SET embedding=? WHERE rid=?", zip([r.tobytes() for r in embeddings], rids))
+        conn.executemany("UPDATE vectors SET embedding=? WHERE rid=?", zip([r.tobytes() for r in embeddings], rids))
     # As in chromadb, a None document or URI in an update leaves the stored one unchanged.
     if documents is not None:
         conn.executemany(
@@ -249,7 +250,8 @@ def delete(conn: sqlite3.Connection, cid: int, seq: int, rids: np.ndarray, log: 
         )
 
 
-_FIELD_COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": "r.uri", "embeddings": "r.embedding"}
+_EMBEDDING = "(SELECT v.embedding FROM vectors v WHERE v.rid = r.rid)"
+_FIELD_COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": "r.uri", "embeddings": _EMBEDDING}
 
 
 def select_records(
@@ -263,7 +265,7 @@ def select_records(
     found = candidates(conn, sel)
     if found is not None and len(found) == 0:
         return []
-    where_sql, params = _where_sql(sel, found)
+    where_sql, params = _where_sql(sel, found, conn)
     cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
     sql = f"SELECT {cols} FROM records r WHERE {where_sql} ORDER BY r.rid"
     if limit is not None or offset:
@@ -290,7 +292,7 @@ def vectors_by_rids(conn: sqlite3.Connection, rids: np.ndarray) -> tuple[np.ndar
     if hi - lo < 2 * len(rids):
         # Dense rids (an index loading its graph): one range scan of the rowid, no id list.
         rows = conn.execute(
-            "SELECT r.rid, r.embedding FROM records r WHERE r.rid BETWEEN ? AND ? ORDER BY r.rid", (lo, hi)
+            "SELECT rid, embedding FROM vectors WHERE rid BETWEEN ? AND ? ORDER BY rid", (lo, hi)
         ).fetchall()
         found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         keep = np.isin(found, rids)
@@ -298,7 +300,7 @@ def vectors_by_rids(conn: sqlite3.Connection, rids: np.ndarray) -> tuple[np.ndar
             return found, embeddings_from_blobs([r[1] for r in rows], None)
         return found[keep], embeddings_from_blobs([r[1] for r, k in zip(rows, keep.tolist()) if k], None)
     rows = conn.execute(
-        "SELECT r.rid, r.embedding FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
+        "SELECT rid, embedding FROM vectors WHERE rid IN (SELECT value FROM json_each(?)) ORDER BY rid",
         (ids_param(rids.tolist()),),
     ).fetchall()
     found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -314,7 +316,9 @@ def embeddings_from_blobs(blobs: Sequence[bytes], dimension: int | None) -> np.n
 def changed_since(conn: sqlite3.Connection, cid: int, seq: int, batch: int = 5000):
     """Yields (rids, blobs) of records written after ``seq``, in chunks, for index catch-up."""
     cursor = conn.execute(
-        "SELECT rid, embedding FROM records WHERE collection_id=? AND version>? ORDER BY rid", (cid, seq)
+        "SELECT r.rid, v.embedding FROM records r JOIN vectors v ON v.rid = r.rid "
+        "WHERE r.collection_id=? AND r.version>? ORDER BY r.rid",
+        (cid, seq),
     )
     while True:
         rows = cursor.fetchmany(batch)

@@ -8,13 +8,15 @@ only labels (no text, no vectors) so a stale index can be caught up;
 postings of the sparse vectors in metadata (see ``sparse.py``), ``sparse_docs`` one
 row per record and key holding one.
 
-Versions: 2 added ``sparse``, ``sparse_docs``, ``label_offsets`` (a fork's rid - index
-label) and ``fork_lineage``. Every statement is ``IF NOT
-EXISTS``, so opening an older file adds what it lacks (a version-1 file holds no
+Versions: 3 moved the vectors out of ``records`` into ``vectors`` (``migrate`` below): a
+record row without its 1.5 KB vector is ~100 bytes, so a filter that returns thousands of
+ids or documents reads a few pages instead of one page per record. 2 added ``sparse``,
+``sparse_docs``, ``label_offsets`` (a fork's rid - index label) and ``fork_lineage``.
+Every statement is ``IF NOT EXISTS``, so opening an older file adds what it lacks (a version-1 file holds no
 sparse vectors: they were refused), and the stored version is raised.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS huedb_meta (key TEXT PRIMARY KEY, value TEXT);
@@ -48,13 +50,21 @@ CREATE TABLE IF NOT EXISTS records (
     collection_id INTEGER NOT NULL,
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
-    embedding BLOB NOT NULL,
     document TEXT,
     uri TEXT,
     metadata TEXT,
     UNIQUE (collection_id, id)
 );
 CREATE INDEX IF NOT EXISTS records_version ON records (collection_id, version);
+
+-- One row per record (same rid); a record's delete takes its vector with it.
+CREATE TABLE IF NOT EXISTS vectors (
+    rid INTEGER PRIMARY KEY,
+    embedding BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS records_vectors_delete AFTER DELETE ON records BEGIN
+    DELETE FROM vectors WHERE rid = old.rid;
+END;
 
 CREATE TABLE IF NOT EXISTS meta (
     collection_id INTEGER NOT NULL,
@@ -126,3 +136,12 @@ CREATE TRIGGER IF NOT EXISTS records_fts_update AFTER UPDATE OF document ON reco
         SELECT new.rid, new.document WHERE new.document IS NOT NULL;
 END;
 """
+
+
+def migrate(conn) -> None:  # noqa: ANN001 - a sqlite3.Connection inside BEGIN IMMEDIATE
+    """Brings a file of an older schema version up to this one (after SCHEMA ran). Idempotent:
+    a second process that opens the file at the same time finds nothing left to do."""
+    has_embedding = conn.execute("SELECT 1 FROM pragma_table_info('records') WHERE name='embedding'").fetchone()
+    if has_embedding:  # version 2 or older: vectors lived in records.embedding
+        conn.execute("INSERT OR IGNORE INTO vectors(rid, embedding) SELECT rid, embedding FROM records")
+        conn.execute("ALTER TABLE records DROP COLUMN embedding")

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from huedb.errors import InvalidArgumentError
-from huedb.filters import parse_where_document
+from huedb.filters import TextFilter, parse_where_document
 from huedb.index import sorted_unique
 from huedb.storage.sqlite.filters import Combine, Probe, RidSet, compile_where, document_predicate, document_rid_set
 from huedb.storage.sqlite.sparse import sparse_keys
+from huedb.storage.sqlite.trigrams import match_expression
 
 
 def ids_param(values: Sequence[Any]) -> str:
@@ -50,6 +51,9 @@ class Selection:
     predicate_params: tuple[Any, ...] = ()
     #: the metadata keys the where filter names (a key holding sparse vectors is refused)
     where_keys: tuple[str, ...] = ()
+    #: the only narrowing is the trigram index's: run it inside the record query as a
+    #: subquery (one statement) instead of bringing its rids into numpy and back
+    inline: bool = False
 
 
 def where_keys(where: Any) -> set[str]:
@@ -77,19 +81,40 @@ def select(cid: int, ids: Sequence[str] | None, where: Any, where_document: Any)
     if where_document is not None:
         node = parse_where_document(where_document)
         predicate, doc_params = document_predicate(node, cid)
-        predicate_params = tuple(doc_params)
         fts = document_rid_set(node, cid)
         if fts is not None:
             narrowing.append(fts)
+            if isinstance(node, TextFilter):
+                # The rid set already holds the trigram index's answer: do not run it again per row.
+                predicate, doc_params = "(instr(r.document, ?) > 0)", [node.text]
+        predicate_params = tuple(doc_params)
     keys = tuple(sorted(where_keys(where))) if where is not None else ()
-    return Selection(cid, tuple(narrowing), predicate, predicate_params, keys)
+    inline = len(narrowing) == 1 and ids is None and where is None and _inline_sql(narrowing[0]) is not None
+    return Selection(cid, tuple(narrowing), predicate, predicate_params, keys, inline)
+
+
+def _inline_sql(node: RidSet, conn: sqlite3.Connection | None = None) -> tuple[str, tuple[Any, ...]] | None:
+    """A rid set that is a probe or a union of probes as one SELECT of rids; None otherwise.
+    With ``conn``, trigram probes get their planned MATCH expression."""
+    parts = [node] if isinstance(node, Probe) else list(node.parts) if node.op == "or" else []
+    if not parts or not all(isinstance(p, Probe) for p in parts):
+        return None
+    probes = [p for p in parts if isinstance(p, Probe)]
+    sql = " UNION ".join(f"SELECT rid FROM ({p.sql})" for p in probes)
+    return sql, tuple(v for p in probes for v in (_params(conn, p) if conn is not None else p.params))
+
+
+def _params(conn: sqlite3.Connection, probe: Probe) -> tuple[Any, ...]:
+    if probe.fts_text is None:
+        return probe.params
+    return (match_expression(conn, probe.fts_text),)
 
 
 def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
     """Sorted, unique rids of a rid set: probes run in SQLite, $and/$or combine in numpy."""
     if isinstance(node, Probe):
         # One text value instead of a row per rid: about 3x faster to bring into numpy.
-        text = conn.execute(f"SELECT group_concat(rid) FROM ({node.sql})", node.params).fetchone()[0]
+        text = conn.execute(f"SELECT group_concat(rid) FROM ({node.sql})", _params(conn, node)).fetchone()[0]
         rids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
         return sorted_unique(rids)  # probes of an index on (value, rid) come sorted for one value
     if node.op == "except":
@@ -123,7 +148,10 @@ def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def candidates(conn: sqlite3.Connection, sel: Selection) -> np.ndarray | None:
-    """Sorted rids every match lies in; None when nothing narrows (the whole collection)."""
+    """Sorted rids every match lies in; None when nothing narrows (the whole collection)
+    or when the narrowing runs inside the record query (``sel.inline``)."""
+    if sel.inline:
+        return None
     if sel.where_keys:
         _refuse_sparse_keys(conn, sel)
     return rid_array(conn, Combine("and", sel.narrowing)) if sel.narrowing else None
@@ -143,14 +171,20 @@ def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
     found = candidates(conn, sel)
     if found is not None and (sel.predicate is None or len(found) == 0):
         return found  # meta rows and rid probes exist only for live records
-    where_sql, params = _where_sql(sel, found)
+    where_sql, params = _where_sql(sel, found, conn)
     return rid_array(conn, Probe(f"SELECT r.rid FROM records r WHERE {where_sql}", tuple(params)))
 
 
-def _where_sql(sel: Selection, found: np.ndarray | None) -> tuple[str, list[Any]]:
+def _where_sql(
+    sel: Selection, found: np.ndarray | None, conn: sqlite3.Connection | None = None
+) -> tuple[str, list[Any]]:
     clauses: list[str]
     params: list[Any]
-    if found is None:
+    inline = _inline_sql(sel.narrowing[0], conn) if sel.inline else None
+    if inline is not None:
+        # The unary + keeps the planner on the subquery's rids (looked up by rowid, in order).
+        clauses, params = ["+r.collection_id = ?", f"r.rid IN ({inline[0]})"], [sel.cid, *inline[1]]
+    elif found is None:
         clauses, params = ["r.collection_id = ?"], [sel.cid]
     else:
         # The rid list drives the lookup by rowid; the unary + keeps the planner from
