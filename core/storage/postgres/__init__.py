@@ -10,7 +10,8 @@ consistent by construction. docs/postgres.md has the setup and the limits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ DELETION_LOG_WRITES = 1000
 class PostgresRead:
     """One REPEATABLE READ snapshot."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, ensure_index: Callable[[int], None] | None = None) -> None:
         self.conn = conn
+        self._ensure_index = ensure_index
         #: record counts this transaction has taken, by collection (vector_search plans with them)
         self._counts: dict[int, int] = {}
 
@@ -101,7 +103,10 @@ class PostgresRead:
         self, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str
     ) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest allowed records per query (labels, Chroma distances), by pgvector."""
-        return search.vector_search(self.conn, cid, queries, k, allowed, space, self._counts.get(cid))
+        exact = search.searched_exactly(k, allowed, self._counts.get(cid))
+        if not exact and self._ensure_index is not None:
+            self._ensure_index(cid)
+        return search.vector_search(self.conn, cid, queries, k, allowed, space, exact)
 
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
@@ -247,6 +252,21 @@ class PostgresBackend:
 
     def __init__(self, url: str, max_connections: int = 16) -> None:
         self._pool = Pool(url, max_size=max_connections)
+        #: collections known to have their HNSW index (cids are never reused; an index goes with its collection)
+        self._indexed: set[int] = set()
+        self._index_lock = threading.Lock()
+
+    def ensure_index(self, cid: int) -> None:
+        """Builds the collection's HNSW index, in bulk, when a search first needs it.
+
+        Writes never maintain an index that does not exist yet: a collection loaded in batches
+        and then queried gets its index as COPY-then-CREATE-INDEX would (several times faster
+        than inserting into an existing HNSW graph). Once built, pgvector keeps it current."""
+        if cid in self._indexed:
+            return
+        with self._index_lock:
+            if cid not in self._indexed and self._pool.build_index(cid):
+                self._indexed.add(cid)
 
     def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:
         return select(cid, ids, where, where_document)
@@ -254,7 +274,7 @@ class PostgresBackend:
     @contextmanager
     def read(self) -> Iterator[PostgresRead]:
         with self._pool.transaction(write=False) as conn:
-            yield PostgresRead(conn)
+            yield PostgresRead(conn, self.ensure_index)
 
     @contextmanager
     def write(self) -> Iterator[PostgresWrite]:

@@ -210,9 +210,21 @@ def collection_state(conn: Any, cid: int) -> tuple[int, int | None]:
 
 
 def set_collection_state(conn: Any, cid: int, seq: int, dimension: int | None) -> None:
-    row = conn.execute("SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)).fetchone()
     conn.execute("UPDATE collections SET seq = %s, dimension = %s WHERE cid = %s", (seq, dimension, cid))
-    if row is not None and row[0] is None and dimension is not None:
-        sql = hnsw_index_sql(cid, dimension, json.loads(row[1]))
-        if sql is not None:
-            conn.execute(sql)
+
+
+def build_index(conn: Any, cid: int) -> bool:
+    """Builds the collection's HNSW index in bulk, in its own transaction on ``conn`` (autocommit):
+    the collection's row lock keeps its writers out, CREATE INDEX's SHARE lock holds other writes
+    (reads go on). False when the collection is gone, has no vectors or pgvector cannot index it."""
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return False
+        sql = hnsw_index_sql(cid, row[0], json.loads(row[1]))
+        if sql is None:
+            return False
+        conn.execute(sql)  # IF NOT EXISTS: another process may have built it first
+        return True

@@ -31,14 +31,17 @@ def _to_chroma(distance: np.ndarray, space: str) -> np.ndarray:
     return distance  # <=> is already 1 - cos
 
 
-def vector_search(
-    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str, total: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits.
-
-    A collection of at most ``exact_search_limit`` records (``total``, when the snapshot
+def searched_exactly(k: int, allowed: np.ndarray | None, total: int | None) -> bool:
+    """A collection of at most ``exact_search_limit`` records (``total``, when the snapshot
     counted it) is searched exactly, ties broken by rid, as the SQLite backend's exact
-    buffer does: its top k is then always a prefix of its top k+1."""
+    buffer does: its top k is then always a prefix of its top k+1, and it needs no index."""
+    return allowed is None and total is not None and total <= exact_search_limit(k, total)
+
+
+def vector_search(
+    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str, exact: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits."""
     _, op = SPACE_OPS[space]
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
@@ -55,7 +58,7 @@ def vector_search(
         where += " AND rid = ANY(%s::bigint[])"
         params = (np.asarray(allowed, dtype=np.int64).tolist(),)
     order = f"{expr} {op} %s"
-    if allowed is None and total is not None and total <= exact_search_limit(k, total):
+    if exact:
         order += ", rid"  # two sort keys: a sequential scan and an exact top-k, not the HNSW index
     sql = f"SELECT rid, {expr} {op} %s AS d FROM records WHERE {where} ORDER BY {order} LIMIT {int(k)}"
     with conn.cursor(binary=True) as cur:
