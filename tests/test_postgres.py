@@ -168,3 +168,30 @@ def test_everything_persists_after_every_client_closes(postgres_database: str) -
     assert again.query(query_embeddings=[[0.0, 0.9]], n_results=1, where={"n": {"$gte": 1}})["ids"] == [["b"]]
     assert again.get(where_document={"$contains": "lph"})["ids"] == ["a"]
     second.close()
+
+
+def test_schema_1_databases_are_migrated_on_start(postgres_database: str) -> None:
+    import psycopg
+
+    import huedb
+    from huedb.config import Settings
+
+    settings = Settings(storage_backend="postgres", postgres_url=postgres_database)
+    client = huedb.Client(settings)
+    col = client.create_collection("old", embedding_function=None)
+    col.add(ids=[f"r{i}" for i in range(30)], embeddings=[[float(i), 1.0] for i in range(30)])
+    col.delete(ids=["r3"])
+    client.close()
+    with psycopg.connect(postgres_database) as conn:  # back to schema version 1: no record counts
+        conn.execute("ALTER TABLE collections DROP COLUMN record_count")
+        conn.execute("UPDATE huedb_meta SET value = '1' WHERE key = 'schema_version'")
+    client = huedb.Client(settings)
+    try:
+        again = client.get_collection("old", embedding_function=None)
+        assert again.count() == 29  # counted once by the migration, then kept by writes
+        again.add(ids=["new"], embeddings=[[0.5, 0.5]])
+        assert again.count() == 30
+        with psycopg.connect(postgres_database) as conn:
+            assert conn.execute("SELECT value FROM huedb_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    finally:
+        client.close()

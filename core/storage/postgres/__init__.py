@@ -10,6 +10,7 @@ consistent by construction. docs/postgres.md has the setup and the limits.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ class PostgresRead:
         self._ensure_index = ensure_index
         #: record counts this transaction has taken, by collection (vector_search plans with them)
         self._counts: dict[int, int] = {}
+        self._configurations: dict[int, str] = {}
 
     # -- catalog -------------------------------------------------------------
     def get_tenant(self, name: str) -> dict[str, str]:
@@ -56,7 +58,11 @@ class PostgresRead:
         return catalog.collection_by_name(self.conn, name, tenant, database)
 
     def collection_by_id(self, collection_id: str) -> CollectionModel:
-        return catalog.collection_by_id(self.conn, collection_id)
+        model, count = catalog.collection_by_id_counted(self.conn, collection_id)
+        # one snapshot: the count and configuration serve this read's planning (count_records, vector_search)
+        self._counts[model.storage_key] = count
+        self._configurations[model.storage_key] = json.dumps(model.configuration_json)
+        return model
 
     def list_collections(
         self, tenant: str, database: str, limit: int | None, offset: int | None
@@ -74,9 +80,12 @@ class PostgresRead:
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
-        count = self.conn.execute("SELECT count(*) FROM records WHERE collection_id = %s", (cid,)).fetchone()[0]
-        self._counts[cid] = count
-        return count
+        """The collection's record count, kept by its writes (one snapshot: read once per read)."""
+        if cid not in self._counts:
+            row = catalog.collection_state_for_read(self.conn, cid)
+            self._counts[cid] = int(row[0]) if row else 0
+            self._configurations[cid] = row[1] if row else "{}"
+        return self._counts[cid]
 
     def existing(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
         rows = self.conn.execute(
@@ -106,7 +115,8 @@ class PostgresRead:
         exact = search.searched_exactly(k, allowed, self._counts.get(cid))
         if not exact and self._ensure_index is not None:
             self._ensure_index(cid)
-        return search.vector_search(self.conn, cid, queries, k, allowed, space, exact)
+        self.count_records(cid)  # also the configuration, for ef_search
+        return search.vector_search(self.conn, cid, queries, k, allowed, space, exact, self._configurations[cid])
 
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
@@ -148,6 +158,11 @@ class PostgresWrite(PostgresRead):
 
     def collection_seq(self, cid: int) -> int | None:
         return catalog.collection_seq(self.conn, cid, lock=True)
+
+    def count_records(self, cid: int) -> int:
+        # READ COMMITTED: each statement sees the latest commits, so nothing is kept between them
+        row = catalog.collection_state_for_read(self.conn, cid)
+        return int(row[0]) if row else 0
 
     def create_tenant(self, name: str) -> None:
         catalog.create_tenant(self.conn, name)

@@ -131,6 +131,19 @@ def collection_by_id(conn: Any, collection_id: str) -> CollectionModel:
     return collection_model(row)
 
 
+def collection_by_id_counted(conn: Any, collection_id: str) -> tuple[CollectionModel, int]:
+    """The collection and its record count, in one statement."""
+    row = conn.execute(f"SELECT {_COLUMNS}, c.record_count {_FROM} WHERE c.id = %s", (str(collection_id),)).fetchone()
+    if row is None:
+        raise NotFoundError(f"Collection [{collection_id}] does not exist")
+    return collection_model(row[:-1]), int(row[-1])
+
+
+def collection_state_for_read(conn: Any, cid: int) -> tuple[int, str] | None:
+    """(record count, configuration JSON) of a collection, in one statement."""
+    return conn.execute("SELECT record_count, configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
+
+
 def list_collections(
     conn: Any, tenant: str, database: str, limit: int | None, offset: int | None
 ) -> list[CollectionModel]:

@@ -55,6 +55,10 @@ def fork(conn: Any, cid: int, new_name: str) -> CollectionModel:
             f"FROM {table} t JOIN huedb_fork_rids m ON t.rid = m.old WHERE t.collection_id = %s",
             (new_cid, cid),
         )
+    conn.execute(
+        "UPDATE collections SET record_count = (SELECT record_count FROM collections WHERE cid = %s) WHERE cid = %s",
+        (cid, new_cid),
+    )
     conn.execute("INSERT INTO fork_lineage(collection_id, root) VALUES (%s, %s)", (new_cid, _root(conn, cid)))
     return collection_by_id(conn, new_id)
 

@@ -116,6 +116,7 @@ def insert(
             for row in zip(repeat(cid, n), rids.tolist(), ids, repeat(seq, n), vecs, docs, uri_col, metas):
                 copy.write_row((*row[:7], dumps_metadata(row[7])))
     _derive(conn, cid, rids.tolist(), metas)
+    conn.execute("UPDATE collections SET record_count = record_count + %s WHERE cid = %s", (n, cid))
     return rids
 
 
@@ -177,7 +178,8 @@ def delete(conn: Any, cid: int, seq: int, rids: np.ndarray) -> None:
     """Deletes records and logs their labels (only) in the deletion log."""
     rid_list = np.asarray(rids, dtype=np.int64).tolist()
     _remove_derived(conn, cid, rid_list)
-    conn.execute("DELETE FROM records WHERE collection_id = %s AND rid = ANY(%s)", (cid, rid_list))
+    gone = conn.execute("DELETE FROM records WHERE collection_id = %s AND rid = ANY(%s)", (cid, rid_list)).rowcount
+    conn.execute("UPDATE collections SET record_count = record_count - %s WHERE cid = %s", (gone, cid))
     conn.execute(
         "INSERT INTO deletions(collection_id, seq, rid) SELECT %s, %s, unnest(%s::bigint[])", (cid, seq, rid_list)
     )

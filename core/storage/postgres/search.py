@@ -39,17 +39,29 @@ def searched_exactly(k: int, allowed: np.ndarray | None, total: int | None) -> b
 
 
 def vector_search(
-    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str, exact: bool = False
+    conn: Any,
+    cid: int,
+    queries: np.ndarray,
+    k: int,
+    allowed: np.ndarray | None,
+    space: str,
+    exact: bool = False,
+    configuration: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits."""
     _, op = SPACE_OPS[space]
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
     dists = np.full((nq, k), np.inf, dtype=np.float32)
-    row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
-    ef_search = int(((json.loads(row[0]) if row else {}).get("hnsw") or {}).get("ef_search", 100))
-    conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(ef_search, k), EF_SEARCH_MAX)}")
-    conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    if configuration is None:
+        row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
+        configuration = row[0] if row else "{}"
+    ef_search = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
+    # both settings in one round trip, for this transaction only
+    conn.execute(
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
+        (str(min(max(ef_search, k), EF_SEARCH_MAX)),),
+    )
     # cid and dimension are inlined (ints) so the planner matches the partial index's predicate.
     expr = f"embedding::vector({int(dimension)})"
     where = f"collection_id = {int(cid)}"
