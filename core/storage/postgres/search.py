@@ -32,10 +32,14 @@ def _to_chroma(distance: np.ndarray, space: str) -> np.ndarray:
 
 
 def searched_exactly(k: int, allowed: np.ndarray | None, total: int | None) -> bool:
-    """A collection of at most ``exact_search_limit`` records (``total``, when the snapshot
-    counted it) is searched exactly, ties broken by rid, as the SQLite backend's exact
-    buffer does: its top k is then always a prefix of its top k+1, and it needs no index."""
-    return allowed is None and total is not None and total <= exact_search_limit(k, total)
+    """Exact search, in PostgreSQL, ties broken by rid, for a collection of at most
+    ``exact_search_limit`` records (as the SQLite backend's exact buffer: its top k is then
+    always a prefix of its top k+1, and it needs no index) and for a filter with at most that
+    many candidates (recall 1.0, as on SQLite; the vectors never leave the database)."""
+    if total is None:
+        return False
+    limit = exact_search_limit(k, total)
+    return total <= limit or (allowed is not None and len(allowed) <= limit)
 
 
 def vector_search(
@@ -53,15 +57,15 @@ def vector_search(
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
     dists = np.full((nq, k), np.inf, dtype=np.float32)
-    if configuration is None:
-        row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
-        configuration = row[0] if row else "{}"
-    ef_search = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
-    # both settings in one round trip, for this transaction only
-    conn.execute(
-        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
-        (str(min(max(ef_search, k), EF_SEARCH_MAX)),),
-    )
+    if not exact:  # the HNSW index answers: its settings, both in one round trip, for this transaction only
+        if configuration is None:
+            row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
+            configuration = row[0] if row else "{}"
+        ef_search = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
+        conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
+            (str(min(max(ef_search, k), EF_SEARCH_MAX)),),
+        )
     # cid and dimension are inlined (ints) so the planner matches the partial index's predicate.
     expr = f"embedding::vector({int(dimension)})"
     where = f"collection_id = {int(cid)}"
