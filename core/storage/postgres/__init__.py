@@ -40,6 +40,8 @@ class PostgresRead:
         #: record counts this transaction has taken, by collection (vector_search plans with them)
         self._counts: dict[int, int] = {}
         self._configurations: dict[int, str] = {}
+        #: (rid, id, document, uri, metadata) of this snapshot's search hits, by rid
+        self._hits: dict[int, tuple] = {}
 
     # -- catalog -------------------------------------------------------------
     def get_tenant(self, name: str) -> dict[str, str]:
@@ -102,6 +104,11 @@ class PostgresRead:
         return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
 
     def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
+        if "embeddings" not in fields and all(int(r) in self._hits for r in rids):
+            # the rows of search hits came with the search (same snapshot), in rid order as rows_by_rids
+            columns = [_HIT_COLUMN[f] for f in fields]
+            hits = [self._hits[r] for r in sorted({int(r) for r in rids})]
+            return _records([(h[0], h[1], *(h[c] for c in columns)) for h in hits], fields)
         return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
 
     def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +123,9 @@ class PostgresRead:
         if not exact and self._ensure_index is not None:
             self._ensure_index(cid)
         self.count_records(cid)  # also the configuration, for ef_search
-        return search.vector_search(self.conn, cid, queries, k, allowed, space, exact, self._configurations[cid])
+        return search.vector_search(
+            self.conn, cid, queries, k, allowed, space, exact, self._configurations[cid], self._hits
+        )
 
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
@@ -237,6 +246,10 @@ class PostgresWrite(PostgresRead):
             "DO UPDATE SET pruned_seq = greatest(deletions_pruned.pruned_seq, excluded.pruned_seq)",
             (cid, upto_seq),
         )
+
+
+#: position of each record field in a search hit (rid, id, document, uri, metadata)
+_HIT_COLUMN = {"documents": 2, "uris": 3, "metadatas": 4}
 
 
 def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
