@@ -195,3 +195,24 @@ def test_schema_1_databases_are_migrated_on_start(postgres_database: str) -> Non
             assert conn.execute("SELECT value FROM huedb_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
     finally:
         client.close()
+
+
+def test_filtered_queries_with_few_candidates_are_exact_even_with_an_index(pg_client: Any) -> None:
+    rng = np.random.default_rng(11)
+    n, dim = 6000, 64
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    col = pg_client.create_collection("exact", configuration={"hnsw": {"space": "l2"}}, embedding_function=None)
+    for s in range(0, n, 2000):
+        col.add(
+            ids=[f"r{i}" for i in range(s, s + 2000)],
+            embeddings=vectors[s : s + 2000],
+            metadatas=[{"g": i % 10} for i in range(s, s + 2000)],
+        )
+    col.query(query_embeddings=vectors[:1], n_results=10)  # builds the HNSW index
+    queries = rng.normal(size=(20, dim)).astype(np.float32)
+    allowed = np.arange(n)[np.arange(n) % 10 == 4]  # 600 candidates: at most exact_search_limit
+    got = col.query(query_embeddings=queries, n_results=10, where={"g": 4}, include=["distances"])
+    exact = ((queries[:, None, :] - vectors[None, allowed, :]) ** 2).sum(-1)
+    for row, dists, want in zip(got["ids"], got["distances"], np.argsort(exact, axis=1)[:, :10]):
+        assert row == [f"r{allowed[j]}" for j in want]  # recall 1.0, in order
+        assert dists == pytest.approx(sorted(dists), rel=1e-6)

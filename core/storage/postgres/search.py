@@ -78,7 +78,11 @@ def vector_search(
         params = (np.asarray(allowed, dtype=np.int64).tolist(),)
     order = f"{expr} {op} %s"
     if exact:
-        order += ", rid"  # two sort keys: a sequential scan and an exact top-k, not the HNSW index
+        # Over the uncast column, which the HNSW index (on the cast expression) cannot order by:
+        # the planner must compute every candidate's distance (with ", rid" alone it could still
+        # take the index and sort ties incrementally, which is approximate).
+        expr = "embedding"
+        order = f"embedding {op} %s, rid"
     sql = (
         f"SELECT rid, {expr} {op} %s AS d, id, document, uri, metadata FROM records WHERE {where} "
         f"ORDER BY {order} LIMIT {int(k)}"
