@@ -230,6 +230,8 @@ def build_index(conn: Any, cid: int) -> bool:
     """Builds the collection's HNSW index in bulk, in its own transaction on ``conn`` (autocommit):
     the collection's row lock keeps its writers out, CREATE INDEX's SHARE lock holds other writes
     (reads go on). False when the collection is gone, has no vectors or pgvector cannot index it."""
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (index_name(cid),)).fetchone()[0]:
+        return True  # built already (by another process): no lock taken
     with conn.transaction():
         row = conn.execute(
             "SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)
