@@ -3,7 +3,8 @@
     python -m bench.engines --engine huedb --workload W --data D --out F
 
 Engines: ``floor`` (raw hnswlib: the index alone), ``huedb`` and ``chroma``
-(both driven through the same chromadb-compatible client API). The results
+(both driven through the same chromadb-compatible client API), and on PostgreSQL
+``huedb-postgres`` and its floor ``pgvector-floor`` (bench/pg_engines.py). The results
 file is rewritten after every phase, so a child that crashes or times out
 still leaves the figures it got.
 """
@@ -24,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bench import workload as wlm
+from bench.pg_engines import PgvectorFloor, database_bytes, huedb_postgres_client
 from bench.workload import Workload
 
 COLLECTION = "bench"
@@ -124,6 +126,9 @@ class Floor:
     def disk_path(self) -> str:
         return self.path
 
+    def disk_bytes(self) -> int:
+        return _disk_bytes(self.path)
+
     def embedding_function(self):
         raise NotImplementedError("the floor has no embedding function")
 
@@ -131,11 +136,14 @@ class Floor:
 class ClientEngine:
     """huedb or Chroma through the chromadb client API (module name differs)."""
 
-    def __init__(self, name: str, module: str, wl: Workload, data_dir: str, threads: int) -> None:
+    def __init__(
+        self, name: str, module: str, wl: Workload, data_dir: str, threads: int, postgres_url: str | None = None
+    ) -> None:
         self.name, self.module_name, self.wl, self.path = name, module, wl, data_dir
+        self.postgres_url = postgres_url  # huedb-postgres: huedb on its postgres storage backend
         self.mod = importlib.import_module(module)
         self.hnsw = dict(HNSW, num_threads=threads)
-        self.client = self.mod.PersistentClient(path=data_dir)
+        self.client = self._open()
         self.col = self.client.create_collection(COLLECTION, configuration={"hnsw": self.hnsw})
 
     def version(self) -> str:
@@ -184,14 +192,24 @@ class ClientEngine:
         del client
         gc.collect()
 
+    def _open(self):
+        if self.postgres_url is not None:
+            return huedb_postgres_client(self.postgres_url)
+        return self.mod.PersistentClient(path=self.path)
+
     def reopen(self) -> None:
-        self.client = self.mod.PersistentClient(path=self.path)
+        self.client = self._open()
         self.col = self.client.get_collection(COLLECTION)
 
     def disk_path(self) -> str:
         return self.path
 
+    def disk_bytes(self) -> int:
+        return database_bytes(self.postgres_url) if self.postgres_url else _disk_bytes(self.path)
+
     def embedding_function(self):
+        if self.postgres_url is not None:
+            raise NotImplementedError("the same embedding function as huedb (the storage backend does not embed)")
         ef_mod = importlib.import_module(self.module_name + ".utils.embedding_functions")
         return ef_mod.DefaultEmbeddingFunction()
 
@@ -238,7 +256,7 @@ def run(engine, wl: Workload, res: Results) -> None:
     p = wl.params
     queries = wl.queries
     res.data["version"] = engine.version()
-    is_floor = isinstance(engine, Floor)
+    is_floor = isinstance(engine, Floor | PgvectorFloor)
 
     res.phase("ingest")
     t = engine.ingest()  # seconds inside the engine's add calls
@@ -318,7 +336,7 @@ def run(engine, wl: Workload, res: Results) -> None:
     overlap = len(np.intersect1d(ids, first_answer)) / max(1, len(first_answer))
     res.data["checks"]["reopen_answer_overlap"] = {"expected": 1.0, "got": overlap}
     res.set(reopen_first_query_ms=(t_open + t_q) * 1000.0)
-    res.set(disk_mb=_disk_bytes(engine.disk_path()) / 1e6)
+    res.set(disk_mb=engine.disk_bytes() / 1e6)
     res.set(peak_rss_mb=_peak_rss_mb())  # before the EF phase, which loads a model
 
     res.phase("embed")
@@ -336,19 +354,29 @@ def run(engine, wl: Workload, res: Results) -> None:
     res.phase("done")
 
 
-def make_engine(name: str, wl: Workload, data_dir: str, threads: int):
+ENGINE_NAMES = ["floor", "huedb", "chroma", "huedb-postgres", "pgvector-floor"]
+
+
+def make_engine(name: str, wl: Workload, data_dir: str, threads: int, postgres_url: str | None = None):
+    if name in ("huedb-postgres", "pgvector-floor") and not postgres_url:
+        raise ValueError(f"{name} needs --postgres-url")
+    if name == "huedb-postgres":
+        return ClientEngine("huedb-postgres", "huedb", wl, data_dir, threads, postgres_url)
+    if name == "pgvector-floor":
+        return PgvectorFloor(wl, postgres_url)
     if name == "floor":
         return Floor(wl, data_dir, threads)
     if name == "huedb":
         return ClientEngine("huedb", "huedb", wl, data_dir, threads)
     if name == "chroma":
         return ClientEngine("chroma", "chromadb", wl, data_dir, threads)
-    raise ValueError(f"unknown engine {name!r}; expected floor, huedb or chroma")
+    raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINE_NAMES)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.engines", description=__doc__.splitlines()[0])
-    ap.add_argument("--engine", required=True, choices=["floor", "huedb", "chroma"])
+    ap.add_argument("--engine", required=True, choices=ENGINE_NAMES)
+    ap.add_argument("--postgres-url", default=None, help="the database of a PostgreSQL engine")
     ap.add_argument("--workload", required=True, help="directory written by Workload.create")
     ap.add_argument("--data", required=True, help="empty directory for the engine's files")
     ap.add_argument("--out", required=True, help="results JSON path")
@@ -357,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     wl = Workload(a.workload)
     res = Results(a.out, a.engine)
     res.phase("setup")
-    run(make_engine(a.engine, wl, a.data, a.threads), wl, res)
+    run(make_engine(a.engine, wl, a.data, a.threads, a.postgres_url), wl, res)
     return 0
 
 

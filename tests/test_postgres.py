@@ -41,6 +41,9 @@ def test_queries_use_pgvector_and_match_exact_search(pg_client: Any, postgres_da
         metadatas=[{"group": i % 10} for i in range(3000)],
         documents=[f"text {i}" for i in range(3000)],
     )
+    hnsw = "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'records_hnsw_%'"
+    with psycopg.connect(postgres_database) as conn:
+        assert conn.execute(hnsw).fetchall() == []  # writes leave the index to the first search (a bulk build)
     got = col.query(query_embeddings=vectors[:5], n_results=5, include=["distances"])
     exact = ((vectors[:5, None, :] - vectors[None, :, :]) ** 2).sum(-1)
     want = np.argsort(exact, axis=1)[:, :5]
@@ -57,7 +60,7 @@ def test_queries_use_pgvector_and_match_exact_search(pg_client: Any, postgres_da
     system = next(s for s in open_systems().values() if s.storage is pg_client._server.storage)
     assert system.segments._segments == {}
     with psycopg.connect(postgres_database) as conn:
-        names = [r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'records_hnsw_%'")]
+        names = [r[0] for r in conn.execute(hnsw)]
         assert len(names) == 1
         plan = "\n".join(
             r[0]
@@ -153,7 +156,7 @@ def test_everything_persists_after_every_client_closes(postgres_database: str) -
     )
     col.delete(ids=["c"])
     first.close()
-    assert not any(key.startswith("postgres:") for key in open_systems())  # nothing of it left in this process
+    assert f"postgres:{postgres_database}" not in open_systems()  # nothing of it left in this process
 
     second = huedb.Client(settings)
     again = second.get_collection("kept", embedding_function=None)
@@ -165,3 +168,51 @@ def test_everything_persists_after_every_client_closes(postgres_database: str) -
     assert again.query(query_embeddings=[[0.0, 0.9]], n_results=1, where={"n": {"$gte": 1}})["ids"] == [["b"]]
     assert again.get(where_document={"$contains": "lph"})["ids"] == ["a"]
     second.close()
+
+
+def test_schema_1_databases_are_migrated_on_start(postgres_database: str) -> None:
+    import psycopg
+
+    import huedb
+    from huedb.config import Settings
+
+    settings = Settings(storage_backend="postgres", postgres_url=postgres_database)
+    client = huedb.Client(settings)
+    col = client.create_collection("old", embedding_function=None)
+    col.add(ids=[f"r{i}" for i in range(30)], embeddings=[[float(i), 1.0] for i in range(30)])
+    col.delete(ids=["r3"])
+    client.close()
+    with psycopg.connect(postgres_database) as conn:  # back to schema version 1: no record counts
+        conn.execute("ALTER TABLE collections DROP COLUMN record_count")
+        conn.execute("UPDATE huedb_meta SET value = '1' WHERE key = 'schema_version'")
+    client = huedb.Client(settings)
+    try:
+        again = client.get_collection("old", embedding_function=None)
+        assert again.count() == 29  # counted once by the migration, then kept by writes
+        again.add(ids=["new"], embeddings=[[0.5, 0.5]])
+        assert again.count() == 30
+        with psycopg.connect(postgres_database) as conn:
+            assert conn.execute("SELECT value FROM huedb_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    finally:
+        client.close()
+
+
+def test_filtered_queries_with_few_candidates_are_exact_even_with_an_index(pg_client: Any) -> None:
+    rng = np.random.default_rng(11)
+    n, dim = 6000, 64
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    col = pg_client.create_collection("exact", configuration={"hnsw": {"space": "l2"}}, embedding_function=None)
+    for s in range(0, n, 2000):
+        col.add(
+            ids=[f"r{i}" for i in range(s, s + 2000)],
+            embeddings=vectors[s : s + 2000],
+            metadatas=[{"g": i % 10} for i in range(s, s + 2000)],
+        )
+    col.query(query_embeddings=vectors[:1], n_results=10)  # builds the HNSW index
+    queries = rng.normal(size=(20, dim)).astype(np.float32)
+    allowed = np.arange(n)[np.arange(n) % 10 == 4]  # 600 candidates: at most exact_search_limit
+    got = col.query(query_embeddings=queries, n_results=10, where={"g": 4}, include=["distances"])
+    exact = ((queries[:, None, :] - vectors[None, allowed, :]) ** 2).sum(-1)
+    for row, dists, want in zip(got["ids"], got["distances"], np.argsort(exact, axis=1)[:, :10]):
+        assert row == [f"r{allowed[j]}" for j in want]  # recall 1.0, in order
+        assert dists == pytest.approx(sorted(dists), rel=1e-6)

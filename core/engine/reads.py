@@ -121,12 +121,15 @@ class ReadEngine(EngineBase):
         # Never more results than candidates: n_results=10**12 must not size an allocation.
         k = max(1, min(k, total if allowed is None else len(allowed)))
         space = model.configuration_json["hnsw"]["space"]
-        if allowed is not None and (ids is not None or len(allowed) <= exact_search_limit(k, total)):
+        if allowed is not None and ids is not None:
             present, vectors = tx.vectors_by_rids(allowed)
             return exact_search(queries, vectors, present, k, space)
-        if seg is None:
+        if seg is None:  # the backend plans exact or index search itself, without moving vectors out
             assert in_database is not None
             return in_database(model.storage_key, queries, k, allowed, space)
+        if allowed is not None and len(allowed) <= exact_search_limit(k, total):
+            present, vectors = tx.vectors_by_rids(allowed)
+            return exact_search(queries, vectors, present, k, space)
         return self.segments.search(seg, lambda ix: ix.query(queries, k, allowed))
 
 

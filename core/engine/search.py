@@ -140,11 +140,11 @@ class SearchEngine(EngineBase):
             return none
         space = model.configuration_json["hnsw"]["space"]
         query = spec.dense[None, :]
-        if allowed is not None and len(allowed) <= exact_search_limit(k, total):
+        if in_database is not None:  # the backend plans exact or index search itself
+            labels, dists = in_database(model.storage_key, query, k, allowed, space)
+        elif allowed is not None and len(allowed) <= exact_search_limit(k, total):
             present, vectors = tx.vectors_by_rids(allowed)
             labels, dists = exact_search(query, vectors, present, k, space)
-        elif in_database is not None:
-            labels, dists = in_database(model.storage_key, query, k, allowed, space)
         else:
             assert seg is not None
             labels, dists = self.segments.search(seg, lambda ix: ix.query(query, k, allowed))

@@ -10,7 +10,9 @@ consistent by construction. docs/postgres.md has the setup and the limits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,14 @@ DELETION_LOG_WRITES = 1000
 class PostgresRead:
     """One REPEATABLE READ snapshot."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, ensure_index: Callable[[int], None] | None = None) -> None:
         self.conn = conn
+        self._ensure_index = ensure_index
         #: record counts this transaction has taken, by collection (vector_search plans with them)
         self._counts: dict[int, int] = {}
+        self._configurations: dict[int, str] = {}
+        #: (rid, id, document, uri, metadata) of this snapshot's search hits, by rid
+        self._hits: dict[int, tuple] = {}
 
     # -- catalog -------------------------------------------------------------
     def get_tenant(self, name: str) -> dict[str, str]:
@@ -54,7 +60,11 @@ class PostgresRead:
         return catalog.collection_by_name(self.conn, name, tenant, database)
 
     def collection_by_id(self, collection_id: str) -> CollectionModel:
-        return catalog.collection_by_id(self.conn, collection_id)
+        model, count = catalog.collection_by_id_counted(self.conn, collection_id)
+        # one snapshot: the count and configuration serve this read's planning (count_records, vector_search)
+        self._counts[model.storage_key] = count
+        self._configurations[model.storage_key] = json.dumps(model.configuration_json)
+        return model
 
     def list_collections(
         self, tenant: str, database: str, limit: int | None, offset: int | None
@@ -72,9 +82,12 @@ class PostgresRead:
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
-        count = self.conn.execute("SELECT count(*) FROM records WHERE collection_id = %s", (cid,)).fetchone()[0]
-        self._counts[cid] = count
-        return count
+        """The collection's record count, kept by its writes (one snapshot: read once per read)."""
+        if cid not in self._counts:
+            row = catalog.collection_state_for_read(self.conn, cid)
+            self._counts[cid] = int(row[0]) if row else 0
+            self._configurations[cid] = row[1] if row else "{}"
+        return self._counts[cid]
 
     def existing(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
         rows = self.conn.execute(
@@ -91,6 +104,11 @@ class PostgresRead:
         return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
 
     def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
+        if "embeddings" not in fields and all(int(r) in self._hits for r in rids):
+            # the rows of search hits came with the search (same snapshot), in rid order as rows_by_rids
+            columns = [_HIT_COLUMN[f] for f in fields]
+            hits = [self._hits[r] for r in sorted({int(r) for r in rids})]
+            return _records([(h[0], h[1], *(h[c] for c in columns)) for h in hits], fields)
         return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
 
     def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +119,13 @@ class PostgresRead:
         self, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str
     ) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest allowed records per query (labels, Chroma distances), by pgvector."""
-        return search.vector_search(self.conn, cid, queries, k, allowed, space, self._counts.get(cid))
+        exact = search.searched_exactly(k, allowed, self._counts.get(cid))
+        if not exact and self._ensure_index is not None:
+            self._ensure_index(cid)
+        self.count_records(cid)  # also the configuration, for ef_search
+        return search.vector_search(
+            self.conn, cid, queries, k, allowed, space, exact, self._configurations[cid], self._hits
+        )
 
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
@@ -143,6 +167,11 @@ class PostgresWrite(PostgresRead):
 
     def collection_seq(self, cid: int) -> int | None:
         return catalog.collection_seq(self.conn, cid, lock=True)
+
+    def count_records(self, cid: int) -> int:
+        # READ COMMITTED: each statement sees the latest commits, so nothing is kept between them
+        row = catalog.collection_state_for_read(self.conn, cid)
+        return int(row[0]) if row else 0
 
     def create_tenant(self, name: str) -> None:
         catalog.create_tenant(self.conn, name)
@@ -219,6 +248,10 @@ class PostgresWrite(PostgresRead):
         )
 
 
+#: position of each record field in a search hit (rid, id, document, uri, metadata)
+_HIT_COLUMN = {"documents": 2, "uris": 3, "metadatas": 4}
+
+
 def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
     pos = {f: i + 2 for i, f in enumerate(fields)}
 
@@ -247,6 +280,21 @@ class PostgresBackend:
 
     def __init__(self, url: str, max_connections: int = 16) -> None:
         self._pool = Pool(url, max_size=max_connections)
+        #: collections known to have their HNSW index (cids are never reused; an index goes with its collection)
+        self._indexed: set[int] = set()
+        self._index_lock = threading.Lock()
+
+    def ensure_index(self, cid: int) -> None:
+        """Builds the collection's HNSW index, in bulk, when a search first needs it.
+
+        Writes never maintain an index that does not exist yet: a collection loaded in batches
+        and then queried gets its index as COPY-then-CREATE-INDEX would (several times faster
+        than inserting into an existing HNSW graph). Once built, pgvector keeps it current."""
+        if cid in self._indexed:
+            return
+        with self._index_lock:
+            if cid not in self._indexed and self._pool.build_index(cid):
+                self._indexed.add(cid)
 
     def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:
         return select(cid, ids, where, where_document)
@@ -254,7 +302,7 @@ class PostgresBackend:
     @contextmanager
     def read(self) -> Iterator[PostgresRead]:
         with self._pool.transaction(write=False) as conn:
-            yield PostgresRead(conn)
+            yield PostgresRead(conn, self.ensure_index)
 
     @contextmanager
     def write(self) -> Iterator[PostgresWrite]:

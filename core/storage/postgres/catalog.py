@@ -131,6 +131,19 @@ def collection_by_id(conn: Any, collection_id: str) -> CollectionModel:
     return collection_model(row)
 
 
+def collection_by_id_counted(conn: Any, collection_id: str) -> tuple[CollectionModel, int]:
+    """The collection and its record count, in one statement."""
+    row = conn.execute(f"SELECT {_COLUMNS}, c.record_count {_FROM} WHERE c.id = %s", (str(collection_id),)).fetchone()
+    if row is None:
+        raise NotFoundError(f"Collection [{collection_id}] does not exist")
+    return collection_model(row[:-1]), int(row[-1])
+
+
+def collection_state_for_read(conn: Any, cid: int) -> tuple[int, str] | None:
+    """(record count, configuration JSON) of a collection, in one statement."""
+    return conn.execute("SELECT record_count, configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
+
+
 def list_collections(
     conn: Any, tenant: str, database: str, limit: int | None, offset: int | None
 ) -> list[CollectionModel]:
@@ -210,9 +223,23 @@ def collection_state(conn: Any, cid: int) -> tuple[int, int | None]:
 
 
 def set_collection_state(conn: Any, cid: int, seq: int, dimension: int | None) -> None:
-    row = conn.execute("SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)).fetchone()
     conn.execute("UPDATE collections SET seq = %s, dimension = %s WHERE cid = %s", (seq, dimension, cid))
-    if row is not None and row[0] is None and dimension is not None:
-        sql = hnsw_index_sql(cid, dimension, json.loads(row[1]))
-        if sql is not None:
-            conn.execute(sql)
+
+
+def build_index(conn: Any, cid: int) -> bool:
+    """Builds the collection's HNSW index in bulk, in its own transaction on ``conn`` (autocommit):
+    the collection's row lock keeps its writers out, CREATE INDEX's SHARE lock holds other writes
+    (reads go on). False when the collection is gone, has no vectors or pgvector cannot index it."""
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (index_name(cid),)).fetchone()[0]:
+        return True  # built already (by another process): no lock taken
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return False
+        sql = hnsw_index_sql(cid, row[0], json.loads(row[1]))
+        if sql is None:
+            return False
+        conn.execute(sql)  # IF NOT EXISTS: another process may have built it first
+        return True

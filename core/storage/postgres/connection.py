@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from huedb.errors import InternalError, InvalidArgumentError
-from huedb.storage.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
+from huedb.storage.postgres.schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 
 class PostgresUnavailableError(InternalError):
@@ -44,13 +44,14 @@ def describe_url(url: str) -> str:
 def _translate(exc: BaseException) -> Exception | None:
     import psycopg
 
-    if isinstance(exc, psycopg.errors.UntranslatableCharacter | psycopg.errors.CharacterNotInRepertoire):
-        return InvalidArgumentError(f"Text PostgreSQL cannot store: {exc}")
-    if isinstance(exc, psycopg.DataError) and "NUL" in str(exc):
+    nul = "NUL" in str(exc) or "0x00" in str(exc)  # psycopg's text dumper, or PostgreSQL (binary COPY)
+    if isinstance(exc, psycopg.DataError) and nul:
         return InvalidArgumentError(
             "Text must not hold a NUL character (\\x00) on the PostgreSQL backend: ids, documents, URIs and "
             "metadata keys are PostgreSQL text, which cannot store it"
         )
+    if isinstance(exc, psycopg.errors.UntranslatableCharacter | psycopg.errors.CharacterNotInRepertoire):
+        return InvalidArgumentError(f"Text PostgreSQL cannot store: {exc}")
     if isinstance(exc, UnicodeEncodeError):
         return InvalidArgumentError(
             "Text must be valid Unicode (a lone surrogate cannot be encoded as UTF-8): ids, documents, URIs, "
@@ -102,8 +103,10 @@ def migrate(url: str) -> None:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             _ensure_extensions(conn, url)
             conn.execute(SCHEMA)
+            conn.execute(MIGRATIONS)
             conn.execute(
-                "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', %s) ON CONFLICT (key) DO NOTHING",
+                "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
 
@@ -183,6 +186,20 @@ class Pool:
         return PostgresUnavailableError(
             f"Lost the connection to PostgreSQL at {describe_url(self.url)} ({reason}); {outcome}"
         )
+
+    def build_index(self, cid: int) -> bool:
+        """A collection's HNSW index, built on a connection of its own: the caller's read snapshot
+        keeps its pooled connection, and a pool full of such readers must not wait for itself."""
+        import psycopg
+
+        from huedb.storage.postgres.catalog import build_index
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as e:
+            raise _connect_error(self.url, e) from None
+        with conn:
+            return build_index(conn, cid)
 
     def close(self) -> None:
         if not self._closed:

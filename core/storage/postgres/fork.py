@@ -1,20 +1,19 @@
 """Forking a collection in PostgreSQL, in the caller's transaction.
 
 The fork gets every row of its source (catalog row, records, filter rows, sparse
-postings) under fresh rids from ``records_rid_seq``, and its own partial HNSW index:
-search runs in the database, so there are no index files to copy and no label offset.
+postings) under fresh rids from ``records_rid_seq``; its own partial HNSW index is built
+in bulk by its first search that needs one (``PostgresBackend.ensure_index``). Search runs
+in the database, so there are no index files to copy and no label offset.
 The deletion log is not copied either: it only serves process-local index segments.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from huedb.errors import NotFoundError
 from huedb.storage.postgres.catalog import _unique, collection_by_id
-from huedb.storage.postgres.schema import hnsw_index_sql
 from huedb.types import CollectionModel
 
 #: (table, its columns after collection_id and rid): the per-record tables a fork copies
@@ -56,10 +55,10 @@ def fork(conn: Any, cid: int, new_name: str) -> CollectionModel:
             f"FROM {table} t JOIN huedb_fork_rids m ON t.rid = m.old WHERE t.collection_id = %s",
             (new_cid, cid),
         )
-    if dimension is not None:
-        sql = hnsw_index_sql(new_cid, dimension, json.loads(configuration))
-        if sql is not None:
-            conn.execute(sql)
+    conn.execute(
+        "UPDATE collections SET record_count = (SELECT record_count FROM collections WHERE cid = %s) WHERE cid = %s",
+        (cid, new_cid),
+    )
     conn.execute("INSERT INTO fork_lineage(collection_id, root) VALUES (%s, %s)", (new_cid, _root(conn, cid)))
     return collection_by_id(conn, new_id)
 

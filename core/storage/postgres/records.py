@@ -19,6 +19,7 @@ from huedb.storage.postgres.catalog import limit_offset
 from huedb.storage.postgres.filters import Selection, document_matches, num
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
+_RECORD_TYPES = ["int8", "int8", "text", "int8", "vector", "text", "text", "text"]
 _COLUMNS = {"documents": "r.document", "metadatas": "r.metadata", "uris": "r.uri", "embeddings": "r.embedding"}
 
 
@@ -106,12 +107,16 @@ def insert(
     uri_col = uris if uris is not None else repeat(None, n)
     metas = metadatas if metadatas is not None else [None] * n
     with conn.cursor() as cur:
+        # Binary COPY: vectors go as pgvector's binary form (float32, no text rendering of each float).
         with cur.copy(
-            "COPY records (collection_id, rid, id, version, embedding, document, uri, metadata) FROM STDIN"
+            "COPY records (collection_id, rid, id, version, embedding, document, uri, metadata) "
+            "FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(_RECORD_TYPES)
             for row in zip(repeat(cid, n), rids.tolist(), ids, repeat(seq, n), vecs, docs, uri_col, metas):
                 copy.write_row((*row[:7], dumps_metadata(row[7])))
     _derive(conn, cid, rids.tolist(), metas)
+    conn.execute("UPDATE collections SET record_count = record_count + %s WHERE cid = %s", (n, cid))
     return rids
 
 
@@ -173,7 +178,8 @@ def delete(conn: Any, cid: int, seq: int, rids: np.ndarray) -> None:
     """Deletes records and logs their labels (only) in the deletion log."""
     rid_list = np.asarray(rids, dtype=np.int64).tolist()
     _remove_derived(conn, cid, rid_list)
-    conn.execute("DELETE FROM records WHERE collection_id = %s AND rid = ANY(%s)", (cid, rid_list))
+    gone = conn.execute("DELETE FROM records WHERE collection_id = %s AND rid = ANY(%s)", (cid, rid_list)).rowcount
+    conn.execute("UPDATE collections SET record_count = record_count - %s WHERE cid = %s", (gone, cid))
     conn.execute(
         "INSERT INTO deletions(collection_id, seq, rid) SELECT %s, %s, unnest(%s::bigint[])", (cid, seq, rid_list)
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: pg_advisory_xact_lock key held while the schema is created or migrated ("huedb" in ASCII)
 MIGRATION_LOCK = 0x6875656462
 
@@ -88,6 +88,15 @@ CREATE INDEX IF NOT EXISTS deletions_seq ON deletions (collection_id, seq);
 CREATE TABLE IF NOT EXISTS deletions_pruned (collection_id BIGINT PRIMARY KEY, pruned_seq BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS fork_lineage (collection_id BIGINT PRIMARY KEY, root BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS fork_lineage_root ON fork_lineage (root);
+"""
+
+#: schema version 2: each collection's record count, kept by its writes (a query plans with it
+#: instead of counting rows). Existing collections are counted once, when the column is added.
+MIGRATIONS = """
+ALTER TABLE collections ADD COLUMN IF NOT EXISTS record_count BIGINT;
+UPDATE collections c SET record_count = (SELECT count(*) FROM records r WHERE r.collection_id = c.cid)
+    WHERE record_count IS NULL;
+ALTER TABLE collections ALTER COLUMN record_count SET DEFAULT 0, ALTER COLUMN record_count SET NOT NULL;
 """
 
 #: pgvector operator class and distance operator per Chroma space

@@ -31,22 +31,44 @@ def _to_chroma(distance: np.ndarray, space: str) -> np.ndarray:
     return distance  # <=> is already 1 - cos
 
 
+def searched_exactly(k: int, allowed: np.ndarray | None, total: int | None) -> bool:
+    """Exact search, in PostgreSQL, ties broken by rid, for a collection of at most
+    ``exact_search_limit`` records (as the SQLite backend's exact buffer: its top k is then
+    always a prefix of its top k+1, and it needs no index) and for a filter with at most that
+    many candidates (recall 1.0, as on SQLite; the vectors never leave the database)."""
+    if total is None:
+        return False
+    limit = exact_search_limit(k, total)
+    return total <= limit or (allowed is not None and len(allowed) <= limit)
+
+
 def vector_search(
-    conn: Any, cid: int, queries: np.ndarray, k: int, allowed: np.ndarray | None, space: str, total: int | None = None
+    conn: Any,
+    cid: int,
+    queries: np.ndarray,
+    k: int,
+    allowed: np.ndarray | None,
+    space: str,
+    exact: bool = False,
+    configuration: str | None = None,
+    hits: dict[int, tuple] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits.
-
-    A collection of at most ``exact_search_limit`` records (``total``, when the snapshot
-    counted it) is searched exactly, ties broken by rid, as the SQLite backend's exact
-    buffer does: its top k is then always a prefix of its top k+1."""
+    ``hits`` gets each hit's (rid, id, document, uri, metadata): the rows the caller reads next,
+    fetched by the same statement (one round trip less per query)."""
     _, op = SPACE_OPS[space]
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
     dists = np.full((nq, k), np.inf, dtype=np.float32)
-    row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
-    ef_search = int(((json.loads(row[0]) if row else {}).get("hnsw") or {}).get("ef_search", 100))
-    conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(ef_search, k), EF_SEARCH_MAX)}")
-    conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    if not exact:  # the HNSW index answers: its settings, both in one round trip, for this transaction only
+        if configuration is None:
+            row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
+            configuration = row[0] if row else "{}"
+        ef_search = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
+        conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
+            (str(min(max(ef_search, k), EF_SEARCH_MAX)),),
+        )
     # cid and dimension are inlined (ints) so the planner matches the partial index's predicate.
     expr = f"embedding::vector({int(dimension)})"
     where = f"collection_id = {int(cid)}"
@@ -55,13 +77,22 @@ def vector_search(
         where += " AND rid = ANY(%s::bigint[])"
         params = (np.asarray(allowed, dtype=np.int64).tolist(),)
     order = f"{expr} {op} %s"
-    if allowed is None and total is not None and total <= exact_search_limit(k, total):
-        order += ", rid"  # two sort keys: a sequential scan and an exact top-k, not the HNSW index
-    sql = f"SELECT rid, {expr} {op} %s AS d FROM records WHERE {where} ORDER BY {order} LIMIT {int(k)}"
+    if exact:
+        # Over the uncast column, which the HNSW index (on the cast expression) cannot order by:
+        # the planner must compute every candidate's distance (with ", rid" alone it could still
+        # take the index and sort ties incrementally, which is approximate).
+        expr = "embedding"
+        order = f"embedding {op} %s, rid"
+    sql = (
+        f"SELECT rid, {expr} {op} %s AS d, id, document, uri, metadata FROM records WHERE {where} "
+        f"ORDER BY {order} LIMIT {int(k)}"
+    )
     with conn.cursor(binary=True) as cur:
         for i, query in enumerate(np.ascontiguousarray(queries, dtype=np.float32)):
             rows = cur.execute(sql, (query, *params, query)).fetchall()
             if rows:
+                if hits is not None:
+                    hits.update((r[0], (r[0], *r[2:])) for r in rows)
                 labels[i, : len(rows)] = [r[0] for r in rows]
                 dists[i, : len(rows)] = _to_chroma(np.array([r[1] for r in rows], dtype=np.float64), space)
     return labels, dists
