@@ -77,14 +77,14 @@ DocumentNode = TextFilter | AllOf
 
 
 # -- where ------------------------------------------------------------------------------
-class ParsedWhere(dict):  # type: ignore[type-arg]
+class ParsedWhere(dict):
     """A ``where`` that validation parsed: the dict as given, carrying its tree, so the client,
     the engine and the storage backend parse one filter once. It encodes as the plain dict."""
 
     tree: WhereNode
 
 
-class ParsedWhereDocument(dict):  # type: ignore[type-arg]
+class ParsedWhereDocument(dict):
     """A ``where_document`` that validation parsed, carrying its tree (see ParsedWhere)."""
 
     tree: DocumentNode
