@@ -77,6 +77,19 @@ DocumentNode = TextFilter | AllOf
 
 
 # -- where ------------------------------------------------------------------------------
+class ParsedWhere(dict):
+    """A ``where`` that validation parsed: the dict as given, carrying its tree, so the client,
+    the engine and the storage backend parse one filter once. It encodes as the plain dict."""
+
+    tree: WhereNode
+
+
+class ParsedWhereDocument(dict):
+    """A ``where_document`` that validation parsed, carrying its tree (see ParsedWhere)."""
+
+    tree: DocumentNode
+
+
 def vtype_of(value: Any) -> int:
     if isinstance(value, bool):
         return VT_BOOL
@@ -105,6 +118,8 @@ def _too_deep(what: str, limit: int) -> InvalidArgumentError:
 
 def parse_where(where: Any, depth: int = 0) -> WhereNode:
     """Checks a ``where`` filter and returns its tree; raises InvalidArgumentError."""
+    if isinstance(where, ParsedWhere):
+        return where.tree
     if depth > MAX_DEPTH:
         raise _too_deep("where", MAX_DEPTH)
     if not isinstance(where, dict):
@@ -213,6 +228,8 @@ def regexp(pattern: str, text: str | None) -> bool:
 
 def parse_where_document(where_document: Any) -> DocumentNode:
     """Checks a ``where_document`` filter and returns its tree; raises InvalidArgumentError."""
+    if isinstance(where_document, ParsedWhereDocument):
+        return where_document.tree
     return _document(where_document, 0, [MAX_DOCUMENT_TERMS])
 
 
@@ -270,13 +287,25 @@ def _two_or_more(node: Any, noun: str) -> None:
             _two_or_more(item, noun)
 
 
-def validate_where(where: Any) -> None:
-    """Checks a ``where`` filter without reading anything; raises InvalidArgumentError."""
-    parse_where(where)
+def validate_where(where: Any) -> ParsedWhere:
+    """Checks a ``where`` filter without reading anything (raises InvalidArgumentError); returns
+    it parsed, so that later readers reuse the tree."""
+    if isinstance(where, ParsedWhere):
+        return where
+    tree = parse_where(where)
     _two_or_more(where, "where")
+    parsed = ParsedWhere(where)
+    parsed.tree = tree
+    return parsed
 
 
-def validate_where_document(where_document: Any) -> None:
-    """Checks a ``where_document`` filter without reading anything; raises InvalidArgumentError."""
-    parse_where_document(where_document)
+def validate_where_document(where_document: Any) -> ParsedWhereDocument:
+    """Checks a ``where_document`` filter without reading anything (raises InvalidArgumentError);
+    returns it parsed, so that later readers reuse the tree."""
+    if isinstance(where_document, ParsedWhereDocument):
+        return where_document
+    tree = parse_where_document(where_document)
     _two_or_more(where_document, "where document")
+    parsed = ParsedWhereDocument(where_document)
+    parsed.tree = tree
+    return parsed

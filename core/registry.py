@@ -15,7 +15,6 @@ registered nothing; a registration name claimed by two plugins.
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import inspect
 import os
 import threading
@@ -28,6 +27,7 @@ import pluggy
 
 from huedb import hookspecs
 from huedb.embedding_functions import ef_class_name
+from huedb.entry_points import entry_points_with_owners
 from huedb.errors import PluginConflictError, PluginNotFoundError, PluginValidationError
 
 ENTRY_POINT_GROUP = "huedb"
@@ -116,15 +116,8 @@ class Registry:
         wanted = os.environ.get("HUEDB_LOAD_PLUGINS")
         allowed = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
         strict = _strict()
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if allowed is not None and ep.name not in allowed:
-                continue
-            dist = getattr(ep, "dist", None)
-            info = PluginInfo(
-                name=ep.name,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
-            )
+        for ep, distribution, version in entry_points_with_owners(ENTRY_POINT_GROUP, allowed):
+            info = PluginInfo(name=ep.name, distribution=distribution, version=version)
             first = self.plugin_info.get(ep.name)
             if first is not None:
                 if first.distribution == info.distribution:

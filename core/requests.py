@@ -24,7 +24,7 @@ import numpy as np
 
 from huedb.embedding_functions import normalize_embeddings
 from huedb.errors import InvalidArgumentError
-from huedb.filters import validate_where, validate_where_document
+from huedb.filters import ParsedWhere, ParsedWhereDocument, validate_where, validate_where_document
 from huedb.types import DEFAULT_GET_INCLUDE, DEFAULT_QUERY_INCLUDE, GET_INCLUDE, QUERY_INCLUDE
 from huedb.validation import (
     validate_clear,
@@ -106,14 +106,17 @@ def as_list(value: Any) -> Any:
 
 
 # -- pieces ------------------------------------------------------------------
-def validate_filters(where: Any, where_document: Any) -> None:
-    """``where`` and ``where_document`` (each may be None): their rules, and text that encodes as UTF-8."""
-    if where is not None:
-        validate_where(where)
+def validate_filters(where: Any, where_document: Any) -> tuple[ParsedWhere | None, ParsedWhereDocument | None]:
+    """``where`` and ``where_document`` (each may be None): their rules, and text that encodes as
+    UTF-8. Returns them parsed: a filter already parsed (by the client, in this process) is not
+    parsed or walked again."""
+    if where is not None and not isinstance(where, ParsedWhere):
+        where = validate_where(where)
         validate_texts_in(where, "where values")
-    if where_document is not None:
-        validate_where_document(where_document)
+    if where_document is not None and not isinstance(where_document, ParsedWhereDocument):
+        where_document = validate_where_document(where_document)
         validate_texts_in(where_document, "where_document values")
+    return where, where_document
 
 
 def validate_query_embeddings(query_embeddings: Any) -> np.ndarray:
@@ -229,7 +232,7 @@ def validate_get(
     checked_include = validate_include(include, GET_INCLUDE, list(DEFAULT_GET_INCLUDE))
     validate_limit_offset(limit, offset)
     checked_ids = validate_ids(ids, allow_empty=True) if ids is not None else None
-    validate_filters(where, where_document)
+    where, where_document = validate_filters(where, where_document)
     return GetRequest(
         ids=checked_ids,
         where=where,
@@ -270,7 +273,7 @@ def validate_query(
     checked_include = validate_include(include, QUERY_INCLUDE, list(DEFAULT_QUERY_INCLUDE))
     # As Chroma, query(ids=) may repeat an id: it restricts the search to a set.
     checked_ids = list(dict.fromkeys(validate_ids(ids, True, unique=False))) if ids is not None else None
-    validate_filters(where, where_document)
+    where, where_document = validate_filters(where, where_document)
     images: list[Any] | None = None
     if query_images is not None:
         if not isinstance(query_images, (list, tuple, np.ndarray)) or len(query_images) == 0:
@@ -305,5 +308,5 @@ def validate_delete(ids: Any = None, where: Any = None, where_document: Any = No
             )
         limit = int(limit)
     checked_ids = validate_ids(ids) if ids is not None else None
-    validate_filters(where, where_document)
+    where, where_document = validate_filters(where, where_document)
     return DeleteRequest(ids=checked_ids, where=where, where_document=where_document, limit=limit)

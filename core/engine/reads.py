@@ -52,6 +52,7 @@ class ReadEngine(EngineBase):
     ) -> GetResult:
         req = validate_get(ids, where, where_document, limit, offset, include)
         ids, limit, offset, include = req.ids, req.limit, req.offset, req.include
+        where, where_document = req.where, req.where_document  # parsed: storage reuses the trees
         fields = _fields(include)
         with self.storage.read() as tx:
             model = self._scoped(tx, collection_id, tenant, database)
@@ -86,6 +87,7 @@ class ReadEngine(EngineBase):
             query_embeddings, ids=ids, n_results=n_results, where=where, where_document=where_document, include=include
         )
         queries, ids, k, include = req.query_embeddings, req.ids, req.n_results, req.include
+        where, where_document = req.where, req.where_document  # parsed: storage reuses the trees
         assert queries is not None
         fields = _fields(include)
         with self.storage.read() as tx:

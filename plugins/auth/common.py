@@ -13,8 +13,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from huedb.auth import UserIdentity
 from huedb.errors import InvalidArgumentError
 
@@ -94,8 +92,11 @@ def read_text_or_file(settings: Any, text_name: str, file_name: str, what: str) 
 def load_yaml(text: str, source: str) -> Any:
     """yaml.safe_load whose errors give line and problem but never quote the text.
 
-    PyYAML's own messages quote the offending line, which may hold a token.
+    PyYAML's own messages quote the offending line, which may hold a token. (Imported here:
+    every process discovers this plugin, few read YAML.)
     """
+    import yaml
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import yaml
-
 from huedb.auth import UserIdentity
 from huedb.errors import AuthenticationError, InvalidArgumentError
 from huedb.hookspecs import hookimpl
@@ -82,6 +80,8 @@ class TokenUser:
 def _load(text: str, source: str) -> Any:
     """Parsed YAML, or None for plain tokens (which need not be valid YAML)."""
     if not _STRUCTURED.search(text):
+        import yaml  # here: every process discovers this plugin, few read a token file
+
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError:
