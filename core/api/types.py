@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from huedb import errors
+from huedb.api import schema as _schema
 from huedb.api.schema import (  # noqa: F401 - chromadb.api.types has them
     BoolInvertedIndexConfig,
     BoolInvertedIndexType,
@@ -245,32 +246,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'huedb.api.types' has no attribute {name!r}")
 
 
-__all__ = [
-    "BoolInvertedIndexConfig",
-    "BoolInvertedIndexType",
-    "BoolValueType",
-    "FloatInvertedIndexConfig",
-    "FloatInvertedIndexType",
-    "FloatListValueType",
-    "FloatValueType",
-    "FtsIndexConfig",
-    "FtsIndexType",
-    "HnswIndexConfig",
-    "IndexConfig",
-    "IntInvertedIndexConfig",
-    "IntInvertedIndexType",
-    "IntValueType",
-    "Schema",
-    "SpannIndexConfig",
-    "SparseVectorIndexConfig",
-    "SparseVectorIndexType",
-    "SparseVectorValueType",
-    "StringInvertedIndexConfig",
-    "StringInvertedIndexType",
-    "StringValueType",
-    "ValueTypes",
-    "VectorIndexConfig",
-    "VectorIndexType",
+__all__ = [  # the schema names, then this module's own
+    *_schema.__all__,
     "BOOL_INVERTED_INDEX_NAME",
     "BOOL_VALUE_NAME",
     "CollectionMetadata",

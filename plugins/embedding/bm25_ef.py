@@ -34,6 +34,7 @@ from huedb.ef_persistence import validate_config_schema
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.chroma_bm25 import DEFAULT_CHROMA_BM25_STOPWORDS, _hasher
+from huedb_plugins.embedding.local_models import TaskSparseMixin
 
 NAME = "bm25"
 TASKS = ("document", "query")
@@ -82,7 +83,7 @@ def _cached_stopword_file(cache_dir: str | None, language: str) -> Path | None:
     return None
 
 
-class Bm25EmbeddingFunction(SparseEmbeddingFunction[Documents]):
+class Bm25EmbeddingFunction(TaskSparseMixin, SparseEmbeddingFunction[Documents]):
     """chromadb's ``Bm25EmbeddingFunction`` (deprecated there in favour of ``ChromaBm25EmbeddingFunction``)."""
 
     def __init__(
@@ -193,7 +194,7 @@ class Bm25EmbeddingFunction(SparseEmbeddingFunction[Documents]):
         indices = sorted({abs(self._hash(t, seed=0)) for t in self.tokenize(text)})
         return SparseVector(indices=indices, values=[1.0] * len(indices))
 
-    def _embed(self, input: Documents, task: str) -> SparseVectors:
+    def _encode(self, input: Documents, task: str) -> SparseVectors:
         if isinstance(input, str):
             input = [input]
         for i, text in enumerate(input):
@@ -202,20 +203,9 @@ class Bm25EmbeddingFunction(SparseEmbeddingFunction[Documents]):
         encode = self._query if task == "query" else self._document
         return [encode(text) for text in input]
 
-    def __call__(self, input: Documents) -> SparseVectors:
-        return self._embed(input, self.task or "document")
-
-    def embed_query(self, input: Documents) -> SparseVectors:
-        task = self.query_config["task"] if self.query_config else self.task
-        return self._embed(input, task or "document")
-
     @staticmethod
     def name() -> str:
         return NAME
-
-    @staticmethod
-    def is_sparse() -> bool:
-        return True
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> Bm25EmbeddingFunction:

@@ -21,7 +21,13 @@ from huedb.ef_persistence import validate_config_schema
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.http_provider import as_texts
-from huedb_plugins.embedding.local_models import check_kwargs, check_task, local_path_problem
+from huedb_plugins.embedding.local_models import (
+    TaskSparseMixin,
+    check_kwargs,
+    check_model_unchanged,
+    check_task,
+    local_path_problem,
+)
 from huedb_plugins.embedding.providers import import_sdk
 
 NAME = "fastembed_sparse"
@@ -30,7 +36,7 @@ _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-class FastembedSparseEmbeddingFunction(SparseEmbeddingFunction[Documents]):
+class FastembedSparseEmbeddingFunction(TaskSparseMixin, SparseEmbeddingFunction[Documents]):
     extra = "fastembed"
 
     def __init__(
@@ -86,20 +92,9 @@ class FastembedSparseEmbeddingFunction(SparseEmbeddingFunction[Documents]):
             out.append(SparseVector(indices=[int(i) for i in indices], values=[float(v) for v in values]))
         return out
 
-    def __call__(self, input: Documents) -> SparseVectors:
-        return self._encode(input, self.task or "document")
-
-    def embed_query(self, input: Documents) -> SparseVectors:
-        task = self.query_config["task"] if self.query_config else self.task
-        return self._encode(input, task or "document")
-
     @staticmethod
     def name() -> str:
         return NAME
-
-    @staticmethod
-    def is_sparse() -> bool:
-        return True
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> FastembedSparseEmbeddingFunction:
@@ -138,12 +133,7 @@ class FastembedSparseEmbeddingFunction(SparseEmbeddingFunction[Documents]):
         return local_path_problem(config.get("model_name"), kwargs)
 
     def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
-        if "model_name" in new_config and new_config["model_name"] != old_config.get("model_name"):
-            raise InvalidArgumentError(
-                f"The model_name of a {NAME} embedding function cannot change "
-                f"({old_config.get('model_name')!r} -> {new_config['model_name']!r}): stored vectors would no longer "
-                f"match. Create a new collection instead."
-            )
+        check_model_unchanged(NAME, old_config, new_config)
 
     @staticmethod
     def validate_config(config: dict[str, Any]) -> None:

@@ -20,7 +20,13 @@ from huedb.ef_persistence import validate_config_schema
 from huedb.errors import InvalidArgumentError
 from huedb.hookspecs import hookimpl
 from huedb_plugins.embedding.http_provider import as_texts
-from huedb_plugins.embedding.local_models import check_kwargs, check_task, local_path_problem
+from huedb_plugins.embedding.local_models import (
+    TaskSparseMixin,
+    check_kwargs,
+    check_model_unchanged,
+    check_task,
+    local_path_problem,
+)
 from huedb_plugins.embedding.providers import import_sdk
 
 NAME = "huggingface_sparse"
@@ -37,7 +43,7 @@ def dense_rows_to_sparse(rows: Any) -> SparseVectors:
     return out
 
 
-class HuggingFaceSparseEmbeddingFunction(SparseEmbeddingFunction[Documents]):
+class HuggingFaceSparseEmbeddingFunction(TaskSparseMixin, SparseEmbeddingFunction[Documents]):
     extra = "huggingface-sparse"
 
     def __init__(
@@ -71,20 +77,9 @@ class HuggingFaceSparseEmbeddingFunction(SparseEmbeddingFunction[Documents]):
         rows = encode(texts, convert_to_tensor=True, convert_to_sparse_tensor=False, show_progress_bar=False)
         return dense_rows_to_sparse(rows.detach().cpu().float().numpy())
 
-    def __call__(self, input: Documents) -> SparseVectors:
-        return self._encode(input, self.task or "document")
-
-    def embed_query(self, input: Documents) -> SparseVectors:
-        task = self.query_config["task"] if self.query_config else self.task
-        return self._encode(input, task or "document")
-
     @staticmethod
     def name() -> str:
         return NAME
-
-    @staticmethod
-    def is_sparse() -> bool:
-        return True
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> HuggingFaceSparseEmbeddingFunction:
@@ -113,12 +108,7 @@ class HuggingFaceSparseEmbeddingFunction(SparseEmbeddingFunction[Documents]):
         return local_path_problem(config.get("model_name"), config.get("kwargs"), risky)
 
     def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
-        if "model_name" in new_config and new_config["model_name"] != old_config.get("model_name"):
-            raise InvalidArgumentError(
-                f"The model_name of a {NAME} embedding function cannot change "
-                f"({old_config.get('model_name')!r} -> {new_config['model_name']!r}): stored vectors would no longer "
-                f"match. Create a new collection instead."
-            )
+        check_model_unchanged(NAME, old_config, new_config)
 
     @staticmethod
     def validate_config(config: dict[str, Any]) -> None:

@@ -15,6 +15,39 @@ from huedb.errors import InvalidArgumentError
 TASKS = ("document", "query")
 
 
+class TaskSparseMixin:
+    """chromadb's sparse EFs with a ``task`` and a ``query_config``: calling embeds as ``task``
+    (documents by default), ``embed_query`` as ``query_config["task"]`` when one is given.
+    The class supplies ``_encode(input, task)``."""
+
+    task: str | None
+    query_config: dict[str, Any] | None
+
+    def _encode(self, input: Any, task: str) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, input: Any) -> Any:
+        return self._encode(input, self.task or "document")
+
+    def embed_query(self, input: Any) -> Any:
+        task = self.query_config["task"] if self.query_config else self.task
+        return self._encode(input, task or "document")
+
+    @staticmethod
+    def is_sparse() -> bool:
+        return True
+
+
+def check_model_unchanged(ef_name: str, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+    """A stored collection's model cannot change: its vectors would no longer match new ones."""
+    if "model_name" in new_config and new_config["model_name"] != old_config.get("model_name"):
+        raise InvalidArgumentError(
+            f"The model_name of a {ef_name} embedding function cannot change "
+            f"({old_config.get('model_name')!r} -> {new_config['model_name']!r}): stored vectors would no longer "
+            f"match. Create a new collection instead."
+        )
+
+
 def check_task(ef_name: str, task: Any, query_config: Any) -> None:
     if task not in TASKS:
         raise InvalidArgumentError(f"{ef_name}: task must be 'document' or 'query', got {task!r}")
