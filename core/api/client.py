@@ -11,6 +11,7 @@ from huedb.api.ef_space import check_space
 from huedb.api.schema_json import schema_request
 from huedb.api.server_api import ServerAPI
 from huedb.api.server_factory import LOCAL_API_IMPLS, make_server_api  # noqa: F401 - chromadb-style path
+from huedb.api.sparse_fill import keep_given_sparse_ef
 from huedb.api.steps import ApiCall, Steps, api_call, steps, steps_of
 from huedb.auth import UserIdentity
 from huedb.config import Settings, get_settings
@@ -279,8 +280,12 @@ class Client(_Base):
             given = embedding_function if config_ef is None else config_ef
             if isinstance(given, dict):  # a persisted form: the stored one is rebuilt (and policy-checked)
                 given = DEFAULT_EF
-            return self._wrap(model, given, data_loader)
-        return Collection(self, model, ef, data_loader)
+            wrapped = self._wrap(model, given, data_loader)
+            keep_given_sparse_ef(wrapped, schema)
+            return wrapped
+        collection = Collection(self, model, ef, data_loader)
+        keep_given_sparse_ef(collection, schema)
+        return collection
 
     @steps
     def get_collection(

@@ -13,12 +13,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from huedb.ef_persistence import rebuild
+from huedb.ef_persistence import rebuild, serialize
 from huedb.errors import InvalidArgumentError
 from huedb.index_schema import DOCUMENT, sparse_ef_spec, sparse_index
 from huedb.requests import WriteRequest
 from huedb.sparse import SparseVector
 from huedb.validation import sparse_vector_value
+
+
+def _cache_key(spec: dict[str, Any]) -> str:
+    return repr(sorted(spec.items(), key=str))
+
+
+def keep_given_sparse_ef(collection: Any, schema: Any) -> None:
+    """The collection that ``create_collection(schema=...)`` returns uses the sparse EF instance the
+    schema was given (as chromadb's does), not one rebuilt from its persisted config: that instance
+    may hold what is never persisted (an API key, an endpoint). Other readers rebuild it."""
+    found = sparse_index(collection._model.schema)
+    spec = sparse_ef_spec(found[1]) if found is not None else None
+    value_types = (getattr(schema, "keys", None) or {}).get(found[0]) if found is not None else None
+    sparse = getattr(value_types, "sparse_vector", None)
+    index = getattr(sparse, "sparse_vector_index", None)
+    ef = getattr(getattr(index, "config", None), "embedding_function", None)
+    if spec is None or ef is None or isinstance(ef, dict):
+        return
+    given = serialize(ef) or {}
+    if (given.get("name"), given.get("config")) == (spec.get("name"), spec.get("config")):  # the stored one
+        collection.__dict__.setdefault("_sparse_efs", {})[_cache_key(spec)] = ef
 
 
 def sparse_ef(collection: Any, key: str) -> Any:
@@ -30,7 +51,7 @@ def sparse_ef(collection: Any, key: str) -> Any:
     if spec is None:
         return None
     cache = collection.__dict__.setdefault("_sparse_efs", {})
-    cache_key = repr(sorted(spec.items(), key=str))
+    cache_key = _cache_key(spec)
     if cache_key not in cache:
         cache[cache_key] = rebuild(spec, collection.name, getattr(collection._client, "_settings", None))
     return cache[cache_key]
