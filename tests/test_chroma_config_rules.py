@@ -113,9 +113,18 @@ def test_a_bad_legacy_value_is_refused_even_when_ignored(client):
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["configuration", "legacy-metadata"])
 def test_max_neighbors_1_and_resize_factor_1_are_accepted_and_work(client, legacy):
-    values = {"max_neighbors": 1, "resize_factor": 1.0, "batch_size": 50, "sync_threshold": 200}
+    # An M=2 graph is a poor one: a wide search (ef_search) on one build thread makes the answer
+    # below exact and the same on every run (a 4-thread build once ranked another record first).
+    values = {
+        "max_neighbors": 1,
+        "resize_factor": 1.0,
+        "batch_size": 50,
+        "sync_threshold": 200,
+        "ef_search": 1500,
+        "num_threads": 1,
+    }
     if legacy:
-        keys = {"max_neighbors": "hnsw:M", "resize_factor": "hnsw:resize_factor", "batch_size": "hnsw:batch_size"}
+        keys = {"max_neighbors": "hnsw:M", "ef_search": "hnsw:search_ef", "batch_size": "hnsw:batch_size"}
         kwargs = {"metadata": {keys.get(k, f"hnsw:{k}"): v for k, v in values.items()}}
     else:
         kwargs = {"configuration": {"hnsw": values}}
