@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import huedb
 from huedb.api.types import DataLoader
 
@@ -23,3 +25,14 @@ def test_data_loader_is_subscriptable_and_a_subclass_loads(client):
     col = client.create_collection("loaded", embedding_function=None, data_loader=loader)
     col.add(ids=["1"], uris=["x"], embeddings=[[1.0, 2.0]])
     assert col.get(ids=["1"], include=["data"])["data"] == ["X"]
+
+
+# -- count(read_level=...): chromadb 1.5.9's Collection.count takes a ReadLevel (default INDEX_AND_WAL)
+def test_count_takes_a_read_level(client):
+    col = client.create_collection("counted", embedding_function=None)
+    col.add(ids=["1", "2"], embeddings=[[1.0, 0.0], [0.0, 1.0]])
+    for level in huedb.ReadLevel:
+        assert col.count(read_level=level) == 2
+    assert col.count(read_level="index_only") == 2
+    with pytest.raises(huedb.errors.InvalidArgumentError, match="read_level"):
+        col.count(read_level="sometimes")
