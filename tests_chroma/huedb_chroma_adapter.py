@@ -15,6 +15,7 @@ conftest's fixtures would otherwise win over a plugin's.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import pkgutil
@@ -133,12 +134,19 @@ def huedb_server() -> tuple[str, int]:
     return "127.0.0.1", port
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    proc = _SERVER.get("proc")
+def _stop_server() -> None:
+    proc = _SERVER.pop("proc", None)
     if proc is not None:
         proc.terminate()
         proc.wait(timeout=30)
         _SERVER["log"].close()
+
+
+atexit.register(_stop_server)  # also when the run is interrupted
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_server()
 
 
 # -- systems: what chromadb's `system` fixture gives a test, for huedb --------------------
