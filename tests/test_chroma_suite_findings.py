@@ -36,3 +36,22 @@ def test_count_takes_a_read_level(client):
     assert col.count(read_level="index_only") == 2
     with pytest.raises(huedb.errors.InvalidArgumentError, match="read_level"):
         col.count(read_level="sometimes")
+
+
+# -- error messages keep chromadb's key words ("where", "where document", "ID"): code matches on them
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda c: c.get(where={"value": {"nested": "5"}}), "where"),
+        (lambda c: c.query(query_embeddings=[[0.0, 0.0]], where={"value": {"nested": "5"}}), "where"),
+        (lambda c: c.get(where_document={"$lt": {"$nested": 2}}), "where document"),
+        (lambda c: c.delete(where_document={"$lt": "x"}), "where document"),
+        (lambda c: c.add(ids=[1], embeddings=[[0.0, 0.0]]), "ID"),
+    ],
+)
+def test_validation_errors_name_what_was_wrong_in_chromas_words(client, call, words):
+    col = client.create_collection("worded", embedding_function=None)
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]])
+    with pytest.raises(ValueError, match=words):
+        call(col)
+    assert col.count() == 1
