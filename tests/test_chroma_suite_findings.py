@@ -55,3 +55,21 @@ def test_validation_errors_name_what_was_wrong_in_chromas_words(client, call, wo
     with pytest.raises(ValueError, match=words):
         call(col)
     assert col.count() == 1
+
+
+# -- HttpClient: settings naming another host or port than the arguments raise, as on chromadb
+def test_http_client_refuses_settings_naming_another_server():
+    from huedb.config import Settings
+
+    with pytest.raises(ValueError, match=r"host provided in settings\[127.0.0.1\] is different.*\[localhost\]"):
+        huedb.HttpClient(settings=Settings(chroma_server_host="127.0.0.1"))
+    with pytest.raises(ValueError, match=r"port provided in settings\[8001\] is different.*\[8002\]"):
+        huedb.HttpClient(port=8002, settings=Settings(chroma_server_http_port=8001))
+
+
+def test_http_client_accepts_settings_naming_the_same_server(huedb_run_port):
+    from huedb.config import Settings
+
+    settings = Settings(chroma_server_host="127.0.0.1", chroma_server_http_port=huedb_run_port)
+    client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port, settings=settings)
+    assert client.heartbeat() > 0
