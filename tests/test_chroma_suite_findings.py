@@ -73,3 +73,57 @@ def test_http_client_accepts_settings_naming_the_same_server(huedb_run_port):
     settings = Settings(chroma_server_host="127.0.0.1", chroma_server_http_port=huedb_run_port)
     client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port, settings=settings)
     assert client.heartbeat() > 0
+
+
+# -- concurrent adds and queries on one in-memory client all finish (chromadb's multithreaded test
+# deadlocked huedb's EphemeralClient: a query held the in-memory store's one connection while
+# waiting for the collection's write lock, which an add held while waiting for the store)
+def test_in_memory_adds_and_queries_from_many_threads_all_finish():
+    import queue
+    import threading
+
+    import numpy as np
+
+    client = huedb.EphemeralClient()
+    col = client.create_collection("interleaved", embedding_function=None)
+    rng = np.random.default_rng(7)
+    vectors = rng.random((3000, 16), dtype=np.float32)
+    added: list[int] = []
+    guard = threading.Lock()
+    work: queue.Queue = queue.Queue()
+    errors: list[BaseException] = []
+    for start in range(0, 3000, 20):
+        work.put(("add", start))
+        for _ in range(3):
+            work.put(("query", start))
+
+    def worker() -> None:
+        while True:
+            try:
+                op, start = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if op == "add":
+                    col.add(ids=[str(i) for i in range(start, start + 20)], embeddings=vectors[start : start + 20])
+                    with guard:
+                        added.extend(range(start, start + 20))
+                else:
+                    with guard:
+                        seen = list(added)
+                    if len(seen) >= 5:
+                        col.query(query_embeddings=vectors[seen[:3]], n_results=5)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+    # daemon threads: a deadlock fails the test at the join below instead of hanging the run
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "threads deadlocked"
+    assert errors == []
+    assert col.count() == 3000
+    hit = col.query(query_embeddings=vectors[:1], n_results=1)
+    assert hit["ids"] == [["0"]]
