@@ -134,11 +134,15 @@ class EmbeddingFunction(Protocol[D]):
         return False
 
 
+#: what a DataLoader returns (chromadb's ``L``): ``DataLoader[List[Optional[Image]]]`` subclasses it
+L = TypeVar("L", covariant=True)
+
+
 @runtime_checkable
-class DataLoader(Protocol):
+class DataLoader(Protocol[L]):
     """Loads the data behind URIs (e.g. images from files) for embedding and ``include=["data"]``."""
 
-    def __call__(self, uris: Sequence[str | None]) -> list[Any]: ...
+    def __call__(self, uris: Sequence[str | None]) -> L: ...
 
 
 def normalize_embeddings(value: Any) -> np.ndarray | None:

@@ -181,7 +181,7 @@ def _field(key: str, op: Any, operand: Any) -> FieldFilter:
     if op in ARRAY_OPS:
         return FieldFilter(key, op, (operand,), vtype_of(operand))
     raise InvalidArgumentError(
-        f"Unknown operator {show(op)} for key {show(key)}; expected one of "
+        f"Unknown where operator {show(op)} for key {show(key)}; expected one of "
         "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $contains, $not_contains"
     )
 
@@ -259,8 +259,8 @@ def _document(wd: Any, depth: int, budget: list[int]) -> DocumentNode:
         return AllOf(op == "$and", tuple(_document(w, depth + 1, budget) for w in operand))
     if op not in DOCUMENT_OPS:
         raise InvalidArgumentError(
-            f"Unknown where_document operator {show(op)}; expected $contains, $not_contains, $regex, $not_regex, "
-            "$and or $or"
+            f"Unknown where document operator {show(op)} in where_document; expected $contains, $not_contains, "
+            "$regex, $not_regex, $and or $or"
         )
     if not isinstance(operand, str) or operand == "":
         raise InvalidArgumentError(

@@ -113,7 +113,7 @@ def validate_ids(ids: Any, allow_empty: bool = False, unique: bool = True) -> li
         raise InvalidArgumentError("Expected ids to be a non-empty list of strings, got an empty list")
     for i in ids:
         if not isinstance(i, str):
-            raise InvalidArgumentError(f"Expected each id to be a str, got {i!r} ({type(i).__name__})")
+            raise InvalidArgumentError(f"Expected each ID in ids to be a str, got {i!r} ({type(i).__name__})")
         if i == "":
             raise InvalidArgumentError("Expected ids to be non-empty strings, got an empty string")
         if not i.isascii():

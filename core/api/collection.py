@@ -140,7 +140,14 @@ class Collection(ForkMixin, EmbedMixin):
 
     # -- records -----------------------------------------------------------
     @steps
-    def count(self) -> Steps[int]:
+    def count(self, read_level: Any = ReadLevel.INDEX_AND_WAL) -> Steps[int]:
+        # huedb has no write-ahead log to skip: every level counts every committed record
+        try:
+            ReadLevel(getattr(read_level, "value", read_level))
+        except ValueError:
+            raise InvalidArgumentError(
+                f"read_level must be a ReadLevel ({', '.join(level.value for level in ReadLevel)}), got {read_level!r}"
+            ) from None
         return (yield api_call("_count", self._model.id, **self._scope()))
 
     @steps

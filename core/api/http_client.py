@@ -29,6 +29,17 @@ def _http_settings(
             port = int(port)
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"port must be an integer, got {port!r}") from None
+    # As chromadb: settings naming another server than the arguments is a mistake, not an override.
+    if base.chroma_server_host and base.chroma_server_host != host:
+        raise ValueError(
+            f"Chroma server host provided in settings[{base.chroma_server_host}] is different to the one "
+            f"provided in HttpClient: [{host}]"
+        )
+    if base.chroma_server_http_port and port is not None and base.chroma_server_http_port != port:
+        raise ValueError(
+            f"Chroma server http port provided in settings[{base.chroma_server_http_port}] is different to the "
+            f"one provided in HttpClient: [{port}]"
+        )
     merged_headers = dict(base.chroma_server_headers or {})
     merged_headers.update(headers or {})
     return base.copy(

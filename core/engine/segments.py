@@ -39,6 +39,9 @@ from huedb.registry import get_registry
 from huedb.storage import ReadTx, StorageBackend
 from huedb.types import CollectionModel
 
+#: 10 ms waits for a collection's write lock before an in-memory read builds its own index
+IN_MEMORY_LOCK_TRIES = 50
+
 logger = logging.getLogger("huedb")
 
 #: after this many deletes the core persists the index, so the next write can prune the log
@@ -120,8 +123,31 @@ class SegmentManager:
             seg.collection = collection
             if seg.index.applied_seq >= collection.version:
                 return seg
-        with self.write_lock(collection.storage_key):
-            return self._open_current(collection, collection.dimension, tx)
+        lock = self.write_lock(collection.storage_key)
+        if self.storage.persistent:
+            with lock:
+                return self._open_current(collection, collection.dimension, tx)
+        return self._current_in_memory(collection, collection.dimension, tx, lock)
+
+    def _current_in_memory(
+        self, collection: CollectionModel, dimension: int, tx: ReadTx, lock: threading.RLock
+    ) -> Segment:
+        """In memory, this read holds the store's one connection, which a writer holding ``lock``
+        may be waiting for (a deadlock if this read waited for ``lock``). Either the writer that
+        committed this snapshot is applying it, and the segment catches up, or it waits for this
+        read: then the read searches a private index built from its own snapshot."""
+        for _ in range(IN_MEMORY_LOCK_TRIES):
+            if lock.acquire(timeout=0.01):
+                try:
+                    return self._open_current(collection, dimension, tx)
+                finally:
+                    lock.release()
+            seg = self._segments.get(collection.storage_key)
+            if seg is not None and seg.index.applied_seq >= collection.version:
+                return seg
+        private = Segment(self._open(collection, dimension, tx), collection, dimension)
+        self._catch_up(private, tx)
+        return private
 
     def search(self, seg: Segment, fn: Callable[[IndexSegment], Any]) -> Any:
         with seg.lock:

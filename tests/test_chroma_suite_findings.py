@@ -1,0 +1,129 @@
+"""Differences found by running chromadb 1.5.9's own test suite against huedb (docs/chroma-tests.md).
+
+Each test states what chromadb 1.5.9 does (observed in a scratch venv) and checks huedb does the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import huedb
+from huedb.api.types import DataLoader
+
+
+# -- DataLoader is generic, as chromadb's: DataLoader[List[Optional[Image]]] is Chroma's documented base
+def test_data_loader_is_subscriptable_and_a_subclass_loads(client):
+    class UpperLoader(DataLoader[list[Any]]):
+        def __call__(self, uris):
+            return [None if u is None else u.upper() for u in uris]
+
+    loader = UpperLoader()
+    assert isinstance(loader, huedb.DataLoader)
+    assert loader(["a", None]) == ["A", None]
+    col = client.create_collection("loaded", embedding_function=None, data_loader=loader)
+    col.add(ids=["1"], uris=["x"], embeddings=[[1.0, 2.0]])
+    assert col.get(ids=["1"], include=["data"])["data"] == ["X"]
+
+
+# -- count(read_level=...): chromadb 1.5.9's Collection.count takes a ReadLevel (default INDEX_AND_WAL)
+def test_count_takes_a_read_level(client):
+    col = client.create_collection("counted", embedding_function=None)
+    col.add(ids=["1", "2"], embeddings=[[1.0, 0.0], [0.0, 1.0]])
+    for level in huedb.ReadLevel:
+        assert col.count(read_level=level) == 2
+    assert col.count(read_level="index_only") == 2
+    with pytest.raises(huedb.errors.InvalidArgumentError, match="read_level"):
+        col.count(read_level="sometimes")
+
+
+# -- error messages keep chromadb's key words ("where", "where document", "ID"): code matches on them
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda c: c.get(where={"value": {"nested": "5"}}), "where"),
+        (lambda c: c.query(query_embeddings=[[0.0, 0.0]], where={"value": {"nested": "5"}}), "where"),
+        (lambda c: c.get(where_document={"$lt": {"$nested": 2}}), "where document"),
+        (lambda c: c.delete(where_document={"$lt": "x"}), "where document"),
+        (lambda c: c.add(ids=[1], embeddings=[[0.0, 0.0]]), "ID"),
+    ],
+)
+def test_validation_errors_name_what_was_wrong_in_chromas_words(client, call, words):
+    col = client.create_collection("worded", embedding_function=None)
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]])
+    with pytest.raises(ValueError, match=words):
+        call(col)
+    assert col.count() == 1
+
+
+# -- HttpClient: settings naming another host or port than the arguments raise, as on chromadb
+def test_http_client_refuses_settings_naming_another_server():
+    from huedb.config import Settings
+
+    with pytest.raises(ValueError, match=r"host provided in settings\[127.0.0.1\] is different.*\[localhost\]"):
+        huedb.HttpClient(settings=Settings(chroma_server_host="127.0.0.1"))
+    with pytest.raises(ValueError, match=r"port provided in settings\[8001\] is different.*\[8002\]"):
+        huedb.HttpClient(port=8002, settings=Settings(chroma_server_http_port=8001))
+
+
+def test_http_client_accepts_settings_naming_the_same_server(huedb_run_port):
+    from huedb.config import Settings
+
+    settings = Settings(chroma_server_host="127.0.0.1", chroma_server_http_port=huedb_run_port)
+    client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port, settings=settings)
+    assert client.heartbeat() > 0
+
+
+# -- concurrent adds and queries on one in-memory client all finish (chromadb's multithreaded test
+# deadlocked huedb's EphemeralClient: a query held the in-memory store's one connection while
+# waiting for the collection's write lock, which an add held while waiting for the store)
+def test_in_memory_adds_and_queries_from_many_threads_all_finish():
+    import queue
+    import threading
+
+    import numpy as np
+
+    client = huedb.EphemeralClient()
+    col = client.create_collection("interleaved", embedding_function=None)
+    rng = np.random.default_rng(7)
+    vectors = rng.random((3000, 16), dtype=np.float32)
+    added: list[int] = []
+    guard = threading.Lock()
+    work: queue.Queue = queue.Queue()
+    errors: list[BaseException] = []
+    for start in range(0, 3000, 20):
+        work.put(("add", start))
+        for _ in range(3):
+            work.put(("query", start))
+
+    def worker() -> None:
+        while True:
+            try:
+                op, start = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if op == "add":
+                    col.add(ids=[str(i) for i in range(start, start + 20)], embeddings=vectors[start : start + 20])
+                    with guard:
+                        added.extend(range(start, start + 20))
+                else:
+                    with guard:
+                        seen = list(added)
+                    if len(seen) >= 5:
+                        col.query(query_embeddings=vectors[seen[:3]], n_results=5)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+    # daemon threads: a deadlock fails the test at the join below instead of hanging the run
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "threads deadlocked"
+    assert errors == []
+    assert col.count() == 3000
+    hit = col.query(query_embeddings=vectors[:1], n_results=1)
+    assert hit["ids"] == [["0"]]
