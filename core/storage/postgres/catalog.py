@@ -8,7 +8,7 @@ from typing import Any
 
 from huedb.errors import NotFoundError, UniqueConstraintError
 from huedb.filters import INT64_MAX
-from huedb.storage.postgres.schema import hnsw_index_sql, index_name
+from huedb.storage.postgres.schema import build_memory_kb, hnsw_index_sql, index_name
 from huedb.storage.rows import collection_model
 from huedb.types import CollectionModel
 from huedb.validation import validate_tenant_or_database_name
@@ -234,12 +234,20 @@ def build_index(conn: Any, cid: int) -> bool:
         return True  # built already (by another process): no lock taken
     with conn.transaction():
         row = conn.execute(
-            "SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)
+            "SELECT dimension, configuration, record_count FROM collections WHERE cid = %s FOR UPDATE", (cid,)
         ).fetchone()
         if row is None or row[0] is None:
             return False
-        sql = hnsw_index_sql(cid, row[0], json.loads(row[1]))
+        configuration = json.loads(row[1])
+        sql = hnsw_index_sql(cid, row[0], configuration)
         if sql is None:
             return False
+        # A graph that outgrows maintenance_work_mem is built on disk, about 2x slower (PostgreSQL's
+        # default is 64 MB: ~35,000 vectors of 384 dimensions); never lower than the server's setting.
+        conn.execute(
+            "SELECT set_config('maintenance_work_mem', "
+            "greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, %s)::text || 'kB', true)",
+            (build_memory_kb(int(row[2]), row[0], configuration),),
+        )
         conn.execute(sql)  # IF NOT EXISTS: another process may have built it first
         return True
