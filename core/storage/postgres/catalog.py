@@ -131,12 +131,20 @@ def collection_by_id(conn: Any, collection_id: str) -> CollectionModel:
     return collection_model(row)
 
 
-def collection_by_id_counted(conn: Any, collection_id: str) -> tuple[CollectionModel, int]:
-    """The collection and its record count, in one statement."""
-    row = conn.execute(f"SELECT {_COLUMNS}, c.record_count {_FROM} WHERE c.id = %s", (str(collection_id),)).fetchone()
+def collection_by_id_counted(conn: Any, collection_id: str) -> tuple[CollectionModel, int, str]:
+    """The collection, its record count and its row's token (xmin: a new one with every write
+    and catalog change), in one statement."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS}, c.record_count, c.xmin::text {_FROM} WHERE c.id = %s", (str(collection_id),)
+    ).fetchone()
     if row is None:
         raise NotFoundError(f"Collection [{collection_id}] does not exist")
-    return collection_model(row[:-1]), int(row[-1])
+    return collection_model(row[:-2]), int(row[-2]), row[-1]
+
+
+def collection_tokens(conn: Any, cids: list[int]) -> dict[int, str]:
+    """The current token of each collection row (a deleted collection has none)."""
+    return dict(conn.execute("SELECT cid, xmin::text FROM collections WHERE cid = ANY(%s)", (cids,)).fetchall())
 
 
 def collection_state_for_read(conn: Any, cid: int) -> tuple[int, str] | None:
