@@ -9,6 +9,7 @@ Distances are Chroma's: l2 squared, ip 1 - a.b, cosine 1 - cos.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -75,9 +76,9 @@ def vector_search(
 
 
 def _statement(
-    cid: int, dimension: int, k: int, space: str, exact: bool, allowed: np.ndarray | None
+    cid: int, dimension: int, k: int, space: str, exact: bool, allowed: np.ndarray | None, q: str = "%s"
 ) -> tuple[str, tuple[Any, ...]]:
-    """The search's SQL, and its parameters between the two query vectors."""
+    """The search's SQL, and its parameters between the two query vectors (placeholder ``q``)."""
     _, op = SPACE_OPS[space]
     # cid and dimension are inlined (ints) so the planner matches the partial index's predicate.
     expr = f"embedding::vector({int(dimension)})"
@@ -86,15 +87,15 @@ def _statement(
     if allowed is not None:
         where += " AND rid = ANY(%s::bigint[])"
         params = (np.asarray(allowed, dtype=np.int64).tolist(),)
-    order = f"{expr} {op} %s"
+    order = f"{expr} {op} {q}"
     if exact:
         # Over the uncast column, which the HNSW index (on the cast expression) cannot order by:
         # the planner must compute every candidate's distance (with ", rid" alone it could still
         # take the index and sort ties incrementally, which is approximate).
         expr = "embedding"
-        order = f"embedding {op} %s, rid"
+        order = f"embedding {op} {q}, rid"
     sql = (
-        f"SELECT rid, {expr} {op} %s AS d, id, document, uri, metadata FROM records WHERE {where} "
+        f"SELECT rid, {expr} {op} {q} AS d, id, document, uri, metadata FROM records WHERE {where} "
         f"ORDER BY {order} LIMIT {int(k)}"
     )
     return sql, params
@@ -110,6 +111,7 @@ def _take(
         dists[i, : len(rows)] = _to_chroma(np.array([r[1] for r in rows], dtype=np.float64), space)
 
 
+@functools.lru_cache(maxsize=256)
 def ef_search(configuration: str, k: int) -> int:
     """hnsw.ef_search for k results in a collection of this configuration (JSON)."""
     ef = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
@@ -134,14 +136,13 @@ def checked_search(
     """One query as one autocommit statement that also reads the collection row's token (its
     xmin: every write and catalog change makes a new row version) in the same snapshot: None when
     the token is not ``token`` (the collection changed, or is gone), else (labels, distances)."""
-    sql, _ = _statement(cid, len(query), k, space, exact, None)
+    sql, _ = _statement(cid, len(query), k, space, exact, None, q="%(q)s")  # one vector sent, used twice
     sql = (
         "(SELECT record_count, NULL::float8, xmin::text, NULL::text, NULL::text, NULL::text FROM collections "
         f"WHERE cid = {int(cid)}) UNION ALL ({sql})"
     )
-    vector = np.ascontiguousarray(query, dtype=np.float32)
     with conn.cursor(binary=True) as cur:
-        rows = cur.execute(sql, (vector, vector)).fetchall()
+        rows = cur.execute(sql, {"q": np.ascontiguousarray(query, dtype=np.float32)}).fetchall()
     if [r[2] for r in rows if r[1] is None] != [token]:
         return None
     labels = np.full((1, k), -1, dtype=np.int64)
