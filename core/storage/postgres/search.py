@@ -60,18 +60,26 @@ def vector_search(
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
     dists = np.full((nq, k), np.inf, dtype=np.float32)
-    if not exact:  # the HNSW index answers: its settings, both in one round trip, for this transaction only
+    settings = None
+    if not exact:  # the HNSW index answers: its settings, for this transaction only
         if configuration is None:
             row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
             configuration = row[0] if row else "{}"
-        conn.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
-            (str(ef_search(configuration, k)),),
-        )
+        settings = str(ef_search(configuration, k))
     sql, params = _statement(cid, dimension, k, space, exact, allowed)
-    with conn.cursor(binary=True) as cur:
-        for i, query in enumerate(np.ascontiguousarray(queries, dtype=np.float32)):
-            _take(cur.execute(sql, (query, *params, query)).fetchall(), i, labels, dists, space, hits)
+    cursors = []
+    with conn.pipeline():  # the settings and every query vector's statement: one round trip
+        if settings is not None:
+            conn.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true), "
+                "set_config('hnsw.iterative_scan', 'strict_order', true)",
+                (settings,),
+            )
+        for query in np.ascontiguousarray(queries, dtype=np.float32):
+            cursors.append(conn.cursor(binary=True))
+            cursors[-1].execute(sql, (query, *params, query))
+    for i, cur in enumerate(cursors):
+        _take(cur.fetchall(), i, labels, dists, space, hits)
     return labels, dists
 
 
