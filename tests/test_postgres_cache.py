@@ -116,6 +116,13 @@ def test_an_unfiltered_query_sends_one_statement(
         got = col.query(query_embeddings=[q], n_results=5, include=["documents", "metadatas", "distances"])
         assert got["documents"][0][0] is not None
     assert len(sent) == 3, sent
+    # this process's own write leaves the cache current: its next query is still one statement
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+    col.upsert(ids=["r1"], embeddings=vectors[2:3])
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    sent.clear()
+    assert set(col.query(query_embeddings=vectors[2:3], n_results=2)["ids"][0]) == {"r1", "r2"}
+    assert len(sent) == 1, sent
     # embeddings need a second statement: it runs in a transaction checked against the first's row
     sent.clear()
     got = col.query(query_embeddings=vectors[4:5], n_results=2, include=["embeddings"])

@@ -20,7 +20,7 @@ import numpy as np
 
 from huedb.storage.postgres import catalog, fork
 from huedb.storage.postgres import records as rec
-from huedb.storage.postgres.cache import CollectionCache
+from huedb.storage.postgres.cache import CollectionCache, Entry, cache_entry
 from huedb.storage.postgres.cached import CachedRead
 from huedb.storage.postgres.connection import Pool
 from huedb.storage.postgres.filters import select
@@ -35,6 +35,11 @@ DELETION_LOG_WRITES = 1000
 
 class PostgresWrite(PostgresRead):
     """One READ COMMITTED transaction; writes to a collection serialise on its catalog row."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        #: collection rows as this write leaves them, for the process's cache after COMMIT
+        self.committed_rows: list[Entry] = []
 
     def collection_seq(self, cid: int) -> int | None:
         return catalog.collection_seq(self.conn, cid, lock=True)
@@ -80,7 +85,10 @@ class PostgresWrite(PostgresRead):
         return catalog.collection_state(self.conn, cid)
 
     def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None:
-        catalog.set_collection_state(self.conn, cid, seq, dimension)
+        row = catalog.set_collection_state(self.conn, cid, seq, dimension)
+        if row is not None:  # cached once committed: this process's next query needs no second read
+            model, count, token = row
+            self.committed_rows.append(cache_entry(model, count, token))
 
     def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
         return rec.insert(
@@ -171,7 +179,10 @@ class PostgresBackend:
     @contextmanager
     def write(self) -> Iterator[PostgresWrite]:
         with self._pool.transaction(write=True) as conn:
-            yield PostgresWrite(conn)
+            tx = PostgresWrite(conn)
+            yield tx
+        for entry in tx.committed_rows:  # committed: the rows as this write left them
+            self._cache.put(entry[0].id, entry)
 
     def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL manages its own write-ahead log."""

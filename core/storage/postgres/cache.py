@@ -33,9 +33,12 @@ class CollectionCache:
         self._entries.pop(str(collection_id), None)
 
 
+def cache_entry(model: CollectionModel, count: int, token: str) -> Entry:
+    return model, count, json.dumps(model.configuration_json), token
+
+
 def read_row(conn: Any, collection_id: str, cache: CollectionCache) -> Entry:
     """The collection's row in ``conn``'s snapshot, remembered in ``cache``."""
-    model, count, token = catalog.collection_by_id_counted(conn, collection_id)
-    entry = (model, count, json.dumps(model.configuration_json), token)
+    entry = cache_entry(*catalog.collection_by_id_counted(conn, collection_id))
     cache.put(collection_id, entry)
     return entry

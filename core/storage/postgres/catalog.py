@@ -230,8 +230,17 @@ def collection_state(conn: Any, cid: int) -> tuple[int, int | None]:
     return row[0], row[1]
 
 
-def set_collection_state(conn: Any, cid: int, seq: int, dimension: int | None) -> None:
-    conn.execute("UPDATE collections SET seq = %s, dimension = %s WHERE cid = %s", (seq, dimension, cid))
+def set_collection_state(
+    conn: Any, cid: int, seq: int, dimension: int | None
+) -> tuple[CollectionModel, int, str] | None:
+    """Sets (seq, dimension), the last change a write makes to the row: returns the row as it
+    commits (model, record count, token), for the process's cache."""
+    row = conn.execute(
+        f"UPDATE collections c SET seq = %s, dimension = %s FROM databases d WHERE c.cid = %s AND d.did = c.did "
+        f"RETURNING {_COLUMNS}, c.record_count, c.xmin::text",
+        (seq, dimension, cid),
+    ).fetchone()
+    return None if row is None else (collection_model(row[:-2]), int(row[-2]), row[-1])
 
 
 def build_index(conn: Any, cid: int) -> bool:
