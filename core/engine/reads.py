@@ -20,7 +20,7 @@ from huedb.errors import InvalidArgumentError
 from huedb.index import exact_search_limit
 from huedb.index_schema import check_filters
 from huedb.requests import validate_get, validate_query
-from huedb.storage import ReadTx, Records
+from huedb.storage import ReadTx, Records, StaleRead
 from huedb.types import (
     DEFAULT_DATABASE,
     DEFAULT_TENANT,
@@ -90,16 +90,45 @@ class ReadEngine(EngineBase):
         where, where_document = req.where, req.where_document  # parsed: storage reuses the trees
         assert queries is not None
         fields = _fields(include)
+        # A backend with a collection cache (PostgreSQL) answers most queries in one round trip;
+        # when its cache was stale the query runs again, uncached.
+        cached = getattr(self.storage, "read_cached", None)
+        if cached is not None:
+            try:
+                with cached() as tx:
+                    return self._query_in(
+                        tx, collection_id, tenant, database, queries, k, ids, where, where_document, fields, include
+                    )
+            except StaleRead:
+                pass
         with self.storage.read() as tx:
-            model = self._scoped(tx, collection_id, tenant, database)
-            check_filters(model.schema, where, where_document)
-            if model.dimension is not None and queries.shape[1] != model.dimension:
-                raise InvalidArgumentError(
-                    f"Collection expecting embedding with dimension of {model.dimension}, got {queries.shape[1]}"
-                )
-            labels, dists = self._nearest(tx, model, queries, k, ids, where, where_document)
-            wanted = np.unique(labels[labels >= 0])
-            found = tx.records_by_rids(wanted, fields) if len(wanted) else Records(wanted, [])
+            return self._query_in(
+                tx, collection_id, tenant, database, queries, k, ids, where, where_document, fields, include
+            )
+
+    def _query_in(
+        self,
+        tx: ReadTx,
+        collection_id: str,
+        tenant: str,
+        database: str,
+        queries: np.ndarray,
+        k: int,
+        ids: Any,
+        where: Any,
+        where_document: Any,
+        fields: list[str],
+        include: list[str],
+    ) -> QueryResult:
+        model = self._scoped(tx, collection_id, tenant, database)
+        check_filters(model.schema, where, where_document)
+        if model.dimension is not None and queries.shape[1] != model.dimension:
+            raise InvalidArgumentError(
+                f"Collection expecting embedding with dimension of {model.dimension}, got {queries.shape[1]}"
+            )
+        labels, dists = self._nearest(tx, model, queries, k, ids, where, where_document)
+        wanted = np.unique(labels[labels >= 0])
+        found = tx.records_by_rids(wanted, fields) if len(wanted) else Records(wanted, [])
         return _query_result(found, labels, dists, fields, include, model.dimension)
 
     def _nearest(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huedb.storage.protocol import NewRecords, ReadTx, RecordChanges, Records, Selection, StorageBackend, WriteTx
+from huedb.storage.protocol import (
+    NewRecords,
+    ReadTx,
+    RecordChanges,
+    Records,
+    Selection,
+    StaleRead,
+    StorageBackend,
+    WriteTx,
+)
 
 __all__ = [
     "NewRecords",
@@ -12,6 +21,7 @@ __all__ = [
     "RecordChanges",
     "Records",
     "Selection",
+    "StaleRead",
     "StorageBackend",
     "WriteTx",
     "open_storage",

@@ -85,6 +85,12 @@ class RecordChanges:
     clear: tuple[str, ...] = ()
 
 
+class StaleRead(Exception):
+    """A ``read_cached()`` read assumed something from its process's cache that another
+    process (or this one) has changed since: its result must be thrown away and the read run
+    again with ``read()``. Never reaches the user."""
+
+
 class ReadTx(Protocol):
     """One consistent snapshot."""
 
@@ -259,6 +265,11 @@ class StorageBackend(Protocol):
         ...
 
     def read(self) -> AbstractContextManager[ReadTx]: ...
+
+    # Optional: ``read_cached() -> AbstractContextManager[ReadTx]``, a read that may answer
+    # ``collection_by_id`` from a process cache and check it only with its later statements
+    # (PostgreSQL: a query in one round trip). Its body or exit raises StaleRead when the cache
+    # was stale; the engine then runs the read again with ``read()``.
 
     def write(self) -> AbstractContextManager[WriteTx]: ...
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from huedb.errors import NotFoundError, UniqueConstraintError
 from huedb.filters import INT64_MAX
-from huedb.storage.postgres.schema import hnsw_index_sql, index_name
+from huedb.storage.postgres.schema import build_memory_kb, hnsw_index_sql, index_name
 from huedb.storage.rows import collection_model
 from huedb.types import CollectionModel
 from huedb.validation import validate_tenant_or_database_name
@@ -131,12 +131,20 @@ def collection_by_id(conn: Any, collection_id: str) -> CollectionModel:
     return collection_model(row)
 
 
-def collection_by_id_counted(conn: Any, collection_id: str) -> tuple[CollectionModel, int]:
-    """The collection and its record count, in one statement."""
-    row = conn.execute(f"SELECT {_COLUMNS}, c.record_count {_FROM} WHERE c.id = %s", (str(collection_id),)).fetchone()
+def collection_by_id_counted(conn: Any, collection_id: str) -> tuple[CollectionModel, int, str]:
+    """The collection, its record count and its row's token (xmin: a new one with every write
+    and catalog change), in one statement."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS}, c.record_count, c.xmin::text {_FROM} WHERE c.id = %s", (str(collection_id),)
+    ).fetchone()
     if row is None:
         raise NotFoundError(f"Collection [{collection_id}] does not exist")
-    return collection_model(row[:-1]), int(row[-1])
+    return collection_model(row[:-2]), int(row[-2]), row[-1]
+
+
+def collection_tokens(conn: Any, cids: list[int]) -> dict[int, str]:
+    """The current token of each collection row (a deleted collection has none)."""
+    return dict(conn.execute("SELECT cid, xmin::text FROM collections WHERE cid = ANY(%s)", (cids,)).fetchall())
 
 
 def collection_state_for_read(conn: Any, cid: int) -> tuple[int, str] | None:
@@ -222,8 +230,17 @@ def collection_state(conn: Any, cid: int) -> tuple[int, int | None]:
     return row[0], row[1]
 
 
-def set_collection_state(conn: Any, cid: int, seq: int, dimension: int | None) -> None:
-    conn.execute("UPDATE collections SET seq = %s, dimension = %s WHERE cid = %s", (seq, dimension, cid))
+def set_collection_state(
+    conn: Any, cid: int, seq: int, dimension: int | None
+) -> tuple[CollectionModel, int, str] | None:
+    """Sets (seq, dimension), the last change a write makes to the row: returns the row as it
+    commits (model, record count, token), for the process's cache."""
+    row = conn.execute(
+        f"UPDATE collections c SET seq = %s, dimension = %s FROM databases d WHERE c.cid = %s AND d.did = c.did "
+        f"RETURNING {_COLUMNS}, c.record_count, c.xmin::text",
+        (seq, dimension, cid),
+    ).fetchone()
+    return None if row is None else (collection_model(row[:-2]), int(row[-2]), row[-1])
 
 
 def build_index(conn: Any, cid: int) -> bool:
@@ -234,12 +251,20 @@ def build_index(conn: Any, cid: int) -> bool:
         return True  # built already (by another process): no lock taken
     with conn.transaction():
         row = conn.execute(
-            "SELECT dimension, configuration FROM collections WHERE cid = %s FOR UPDATE", (cid,)
+            "SELECT dimension, configuration, record_count FROM collections WHERE cid = %s FOR UPDATE", (cid,)
         ).fetchone()
         if row is None or row[0] is None:
             return False
-        sql = hnsw_index_sql(cid, row[0], json.loads(row[1]))
+        configuration = json.loads(row[1])
+        sql = hnsw_index_sql(cid, row[0], configuration)
         if sql is None:
             return False
+        # A graph that outgrows maintenance_work_mem is built on disk, about 2x slower (PostgreSQL's
+        # default is 64 MB: ~35,000 vectors of 384 dimensions); never lower than the server's setting.
+        conn.execute(
+            "SELECT set_config('maintenance_work_mem', "
+            "greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, %s)::text || 'kB', true)",
+            (build_memory_kb(int(row[2]), row[0], configuration),),
+        )
         conn.execute(sql)  # IF NOT EXISTS: another process may have built it first
         return True

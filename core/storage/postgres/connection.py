@@ -143,7 +143,7 @@ class Pool:
 
         if self._closed:
             raise RuntimeError("This huedb client has been closed; create a new client")
-        begin = "BEGIN ISOLATION LEVEL READ COMMITTED" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        begin = "BEGIN ISOLATION LEVEL READ COMMITTED" if write else self.begin_read
         with self._connection(begin) as conn:
             try:
                 yield conn
@@ -162,6 +162,17 @@ class Pool:
                     raise
                 outcome = "it dropped during COMMIT, so the write may or may not be applied: read it back"
                 raise self._lost(e, outcome) from None
+
+    begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+    @contextmanager
+    def idle_connection(self) -> Iterator[Any]:
+        """A pooled connection, nothing sent: the caller begins (or not), ends, and translates
+        errors (a read on it retries with ``transaction`` when it fails)."""
+        if self._closed:
+            raise RuntimeError("This huedb client has been closed; create a new client")
+        with self._pool.connection() as conn:
+            yield conn
 
     @contextmanager
     def _connection(self, begin: str) -> Iterator[Any]:

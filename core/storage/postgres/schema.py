@@ -109,6 +109,19 @@ def index_name(cid: int) -> str:
     return f"records_hnsw_{int(cid)}"
 
 
+#: the most maintenance_work_mem an index build asks for (the server's own setting wins when larger)
+BUILD_MEMORY_MAX_KB = 1024 * 1024
+
+
+def build_memory_kb(count: int, dimension: int, configuration: dict[str, Any]) -> int:
+    """maintenance_work_mem (kB) that holds the HNSW graph of ``count`` vectors while it is built:
+    each element's vector, its neighbour lists (2m on layer 0, m above) and pgvector's bookkeeping,
+    with a quarter to spare; at most BUILD_MEMORY_MAX_KB."""
+    m = min(max(int((configuration.get("hnsw") or {}).get("max_neighbors", 16)), 2), 100)
+    per_element = 4 * dimension + 3 * m * 16 + 256
+    return min(BUILD_MEMORY_MAX_KB, max(64 * 1024, count * per_element * 5 // 4 // 1024))
+
+
 def hnsw_index_sql(cid: int, dimension: int, configuration: dict[str, Any]) -> str | None:
     """The partial HNSW index of one collection (Chroma's hnsw settings mapped onto
     pgvector's ``m`` and ``ef_construction``); None when pgvector cannot index it."""

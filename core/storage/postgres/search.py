@@ -9,6 +9,7 @@ Distances are Chroma's: l2 squared, ip 1 - a.b, cosine 1 - cos.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -56,19 +57,37 @@ def vector_search(
     """(labels, distances), each (len(queries), k); -1 labels pad rows with fewer hits.
     ``hits`` gets each hit's (rid, id, document, uri, metadata): the rows the caller reads next,
     fetched by the same statement (one round trip less per query)."""
-    _, op = SPACE_OPS[space]
     nq, dimension = queries.shape
     labels = np.full((nq, k), -1, dtype=np.int64)
     dists = np.full((nq, k), np.inf, dtype=np.float32)
-    if not exact:  # the HNSW index answers: its settings, both in one round trip, for this transaction only
+    settings = None
+    if not exact:  # the HNSW index answers: its settings, for this transaction only
         if configuration is None:
             row = conn.execute("SELECT configuration FROM collections WHERE cid = %s", (cid,)).fetchone()
             configuration = row[0] if row else "{}"
-        ef_search = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
-        conn.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
-            (str(min(max(ef_search, k), EF_SEARCH_MAX)),),
-        )
+        settings = str(ef_search(configuration, k))
+    sql, params = _statement(cid, dimension, k, space, exact, allowed)
+    cursors = []
+    with conn.pipeline():  # the settings and every query vector's statement: one round trip
+        if settings is not None:
+            conn.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true), "
+                "set_config('hnsw.iterative_scan', 'strict_order', true)",
+                (settings,),
+            )
+        for query in np.ascontiguousarray(queries, dtype=np.float32):
+            cursors.append(conn.cursor(binary=True))
+            cursors[-1].execute(sql, (query, *params, query))
+    for i, cur in enumerate(cursors):
+        _take(cur.fetchall(), i, labels, dists, space, hits)
+    return labels, dists
+
+
+def _statement(
+    cid: int, dimension: int, k: int, space: str, exact: bool, allowed: np.ndarray | None, q: str = "%s"
+) -> tuple[str, tuple[Any, ...]]:
+    """The search's SQL, and its parameters between the two query vectors (placeholder ``q``)."""
+    _, op = SPACE_OPS[space]
     # cid and dimension are inlined (ints) so the planner matches the partial index's predicate.
     expr = f"embedding::vector({int(dimension)})"
     where = f"collection_id = {int(cid)}"
@@ -76,25 +95,67 @@ def vector_search(
     if allowed is not None:
         where += " AND rid = ANY(%s::bigint[])"
         params = (np.asarray(allowed, dtype=np.int64).tolist(),)
-    order = f"{expr} {op} %s"
+    order = f"{expr} {op} {q}"
     if exact:
         # Over the uncast column, which the HNSW index (on the cast expression) cannot order by:
         # the planner must compute every candidate's distance (with ", rid" alone it could still
         # take the index and sort ties incrementally, which is approximate).
         expr = "embedding"
-        order = f"embedding {op} %s, rid"
+        order = f"embedding {op} {q}, rid"
     sql = (
-        f"SELECT rid, {expr} {op} %s AS d, id, document, uri, metadata FROM records WHERE {where} "
+        f"SELECT rid, {expr} {op} {q} AS d, id, document, uri, metadata FROM records WHERE {where} "
         f"ORDER BY {order} LIMIT {int(k)}"
     )
+    return sql, params
+
+
+def _take(
+    rows: list[tuple], i: int, labels: np.ndarray, dists: np.ndarray, space: str, hits: dict[int, tuple] | None
+) -> None:
+    if rows:
+        if hits is not None:
+            hits.update((r[0], (r[0], *r[2:])) for r in rows)
+        labels[i, : len(rows)] = [r[0] for r in rows]
+        dists[i, : len(rows)] = _to_chroma(np.array([r[1] for r in rows], dtype=np.float64), space)
+
+
+@functools.lru_cache(maxsize=256)
+def ef_search(configuration: str, k: int) -> int:
+    """hnsw.ef_search for k results in a collection of this configuration (JSON)."""
+    ef = int((json.loads(configuration).get("hnsw") or {}).get("ef_search", 100))
+    return min(max(ef, k), EF_SEARCH_MAX)
+
+
+def session_settings(conn: Any, ef: int) -> None:
+    """The search settings of an autocommit connection's session, sent only when they change:
+    a statement outside a transaction block cannot SET LOCAL (a transaction's SET LOCAL still
+    overrides them, and they survive its rollback)."""
+    if getattr(conn, "_huedb_ef_search", None) != ef:
+        conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', 'strict_order', false)",
+            (str(ef),),
+        )
+        conn._huedb_ef_search = ef
+
+
+def checked_search(
+    conn: Any, cid: int, query: np.ndarray, k: int, space: str, exact: bool, token: str, hits: dict[int, tuple]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One query as one autocommit statement that also reads the collection row's token (its
+    xmin: every write and catalog change makes a new row version) in the same snapshot: None when
+    the token is not ``token`` (the collection changed, or is gone), else (labels, distances)."""
+    sql, _ = _statement(cid, len(query), k, space, exact, None, q="%(q)s")  # one vector sent, used twice
+    sql = (
+        "(SELECT record_count, NULL::float8, xmin::text, NULL::text, NULL::text, NULL::text FROM collections "
+        f"WHERE cid = {int(cid)}) UNION ALL ({sql})"
+    )
     with conn.cursor(binary=True) as cur:
-        for i, query in enumerate(np.ascontiguousarray(queries, dtype=np.float32)):
-            rows = cur.execute(sql, (query, *params, query)).fetchall()
-            if rows:
-                if hits is not None:
-                    hits.update((r[0], (r[0], *r[2:])) for r in rows)
-                labels[i, : len(rows)] = [r[0] for r in rows]
-                dists[i, : len(rows)] = _to_chroma(np.array([r[1] for r in rows], dtype=np.float64), space)
+        rows = cur.execute(sql, {"q": np.ascontiguousarray(query, dtype=np.float32)}).fetchall()
+    if [r[2] for r in rows if r[1] is None] != [token]:
+        return None
+    labels = np.full((1, k), -1, dtype=np.int64)
+    dists = np.full((1, k), np.inf, dtype=np.float32)
+    _take([r for r in rows if r[1] is not None], 0, labels, dists, space, hits)
     return labels, dists
 
 
