@@ -164,7 +164,7 @@ class HnswlibSegment:
         def by_slot(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return vectors(self._ids_of(slots))
 
-        return hnsw_files.join(links, kept, self._dim, self._space, by_slot, self._dir)
+        return hnsw_files.join(links, kept, self._dim, self._space, by_slot)
 
     def persist(self) -> None:
         if self._dir is None:
@@ -178,7 +178,7 @@ class HnswlibSegment:
             "moved_slots.npy": atomic.npy_writer(self._slots.vectors[:, 0]),
             "retired.npy": atomic.npy_writer(self._retired),
         }
-        if self._index is not None and self.strip_vectors:
+        if self._index is not None and self.strip_vectors and hnsw_files.strippable(self._space, self._dim):
             files.update(self._split_graph())
         elif self._index is not None:
             index = self._index
