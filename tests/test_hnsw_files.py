@@ -143,3 +143,26 @@ def test_cosine_graphs_of_a_dimension_hnswlib_normalises_otherwise_keep_their_ve
     after = c.get_collection("c12").query(query_embeddings=X[:20], n_results=10, include=["distances"])
     assert after == before
     c.close()
+
+
+def test_join_checks_the_digests_of_the_bytes_it_read(tmp_path: Path) -> None:
+    import hashlib
+
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=300, M=4)
+    X = np.random.default_rng(2).normal(size=(300, DIM)).astype(np.float32)
+    index.add_items(X, np.arange(300))
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(300), tmp_path / "g.full", links, kept)
+    digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (links, kept)}
+
+    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return X[wanted], np.ones(len(wanted), dtype=bool)
+
+    assert hnsw_files.join(links, kept, DIM, "l2", fetch, sha256=digests).get_current_count() == 300
+    for path, at in ((links, hnsw_files.HEADER.size + 5), (kept, kept.stat().st_size - 3), (links, 2)):
+        whole = path.read_bytes()
+        path.write_bytes(whole[:at] + bytes([whole[at] ^ 0x40]) + whole[at + 1 :])  # same size, one bit off
+        with pytest.raises(hnsw_files.CorruptIndexError, match="SHA-256"):
+            hnsw_files.join(links, kept, DIM, "l2", fetch, sha256=digests)
+        path.write_bytes(whole)

@@ -22,9 +22,12 @@ level-0 neighbour that has one, so it still routes searches to the right region.
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import re
 import struct
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +167,78 @@ def strippable(space: str, dim: int) -> bool:
     return space != "cosine" or reproduces_cosine(dim)
 
 
-def join(links: Path, kept: Path, dim: int, space: str, fetch: VectorSource, max_elements: int = 0) -> hnswlib.Index:
-    """The hnswlib index ``split`` wrote, with live vectors taken from ``fetch``."""
+def join(
+    links: Path,
+    kept: Path,
+    dim: int,
+    space: str,
+    fetch: VectorSource,
+    max_elements: int = 0,
+    sha256: dict[Path, str] | None = None,
+) -> hnswlib.Index:
+    """The hnswlib index ``split`` wrote, with live vectors taken from ``fetch``.
+
+    ``sha256`` (path -> hex digest) checks the two files: the bytes read are hashed on a
+    second thread while this one reads the vectors from storage, and hnswlib gets the
+    graph only once both match."""
     if not strippable(space, dim):
         raise CorruptIndexError(
             f"this hnswlib build normalises {space} vectors of dimension {dim} other than {links} assumes"
         )
-    with open(kept, "rb") as f:
-        kept_ids = np.load(f, allow_pickle=False)
-        kept_vectors = np.load(f, allow_pickle=False)
-    data = links.read_bytes()
+    data, kept_data = links.read_bytes(), kept.read_bytes()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        checks = [
+            worker.submit(_check_digest, p, b, (sha256 or {}).get(p)) for p, b in ((links, data), (kept, kept_data))
+        ]
+        try:
+            level0, labels, upper = _assemble(links, data, kept, kept_data, dim, space, fetch, worker)
+        except Exception:
+            for check in checks:
+                check.result()  # a file that is not what was written explains the failure best
+            raise
+        for check in checks:
+            check.result()
+    layout = Layout(data[: HEADER.size], dim)
+    capacity = max(layout.max_elements, max_elements)
+    levels, link_lists = _upper_levels(upper, layout, capacity)
+    params = layout.params(space, dim, capacity)
+    params.update(
+        # reversed: hnswlib keeps the first of equal labels, its file loader the last
+        label_lookup_external=labels[::-1].astype(np.uint64),
+        label_lookup_internal=np.arange(layout.count, dtype=np.uint32)[::-1].copy(),
+        element_levels=levels,
+        data_level0=level0.reshape(-1).view(np.int8),
+        link_lists=link_lists,
+    )
+    try:
+        return hnswlib.Index(params=params)
+    except Exception as e:  # noqa: BLE001 - any loader failure means "rebuild"
+        raise CorruptIndexError(f"hnswlib could not load the graph joined from {links}: {e}") from e
+
+
+def _check_digest(path: Path, data: bytes, expected: str | None) -> None:
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:  # hashlib drops the GIL
+        raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
+
+
+def _assemble(
+    links: Path,
+    data: bytes,
+    kept: Path,
+    kept_data: bytes,
+    dim: int,
+    space: str,
+    fetch: VectorSource,
+    worker: ThreadPoolExecutor,
+) -> tuple[np.ndarray, np.ndarray, memoryview]:
+    """(hnswlib's level-0 block: links, vector and label per element; the labels; the file's
+    upper-level part). The links are copied on ``worker`` while the vectors are fetched here."""
+    try:
+        with io.BytesIO(kept_data) as f:
+            kept_ids = np.load(f, allow_pickle=False)
+            kept_vectors = np.load(f, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CorruptIndexError(f"hnswlib kept vectors in {kept} are unreadable: {e}") from e
     if len(data) < HEADER.size:
         raise CorruptIndexError(f"hnswlib graph file {links} is truncated")
     layout = Layout(data[: HEADER.size], dim)
@@ -186,10 +251,13 @@ def join(links: Path, kept: Path, dim: int, space: str, fetch: VectorSource, max
         raise CorruptIndexError(f"hnswlib kept vectors in {kept} name elements the graph lacks")
     short = np.frombuffer(data, dtype=np.uint8, count=count * layout.short, offset=HEADER.size)
     short = short.reshape(count, layout.short)
-    # hnswlib's level-0 block (links, vector, label per element), assembled in place
     level0 = np.empty((count, layout.row), dtype=np.uint8)
-    level0[:, : layout.data_at] = short[:, : layout.data_at]
-    level0[:, layout.data_at + layout.vec :] = short[:, layout.data_at :]
+
+    def copy_links() -> None:  # numpy copies without the GIL: this runs beside the fetches
+        level0[:, : layout.data_at] = short[:, : layout.data_at]
+        level0[:, layout.data_at + layout.vec :] = short[:, layout.data_at :]
+
+    links_copied = worker.submit(copy_links)
     vecs = level0[:, layout.data_at : layout.data_at + layout.vec]
     labels = layout.labels(short, stripped=True)
     vecs[kept_ids] = kept_vectors
@@ -209,26 +277,13 @@ def join(links: Path, kept: Path, dim: int, space: str, fetch: VectorSource, max
         vecs[wanted[ok]] = found[ok].view(np.uint8)
         vecs[wanted[~ok]] = 0
         missing.extend(wanted[~ok].tolist())
+    links_copied.result()
     _fill_missing(level0, layout, missing)
-    capacity = max(layout.max_elements, max_elements)
-    levels, upper = _upper_levels(memoryview(data)[level0_end:], layout, capacity)
-    params = layout.params(space, dim, capacity)
-    params.update(
-        # reversed: hnswlib keeps the first of equal labels, its file loader the last
-        label_lookup_external=labels[::-1].astype(np.uint64),
-        label_lookup_internal=np.arange(count, dtype=np.uint32)[::-1].copy(),
-        element_levels=levels,
-        data_level0=level0.reshape(-1).view(np.int8),
-        link_lists=upper,
-    )
-    try:
-        return hnswlib.Index(params=params)
-    except Exception as e:  # noqa: BLE001 - any loader failure means "rebuild"
-        raise CorruptIndexError(f"hnswlib could not load the graph joined from {links}: {e}") from e
+    return level0, labels, memoryview(data)[level0_end:]
 
 
 #: a run of elements without upper levels: their size words are zero
-_ZERO_WORDS = re.compile(rb"(?:\x00\x00\x00\x00)*")
+_ZEROS = re.compile(rb"\x00*")
 
 
 def _upper_levels(tail: memoryview, layout: Layout, capacity: int) -> tuple[np.ndarray, np.ndarray]:
@@ -239,7 +294,7 @@ def _upper_levels(tail: memoryview, layout: Layout, capacity: int) -> tuple[np.n
     element = word = 0  # word: position in 4-byte units (every size is a multiple of 4)
     total = len(tail)
     while True:
-        run = (_ZERO_WORDS.match(tail, 4 * word).end() - 4 * word) // 4  # elements at level 0
+        run = (_ZEROS.match(tail, 4 * word).end() - 4 * word) // 4  # whole zero words: elements at level 0
         run = min(run, layout.count - element)
         element, word = element + run, word + run
         if element == layout.count:

@@ -158,13 +158,13 @@ class HnswlibSegment:
         assert self._dir is not None
         if vectors is None:
             raise atomic.CorruptIndexError(f"hnswlib graph in {self._dir} needs its vectors from storage")
-        links = atomic.verified_path(self._dir, manifest, "graph.links")
-        kept = atomic.verified_path(self._dir, manifest, "graph.kept")
+        links, links_sha = atomic.sized_path(self._dir, manifest, "graph.links")
+        kept, kept_sha = atomic.sized_path(self._dir, manifest, "graph.kept")  # join checks both digests
 
         def by_slot(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return vectors(self._ids_of(slots))
 
-        return hnsw_files.join(links, kept, self._dim, self._space, by_slot)
+        return hnsw_files.join(links, kept, self._dim, self._space, by_slot, sha256={links: links_sha, kept: kept_sha})
 
     def persist(self) -> None:
         if self._dir is None:

@@ -303,7 +303,7 @@ def vectors_by_rids(conn: sqlite3.Connection, rids: np.ndarray) -> tuple[np.ndar
 
 
 #: rows per statement of vector_range: its aggregate buffer stays small enough for the CPU cache
-RANGE_ROWS = 1024
+RANGE_ROWS = 512
 _RANGE_SQL = (
     "SELECT group_concat(rid), CAST(group_concat(embedding, x'') AS BLOB), min(length(embedding)), "
     "max(length(embedding)) FROM vectors WHERE rid BETWEEN ? AND ?"
