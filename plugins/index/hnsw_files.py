@@ -263,23 +263,31 @@ def _assemble(
     vecs[kept_ids] = kept_vectors
     from_storage = np.ones(count, dtype=bool)
     from_storage[kept_ids] = False
-    missing: list[int] = []
+    placed = []  # the worker normalises and places each chunk while this thread reads the next
     for start in range(0, count, CHUNK_ROWS):
         stop = min(count, start + CHUNK_ROWS)
         wanted = np.flatnonzero(from_storage[start:stop]) + start
-        if len(wanted) == 0:
-            continue
-        found, ok = fetch(labels[wanted])
-        found = normalized(found) if space == "cosine" else np.ascontiguousarray(found, dtype=np.float32)
-        if len(wanted) == stop - start and ok.all():  # the usual case: a slice, no fancy indexing
-            vecs[start:stop] = found.view(np.uint8)
-            continue
-        vecs[wanted[ok]] = found[ok].view(np.uint8)
-        vecs[wanted[~ok]] = 0
-        missing.extend(wanted[~ok].tolist())
+        if len(wanted):
+            found, ok = fetch(labels[wanted])
+            placed.append(worker.submit(_place, vecs, start, stop, wanted, found, ok, space))
     links_copied.result()
+    missing = [row for chunk in placed for row in chunk.result()]
     _fill_missing(level0, layout, missing)
     return level0, labels, memoryview(data)[level0_end:]
+
+
+def _place(
+    vecs: np.ndarray, start: int, stop: int, wanted: np.ndarray, found: np.ndarray, ok: np.ndarray, space: str
+) -> list[int]:
+    """Writes fetched vectors into their rows (as hnswlib stores them); returns the rows
+    storage had no vector for (zeroed)."""
+    found = normalized(found) if space == "cosine" else np.ascontiguousarray(found, dtype=np.float32)
+    if len(wanted) == stop - start and ok.all():  # the usual case: a slice, no fancy indexing
+        vecs[start:stop] = found.view(np.uint8)
+        return []
+    vecs[wanted[ok]] = found[ok].view(np.uint8)
+    vecs[wanted[~ok]] = 0
+    return wanted[~ok].tolist()
 
 
 #: a run of elements without upper levels: their size words are zero
