@@ -107,6 +107,9 @@ def test_vector_range_reads_every_row_of_the_range_in_rid_order() -> None:
     want = [r for r in rids if 3 <= r <= 4500]
     assert found.tolist() == want
     np.testing.assert_array_equal(vectors, np.stack([stored[r] for r in want]))
+    small, one = rec.vector_range(conn, 100, 100 + rec.RANGE_ROWS - 1)  # one statement: a view on its blob
+    assert small.tolist() == [r for r in rids if 100 <= r < 100 + rec.RANGE_ROWS] and not one.flags.writeable
+    np.testing.assert_array_equal(one, np.stack([stored[r] for r in small.tolist()]))
     # vectors_by_rids' dense path keeps only the rids asked for
     asked = np.array([r for r in range(3, 4600) if r % 5], dtype=np.int64)  # dense, some not stored
     present, got = rec.vectors_by_rids(conn, asked)

@@ -41,6 +41,9 @@ from huedb.index import CorruptIndexError
 #: mult (double), ef_construction (size_t)
 HEADER = struct.Struct("<6QiI3QdQ")
 CHUNK_ROWS = 4096
+#: graph rows per vector fetch when joining: SQLite's range read returns up to 512 rows
+#: from one statement as a view on its blob, without copying them
+JOIN_ROWS = 512
 KEPT_DTYPE = "<i8"
 
 #: graph labels -> (vectors, one row per label, as given to add(); mask of the labels found)
@@ -264,8 +267,8 @@ def _assemble(
     from_storage = np.ones(count, dtype=bool)
     from_storage[kept_ids] = False
     placed = []  # the worker normalises and places each chunk while this thread reads the next
-    for start in range(0, count, CHUNK_ROWS):
-        stop = min(count, start + CHUNK_ROWS)
+    for start in range(0, count, JOIN_ROWS):
+        stop = min(count, start + JOIN_ROWS)
         wanted = np.flatnonzero(from_storage[start:stop]) + start
         if len(wanted):
             found, ok = fetch(labels[wanted])

@@ -311,7 +311,8 @@ _RANGE_SQL = (
 
 
 def vector_range(conn: sqlite3.Connection, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rids, vectors) of the vectors with ``lo <= rid <= hi``, sorted by rid.
+    """(rids, vectors) of the vectors with ``lo <= rid <= hi``, sorted by rid (read-only
+    vectors when the range takes one statement: they are the statement's blob).
 
     Each statement returns a run of rows as one blob (the embeddings concatenated inside
     SQLite) and their rids as one text, so no Python object is made per row: this is
@@ -329,6 +330,8 @@ def vector_range(conn: sqlite3.Connection, lo: int, hi: int) -> tuple[np.ndarray
         found = np.fromstring(rid_text, dtype=np.int64, sep=",")  # the blob length checks the count
         if shortest != longest or blob is None or len(blob) != len(found) * shortest or shortest % 4:
             return _vector_rows(conn, lo, hi)  # vectors of mixed sizes: a row at a time
+        if hi - lo < RANGE_ROWS and (len(found) < 2 or (found[1:] > found[:-1]).all()):
+            return found, np.frombuffer(blob, dtype=np.float32).reshape(len(found), -1)  # one statement: no copy
         if out is None:
             out = np.empty((hi - lo + 1, shortest // 4), dtype=np.float32)
         elif out.shape[1] * 4 != shortest:
