@@ -204,6 +204,8 @@ def join(
     layout = Layout(data[: HEADER.size], dim)
     capacity = max(layout.max_elements, max_elements)
     levels, link_lists = _upper_levels(upper, layout, capacity)
+    upper.release()
+    del data, kept_data, upper  # the files' bytes go before hnswlib makes its copy: a lower peak
     params = layout.params(space, dim, capacity)
     params.update(
         # reversed: hnswlib keeps the first of equal labels, its file loader the last
