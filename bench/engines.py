@@ -262,6 +262,7 @@ def run(engine, wl: Workload, res: Results) -> None:
     t = engine.ingest()  # seconds inside the engine's add calls
     t_first, _ = _timed(engine.query, np.asarray(queries[0]))  # counts any deferred indexing
     res.set(ingest_s=t + t_first)
+    res.set(ingest_peak_rss_mb=_peak_rss_mb())  # the reopen below may raise the final peak
 
     res.phase("query")
     lat, got = [], []

@@ -44,6 +44,7 @@ FIGURES: list[Figure] = [
     Figure("reopen_first_query_ms", "reopen + first query (ms)", "reopen_first_query_ms", max_ratio=2.0),
     Figure("disk_mb", "disk (MB)", "disk_mb"),
     Figure("peak_rss_mb", "peak RSS (MB)", "peak_rss_mb", max_ratio=1.3),
+    Figure("ingest_peak_rss_mb", "peak RSS after ingest (MB)", "ingest_peak_rss_mb"),
     Figure("embed_docs_per_s", "default EF (docs/s)"),
 ]
 FIGURE_KEYS = [f.key for f in FIGURES]

@@ -188,7 +188,7 @@ def test_floor_only_run_end_to_end(tmp_path):
     floor = out["engines"]["floor"]
     assert floor["complete"] and "error" not in floor
     f = floor["figures"]
-    assert all(f[k] > 0 for k in TIME_FIGURES + ["disk_mb", "peak_rss_mb"])
+    assert all(f[k] > 0 for k in TIME_FIGURES + ["disk_mb", "peak_rss_mb", "ingest_peak_rss_mb"])
     assert 0.0 <= f["recall_at_10"] <= 1.0
     assert f["query_p95_ms"] >= f["query_p50_ms"]
     assert floor["checks"]["reopen_answer_overlap"]["got"] == 1.0
@@ -205,7 +205,7 @@ def test_huedb_and_floor_end_to_end(tmp_path):
     assert h["complete"] and "error" not in h
     f = h["figures"]
     assert set(f) == set(report.FIGURE_KEYS)
-    assert all(f[k] > 0 for k in TIME_FIGURES + DB_TIME_FIGURES + ["disk_mb", "peak_rss_mb"])
+    assert all(f[k] > 0 for k in TIME_FIGURES + DB_TIME_FIGURES + ["disk_mb", "peak_rss_mb", "ingest_peak_rss_mb"])
     assert all(0.0 <= f[k] <= 1.0 for k in RECALLS)
     # The default EF may not exist yet: then the figure is n/a with the reason.
     assert (f["embed_docs_per_s"] or 0) > 0 or h["notes"]["embed_docs_per_s"]

@@ -160,8 +160,9 @@ def check_meta(manifest: dict[str, Any], **expected: Any) -> None:
             raise CorruptIndexError(f"persisted index has {key}={manifest.get(key)!r}, expected {value!r}")
 
 
-def verified_path(directory: Path, manifest: dict[str, Any], key: str) -> Path:
-    """Path of a manifest file after checking it exists with the recorded size and SHA-256."""
+def sized_path(directory: Path, manifest: dict[str, Any], key: str) -> tuple[Path, str]:
+    """(path of a manifest file after checking it exists with the recorded size, its recorded
+    SHA-256): for a caller that checks the digest of the bytes it reads."""
     entry = manifest.get("files", {}).get(key)
     if entry is None:
         raise CorruptIndexError(f"index manifest in {directory} lists no {key!r} file")
@@ -172,7 +173,13 @@ def verified_path(directory: Path, manifest: dict[str, Any], key: str) -> Path:
         raise CorruptIndexError(
             f"index file {path} is truncated: {path.stat().st_size} bytes, expected {entry['size']}"
         )
-    if file_digest(path)["sha256"] != entry["sha256"]:
+    return path, entry["sha256"]
+
+
+def verified_path(directory: Path, manifest: dict[str, Any], key: str) -> Path:
+    """Path of a manifest file after checking it exists with the recorded size and SHA-256."""
+    path, sha256 = sized_path(directory, manifest, key)
+    if file_digest(path)["sha256"] != sha256:
         raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
     return path
 

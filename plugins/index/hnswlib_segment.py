@@ -158,13 +158,13 @@ class HnswlibSegment:
         assert self._dir is not None
         if vectors is None:
             raise atomic.CorruptIndexError(f"hnswlib graph in {self._dir} needs its vectors from storage")
-        links = atomic.verified_path(self._dir, manifest, "graph.links")
-        kept = atomic.verified_path(self._dir, manifest, "graph.kept")
+        links, links_sha = atomic.sized_path(self._dir, manifest, "graph.links")
+        kept, kept_sha = atomic.sized_path(self._dir, manifest, "graph.kept")  # join checks both digests
 
         def by_slot(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return vectors(self._ids_of(slots))
 
-        return hnsw_files.join(links, kept, self._dim, self._space, by_slot, self._dir)
+        return hnsw_files.join(links, kept, self._dim, self._space, by_slot, sha256={links: links_sha, kept: kept_sha})
 
     def persist(self) -> None:
         if self._dir is None:
@@ -178,7 +178,7 @@ class HnswlibSegment:
             "moved_slots.npy": atomic.npy_writer(self._slots.vectors[:, 0]),
             "retired.npy": atomic.npy_writer(self._retired),
         }
-        if self._index is not None and self.strip_vectors:
+        if self._index is not None and self.strip_vectors and hnsw_files.strippable(self._space, self._dim):
             files.update(self._split_graph())
         elif self._index is not None:
             index = self._index

@@ -1,0 +1,171 @@
+"""Graphs persisted without their vectors (huedb_plugins.index.hnsw_files) load back as the
+very graph hnswlib saved, and SQLite's range read of vectors (records.vector_range) returns
+every stored vector of a rid range, in rid order, whatever gaps the range has."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+import pytest
+
+from huedb.storage.sqlite import records as rec
+from huedb_plugins.index import hnsw_files
+
+DIM = 16
+
+
+def _state(index: hnswlib.Index) -> dict:
+    state = dict(index.__getstate__()[0])
+    state.pop("seed")  # hnswlib's file loader leaves it unset
+    state.pop("ef")
+    state.pop("num_threads")
+    lookup = dict(zip(state.pop("label_lookup_external").tolist(), state.pop("label_lookup_internal").tolist()))
+    return {**state, "lookup": lookup}
+
+
+def _assert_same(a: hnswlib.Index, b: hnswlib.Index) -> None:
+    sa, sb = _state(a), _state(b)
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        if isinstance(sa[key], np.ndarray):
+            assert sa[key].dtype == sb[key].dtype and np.array_equal(sa[key], sb[key]), key
+        else:
+            assert sa[key] == sb[key], key
+
+
+@pytest.mark.parametrize("space", ["l2", "cosine", "ip"])
+@pytest.mark.parametrize("m", [2, 16])
+def test_joined_graph_is_the_saved_graph_bit_for_bit(tmp_path: Path, space: str, m: int) -> None:
+    rng = np.random.default_rng(7)
+    n, capacity = 3000, 4200
+    X = rng.normal(size=(n, DIM)).astype(np.float32)
+    labels = np.arange(n, dtype=np.int64) * 3 + 5  # sparse labels, as record ids are
+    index = hnswlib.Index(space=space, dim=DIM)
+    index.init_index(max_elements=capacity, M=m, ef_construction=50)
+    index.add_items(X, labels)
+    for label in labels[::11].tolist():
+        index.mark_deleted(label)
+    live = labels[rng.random(n) < 0.9]  # the rest are "kept": their vectors stay in graph.kept
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, live, tmp_path / "g.full", links, kept)
+
+    by_label = dict(zip(labels.tolist(), X))
+    asked: list[int] = []
+
+    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        asked.extend(wanted.tolist())
+        return np.stack([by_label[w] for w in wanted.tolist()]), np.ones(len(wanted), dtype=bool)
+
+    joined = hnsw_files.join(links, kept, DIM, space, fetch)
+    assert sorted(asked) == sorted(live.tolist())  # storage is asked for live vectors only
+    saved = tmp_path / "hnswlib.bin"
+    index.save_index(str(saved))
+    loaded = hnswlib.Index(space=space, dim=DIM)
+    loaded.load_index(str(saved))
+    _assert_same(joined, loaded)
+    assert joined.get_max_elements() == capacity
+    q = rng.normal(size=(5, DIM)).astype(np.float32)
+    for got, want in zip(joined.knn_query(q, k=10), loaded.knn_query(q, k=10)):
+        np.testing.assert_array_equal(got, want)
+    joined.add_items(rng.normal(size=(10, DIM)).astype(np.float32), np.arange(10) + 10**6)  # still writable
+
+
+def test_a_truncated_or_padded_links_file_is_corrupt(tmp_path: Path) -> None:
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=500, M=4)
+    X = np.random.default_rng(1).normal(size=(500, DIM)).astype(np.float32)
+    index.add_items(X, np.arange(500))
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(500), tmp_path / "g.full", links, kept)
+    whole = links.read_bytes()
+
+    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return X[wanted], np.ones(len(wanted), dtype=bool)
+
+    for damaged in (whole[:-4], whole + b"\0\0\0\0", whole[: hnsw_files.HEADER.size + 10]):
+        links.write_bytes(damaged)
+        with pytest.raises(hnsw_files.CorruptIndexError):
+            hnsw_files.join(links, kept, DIM, "l2", fetch)
+
+
+def _vectors_db(rids: list[int], dim: int = DIM) -> tuple[sqlite3.Connection, dict[int, np.ndarray]]:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE vectors(rid INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
+    rng = np.random.default_rng(len(rids))
+    stored = {rid: rng.normal(size=dim).astype(np.float32) for rid in rids}
+    conn.executemany("INSERT INTO vectors VALUES (?, ?)", [(r, v.tobytes()) for r, v in stored.items()])
+    return conn, stored
+
+
+def test_vector_range_reads_every_row_of_the_range_in_rid_order() -> None:
+    rids = [r for r in range(1, 5000) if r % 7 and not 2000 <= r < 2100 + rec.RANGE_ROWS]  # gaps, an empty chunk
+    conn, stored = _vectors_db(rids)
+    found, vectors = rec.vector_range(conn, 3, 4500)
+    want = [r for r in rids if 3 <= r <= 4500]
+    assert found.tolist() == want
+    np.testing.assert_array_equal(vectors, np.stack([stored[r] for r in want]))
+    small, one = rec.vector_range(conn, 100, 100 + rec.RANGE_ROWS - 1)  # one statement: a view on its blob
+    assert small.tolist() == [r for r in rids if 100 <= r < 100 + rec.RANGE_ROWS] and not one.flags.writeable
+    np.testing.assert_array_equal(one, np.stack([stored[r] for r in small.tolist()]))
+    # vectors_by_rids' dense path keeps only the rids asked for
+    asked = np.array([r for r in range(3, 4600) if r % 5], dtype=np.int64)  # dense, some not stored
+    present, got = rec.vectors_by_rids(conn, asked)
+    keep = sorted(r for r in asked.tolist() if r in stored)
+    assert present.tolist() == keep
+    np.testing.assert_array_equal(got, np.stack([stored[r] for r in keep]))
+
+
+def test_vector_range_of_no_rows_and_of_mixed_sizes() -> None:
+    conn, _ = _vectors_db([10, 11, 12])
+    found, vectors = rec.vector_range(conn, 100, 5000)
+    assert len(found) == 0 and len(vectors) == 0
+    conn.execute("INSERT INTO vectors VALUES (13, ?)", (np.ones(DIM + 1, dtype=np.float32).tobytes(),))
+    with pytest.raises(ValueError):  # rows of two sizes cannot form one array, as before
+        rec.vector_range(conn, 10, 13)
+
+
+def test_cosine_graphs_of_a_dimension_hnswlib_normalises_otherwise_keep_their_vectors(tmp_path: Path) -> None:
+    """This hnswlib build sums the squares of some dimensions in another order than a plain
+    float32 loop: such cosine graphs are persisted whole, and answer after a reopen as before."""
+    import huedb
+
+    assert hnsw_files.strippable("l2", 12) and not hnsw_files.strippable("cosine", 12)
+    with pytest.raises(hnsw_files.CorruptIndexError):
+        hnsw_files.join(tmp_path / "none.links", tmp_path / "none.kept", 12, "cosine", lambda w: (w, w))
+    X = np.random.default_rng(5).normal(size=(800, 12)).astype(np.float32)
+    c = huedb.PersistentClient(path=str(tmp_path / "db"))
+    col = c.create_collection("c12", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+    col.add(ids=[str(i) for i in range(800)], embeddings=X)
+    before = col.query(query_embeddings=X[:20], n_results=10, include=["distances"])
+    c.close()
+    assert list((tmp_path / "db").rglob("hnswlib.*.graph.bin")) and not list((tmp_path / "db").rglob("*.links"))
+    c = huedb.PersistentClient(path=str(tmp_path / "db"))
+    after = c.get_collection("c12").query(query_embeddings=X[:20], n_results=10, include=["distances"])
+    assert after == before
+    c.close()
+
+
+def test_join_checks_the_digests_of_the_bytes_it_read(tmp_path: Path) -> None:
+    import hashlib
+
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=300, M=4)
+    X = np.random.default_rng(2).normal(size=(300, DIM)).astype(np.float32)
+    index.add_items(X, np.arange(300))
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(300), tmp_path / "g.full", links, kept)
+    digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (links, kept)}
+
+    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return X[wanted], np.ones(len(wanted), dtype=bool)
+
+    assert hnsw_files.join(links, kept, DIM, "l2", fetch, sha256=digests).get_current_count() == 300
+    for path, at in ((links, hnsw_files.HEADER.size + 5), (kept, kept.stat().st_size - 3), (links, 2)):
+        whole = path.read_bytes()
+        path.write_bytes(whole[:at] + bytes([whole[at] ^ 0x40]) + whole[at + 1 :])  # same size, one bit off
+        with pytest.raises(hnsw_files.CorruptIndexError, match="SHA-256"):
+            hnsw_files.join(links, kept, DIM, "l2", fetch, sha256=digests)
+        path.write_bytes(whole)
