@@ -21,7 +21,9 @@ HTTP_API_IMPL = "huedb.api.http_api.HttpAPI"
 def _http_settings(
     host: str, port: Any, ssl: bool, headers: dict[str, str] | None, settings: Settings | None
 ) -> Settings:
-    base = settings if settings is not None else get_settings()
+    # As chromadb: no settings means fresh ones (defaults and environment), not the process-wide
+    # settings that configure() changes, whose cached server host would otherwise make a mismatch.
+    base = settings if settings is not None else Settings()
     if headers is not None and not isinstance(headers, dict):
         raise InvalidArgumentError("headers must be a dict of header names to values")
     if port is not None:

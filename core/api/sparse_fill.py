@@ -31,7 +31,8 @@ def keep_given_sparse_ef(collection: Any, schema: Any) -> None:
     may hold what is never persisted (an API key, an endpoint). Other readers rebuild it."""
     found = sparse_index(collection._model.schema)
     spec = sparse_ef_spec(found[1]) if found is not None else None
-    value_types = (getattr(schema, "keys", None) or {}).get(found[0]) if found is not None else None
+    keys = getattr(schema, "keys", None)  # a Schema object (a schema given as JSON has no instance)
+    value_types = keys.get(found[0]) if isinstance(keys, dict) and found is not None else None
     sparse = getattr(value_types, "sparse_vector", None)
     index = getattr(sparse, "sparse_vector_index", None)
     ef = getattr(getattr(index, "config", None), "embedding_function", None)
