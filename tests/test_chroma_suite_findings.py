@@ -127,3 +127,36 @@ def test_in_memory_adds_and_queries_from_many_threads_all_finish():
     assert col.count() == 3000
     hit = col.query(query_embeddings=vectors[:1], n_results=1)
     assert hit["ids"] == [["0"]]
+
+
+# -- Schema index configs check their fields as chromadb's do
+def test_index_configs_refuse_unknown_fields():
+    from pydantic import ValidationError
+
+    from huedb import FtsIndexConfig, HnswIndexConfig, SpannIndexConfig, SparseVectorIndexConfig, VectorIndexConfig
+
+    for make in (
+        lambda: VectorIndexConfig(spce="cosine"),
+        lambda: SparseVectorIndexConfig(key="#document"),
+        lambda: HnswIndexConfig(ef_constructoin=100),
+        lambda: SpannIndexConfig(nprobe=4),
+        lambda: FtsIndexConfig(language="en"),
+    ):
+        with pytest.raises(ValidationError, match="(?i)extra"):
+            make()
+
+
+@pytest.mark.parametrize("cls_name", ["VectorIndexConfig", "SparseVectorIndexConfig"])
+def test_source_key_is_a_str_or_key_and_only_document_may_start_with_hash(cls_name):
+    from huedb import K
+
+    cls = getattr(huedb, cls_name)
+    for bad in (123, ["a"], {"a": 1}):
+        with pytest.raises(ValueError, match="source_key must be str or Key"):
+            cls(source_key=bad)
+    for bad in ("#embedding", "#metadata", "#custom", K.EMBEDDING):
+        with pytest.raises(ValueError, match="source_key cannot begin with '#'"):
+            cls(source_key=bad)
+    assert cls(source_key=K.DOCUMENT).source_key == "#document"
+    assert cls(source_key="#document").source_key == "#document"
+    assert cls(source_key="body").source_key == "body"
