@@ -160,3 +160,24 @@ def test_source_key_is_a_str_or_key_and_only_document_may_start_with_hash(cls_na
     assert cls(source_key=K.DOCUMENT).source_key == "#document"
     assert cls(source_key="#document").source_key == "#document"
     assert cls(source_key="body").source_key == "body"
+
+
+# -- a Schema's embedding function and a different embedding_function= are refused, as on chromadb
+def test_schema_ef_and_a_different_embedding_function_argument_are_refused(client):
+    from huedb import Schema, VectorIndexConfig
+    from huedb.utils.embedding_functions import DefaultEmbeddingFunction
+
+    class Fixed(huedb.EmbeddingFunction):
+        def __init__(self, dim: int = 3) -> None:
+            self.dim = dim
+
+        def __call__(self, input):
+            return [[1.0] * self.dim for _ in input]
+
+    schema = Schema().create_index(config=VectorIndexConfig(embedding_function=Fixed(6)))
+    with pytest.raises(huedb.errors.InvalidArgumentError, match="schema"):
+        client.create_collection("two_efs", schema=schema, embedding_function=DefaultEmbeddingFunction())
+    assert "two_efs" not in [c.name for c in client.list_collections()]
+    col = client.create_collection("one_ef", schema=schema)
+    col.add(ids=["1"], documents=["text"])
+    assert len(col.get(ids=["1"], include=["embeddings"])["embeddings"][0]) == 6
