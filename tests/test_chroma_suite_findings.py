@@ -181,3 +181,15 @@ def test_schema_ef_and_a_different_embedding_function_argument_are_refused(clien
     col = client.create_collection("one_ef", schema=schema)
     col.add(ids=["1"], documents=["text"])
     assert len(col.get(ids=["1"], include=["embeddings"])["embeddings"][0]) == 6
+
+
+# -- n_results <= 0 raises TypeError on chromadb 1.5.9 ("Number of requested results -1, cannot be
+# negative, or zero."); huedb's error is both that TypeError and its InvalidArgumentError
+@pytest.mark.parametrize("n", [0, -1])
+def test_n_results_not_positive_is_a_type_error_too(client, n):
+    col = client.create_collection("counted_results", embedding_function=None)
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]])
+    with pytest.raises(TypeError, match=f"requested results {n}, cannot be negative, or zero"):
+        col.query(query_embeddings=[[1.0, 0.0]], n_results=n)
+    with pytest.raises(huedb.errors.InvalidArgumentError, match="n_results"):
+        col.query(query_embeddings=[[1.0, 0.0]], n_results=n)
