@@ -366,11 +366,21 @@ def validate_include(include: Any, allowed: Sequence[str], default: Sequence[str
     return out
 
 
+class NResultsNotPositiveError(InvalidArgumentError, TypeError):
+    """n_results <= 0: chromadb raises TypeError here, so code catching either class works."""
+
+    @classmethod
+    def name(cls) -> str:  # over HTTP it is chromadb's InvalidArgumentError
+        return "InvalidArgumentError"
+
+
 def validate_n_results(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise InvalidArgumentError(f"Expected n_results to be a positive int, got {n!r}")
     if n <= 0:
-        raise InvalidArgumentError(f"Expected n_results to be a positive int, got {n}")
+        raise NResultsNotPositiveError(
+            f"Expected n_results to be a positive int: number of requested results {n}, cannot be negative, or zero."
+        )
     return int(n)
 
 

@@ -127,3 +127,69 @@ def test_in_memory_adds_and_queries_from_many_threads_all_finish():
     assert col.count() == 3000
     hit = col.query(query_embeddings=vectors[:1], n_results=1)
     assert hit["ids"] == [["0"]]
+
+
+# -- Schema index configs check their fields as chromadb's do
+def test_index_configs_refuse_unknown_fields():
+    from pydantic import ValidationError
+
+    from huedb import FtsIndexConfig, HnswIndexConfig, SpannIndexConfig, SparseVectorIndexConfig, VectorIndexConfig
+
+    for make in (
+        lambda: VectorIndexConfig(spce="cosine"),
+        lambda: SparseVectorIndexConfig(key="#document"),
+        lambda: HnswIndexConfig(ef_constructoin=100),
+        lambda: SpannIndexConfig(nprobe=4),
+        lambda: FtsIndexConfig(language="en"),
+    ):
+        with pytest.raises(ValidationError, match="(?i)extra"):
+            make()
+
+
+@pytest.mark.parametrize("cls_name", ["VectorIndexConfig", "SparseVectorIndexConfig"])
+def test_source_key_is_a_str_or_key_and_only_document_may_start_with_hash(cls_name):
+    from huedb import K
+
+    cls = getattr(huedb, cls_name)
+    for bad in (123, ["a"], {"a": 1}):
+        with pytest.raises(ValueError, match="source_key must be str or Key"):
+            cls(source_key=bad)
+    for bad in ("#embedding", "#metadata", "#custom", K.EMBEDDING):
+        with pytest.raises(ValueError, match="source_key cannot begin with '#'"):
+            cls(source_key=bad)
+    assert cls(source_key=K.DOCUMENT).source_key == "#document"
+    assert cls(source_key="#document").source_key == "#document"
+    assert cls(source_key="body").source_key == "body"
+
+
+# -- a Schema's embedding function and a different embedding_function= are refused, as on chromadb
+def test_schema_ef_and_a_different_embedding_function_argument_are_refused(client):
+    from huedb import Schema, VectorIndexConfig
+    from huedb.utils.embedding_functions import DefaultEmbeddingFunction
+
+    class Fixed(huedb.EmbeddingFunction):
+        def __init__(self, dim: int = 3) -> None:
+            self.dim = dim
+
+        def __call__(self, input):
+            return [[1.0] * self.dim for _ in input]
+
+    schema = Schema().create_index(config=VectorIndexConfig(embedding_function=Fixed(6)))
+    with pytest.raises(huedb.errors.InvalidArgumentError, match="schema"):
+        client.create_collection("two_efs", schema=schema, embedding_function=DefaultEmbeddingFunction())
+    assert "two_efs" not in [c.name for c in client.list_collections()]
+    col = client.create_collection("one_ef", schema=schema)
+    col.add(ids=["1"], documents=["text"])
+    assert len(col.get(ids=["1"], include=["embeddings"])["embeddings"][0]) == 6
+
+
+# -- n_results <= 0 raises TypeError on chromadb 1.5.9 ("Number of requested results -1, cannot be
+# negative, or zero."); huedb's error is both that TypeError and its InvalidArgumentError
+@pytest.mark.parametrize("n", [0, -1])
+def test_n_results_not_positive_is_a_type_error_too(client, n):
+    col = client.create_collection("counted_results", embedding_function=None)
+    col.add(ids=["a"], embeddings=[[1.0, 0.0]])
+    with pytest.raises(TypeError, match=f"requested results {n}, cannot be negative, or zero"):
+        col.query(query_embeddings=[[1.0, 0.0]], n_results=n)
+    with pytest.raises(huedb.errors.InvalidArgumentError, match="n_results"):
+        col.query(query_embeddings=[[1.0, 0.0]], n_results=n)

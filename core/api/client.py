@@ -246,6 +246,12 @@ class Client(_Base):
         schema_json, schema_ef, schema_sets = schema_request(schema)
         if schema_ef is not None and embedding_function is DEFAULT_EF:
             embedding_function = schema_ef  # the schema's VectorIndexConfig(embedding_function=...)
+        elif schema_ef is not None and embedding_function is not None:
+            if schema_ef is not embedding_function and not same_embedding_function(schema_ef, embedding_function):
+                raise InvalidArgumentError(  # as chromadb: which one to persist would be a guess
+                    "Failed to reconcile schema: its VectorIndexConfig embedding function differs from "
+                    "embedding_function=; pass the embedding function once"
+                )
         configuration_given = bool(configuration)
         configuration = dict(configuration or {})
         validate_request({k: v for k, v in configuration.items() if k != "embedding_function"}, metadata)

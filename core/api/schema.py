@@ -25,27 +25,44 @@ def _key_name(key: Any) -> str | None:
     return key if key is None or isinstance(key, str) else getattr(key, "name", str(key))
 
 
+def _source_key_name(key: Any) -> str | None:
+    """A source_key as its name: a str or a Key; of the '#' keys only #document (chromadb's rule)."""
+    name = key if key is None or isinstance(key, str) else getattr(key, "name", None)
+    if key is not None and not isinstance(name, str):
+        raise ValueError(f"source_key must be str or Key, got {type(key).__name__}")
+    if name and name.startswith("#") and name != DOCUMENT:
+        raise ValueError("source_key cannot begin with '#'. The only valid key starting with '#' is Key.DOCUMENT.")
+    return name
+
+
+#: a misspelt parameter is an error, as on chromadb, never silently dropped
+_STRICT = ConfigDict(extra="forbid")
+
+
 class FtsIndexConfig(BaseModel):
     """Full-text index: on ``#document`` only."""
 
+    model_config = _STRICT
+
 
 class StringInvertedIndexConfig(BaseModel):
-    pass
+    model_config = _STRICT
 
 
 class IntInvertedIndexConfig(BaseModel):
-    pass
+    model_config = _STRICT
 
 
 class FloatInvertedIndexConfig(BaseModel):
-    pass
+    model_config = _STRICT
 
 
 class BoolInvertedIndexConfig(BaseModel):
-    pass
+    model_config = _STRICT
 
 
 class HnswIndexConfig(BaseModel):
+    model_config = _STRICT
     ef_construction: int | None = None
     max_neighbors: int | None = None
     ef_search: int | None = None
@@ -58,6 +75,7 @@ class HnswIndexConfig(BaseModel):
 class SpannIndexConfig(BaseModel):
     """Accepted without parameters only (an HNSW index, as on Chroma local): huedb has no SPANN."""
 
+    model_config = _STRICT
     search_nprobe: int | None = None
     write_nprobe: int | None = None
     ef_construction: int | None = None
@@ -71,7 +89,7 @@ class SpannIndexConfig(BaseModel):
 class VectorIndexConfig(BaseModel):
     """The collection's vector index (``#embedding``): space, hnsw parameters and embedding function."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
     space: str | None = None
     embedding_function: Any | None = None
     source_key: str | None = None
@@ -81,7 +99,7 @@ class VectorIndexConfig(BaseModel):
     @field_validator("source_key", mode="before")
     @classmethod
     def _key_name(cls, value: Any) -> Any:  # K.DOCUMENT is accepted, as on chromadb
-        return _key_name(value)
+        return _source_key_name(value)
 
 
 class SparseVectorIndexConfig(BaseModel):
@@ -89,7 +107,7 @@ class SparseVectorIndexConfig(BaseModel):
     metadata key) the client fills the key from that text with ``embedding_function`` on add,
     update and upsert; with ``bm25=True`` sparse queries are IDF-weighted at search time."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
     embedding_function: Any | None = None
     source_key: str | None = None
     bm25: bool | None = None
@@ -97,7 +115,7 @@ class SparseVectorIndexConfig(BaseModel):
     @field_validator("source_key", mode="before")
     @classmethod
     def _key_name(cls, value: Any) -> Any:  # K.DOCUMENT is accepted, as on chromadb
-        return _key_name(value)
+        return _source_key_name(value)
 
 
 IndexConfig = Union[  # noqa: UP007 - chromadb's alias, usable at run time
