@@ -159,3 +159,33 @@ def test_a_write_between_two_statements_of_a_cached_read_makes_it_stale(postgres
             other.close()
     finally:
         a.close()
+
+
+def test_a_filtered_query_after_another_process_wrote_reads_again(two: Any) -> None:
+    a, b = two
+    col = a.create_collection("col", embedding_function=None)
+    vectors = _vectors(40)
+    col.add(ids=[f"r{i}" for i in range(40)], embeddings=vectors, metadatas=[{"g": i % 2} for i in range(40)])
+    assert col.query(query_embeddings=vectors[:1], n_results=1, where={"g": 0})["ids"] == [["r0"]]
+    b.get_collection("col").delete(ids=["r0"])  # the cached row is stale now; the check is pipelined with BEGIN
+    got = col.query(query_embeddings=vectors[:1], n_results=2, where={"g": 0}, include=["metadatas"])
+    assert got["ids"][0][0] != "r0" and all(m == {"g": 0} for m in got["metadatas"][0])
+
+
+def test_a_query_after_postgres_dropped_every_connection_works(postgres_database: str) -> None:
+    import psycopg
+
+    a = _client(postgres_database)
+    try:
+        col = a.create_collection("col", embedding_function=None)
+        vectors = _fill(col, 30)
+        col.query(query_embeddings=vectors[:1], n_results=1)
+        with psycopg.connect(postgres_database, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        # the cached read fails on its dead connection and is run again by read(), which replaces it
+        assert col.query(query_embeddings=vectors[:1], n_results=1)["ids"] == [["r0"]]
+    finally:
+        a.close()

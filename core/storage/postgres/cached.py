@@ -113,14 +113,14 @@ class CachedRead(PostgresRead):
         of broken connections and its error translation: a read is safe to run twice)."""
         import psycopg
 
-        if isinstance(exc, StaleRead) or not isinstance(exc, Exception):
-            return
         try:
             if self._begun:
                 self._conn.execute("ROLLBACK")
-            elif self._unchecked:
+            elif self._unchecked and isinstance(exc, Exception) and not isinstance(exc, StaleRead):
                 self._check(catalog.collection_tokens(self._conn, list(self._assumed)))
-        except psycopg.Error as e:
+        except psycopg.Error as e:  # (a broken connection: the pool discards it)
+            if not isinstance(exc, Exception):
+                return  # an interrupt propagates as it is
             raise StaleRead("the read failed in PostgreSQL; run it again with read()") from e
         if isinstance(exc, psycopg.Error):
             raise StaleRead("the read failed in PostgreSQL; run it again with read()") from exc

@@ -94,10 +94,11 @@ class PostgresRead:
         return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
 
     def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
-        if "embeddings" not in fields and all(int(r) in self._hits for r in rids):
+        wanted = np.asarray(rids).tolist()
+        if "embeddings" not in fields and all(r in self._hits for r in wanted):
             # the rows of search hits came with the search (same snapshot), in rid order as rows_by_rids
             columns = [_HIT_COLUMN[f] for f in fields]
-            hits = [self._hits[r] for r in sorted({int(r) for r in rids})]
+            hits = [self._hits[r] for r in sorted(set(wanted))]
             return _records([(h[0], h[1], *(h[c] for c in columns)) for h in hits], fields)
         return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
 

@@ -138,17 +138,22 @@ def session_settings(conn: Any, ef: int) -> None:
         conn._huedb_ef_search = ef
 
 
+@functools.lru_cache(maxsize=1024)
+def _checked_statement(cid: int, dimension: int, k: int, space: str, exact: bool) -> str:
+    sql, _ = _statement(cid, dimension, k, space, exact, None, q="%(q)s")  # one vector sent, used twice
+    return (
+        "(SELECT record_count, NULL::float8, xmin::text, NULL::text, NULL::text, NULL::text FROM collections "
+        f"WHERE cid = {int(cid)}) UNION ALL ({sql})"
+    )
+
+
 def checked_search(
     conn: Any, cid: int, query: np.ndarray, k: int, space: str, exact: bool, token: str, hits: dict[int, tuple]
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """One query as one autocommit statement that also reads the collection row's token (its
     xmin: every write and catalog change makes a new row version) in the same snapshot: None when
     the token is not ``token`` (the collection changed, or is gone), else (labels, distances)."""
-    sql, _ = _statement(cid, len(query), k, space, exact, None, q="%(q)s")  # one vector sent, used twice
-    sql = (
-        "(SELECT record_count, NULL::float8, xmin::text, NULL::text, NULL::text, NULL::text FROM collections "
-        f"WHERE cid = {int(cid)}) UNION ALL ({sql})"
-    )
+    sql = _checked_statement(cid, len(query), k, space, exact)
     with conn.cursor(binary=True) as cur:
         rows = cur.execute(sql, {"q": np.ascontiguousarray(query, dtype=np.float32)}).fetchall()
     if [r[2] for r in rows if r[1] is None] != [token]:
