@@ -1,5 +1,5 @@
 """Graphs persisted without their vectors (huedb_plugins.index.hnsw_files) load back as the
-very graph hnswlib saved, and SQLite's range read of vectors (records.vector_range) returns
+very graph hnswlib saved, and SQLite's reads of vectors (huedb.storage.sqlite.vectors) returns
 every stored vector of a rid range, in rid order, whatever gaps the range has."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hnswlib
 import numpy as np
 import pytest
 
-from huedb.storage.sqlite import records as rec
+from huedb.storage.sqlite import vectors as rec
 from huedb_plugins.index import hnsw_files
 
 DIM = 16
@@ -116,6 +116,12 @@ def test_vector_range_reads_every_row_of_the_range_in_rid_order() -> None:
     keep = sorted(r for r in asked.tolist() if r in stored)
     assert present.tolist() == keep
     np.testing.assert_array_equal(got, np.stack([stored[r] for r in keep]))
+    # scattered rids (the list path), more than one statement's worth, unsorted and repeated
+    scattered = np.array([r * 3 for r in range(rec.LIST_ROWS + 900)][::-1] + [21, 21], dtype=np.int64)
+    present, got = rec.vectors_by_rids(conn, scattered)
+    keep = sorted({r for r in scattered.tolist() if r in stored})
+    assert present.tolist() == keep
+    np.testing.assert_array_equal(got, np.stack([stored[r] for r in keep]))
 
 
 def test_vector_range_of_no_rows_and_of_mixed_sizes() -> None:
@@ -125,6 +131,9 @@ def test_vector_range_of_no_rows_and_of_mixed_sizes() -> None:
     conn.execute("INSERT INTO vectors VALUES (13, ?)", (np.ones(DIM + 1, dtype=np.float32).tobytes(),))
     with pytest.raises(ValueError):  # rows of two sizes cannot form one array, as before
         rec.vector_range(conn, 10, 13)
+    with pytest.raises(ValueError):
+        rec.vectors_by_rids(conn, np.array([10, 13, 5000], dtype=np.int64))
+    assert rec.vectors_by_rids(conn, np.array([7000, 9000], dtype=np.int64))[0].tolist() == []
 
 
 def test_cosine_graphs_of_a_dimension_hnswlib_normalises_otherwise_keep_their_vectors(tmp_path: Path) -> None:
