@@ -193,3 +193,36 @@ def test_n_results_not_positive_is_a_type_error_too(client, n):
         col.query(query_embeddings=[[1.0, 0.0]], n_results=n)
     with pytest.raises(huedb.errors.InvalidArgumentError, match="n_results"):
         col.query(query_embeddings=[[1.0, 0.0]], n_results=n)
+
+
+# -- errors over HTTP carry a trace_id, as chromadb's client sets it from the chroma-trace-id header
+def test_http_errors_carry_the_servers_trace_id(huedb_run_port):
+    import httpx
+
+    client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port)
+    with pytest.raises(huedb.errors.NotFoundError) as first:
+        client.get_collection("missing_one")
+    with pytest.raises(huedb.errors.NotFoundError) as second:
+        client.get_collection("missing_one")
+    assert first.value.trace_id and second.value.trace_id
+    assert first.value.trace_id != second.value.trace_id
+    raw = httpx.get(f"http://127.0.0.1:{huedb_run_port}/api/v2/tenants/nope")
+    assert raw.status_code >= 400 and len(raw.headers["chroma-trace-id"]) == 32
+
+
+# -- Schema.create_index / delete_index on the special keys: chromadb 1.5.9's checks and words, for any config
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda s, c: s.create_index(c.StringInvertedIndexConfig(), key="#embedding"), "special key '#embedding'"),
+        (lambda s, c: s.create_index(c.FtsIndexConfig(), key="#embedding"), "special key '#embedding'"),
+        (lambda s, c: s.create_index(key="#embedding"), "special key '#embedding'"),
+        (lambda s, c: s.delete_index(c.FtsIndexConfig(), key="#embedding"), "Cannot modify #embedding"),
+        (lambda s, c: s.create_index(c.VectorIndexConfig(), key="#document"), "create index on special key '#doc"),
+        (lambda s, c: s.delete_index(c.StringInvertedIndexConfig(), key="#document"), "delete index on special key"),
+        (lambda s, c: s.delete_index(key="#document"), "delete index on special key '#document'"),
+    ],
+)
+def test_schema_special_keys_are_refused_in_chromas_words(call, words):
+    with pytest.raises(ValueError, match=words):
+        call(huedb.Schema(), huedb)

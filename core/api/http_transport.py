@@ -105,7 +105,9 @@ def raise_for_error(response: httpx.Response) -> None:
     cls = _ALIASES.get(name)
     if response.status_code == 501 and name == "ChromaError":  # Chroma's and huedb's 501s
         cls = NotImplementedFeatureError
-    raise cls(message) if cls is not None else error_from_name(name, message)
+    error = cls(message) if cls is not None else error_from_name(name, message)
+    error.trace_id = response.headers.get("chroma-trace-id")
+    raise error
 
 
 def base_url(settings: Settings) -> str:

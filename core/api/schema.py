@@ -273,6 +273,14 @@ class Schema:
 
     def _set(self, config: Any, key: str | None, enabled: bool) -> Schema:
         verb = "enable" if enabled else "disable"
+        # the special keys first, whatever the config (chromadb's order of checks and words)
+        if key == EMBEDDING:
+            return self._vector(VectorIndexConfig(), key, enabled)
+        if key == DOCUMENT and not isinstance(config, FtsIndexConfig):
+            raise ValueError(
+                f"Cannot {'create' if enabled else 'delete'} index on special key '#document' with this config. "
+                "Only FtsIndexConfig is allowed for #document."
+            )
         if config is None:
             if key is None:
                 raise ValueError(
@@ -289,8 +297,6 @@ class Schema:
             raise ValueError("key cannot begin with '#'. Keys starting with '#' are reserved for system use.")
         if isinstance(config, VectorIndexConfig):
             return self._vector(config, key, enabled)
-        if key == EMBEDDING:
-            raise ValueError("Cannot modify #embedding. Currently not supported")
         if isinstance(config, FtsIndexConfig):
             if key != DOCUMENT:
                 raise ValueError(
@@ -299,11 +305,6 @@ class Schema:
                     if enabled
                     else "Deleting FTS index is only supported on #document key."
                 )
-        elif key == DOCUMENT:
-            raise ValueError(
-                "Cannot create index on special key '#document' with this config. Only FtsIndexConfig is "
-                "allowed for #document."
-            )
         if isinstance(config, SparseVectorIndexConfig):
             self._check_sparse(config, key, enabled)
         if key is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,9 +65,11 @@ def _utf8_safe(text: str) -> str:
 
 def error_response(exc: BaseException) -> JSONResponse:
     status, body = error_body(exc)
+    # chromadb's header: its clients put it on the raised error's trace_id, to match the server log
+    trace_id = uuid.uuid4().hex
     if status >= 500:
-        logger.error("unhandled error", exc_info=exc)
-    return JSONResponse(body, status_code=status)
+        logger.error("unhandled error (trace id %s)", trace_id, exc_info=exc)
+    return JSONResponse(body, status_code=status, headers={"chroma-trace-id": trace_id})
 
 
 @dataclass
