@@ -226,3 +226,21 @@ def test_http_errors_carry_the_servers_trace_id(huedb_run_port):
 def test_schema_special_keys_are_refused_in_chromas_words(call, words):
     with pytest.raises(ValueError, match=words):
         call(huedb.Schema(), huedb)
+
+
+# -- a Schema's JSON takes an unset vector space from the EF's default_space(), as chromadb's does
+def test_schema_json_space_comes_from_the_embedding_functions_default_space():
+    from huedb import Schema, VectorIndexConfig
+
+    class CosineEF(huedb.EmbeddingFunction):
+        def __call__(self, input):
+            return [[1.0, 2.0] for _ in input]
+
+        def default_space(self):
+            return "cosine"
+
+    vector = Schema().create_index(config=VectorIndexConfig(embedding_function=CosineEF()))
+    assert vector.serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "cosine"
+    explicit = Schema().create_index(config=VectorIndexConfig(embedding_function=CosineEF(), space="ip"))
+    assert explicit.serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "ip"
+    assert Schema().serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "l2"
