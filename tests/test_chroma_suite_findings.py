@@ -46,6 +46,7 @@ def test_count_takes_a_read_level(client):
         (lambda c: c.query(query_embeddings=[[0.0, 0.0]], where={"value": {"nested": "5"}}), "where"),
         (lambda c: c.get(where_document={"$lt": {"$nested": 2}}), "where document"),
         (lambda c: c.delete(where_document={"$lt": "x"}), "where document"),
+        (lambda c: c.get(where_document={"$contains": 2}), "where document"),
         (lambda c: c.add(ids=[1], embeddings=[[0.0, 0.0]]), "ID"),
     ],
 )
@@ -140,10 +141,14 @@ def test_index_configs_refuse_unknown_fields():
         lambda: SparseVectorIndexConfig(key="#document"),
         lambda: HnswIndexConfig(ef_constructoin=100),
         lambda: SpannIndexConfig(nprobe=4),
+        lambda: SpannIndexConfig(invalid_field=123),
         lambda: FtsIndexConfig(language="en"),
     ):
-        with pytest.raises(ValidationError, match="(?i)extra"):
+        with pytest.raises(ValidationError, match="(?i)extra|not a valid field"):
             make()
+    # chromadb's internal SPANN fields are accepted and not stored
+    spann = SpannIndexConfig(search_nprobe=64, search_rng_factor=1.0, nreplica_count=8, quantize=True)
+    assert spann.search_nprobe == 64 and not hasattr(spann, "nreplica_count")
 
 
 @pytest.mark.parametrize("cls_name", ["VectorIndexConfig", "SparseVectorIndexConfig"])
