@@ -249,3 +249,12 @@ def test_schema_json_space_comes_from_the_embedding_functions_default_space():
     explicit = Schema().create_index(config=VectorIndexConfig(embedding_function=CosineEF(), space="ip"))
     assert explicit.serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "ip"
     assert Schema().serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "l2"
+
+
+def test_http_client_arguments_override_configured_global_settings(huedb_run_port, monkeypatch):
+    import huedb.config
+
+    monkeypatch.setattr(huedb.config, "_global_settings", None)
+    huedb.configure(chroma_server_host="localhost", chroma_server_http_port=1)
+    client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port)
+    assert client.heartbeat() > 0
