@@ -264,7 +264,7 @@ def _document(wd: Any, depth: int, budget: list[int]) -> DocumentNode:
         )
     if not isinstance(operand, str) or operand == "":
         raise InvalidArgumentError(
-            f"Expected where_document operand of {op} to be a non-empty string, got {show(operand)}"
+            f"Expected where document operand of {op} in where_document to be a non-empty string, got {show(operand)}"
         )
     if op in ("$regex", "$not_regex"):
         compiled_regex(operand)  # checks it now, so a bad pattern fails before any read

@@ -379,7 +379,7 @@ def validate_n_results(n: Any) -> int:
         raise InvalidArgumentError(f"Expected n_results to be a positive int, got {n!r}")
     if n <= 0:
         raise NResultsNotPositiveError(
-            f"Expected n_results to be a positive int: number of requested results {n}, cannot be negative, or zero."
+            f"Number of requested results {n}, cannot be negative, or zero. n_results must be a positive int."
         )
     return int(n)
 

@@ -46,6 +46,7 @@ def test_count_takes_a_read_level(client):
         (lambda c: c.query(query_embeddings=[[0.0, 0.0]], where={"value": {"nested": "5"}}), "where"),
         (lambda c: c.get(where_document={"$lt": {"$nested": 2}}), "where document"),
         (lambda c: c.delete(where_document={"$lt": "x"}), "where document"),
+        (lambda c: c.get(where_document={"$contains": 2}), "where document"),
         (lambda c: c.add(ids=[1], embeddings=[[0.0, 0.0]]), "ID"),
     ],
 )
@@ -140,10 +141,14 @@ def test_index_configs_refuse_unknown_fields():
         lambda: SparseVectorIndexConfig(key="#document"),
         lambda: HnswIndexConfig(ef_constructoin=100),
         lambda: SpannIndexConfig(nprobe=4),
+        lambda: SpannIndexConfig(invalid_field=123),
         lambda: FtsIndexConfig(language="en"),
     ):
-        with pytest.raises(ValidationError, match="(?i)extra"):
+        with pytest.raises(ValidationError, match="(?i)extra|not a valid field"):
             make()
+    # chromadb's internal SPANN fields are accepted and not stored
+    spann = SpannIndexConfig(search_nprobe=64, search_rng_factor=1.0, nreplica_count=8, quantize=True)
+    assert spann.search_nprobe == 64 and not hasattr(spann, "nreplica_count")
 
 
 @pytest.mark.parametrize("cls_name", ["VectorIndexConfig", "SparseVectorIndexConfig"])
@@ -226,3 +231,30 @@ def test_http_errors_carry_the_servers_trace_id(huedb_run_port):
 def test_schema_special_keys_are_refused_in_chromas_words(call, words):
     with pytest.raises(ValueError, match=words):
         call(huedb.Schema(), huedb)
+
+
+# -- a Schema's JSON takes an unset vector space from the EF's default_space(), as chromadb's does
+def test_schema_json_space_comes_from_the_embedding_functions_default_space():
+    from huedb import Schema, VectorIndexConfig
+
+    class CosineEF(huedb.EmbeddingFunction):
+        def __call__(self, input):
+            return [[1.0, 2.0] for _ in input]
+
+        def default_space(self):
+            return "cosine"
+
+    vector = Schema().create_index(config=VectorIndexConfig(embedding_function=CosineEF()))
+    assert vector.serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "cosine"
+    explicit = Schema().create_index(config=VectorIndexConfig(embedding_function=CosineEF(), space="ip"))
+    assert explicit.serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "ip"
+    assert Schema().serialize_to_json()["defaults"]["float_list"]["vector_index"]["config"]["space"] == "l2"
+
+
+def test_http_client_arguments_override_configured_global_settings(huedb_run_port, monkeypatch):
+    import huedb.config
+
+    monkeypatch.setattr(huedb.config, "_global_settings", None)
+    huedb.configure(chroma_server_host="localhost", chroma_server_http_port=1)
+    client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port)
+    assert client.heartbeat() > 0

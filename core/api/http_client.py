@@ -31,13 +31,19 @@ def _http_settings(
             port = int(port)
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"port must be an integer, got {port!r}") from None
-    # As chromadb: settings naming another server than the arguments is a mistake, not an override.
-    if base.chroma_server_host and base.chroma_server_host != host:
+    # As chromadb: settings given here naming another server than the arguments is a mistake, not an
+    # override (configure()'s global settings are defaults, which the arguments override).
+    if settings is not None and base.chroma_server_host and base.chroma_server_host != host:
         raise ValueError(
             f"Chroma server host provided in settings[{base.chroma_server_host}] is different to the one "
             f"provided in HttpClient: [{host}]"
         )
-    if base.chroma_server_http_port and port is not None and base.chroma_server_http_port != port:
+    if (
+        settings is not None
+        and base.chroma_server_http_port
+        and port is not None
+        and base.chroma_server_http_port != port
+    ):
         raise ValueError(
             f"Chroma server http port provided in settings[{base.chroma_server_http_port}] is different to the "
             f"one provided in HttpClient: [{port}]"
@@ -86,8 +92,7 @@ def CloudClient(
         raise ValueError("CloudClient needs an API key: pass api_key=... or set CHROMA_API_KEY")
     tenant = tenant or os.environ.get("CHROMA_TENANT") or None
     database = database or os.environ.get("CHROMA_DATABASE") or None
-    base = settings if settings is not None else get_settings()
-    cloud = _http_settings(cloud_host, cloud_port, enable_ssl, None, base).copy(
+    cloud = _http_settings(cloud_host, cloud_port, enable_ssl, None, settings).copy(
         chroma_client_auth_provider="token",
         chroma_client_auth_credentials=api_key,
         chroma_auth_token_transport_header="X-Chroma-Token",

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from huedb.api.schema_fields import SPANN_FIELDS, STRICT, known_fields, source_key_name
 from huedb.api.schema_json import from_json, to_json
 from huedb.index_schema import DOCUMENT, EMBEDDING
 
@@ -25,44 +26,30 @@ def _key_name(key: Any) -> str | None:
     return key if key is None or isinstance(key, str) else getattr(key, "name", str(key))
 
 
-def _source_key_name(key: Any) -> str | None:
-    """A source_key as its name: a str or a Key; of the '#' keys only #document (chromadb's rule)."""
-    name = key if key is None or isinstance(key, str) else getattr(key, "name", None)
-    if key is not None and not isinstance(name, str):
-        raise ValueError(f"source_key must be str or Key, got {type(key).__name__}")
-    if name and name.startswith("#") and name != DOCUMENT:
-        raise ValueError("source_key cannot begin with '#'. The only valid key starting with '#' is Key.DOCUMENT.")
-    return name
-
-
-#: a misspelt parameter is an error, as on chromadb, never silently dropped
-_STRICT = ConfigDict(extra="forbid")
-
-
 class FtsIndexConfig(BaseModel):
     """Full-text index: on ``#document`` only."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
 
 class StringInvertedIndexConfig(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
 
 
 class IntInvertedIndexConfig(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
 
 
 class FloatInvertedIndexConfig(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
 
 
 class BoolInvertedIndexConfig(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
 
 
 class HnswIndexConfig(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     ef_construction: int | None = None
     max_neighbors: int | None = None
     ef_search: int | None = None
@@ -75,7 +62,13 @@ class HnswIndexConfig(BaseModel):
 class SpannIndexConfig(BaseModel):
     """Accepted without parameters only (an HNSW index, as on Chroma local): huedb has no SPANN."""
 
-    model_config = _STRICT
+    model_config = STRICT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields(cls, data: Any) -> Any:
+        return known_fields(data, SPANN_FIELDS, set(cls.model_fields), cls.__name__)
+
     search_nprobe: int | None = None
     write_nprobe: int | None = None
     ef_construction: int | None = None
@@ -99,7 +92,7 @@ class VectorIndexConfig(BaseModel):
     @field_validator("source_key", mode="before")
     @classmethod
     def _key_name(cls, value: Any) -> Any:  # K.DOCUMENT is accepted, as on chromadb
-        return _source_key_name(value)
+        return source_key_name(value)
 
 
 class SparseVectorIndexConfig(BaseModel):
@@ -115,7 +108,7 @@ class SparseVectorIndexConfig(BaseModel):
     @field_validator("source_key", mode="before")
     @classmethod
     def _key_name(cls, value: Any) -> Any:  # K.DOCUMENT is accepted, as on chromadb
-        return _source_key_name(value)
+        return source_key_name(value)
 
 
 IndexConfig = Union[  # noqa: UP007 - chromadb's alias, usable at run time

@@ -33,12 +33,22 @@ def _ef_spec(ef: Any, default: dict[str, Any]) -> dict[str, Any]:
     return serialize(ef) or dict(default)
 
 
+def _ef_space(ef: Any) -> str | None:
+    default_space = getattr(ef, "default_space", None)
+    try:
+        space = default_space() if callable(default_space) else None
+    except Exception:  # noqa: BLE001 - an EF without a usable default space serialises the default
+        return None
+    return space if isinstance(space, str) else None
+
+
 def _config_json(config: Any) -> dict[str, Any]:
     from huedb.api.schema import SparseVectorIndexConfig, VectorIndexConfig
 
     if isinstance(config, VectorIndexConfig):
         out: dict[str, Any] = {"embedding_function": _ef_spec(config.embedding_function, DEFAULT_EF_SPEC)}
-        out["space"] = config.space or "l2"  # as chromadb serialises its default
+        # as chromadb: an unset space is the EF's default_space(), else its default l2
+        out["space"] = config.space or _ef_space(config.embedding_function) or "l2"
         for name in ("source_key",):
             if getattr(config, name) is not None:
                 out[name] = getattr(config, name)
