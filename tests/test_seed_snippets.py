@@ -329,4 +329,8 @@ def test_every_exclusion_names_an_extracted_snippet():
 
 @pytest.mark.parametrize("snippet", _runnable(), ids=lambda s: s.id)
 def test_snippet_runs_on_huedb(snippet, env, tmp_path, monkeypatch):
+    import huedb.config
+
+    # a snippet may call huedb.configure(...): its process-wide settings must not reach later tests
+    monkeypatch.setattr(huedb.config, "_global_settings", huedb.config._global_settings)
     _run(snippet, env, tmp_path, monkeypatch)
