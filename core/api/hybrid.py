@@ -21,7 +21,7 @@ from huedb.api.schema import Schema, SparseVectorIndexConfig
 from huedb.api.types import SearchResultRow
 from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import K, Knn, Rrf, Search
-from huedb.index_schema import DOCUMENT
+from huedb.index_schema import DOCUMENT, sparse_index
 
 #: the metadata key that ``bm25_schema`` indexes BM25 vectors under
 DEFAULT_SPARSE_KEY = "bm25"
@@ -40,12 +40,8 @@ def bm25_schema(key: str = DEFAULT_SPARSE_KEY, schema: Schema | None = None) -> 
 
 def sparse_key(collection: Any) -> str | None:
     """The key of the collection's sparse vector index, or None when it has none."""
-    for key, value_types in (collection.schema.keys or {}).items():
-        sparse = value_types.sparse_vector
-        index = sparse.sparse_vector_index if sparse is not None else None
-        if index is not None and index.enabled:
-            return key
-    return None
+    found = sparse_index(collection._model.schema)  # the stored schema: no Schema object to build
+    return found[0] if found is not None else None
 
 
 def document_where(where_document: dict[str, Any]) -> dict[str, Any]:
