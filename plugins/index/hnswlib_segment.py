@@ -236,7 +236,7 @@ class HnswlibSegment:
         self._mark_deleted(gone)
         if len(gone):  # their graph elements are dead: the flush inserts them anew
             self._retired = np.union1d(self._retired, gone)
-        if len(self._buffer) == 0 and len(labels) >= self._cfg["batch_size"]:
+        if len(self._buffer) == 0 and len(labels) >= self._cfg["batch_size"] and not self._compacting():
             self._flush(labels, vectors)  # a whole batch goes straight in: no buffer copy
         else:
             self._buffer.upsert(labels, vectors)
@@ -385,17 +385,15 @@ class HnswlibSegment:
         return slots
 
     def _flush(self, labels: np.ndarray | None = None, vectors: np.ndarray | None = None) -> None:
-        """Moves the whole buffer, or the given batch when the buffer is empty, into the
-        graph in one add_items call."""
+        """Moves the whole buffer, or the given batch (add() passes one only when the buffer is
+        empty and no compaction is due), into the graph in one add_items call."""
         if labels is None or vectors is None:
             labels, vectors = self._buffer.labels, self._buffer.vectors  # views: the buffer is cleared below
         n = len(labels)
         if n == 0:
             return
-        if self._index is not None and self._should_compact():
-            if len(self._buffer) == 0:
-                self._buffer.upsert(labels, vectors)
-            self._compact()
+        if self._compacting():
+            self._compact()  # rebuilds from the live graph plus the buffer
             return
         if self._index is None:
             self._index = self._new_graph(max(INITIAL_CAPACITY, n))
@@ -419,7 +417,10 @@ class HnswlibSegment:
         self._apply_runtime_params()
         return index
 
-    def _should_compact(self) -> bool:
+    def _compacting(self) -> bool:
+        """Whether the next flush rebuilds the graph: deleted elements outnumber live ones."""
+        if self._index is None:
+            return False
         dead = self._index.element_count - len(self._live)
         return dead > max(COMPACT_MIN_DEAD, len(self._live))
 
