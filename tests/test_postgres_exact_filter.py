@@ -43,3 +43,33 @@ def test_a_10_percent_filter_finds_the_exact_neighbours(postgres_database):
         assert [sorted(g) for g in got] == [sorted(w) for w in want]
     finally:
         client.close()
+
+
+def test_a_filter_above_the_exact_limit_uses_the_iterative_scan_and_finds_the_neighbours(postgres_database):
+    """Above FILTERED_EXACT_MAX candidates pgvector's iterative index scan (strict_order) walks the
+    HNSW index until k allowed rows come back: every result passes the filter, none is missing."""
+    import huedb
+    from huedb.storage.postgres.search import FILTERED_EXACT_MAX, searched_exactly
+
+    client = huedb.Client(huedb.Settings(storage_backend="postgres", postgres_url=postgres_database))
+    try:
+        n, dim = 40_000, 8
+        vectors = np.random.default_rng(5).random((n, dim), dtype=np.float32)
+        col = client.create_collection("iterative_filter", embedding_function=None)
+        for start in range(0, n, 5_000):
+            stop = start + 5_000
+            col.add(
+                ids=[str(i) for i in range(start, stop)],
+                embeddings=vectors[start:stop],
+                metadatas=[{"k": i % 10} for i in range(start, stop)],
+            )
+        candidates = np.flatnonzero(np.arange(n) % 10 < 6)  # 24,000: searched through the index
+        assert len(candidates) > FILTERED_EXACT_MAX and not searched_exactly(10, candidates, n)
+        queries = np.random.default_rng(6).random((20, dim), dtype=np.float32)
+        got = col.query(query_embeddings=queries, n_results=10, where={"k": {"$lt": 6}}, include=[])["ids"]
+        d = ((queries[:, None, :] - vectors[candidates][None, :, :]) ** 2).sum(-1)
+        want = [[str(candidates[j]) for j in np.argsort(row, kind="stable")[:10]] for row in d]
+        assert all(int(i) % 10 < 6 for row in got for i in row)
+        assert [sorted(g) for g in got] == [sorted(w) for w in want]
+    finally:
+        client.close()
