@@ -747,3 +747,25 @@ def test_vertex_config_cannot_redirect_the_key(field, value, monkeypatch):
         GoogleVertexEmbeddingFunction(**{field: value})
     gecko = GoogleVertexEmbeddingFunction()  # chromadb's defaults: textembedding-gecko takes 5 texts a request
     assert gecko.max_batch == 5 and gecko._url.startswith("https://us-central1-aiplatform.googleapis.com/v1/projects/")
+
+
+@pytest.mark.parametrize(
+    "module, cls",
+    [
+        ("chroma_cloud_qwen_ef", "ChromaCloudQwenEmbeddingFunction"),
+        ("chroma_cloud_splade_ef", "ChromaCloudSpladeEmbeddingFunction"),
+    ],
+)
+def test_chroma_cloud_model_is_one_it_serves(module, cls):
+    """Both Chroma Cloud EFs check their model alike: a name or chromadb's enum member of one
+    Chroma Cloud serves; any other model is refused with the list of those it serves."""
+    import enum
+
+    mod = importlib.import_module(f"huedb_plugins.embedding.{module}")
+    ef_class = getattr(mod, cls)
+    (served,) = mod.MODELS
+    member = enum.Enum("Model", {"ONLY": served}).ONLY
+    assert ef_class(model=member, api_key=KEY).model == served
+    assert ef_class(model=served, api_key=KEY).model == served
+    with pytest.raises(InvalidArgumentError, match=f"model must be one of {re.escape(served)}, got 'other/model'"):
+        ef_class(model="other/model", api_key=KEY)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from huedb import Knn, Search
-from huedb.api.hybrid import bm25_schema, document_where, hybrid_search, search_where, sparse_key
+from huedb.api.hybrid import (
+    bm25_schema,
+    document_where,
+    hybrid_search,
+    search_where,
+    sparse_key,
+    without_sparse_key,
+)
 from huedb.errors import InvalidArgumentError
 
 #: a keyword query the default (MiniLM) embedding misses: every battery text is nearer in meaning
@@ -95,6 +102,19 @@ def test_where_translation():
     assert search_where(None, {"$contains": "x"}) == {"#document": {"$contains": "x"}}
     assert search_where({"n": 1}, {"$contains": "x"}) == {"$and": [{"n": 1}, {"#document": {"$contains": "x"}}]}
     assert search_where({}, None) is None
+
+
+def test_without_sparse_key_leaves_the_users_metadata():
+    """The one helper the integrations strip a hybrid collection's BM25 vector with."""
+    vector = {"indices": [1], "values": [0.5]}
+    stored = {"n": 1, "bm25": vector}
+    assert without_sparse_key(stored, "bm25") == {"n": 1}
+    assert stored == {"n": 1, "bm25": vector}  # a copy: the stored record's dict is not changed
+    assert without_sparse_key({"bm25": vector}, "bm25") is None  # nothing of the user's left
+    plain = {"n": 1}
+    assert without_sparse_key(plain, "bm25") is plain
+    assert without_sparse_key(stored, None) is stored
+    assert without_sparse_key(None, "bm25") is None
 
 
 def test_source_key_takes_a_key_as_on_chromadb():

@@ -44,6 +44,15 @@ def sparse_key(collection: Any) -> str | None:
     return found[0] if found is not None else None
 
 
+def without_sparse_key(metadata: dict[str, Any] | None, key: str | None) -> dict[str, Any] | None:
+    """``metadata`` without the sparse vector stored under ``key`` (a hybrid collection's BM25
+    vector is index data, not the user's metadata): a new dict, None when nothing else is left;
+    ``metadata`` itself when it holds no ``key``."""
+    if not metadata or key is None or key not in metadata:
+        return metadata
+    return {name: value for name, value in metadata.items() if name != key} or None
+
+
 def document_where(where_document: dict[str, Any]) -> dict[str, Any]:
     """A ``where_document`` filter written as a Search ``where`` on ``#document``."""
     if not isinstance(where_document, dict) or len(where_document) != 1:
@@ -106,7 +115,6 @@ def hybrid_search(
         search = search.where(filt)
     rows = collection.search(search).rows()[0]
     for row in rows:
-        metadata = row.get("metadata")
-        if metadata and key in metadata:
-            row["metadata"] = {name: value for name, value in metadata.items() if name != key} or None
+        if row.get("metadata"):
+            row["metadata"] = without_sparse_key(row["metadata"], key)
     return rows

@@ -10,10 +10,9 @@ from typing import Any
 from huedb.embedding_functions import ProviderEgress
 from huedb.errors import ChromaError, InvalidArgumentError
 from huedb.hookspecs import hookimpl
+from huedb_plugins.embedding.chroma_cloud import DEFAULT_API_KEY_ENV_VAR, EMBED_URL, check_model
 from huedb_plugins.embedding.http_provider import ProviderEmbeddingFunction
 
-DEFAULT_API_KEY_ENV_VAR = "CHROMA_API_KEY"
-EMBED_URL = "https://embed.trychroma.com"
 MODELS = ("Qwen/Qwen3-Embedding-0.6B",)
 TARGETS = ("documents", "query")
 DEFAULT_INSTRUCTIONS = {
@@ -46,10 +45,7 @@ class ChromaCloudQwenEmbeddingFunction(ProviderEmbeddingFunction):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> None:
-        model = getattr(model, "value", model)  # chromadb passes an enum member
-        if model not in MODELS:
-            raise InvalidArgumentError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
-        self.model = model
+        self.model = check_model(model, MODELS)
         self.task = task
         instructions = DEFAULT_INSTRUCTIONS if instructions is None else instructions
         self.instructions = {

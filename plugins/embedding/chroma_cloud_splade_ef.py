@@ -17,10 +17,9 @@ from huedb.api.types import SparseVector, SparseVectors
 from huedb.embedding_functions import Documents, ProviderEgress
 from huedb.errors import ChromaError, InvalidArgumentError
 from huedb.hookspecs import hookimpl
+from huedb_plugins.embedding.chroma_cloud import DEFAULT_API_KEY_ENV_VAR, EMBED_URL, check_model
 from huedb_plugins.embedding.http_provider import ProviderEmbeddingFunction, as_texts
 
-DEFAULT_API_KEY_ENV_VAR = "CHROMA_API_KEY"
-EMBED_URL = "https://embed.trychroma.com"
 MODELS = ("prithivida/Splade_PP_en_v1",)
 
 
@@ -56,9 +55,7 @@ class ChromaCloudSpladeEmbeddingFunction(ProviderEmbeddingFunction):
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> None:
-        model = getattr(model, "value", model)  # chromadb passes an enum member
-        if model not in MODELS:
-            raise InvalidArgumentError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        model = check_model(model, MODELS)
         if not isinstance(include_tokens, bool):
             raise InvalidArgumentError(f"include_tokens must be a bool, got {include_tokens!r}")
         self.model, self.include_tokens = model, include_tokens

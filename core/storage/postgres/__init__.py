@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from huedb.storage.postgres import catalog, fork
+from huedb.storage.catalog_tx import CatalogWrites
+from huedb.storage.postgres import catalog
 from huedb.storage.postgres import records as rec
 from huedb.storage.postgres.cache import CollectionCache, Entry, cache_entry
 from huedb.storage.postgres.cached import CachedRead
@@ -26,14 +27,13 @@ from huedb.storage.postgres.connection import Pool
 from huedb.storage.postgres.filters import select
 from huedb.storage.postgres.reads import PostgresRead
 from huedb.storage.protocol import NewRecords, RecordChanges
-from huedb.types import CollectionModel
 
 #: the deletion log keeps the deletions of this many most recent writes per collection: no
 #: index catches up from it here (search runs in the database), it serves tools and audits
 DELETION_LOG_WRITES = 1000
 
 
-class PostgresWrite(PostgresRead):
+class PostgresWrite(PostgresRead, CatalogWrites):
     """One READ COMMITTED transaction; writes to a collection serialise on its catalog row."""
 
     def __init__(self, conn: Any) -> None:
@@ -48,41 +48,6 @@ class PostgresWrite(PostgresRead):
         # READ COMMITTED: each statement sees the latest commits, so nothing is kept between them
         row = catalog.collection_state_for_read(self.conn, cid)
         return int(row[0]) if row else 0
-
-    def create_tenant(self, name: str) -> None:
-        catalog.create_tenant(self.conn, name)
-
-    def create_database(self, name: str, tenant: str) -> None:
-        catalog.create_database(self.conn, name, tenant)
-
-    def delete_database(self, name: str, tenant: str) -> None:
-        catalog.delete_database(self.conn, name, tenant)
-
-    def insert_collection(
-        self, name: str, metadata: dict[str, Any] | None, configuration: dict[str, Any], tenant: str, database: str
-    ) -> CollectionModel:
-        return catalog.insert_collection(self.conn, name, metadata, configuration, tenant, database)
-
-    def update_collection(
-        self, cid: int, name: str | None, metadata: dict[str, Any] | None, configuration: dict[str, Any] | None
-    ) -> None:
-        catalog.update_collection(self.conn, cid, name, metadata, configuration)
-
-    def fork_collection(self, cid: int, new_name: str) -> CollectionModel:
-        return fork.fork(self.conn, cid, new_name)
-
-    def delete_collection(self, cid: int) -> None:
-        catalog.delete_collection(self.conn, cid)
-
-    def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
-        catalog.ensure_defaults(self.conn, default_tenant, default_database)
-
-    def reset(self, default_tenant: str, default_database: str) -> None:
-        catalog.reset(self.conn)
-        catalog.ensure_defaults(self.conn, default_tenant, default_database)
-
-    def collection_state(self, cid: int) -> tuple[int, int | None]:
-        return catalog.collection_state(self.conn, cid)
 
     def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None:
         row = catalog.set_collection_state(self.conn, cid, seq, dimension)

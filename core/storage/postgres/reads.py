@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.storage.catalog_tx import CatalogReads
 from huedb.storage.postgres import catalog, fork, search
 from huedb.storage.postgres import records as rec
 from huedb.storage.postgres.cache import CollectionCache, read_row
@@ -14,13 +15,16 @@ from huedb.storage.protocol import Records
 from huedb.types import CollectionModel
 
 
-class PostgresRead:
+class PostgresRead(CatalogReads):
     """One REPEATABLE READ snapshot."""
+
+    _catalog = catalog
+    _forks = fork
 
     def __init__(
         self, conn: Any, ensure_index: Callable[[int], None] | None = None, cache: CollectionCache | None = None
     ) -> None:
-        self._conn = conn
+        super().__init__(conn)
         self._ensure_index = ensure_index
         self._cache = cache if cache is not None else CollectionCache()
         #: record counts this transaction has taken, by collection (vector_search plans with them)
@@ -29,26 +33,7 @@ class PostgresRead:
         #: (rid, id, document, uri, metadata) of this snapshot's search hits, by rid
         self._hits: dict[int, tuple] = {}
 
-    # -- catalog -------------------------------------------------------------
-    def get_tenant(self, name: str) -> dict[str, str]:
-        return catalog.get_tenant(self.conn, name)
-
-    def list_tenants(self) -> list[dict[str, str]]:
-        return catalog.list_tenants(self.conn)
-
-    def get_database(self, name: str, tenant: str) -> dict[str, str]:
-        return catalog.get_database(self.conn, name, tenant)
-
-    def list_databases(self, tenant: str, limit: int | None, offset: int | None) -> list[dict[str, str]]:
-        return catalog.list_databases(self.conn, tenant, limit, offset)
-
-    def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel:
-        return catalog.collection_by_name(self.conn, name, tenant, database)
-
-    @property
-    def conn(self) -> Any:
-        return self._conn
-
+    # -- catalog (the rest: CatalogReads) ---------------------------------------
     def collection_by_id(self, collection_id: str) -> CollectionModel:
         model, count, configuration, _ = read_row(self.conn, collection_id, self._cache)
         # one snapshot: the count and configuration serve this read's planning (count_records, vector_search)
@@ -56,19 +41,8 @@ class PostgresRead:
         self._configurations[model.storage_key] = configuration
         return model
 
-    def list_collections(
-        self, tenant: str, database: str, limit: int | None, offset: int | None
-    ) -> list[CollectionModel]:
-        return catalog.list_collections(self.conn, tenant, database, limit, offset)
-
     def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         return catalog.all_collections(self.conn, tenant, database)
-
-    def count_collections(self, tenant: str, database: str) -> int:
-        return catalog.count_collections(self.conn, tenant, database)
-
-    def collection_seq(self, cid: int) -> int | None:
-        return catalog.collection_seq(self.conn, cid)
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
@@ -148,9 +122,6 @@ class PostgresRead:
 
     def label_offset(self, cid: int) -> int:
         return 0  # search runs in the database: a fork's rows are indexed there, no files are copied
-
-    def fork_count(self, cid: int) -> int:
-        return fork.fork_count(self.conn, cid)
 
 
 #: position of each record field in a search hit (rid, id, document, uri, metadata)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from huedb.errors import InvalidArgumentError
 from huedb.index import exact_search_limit
 from huedb.storage.postgres.schema import SPACE_OPS
+from huedb.storage.sparse_query import query_terms
 
 #: pgvector's largest hnsw.ef_search
 EF_SEARCH_MAX = 1000
@@ -173,23 +173,12 @@ def checked_search(
 
 
 # -- the sparse inverted index -----------------------------------------------------------------
-def _query_terms(indices: np.ndarray, values: np.ndarray) -> tuple[list[int], list[float]]:
-    terms = np.asarray(indices, dtype=np.int64).ravel()
-    weights = np.asarray(values, dtype=np.float64).ravel()
-    if len(terms) != len(weights):
-        raise InvalidArgumentError(
-            f"A sparse query needs as many values as indices, got {len(terms)} indices and {len(weights)} values"
-        )
-    if len(terms) and len(np.unique(terms)) != len(terms):
-        raise InvalidArgumentError("A sparse query's indices must be unique")
-    return terms.tolist(), weights.tolist()
-
-
 def sparse_knn(
     conn: Any, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``limit`` dot products, accumulated in PostgreSQL; ties: lower rid first."""
-    terms, weights = _query_terms(indices, values)
+    term_array, weight_array = query_terms(indices, values)
+    terms, weights = term_array.tolist(), weight_array.tolist()
     empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     if limit <= 0 or not terms or (allowed is not None and not len(allowed)):
         return empty

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.storage.catalog_tx import CatalogReads, CatalogWrites
 from huedb.storage.protocol import NewRecords, RecordChanges, Records
 from huedb.storage.sqlite import catalog, fork, sparse
 from huedb.storage.sqlite import records as rec
@@ -22,47 +23,20 @@ from huedb.storage.sqlite.sparse_cache import PostingsCache
 from huedb.types import CollectionModel
 
 
-class SqliteRead:
+class SqliteRead(CatalogReads):
     """A read snapshot over one connection."""
 
+    _catalog = catalog
+    _forks = fork
+
     def __init__(self, conn: Any, persistent: bool, sparse_cache: PostingsCache | None = None) -> None:
-        self.conn = conn
+        super().__init__(conn)
         self.persistent = persistent
         self.sparse_cache = sparse_cache
-
-    # -- catalog -------------------------------------------------------------
-    def get_tenant(self, name: str) -> dict[str, str]:
-        return catalog.get_tenant(self.conn, name)
-
-    def list_tenants(self) -> list[dict[str, str]]:
-        return catalog.list_tenants(self.conn)
-
-    def get_database(self, name: str, tenant: str) -> dict[str, str]:
-        return catalog.get_database(self.conn, name, tenant)
-
-    def list_databases(self, tenant: str, limit: int | None, offset: int | None) -> list[dict[str, str]]:
-        return catalog.list_databases(self.conn, tenant, limit, offset)
-
-    def collection_by_name(self, name: str, tenant: str, database: str) -> CollectionModel:
-        return catalog.get_collection_by_name(self.conn, name, tenant, database)
-
-    def collection_by_id(self, collection_id: str) -> CollectionModel:
-        return catalog.get_collection_by_id(self.conn, collection_id)
-
-    def list_collections(
-        self, tenant: str, database: str, limit: int | None, offset: int | None
-    ) -> list[CollectionModel]:
-        return catalog.list_collections(self.conn, tenant, database, limit, offset)
 
     def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         did = None if database is None else catalog.database_did(self.conn, database, tenant or "")
         return catalog.all_collections(self.conn, did)
-
-    def count_collections(self, tenant: str, database: str) -> int:
-        return catalog.count_collections(self.conn, tenant, database)
-
-    def collection_seq(self, cid: int) -> int | None:
-        return catalog.collection_seq(self.conn, cid)
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
@@ -103,9 +77,6 @@ class SqliteRead:
     def label_offset(self, cid: int) -> int:
         return fork.label_offset(self.conn, cid)
 
-    def fork_count(self, cid: int) -> int:
-        return fork.fork_count(self.conn, cid)
-
     # -- index catch-up --------------------------------------------------------
     def changed_since(self, cid: int, seq: int, batch: int = 5000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for rids, blobs in rec.changed_since(self.conn, cid, seq, batch):
@@ -118,43 +89,8 @@ class SqliteRead:
         return rec.deletions_pruned_upto(self.conn, cid)
 
 
-class SqliteWrite(SqliteRead):
+class SqliteWrite(SqliteRead, CatalogWrites):
     """The write transaction (``BEGIN IMMEDIATE``)."""
-
-    def create_tenant(self, name: str) -> None:
-        catalog.create_tenant(self.conn, name)
-
-    def create_database(self, name: str, tenant: str) -> None:
-        catalog.create_database(self.conn, name, tenant)
-
-    def delete_database(self, name: str, tenant: str) -> None:
-        catalog.delete_database(self.conn, name, tenant)
-
-    def insert_collection(
-        self, name: str, metadata: dict[str, Any] | None, configuration: dict[str, Any], tenant: str, database: str
-    ) -> CollectionModel:
-        return catalog.insert_collection(self.conn, name, metadata, configuration, tenant, database)
-
-    def update_collection(
-        self, cid: int, name: str | None, metadata: dict[str, Any] | None, configuration: dict[str, Any] | None
-    ) -> None:
-        catalog.update_collection(self.conn, cid, name, metadata, configuration)
-
-    def delete_collection(self, cid: int) -> None:
-        catalog.delete_collection_rows(self.conn, cid)
-
-    def fork_collection(self, cid: int, new_name: str) -> CollectionModel:
-        return fork.fork(self.conn, cid, new_name)
-
-    def ensure_defaults(self, default_tenant: str, default_database: str) -> None:
-        catalog.ensure_defaults(self.conn, default_tenant, default_database)
-
-    def reset(self, default_tenant: str, default_database: str) -> None:
-        catalog.reset(self.conn)
-        catalog.ensure_defaults(self.conn, default_tenant, default_database)
-
-    def collection_state(self, cid: int) -> tuple[int, int | None]:
-        return catalog.collection_state(self.conn, cid)
 
     def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None:
         catalog.set_collection_state(self.conn, cid, seq, dimension)

@@ -99,7 +99,7 @@ def delete_database(conn: sqlite3.Connection, name: str, tenant: str) -> list[st
     did = database_did(conn, name, tenant)
     ids = [cid_id for (cid_id,) in conn.execute("SELECT id FROM collections WHERE did=?", (did,))]
     for (cid,) in conn.execute("SELECT cid FROM collections WHERE did=?", (did,)).fetchall():
-        delete_collection_rows(conn, cid)
+        delete_collection(conn, cid)
     conn.execute("DELETE FROM databases WHERE did=?", (did,))
     return ids
 
@@ -121,10 +121,10 @@ def insert_collection(
         )
     except sqlite3.IntegrityError:
         raise UniqueConstraintError(f"Collection [{name}] already exists") from None
-    return get_collection_by_name(conn, name, tenant, database)
+    return collection_by_name(conn, name, tenant, database)
 
 
-def get_collection_by_name(conn: sqlite3.Connection, name: str, tenant: str, database: str) -> CollectionModel:
+def collection_by_name(conn: sqlite3.Connection, name: str, tenant: str, database: str) -> CollectionModel:
     did = database_did(conn, database, tenant)
     row = conn.execute(
         f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did WHERE c.did=? AND c.name=?",
@@ -135,7 +135,7 @@ def get_collection_by_name(conn: sqlite3.Connection, name: str, tenant: str, dat
     return collection_model(row)
 
 
-def get_collection_by_id(conn: sqlite3.Connection, collection_id: str) -> CollectionModel:
+def collection_by_id(conn: sqlite3.Connection, collection_id: str) -> CollectionModel:
     row = conn.execute(
         f"SELECT {_COLLECTION_COLUMNS} FROM collections c JOIN databases d ON c.did=d.did WHERE c.id=?",
         (str(collection_id),),
@@ -196,7 +196,7 @@ def collection_seq(conn: sqlite3.Connection, cid: int) -> int | None:
     return None if row is None else row[0]
 
 
-def delete_collection_rows(conn: sqlite3.Connection, cid: int) -> None:
+def delete_collection(conn: sqlite3.Connection, cid: int) -> None:
     conn.execute("DELETE FROM meta WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM sparse WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM sparse_docs WHERE collection_id=?", (cid,))

@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 
 from huedb.errors import NotFoundError, UniqueConstraintError
-from huedb.storage.sqlite.catalog import get_collection_by_id
+from huedb.storage.sqlite.catalog import collection_by_id
 from huedb.types import CollectionModel
 
 
@@ -88,7 +88,7 @@ def fork(conn: sqlite3.Connection, cid: int, new_name: str) -> CollectionModel:
     if offset:
         conn.execute("INSERT INTO label_offsets(collection_id, label_offset) VALUES (?, ?)", (new_cid, offset))
     conn.execute("INSERT INTO fork_lineage(collection_id, root) VALUES (?, ?)", (new_cid, _root(conn, cid)))
-    return get_collection_by_id(conn, new_id)
+    return collection_by_id(conn, new_id)
 
 
 def _root(conn: sqlite3.Connection, cid: int) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from huedb.errors import InvalidArgumentError
+from huedb.storage.sparse_query import query_terms
 from huedb.storage.sqlite.sparse_cache import PostingsCache
 
 #: the metadata values that are sparse vectors: JSON objects (validation admits no other object)
@@ -70,18 +70,6 @@ def remove(conn: sqlite3.Connection, rids_param: str) -> None:
     conn.execute("DELETE FROM sparse_docs WHERE rid IN (SELECT value FROM json_each(?))", (rids_param,))
 
 
-def _query_terms(indices: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    terms = np.asarray(indices, dtype=np.int64).ravel()
-    weights = np.asarray(values, dtype=np.float64).ravel()
-    if len(terms) != len(weights):
-        raise InvalidArgumentError(
-            f"A sparse query needs as many values as indices, got {len(terms)} indices and {len(weights)} values"
-        )
-    if len(terms) and len(np.unique(terms)) != len(terms):
-        raise InvalidArgumentError("A sparse query's indices must be unique")
-    return terms, weights
-
-
 def knn(
     conn: sqlite3.Connection,
     cid: int,
@@ -94,7 +82,7 @@ def knn(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rids, float64 scores) of the ``limit`` records with the highest dot product with the
     query, best first (ties: lower rid first); records sharing no term are left out."""
-    terms, weights = _query_terms(indices, values)
+    terms, weights = query_terms(indices, values)
     empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     if limit <= 0 or not len(terms) or (allowed is not None and not len(allowed)):
         return empty

@@ -23,7 +23,7 @@ from langchain_core.vectorstores import VectorStore, VectorStoreRetriever
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
 import huedb
-from huedb.api.hybrid import bm25_schema, hybrid_search, sparse_key
+from huedb.api.hybrid import bm25_schema, hybrid_search, sparse_key, without_sparse_key
 
 DEFAULT_K = 4
 #: what a query returns unless told otherwise
@@ -38,9 +38,7 @@ def _metadata_in(metadata: dict | None) -> dict | None:
 def _document(rid: str, text: str, meta: dict | None, sparse_key: str | None) -> Document:
     """A LangChain Document of a record; the BM25 vector a hybrid collection keeps in metadata
     under ``sparse_key`` is index data, not the user's metadata, and is left out."""
-    if meta and sparse_key is not None and sparse_key in meta:
-        meta = {k: v for k, v in meta.items() if k != sparse_key}
-    return Document(page_content=text, metadata=meta or {}, id=rid)
+    return Document(page_content=text, metadata=without_sparse_key(meta, sparse_key) or {}, id=rid)
 
 
 def _squared_l2_relevance(distance: float) -> float:

@@ -99,3 +99,23 @@ def test_hybrid_needs_a_bm25_index_and_a_query_string(client):
         store.query(VectorStoreQuery(query_str="battery", mode=HYBRID))
     with pytest.raises(ValueError, match="query_str"):
         store.query(VectorStoreQuery(query_embedding=[0.0] * 384, mode=HYBRID))
+
+
+def test_records_written_without_llamaindex_lose_only_the_bm25_vector(client):
+    """A record added with huedb's own API (no LlamaIndex node content) comes back as a TextNode
+    whose metadata is the record's, without the BM25 vector the hybrid collection keeps beside it."""
+    from huedb.api.hybrid import DEFAULT_SPARSE_KEY, bm25_schema
+
+    collection = client.create_collection(f"o-{uuid.uuid4().hex[:8]}", schema=bm25_schema())
+    documents = CORPUS["documents"]
+    collection.add(
+        ids=list(documents), documents=list(documents.values()), metadatas=[{"n": i} for i in range(len(documents))]
+    )
+    assert DEFAULT_SPARSE_KEY in collection.get(ids=[MATCH])["metadatas"][0]  # stored beside the user's keys
+    store = HuedbVectorStore.from_collection(collection)
+    expected = {node_id: {"n": i} for i, node_id in enumerate(documents)}
+    got = store.get_nodes(node_ids=[MATCH])
+    dense = store.query(VectorStoreQuery(query_str=QUERY, similarity_top_k=3)).nodes
+    hybrid = store.query(VectorStoreQuery(query_str=QUERY, similarity_top_k=3, mode=HYBRID)).nodes
+    for node in [*got, *dense, *hybrid]:
+        assert node.metadata == expected[node.node_id]

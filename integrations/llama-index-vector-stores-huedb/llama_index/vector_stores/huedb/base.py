@@ -23,7 +23,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
 import huedb
-from huedb.api.hybrid import bm25_schema, hybrid_search, sparse_key
+from huedb.api.hybrid import bm25_schema, hybrid_search, sparse_key, without_sparse_key
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +160,8 @@ def _huedb_metadata(node: BaseNode) -> dict[str, Any]:
 def _to_node(
     record_id: str, text: str | None, metadata: dict[str, Any] | None, sparse_key: str | None = None
 ) -> BaseNode:
-    metadata = dict(metadata or {})
-    if sparse_key is not None:
-        metadata.pop(sparse_key, None)  # a hybrid collection's BM25 vector: index data, not the node's
+    # a copy (the node owns it), without a hybrid collection's BM25 vector: index data, not the node's
+    metadata = dict(without_sparse_key(metadata, sparse_key) or {})
     if "_node_content" in metadata:
         return metadata_dict_to_node(metadata, text=text)
     # a record written by something else than LlamaIndex: its document and metadata as a TextNode
