@@ -183,7 +183,6 @@ def test_join_checks_the_digests_of_the_bytes_it_read(tmp_path: Path) -> None:
         path.write_bytes(whole)
 
 
-
 def test_elements_whose_vectors_storage_lost_take_a_neighbours_and_no_joined_file_stays(tmp_path: Path) -> None:
     n = 700
     X = np.random.default_rng(3).normal(size=(n, DIM)).astype(np.float32)
@@ -218,6 +217,7 @@ def test_elements_whose_vectors_storage_lost_take_a_neighbours_and_no_joined_fil
     with pytest.raises(hnsw_files.CorruptIndexError, match="no neighbour"):  # found once the file is written
         hnsw_files.join(links, kept, DIM, "l2", fetch)  # no element has links now: a lost one has no donor
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.kept", "g.links"]  # the joined file went too
+
 
 _REOPEN_SCRIPT = """
 import json, sys
