@@ -166,6 +166,7 @@ class Workload:
     """The saved workload in `root`, memory-mapped."""
 
     FILES = ("vectors", "queries", "truth_all", "truth_10pct", "truth_1pct")
+    vectors: np.memmap  # and the other FILES, set in __init__
 
     def __init__(self, root: str) -> None:
         with open(os.path.join(root, "params.json")) as f:
@@ -179,10 +180,10 @@ class Workload:
         process then holds one batch of caller data, as a loader streaming from disk would."""
         v = self.vectors
         out = np.empty((stop - start, v.shape[1]), dtype=v.dtype)
-        with open(v.filename, "rb", buffering=0) as f:
+        with open(os.path.join(self.root, "vectors.npy"), "rb") as f:
             f.seek(v.offset + start * v.shape[1] * v.dtype.itemsize)
-            if f.readinto(memoryview(out).cast("B")) != out.nbytes:
-                raise ValueError(f"workload vectors in {v.filename} end before row {stop}")
+            if f.readinto(out.data.cast("B")) != out.nbytes:
+                raise ValueError(f"workload vectors in {self.root} end before row {stop}")
         return out
 
     @staticmethod

@@ -219,6 +219,24 @@ def test_elements_whose_vectors_storage_lost_take_a_neighbours_and_no_joined_fil
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.kept", "g.links"]  # the joined file went too
 
 
+def test_a_join_without_room_for_its_file_says_so_before_writing(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import shutil
+
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=200, M=4)
+    X = np.random.default_rng(4).normal(size=(200, DIM)).astype(np.float32)
+    index.add_items(X, np.arange(200))
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(200), tmp_path / "g.full", links, kept)
+    # a full disk cannot be made here: the file system reports 1 KB free
+    monkeypatch.setattr(hnsw_files.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 1000))
+    with pytest.raises(OSError, match="free some space there") as e:
+        hnsw_files.join(links, kept, DIM, "l2", lambda w: (X[w], np.ones(len(w), dtype=bool)))
+    assert e.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.kept", "g.links"]
+
+
 _REOPEN_SCRIPT = """
 import json, sys
 import numpy as np

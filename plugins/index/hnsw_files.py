@@ -25,11 +25,13 @@ routes searches to the right region.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
 import os
 import re
+import shutil
 import struct
 import uuid
 from collections.abc import Callable
@@ -171,6 +173,7 @@ def join(
         )
     digests = sha256 or {}
     scratch = scratch or links.with_name(f".{links.name}.{uuid.uuid4().hex}.join.tmp")
+    _check_space(links, scratch, dim)
     try:
         try:
             with open(scratch, "w+b") as out:
@@ -189,6 +192,28 @@ def join(
     finally:
         scratch.unlink(missing_ok=True)
     return index
+
+
+def _check_space(links: Path, scratch: Path, dim: int) -> None:
+    """Raises OSError(ENOSPC) with what to do when ``scratch``'s file system cannot take the
+    joined file (``links`` with its vectors put back): before writing, not halfway."""
+    with open(links, "rb") as f:
+        header = f.read(HEADER.size)
+    size = links.stat().st_size
+    try:
+        layout = Layout(header, dim)
+    except (CorruptIndexError, struct.error):
+        return  # join reports the damage (after its SHA-256 check)
+    if HEADER.size + layout.count * layout.short > size:
+        return  # a count the file cannot hold: the same
+    needed = size + layout.count * layout.vec
+    free = shutil.disk_usage(scratch.parent).free
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"loading the index needs {needed / 1e6:.0f} MB free in {scratch.parent} for a temporary "
+            f"file ({free / 1e6:.0f} MB free): free some space there and open the collection again",
+        )
 
 
 def _check_files(digests: dict[Path, str], *paths: Path) -> None:
