@@ -282,5 +282,5 @@ def test_a_reopen_holds_the_graph_once(tmp_path: Path) -> None:
     out = subprocess.run([*run, "read"], check=True, capture_output=True, text=True).stdout
     rss = json.loads(out.splitlines()[-1])
     added = rss["peak"] - rss["before"]
-    assert 0.9 * graph < added < 1.4 * graph, (added / graph, rss)
+    assert 0.9 * graph < added < 1.5 * graph, (added / graph, rss)  # the pickle-state join: 2.2
     assert not list((tmp_path / "db").rglob("*.tmp"))  # the joined file is gone

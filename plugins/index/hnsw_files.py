@@ -14,10 +14,13 @@ Loading writes hnswlib's own file again, a block of rows at a time, to a temp fi
 in the segment's directory: links and labels from ``graph.links``, each live
 element's vector from storage (normalised again for cosine, bit for bit as hnswlib
 does it), the kept vectors, the upper-level links. hnswlib's ``load_index`` reads
-it and the file is removed. The process so holds the graph once (hnswlib's) and one
-block beside it: the file's pages are the kernel's page cache, which it can evict,
-not the process's memory. (Handing hnswlib the assembled graph as its pickle state
-held it twice: hnswlib copies the array it is given.) A record deleted since the
+it and the file is removed (also when loading fails; a crash leaves a
+``.hnswlib.*.tmp`` file that the next persist sweeps). The process so holds the graph
+once (hnswlib's) and two blocks beside it (one read, one written): the file's pages are
+the kernel's page cache, which it can evict, not the process's memory. (Handing hnswlib
+the assembled graph as its pickle state held it twice: hnswlib copies the array it is
+given.) The files' SHA-256 is checked over the bytes read before hnswlib reads the
+file; the directory needs room for it (OSError ENOSPC first otherwise). A record deleted since the
 persist has no vector in storage any more: its element (which catch-up marks
 deleted) takes the vector of its first level-0 neighbour that has one, so it still
 routes searches to the right region.
