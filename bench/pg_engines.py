@@ -59,14 +59,14 @@ class PgvectorFloor:
     def ingest(self) -> float:
         import time
 
-        p, vectors = self.wl.params, self.wl.vectors
+        p = self.wl.params
         t0 = time.perf_counter()
         with self.conn.cursor() as cur:
             for s in range(0, p.n, p.batch):
                 e = min(s + p.batch, p.n)
                 with cur.copy("COPY items (id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(["int8", "vector"])
-                    for i, vec in zip(range(s, e), np.asarray(vectors[s:e])):
+                    for i, vec in zip(range(s, e), self.wl.rows(s, e)):
                         copy.write_row((i, vec))
         self.conn.execute(
             "CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) "

@@ -45,6 +45,8 @@ FIGURES: list[Figure] = [
     Figure("disk_mb", "disk (MB)", "disk_mb"),
     Figure("peak_rss_mb", "peak RSS (MB)", "peak_rss_mb", max_ratio=1.3),
     Figure("ingest_peak_rss_mb", "peak RSS after ingest (MB)", "ingest_peak_rss_mb"),
+    Figure("ingest_over_index_mb", "ingest peak over RSS before + index (MB)"),
+    Figure("ingest_over_index_batches", "ingest peak over RSS before + index (batches)"),
     Figure("embed_docs_per_s", "default EF (docs/s)"),
 ]
 FIGURE_KEYS = [f.key for f in FIGURES]

@@ -2,7 +2,9 @@
 
 Everything derives from one seed, so every engine (and every run with the same
 options) sees identical data. The parent generates the arrays once and saves
-them as .npy files that the engine subprocesses memory-map.
+them as .npy files that the engine subprocesses memory-map. Ingest reads its
+batches with ``Workload.rows`` instead: pages touched through the mapping stay
+in the process's RSS, so a 1M ingest would show all 1.5 GB of its vectors.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ class Workload:
     """The saved workload in `root`, memory-mapped."""
 
     FILES = ("vectors", "queries", "truth_all", "truth_10pct", "truth_1pct")
+    vectors: np.memmap  # and the other FILES, set in __init__
 
     def __init__(self, root: str) -> None:
         with open(os.path.join(root, "params.json")) as f:
@@ -171,6 +174,17 @@ class Workload:
         self.root = root
         for name in self.FILES:
             setattr(self, name, np.load(os.path.join(root, name + ".npy"), mmap_mode="r"))
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """A copy of ``vectors[start:stop]`` read from the file, not through the mapping: the
+        process then holds one batch of caller data, as a loader streaming from disk would."""
+        v = self.vectors
+        out = np.empty((stop - start, v.shape[1]), dtype=v.dtype)
+        with open(os.path.join(self.root, "vectors.npy"), "rb") as f:
+            f.seek(v.offset + start * v.shape[1] * v.dtype.itemsize)
+            if f.readinto(out.data.cast("B")) != out.nbytes:
+                raise ValueError(f"workload vectors in {self.root} end before row {stop}")
+        return out
 
     @staticmethod
     def create(root: str, p: WorkloadParams) -> Workload:

@@ -192,6 +192,9 @@ def test_floor_only_run_end_to_end(tmp_path):
     assert 0.0 <= f["recall_at_10"] <= 1.0
     assert f["query_p95_ms"] >= f["query_p50_ms"]
     assert floor["checks"]["reopen_answer_overlap"]["got"] == 1.0
+    # ingest's peak over the RSS before it and the index: small here (one 500-vector batch is 1 MB)
+    assert -5 < f["ingest_over_index_mb"] < 100
+    assert f["ingest_over_index_batches"] == pytest.approx(f["ingest_over_index_mb"] * 2**20 / (500 * 384 * 4))
     assert out["params"]["n"] == 1500 and out["machine"]["threads"] >= 1
     assert "recall@10" in proc.stdout and md.read_text().startswith("| figure | floor |")
 
@@ -301,3 +304,21 @@ def test_scaleout_end_to_end(tmp_path, postgres_url):
     runs = json.loads(out.read_text())["runs"]
     assert [r["servers"] for r in runs] == [1, 2] and all(r["errors"] == 0 and r["ops_per_s"] > 0 for r in runs)
     assert "| 2 | 4 |" in proc.stdout
+
+
+def test_index_bytes_follow_hnswlibs_file_and_batches_are_read_from_the_file(tmp_path):
+    import hnswlib
+
+    from bench.engines import hnsw_index_bytes
+
+    n, dim, m = 6000, 16, 16
+    index = hnswlib.Index(space="l2", dim=dim)
+    index.init_index(max_elements=n, M=m, ef_construction=20)
+    index.add_items(np.random.default_rng(0).normal(size=(n, dim)).astype(np.float32), np.arange(n))
+    index.save_index(str(tmp_path / "index.bin"))
+    assert hnsw_index_bytes(n, dim, m) == pytest.approx((tmp_path / "index.bin").stat().st_size, rel=0.01)
+    wl = Workload.create(str(tmp_path / "wl"), WorkloadParams(n=700, dim=8, queries=3, batch=100))
+    for start, stop in ((0, 100), (650, 700), (3, 4)):
+        got = wl.rows(start, stop)
+        assert got.flags.writeable and got.dtype == wl.vectors.dtype
+        np.testing.assert_array_equal(got, wl.vectors[start:stop])

@@ -4,7 +4,10 @@ every stored vector of a rid range, in rid order, whatever gaps the range has.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import hnswlib
@@ -178,3 +181,106 @@ def test_join_checks_the_digests_of_the_bytes_it_read(tmp_path: Path) -> None:
         with pytest.raises(hnsw_files.CorruptIndexError, match="SHA-256"):
             hnsw_files.join(links, kept, DIM, "l2", fetch, sha256=digests)
         path.write_bytes(whole)
+
+
+def test_elements_whose_vectors_storage_lost_take_a_neighbours_and_no_joined_file_stays(tmp_path: Path) -> None:
+    n = 700
+    X = np.random.default_rng(3).normal(size=(n, DIM)).astype(np.float32)
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=n, M=4)
+    index.add_items(X, np.arange(n))
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(n), tmp_path / "g.full", links, kept)
+    lost = set(range(0, n, 7))
+
+    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = np.array([w not in lost for w in wanted.tolist()])
+        return np.where(ok[:, None], X[wanted], np.nan), ok
+
+    joined = hnsw_files.join(links, kept, DIM, "l2", fetch)
+    with open(links, "rb") as f:
+        layout = hnsw_files.Layout(f.read(hnsw_files.HEADER.size), DIM)
+        short = np.frombuffer(f.read(n * layout.short), dtype=np.uint8).reshape(n, layout.short)
+    got = np.asarray(joined.get_items(np.arange(n), return_type="numpy"))
+    for row in range(n):  # labels are the element ids here
+        count = int(short[row, :4].view("<u4")[0] & 0xFFFF)
+        donor = next(x for x in short[row, 4 : 4 + 4 * count].view("<u4").tolist() if x not in lost)
+        np.testing.assert_array_equal(got[row], X[donor] if row in lost else X[row])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.kept", "g.links"]
+
+    def failing(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError):
+        hnsw_files.join(links, kept, DIM, "l2", failing)
+    links.write_bytes(links.read_bytes()[: hnsw_files.HEADER.size] + bytes(n * layout.short + 4 * n))
+    with pytest.raises(hnsw_files.CorruptIndexError, match="no neighbour"):  # found once the file is written
+        hnsw_files.join(links, kept, DIM, "l2", fetch)  # no element has links now: a lost one has no donor
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.kept", "g.links"]  # the joined file went too
+
+
+def test_a_join_without_room_for_its_file_says_so_before_writing(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import shutil
+
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=200, M=4)
+    X = np.random.default_rng(4).normal(size=(200, DIM)).astype(np.float32)
+    index.add_items(X, np.arange(200))
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(200), tmp_path / "g.full", links, kept)
+    # a full disk cannot be made here: the file system reports 1 KB free
+    monkeypatch.setattr(hnsw_files.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 1000))
+    with pytest.raises(OSError, match="free some space there") as e:
+        hnsw_files.join(links, kept, DIM, "l2", lambda w: (X[w], np.ones(len(w), dtype=bool)))
+    assert e.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.kept", "g.links"]
+
+
+_REOPEN_SCRIPT = """
+import json, sys
+import numpy as np
+import huedb
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key + ":"))
+
+path, n = sys.argv[1], int(sys.argv[2])
+q = np.ones((1, 384), dtype=np.float32)
+if sys.argv[3] == "write":
+    c = huedb.PersistentClient(path=path)
+    X = np.random.default_rng(0).normal(size=(n, 384)).astype(np.float32)
+    col = c.create_collection("big", embedding_function=None, configuration={"hnsw": {"ef_construction": 8}})
+    for s in range(0, n, 5000):
+        col.add(ids=[str(i) for i in range(s, min(n, s + 5000))], embeddings=X[s : s + 5000])
+    c.create_collection("warm", embedding_function=None).add(ids=["a", "b"], embeddings=X[:2])
+    c.close()
+else:
+    c = huedb.PersistentClient(path=path)
+    c.get_collection("warm").query(query_embeddings=q, n_results=1)  # imports and caches: not the reopen's
+    big = c.get_collection("big")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+    before = status("VmRSS")
+    big.query(query_embeddings=q, n_results=1)  # loads the graph
+    print(json.dumps({"before": before, "peak": status("VmHWM")}))
+"""
+
+
+def test_a_reopen_holds_the_graph_once(tmp_path: Path) -> None:
+    """Loading a graph persisted without its vectors adds about one graph to the process's
+    peak RSS (hnswlib's copy), not two: the joined file is the kernel's page cache."""
+    n = 30_000
+    run = [sys.executable, "-c", _REOPEN_SCRIPT, str(tmp_path / "db"), str(n)]
+    subprocess.run([*run, "write"], check=True)
+    (links,) = (tmp_path / "db").rglob("hnswlib.*.graph.links")  # the graph leaves its vectors to SQLite
+    with open(links, "rb") as f:
+        layout = hnsw_files.Layout(f.read(hnsw_files.HEADER.size), 384)
+    graph = layout.count * layout.row  # hnswlib's level-0 block: links, vector and label per element
+    assert layout.count == n and graph > 45 * 2**20
+    out = subprocess.run([*run, "read"], check=True, capture_output=True, text=True).stdout
+    rss = json.loads(out.splitlines()[-1])
+    added = rss["peak"] - rss["before"]
+    assert 0.9 * graph < added < 1.5 * graph, (added / graph, rss)  # the pickle-state join: 2.2
+    assert not list((tmp_path / "db").rglob("*.tmp"))  # the joined file is gone

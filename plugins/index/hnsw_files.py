@@ -10,26 +10,37 @@ same vectors as the system of record. So a persisted graph is split:
   elements, and elements of records updated since, whose graph vector is the
   old one): searches still route through them.
 
-Loading assembles hnswlib's level-0 block in memory (links and labels from
-``graph.links``; each live element's vector from storage, normalised again for
-cosine, bit for bit as hnswlib does it) and hands it to hnswlib as its pickle
-state (``hnswlib.Index(params=...)``), which copies it once: no file is written
-and parsed again. A record deleted since the persist has no vector in storage any
-more: its element (which catch-up marks deleted) takes the vector of its first
-level-0 neighbour that has one, so it still routes searches to the right region.
+Loading writes hnswlib's own file again, a block of rows at a time, to a temp file
+in the segment's directory: links and labels from ``graph.links``, each live
+element's vector from storage (normalised again for cosine, bit for bit as hnswlib
+does it), the kept vectors, the upper-level links. hnswlib's ``load_index`` reads
+it and the file is removed (also when loading fails; a crash leaves a
+``.hnswlib.*.tmp`` file that the next persist sweeps). The process so holds the graph
+once (hnswlib's) and two blocks beside it (one read, one written): the file's pages are
+the kernel's page cache, which it can evict, not the process's memory. (Handing hnswlib
+the assembled graph as its pickle state held it twice: hnswlib copies the array it is
+given.) The files' SHA-256 is checked over the bytes read before hnswlib reads the
+file; the directory needs room for it (OSError ENOSPC first otherwise). A record deleted since the
+persist has no vector in storage any more: its element (which catch-up marks
+deleted) takes the vector of its first level-0 neighbour that has one, so it still
+routes searches to the right region.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
+import os
 import re
+import shutil
 import struct
+import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import hnswlib
 import numpy as np
@@ -40,10 +51,15 @@ from huedb.index import CorruptIndexError
 #: label_offset, offsetData (size_t), maxlevel (int), enterpoint (uint), maxM, maxM0, M (size_t),
 #: mult (double), ef_construction (size_t)
 HEADER = struct.Struct("<6QiI3QdQ")
-CHUNK_ROWS = 4096
+#: rows of hnswlib's file per read when splitting: 1.7 MB at 384 dimensions (a persist runs
+#: inside add(), whose peak memory this adds to)
+CHUNK_ROWS = 1024
 #: graph rows per vector fetch when joining: SQLite's range read returns up to 512 rows
 #: from one statement as a view on its blob, without copying them
 JOIN_ROWS = 512
+#: graph rows per block of the joined file: the join holds two blocks (one being read, one
+#: written), 3.4 MB at 384 dimensions, beside the graph hnswlib loads
+JOIN_BLOCK = 1024
 KEPT_DTYPE = "<i8"
 
 #: graph labels -> (vectors, one row per label, as given to add(); mask of the labels found)
@@ -62,37 +78,6 @@ class Layout:
         if self.count > self.max_elements:
             raise CorruptIndexError("hnswlib graph header counts more elements than its capacity")
         self.short = self.row - self.vec  # a row without its vector
-
-    def params(self, space: str, dim: int, capacity: int) -> dict[str, Any]:
-        """hnswlib's pickle state (``Index(params=...)``) for this header, without the arrays."""
-        _, _, count, row, label_at, data_at, max_level, entry, max_m, max_m0, m, mult, ef_construction = self.fields
-        return {
-            "ser_version": 1,
-            "space": space,
-            "dim": dim,
-            "index_inited": True,
-            "ep_added": True,
-            "normalize": space == "cosine",
-            "num_threads": 1,
-            "seed": 100,  # hnswlib's default; it seeds the levels of elements added later
-            "offset_level0": 0,
-            "max_elements": capacity,
-            "cur_element_count": count,
-            "size_data_per_element": row,
-            "label_offset": label_at,
-            "offset_data": data_at,
-            "max_level": max_level,
-            "enterpoint_node": entry,
-            "max_M": max_m,
-            "max_M0": max_m0,
-            "M": m,
-            "mult": mult,
-            "ef_construction": ef_construction,
-            "ef": 10,
-            "has_deletions": True,  # hnswlib then counts the elements marked deleted
-            "size_links_per_element": self.links_size,
-            "allow_replace_deleted": False,
-        }
 
     def labels(self, rows: np.ndarray, stripped: bool) -> np.ndarray:
         at = self.label_at - (self.vec if stripped else 0)
@@ -178,132 +163,188 @@ def join(
     fetch: VectorSource,
     max_elements: int = 0,
     sha256: dict[Path, str] | None = None,
+    scratch: Path | None = None,
 ) -> hnswlib.Index:
     """The hnswlib index ``split`` wrote, with live vectors taken from ``fetch``.
 
-    ``sha256`` (path -> hex digest) checks the two files: the bytes read are hashed on a
-    second thread while this one reads the vectors from storage, and hnswlib gets the
-    graph only once both match."""
+    The joined file is written to ``scratch`` (default: a temp file beside ``links``), loaded
+    by hnswlib and removed, also on failure. ``sha256`` (path -> hex digest) checks the two
+    files over the bytes read: hnswlib gets the graph only once both match."""
     if not strippable(space, dim):
         raise CorruptIndexError(
             f"this hnswlib build normalises {space} vectors of dimension {dim} other than {links} assumes"
         )
-    data, kept_data = links.read_bytes(), kept.read_bytes()
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        checks = [
-            worker.submit(_check_digest, p, b, (sha256 or {}).get(p)) for p, b in ((links, data), (kept, kept_data))
-        ]
+    digests = sha256 or {}
+    scratch = scratch or links.with_name(f".{links.name}.{uuid.uuid4().hex}.join.tmp")
+    _check_space(links, scratch, dim)
+    try:
         try:
-            level0, labels, upper = _assemble(links, data, kept, kept_data, dim, space, fetch, worker)
+            with open(scratch, "w+b") as out:
+                layout, read = _write_joined(links, kept, out, dim, space, fetch)
         except Exception:
-            for check in checks:
-                check.result()  # a file that is not what was written explains the failure best
+            _check_files(digests, links, kept)  # a file that is not what was written explains the failure best
             raise
-        for check in checks:
-            check.result()
-    layout = Layout(data[: HEADER.size], dim)
-    capacity = max(layout.max_elements, max_elements)
-    levels, link_lists = _upper_levels(upper, layout, capacity)
-    upper.release()
-    del data, kept_data, upper  # the files' bytes go before hnswlib makes its copy: a lower peak
-    params = layout.params(space, dim, capacity)
-    params.update(
-        # reversed: hnswlib keeps the first of equal labels, its file loader the last
-        label_lookup_external=labels[::-1].astype(np.uint64),
-        label_lookup_internal=np.arange(layout.count, dtype=np.uint32)[::-1].copy(),
-        element_levels=levels,
-        data_level0=level0.reshape(-1).view(np.int8),
-        link_lists=link_lists,
-    )
+        for path, digest in read.items():
+            if digests.get(path, digest) != digest:
+                raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
+        index = hnswlib.Index(space=space, dim=dim)
+        try:
+            index.load_index(str(scratch), max_elements=max(layout.max_elements, max_elements))
+        except Exception as e:  # noqa: BLE001 - any loader failure means "rebuild"
+            raise CorruptIndexError(f"hnswlib could not load the graph joined from {links}: {e}") from e
+    finally:
+        scratch.unlink(missing_ok=True)
+    return index
+
+
+def _check_space(links: Path, scratch: Path, dim: int) -> None:
+    """Raises OSError(ENOSPC) with what to do when ``scratch``'s file system cannot take the
+    joined file (``links`` with its vectors put back): before writing, not halfway."""
+    with open(links, "rb") as f:
+        header = f.read(HEADER.size)
+    size = links.stat().st_size
     try:
-        return hnswlib.Index(params=params)
-    except Exception as e:  # noqa: BLE001 - any loader failure means "rebuild"
-        raise CorruptIndexError(f"hnswlib could not load the graph joined from {links}: {e}") from e
+        layout = Layout(header, dim)
+    except (CorruptIndexError, struct.error):
+        return  # join reports the damage (after its SHA-256 check)
+    if HEADER.size + layout.count * layout.short > size:
+        return  # a count the file cannot hold: the same
+    needed = size + layout.count * layout.vec
+    free = shutil.disk_usage(scratch.parent).free
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"loading the index needs {needed / 1e6:.0f} MB free in {scratch.parent} for a temporary "
+            f"file ({free / 1e6:.0f} MB free): free some space there and open the collection again",
+        )
 
 
-def _check_digest(path: Path, data: bytes, expected: str | None) -> None:
-    if expected is not None and hashlib.sha256(data).hexdigest() != expected:  # hashlib drops the GIL
-        raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
+def _check_files(digests: dict[Path, str], *paths: Path) -> None:
+    """Raises CorruptIndexError for the first of ``paths`` whose SHA-256 is not the expected one."""
+    for path in paths:
+        if path not in digests:
+            continue
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+        except OSError:
+            continue  # unreadable: the caller's own error says so
+        if h.hexdigest() != digests[path]:
+            raise CorruptIndexError(f"index file {path} is corrupt: SHA-256 mismatch")
 
 
-def _assemble(
-    links: Path,
-    data: bytes,
-    kept: Path,
-    kept_data: bytes,
-    dim: int,
-    space: str,
-    fetch: VectorSource,
-    worker: ThreadPoolExecutor,
-) -> tuple[np.ndarray, np.ndarray, memoryview]:
-    """(hnswlib's level-0 block: links, vector and label per element; the labels; the file's
-    upper-level part). The links are copied on ``worker`` while the vectors are fetched here."""
+def _read_kept(kept: Path, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with io.BytesIO(kept_data) as f:
-            kept_ids = np.load(f, allow_pickle=False)
-            kept_vectors = np.load(f, allow_pickle=False)
+        with io.BytesIO(data) as f:
+            ids = np.load(f, allow_pickle=False)
+            vectors = np.load(f, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise CorruptIndexError(f"hnswlib kept vectors in {kept} are unreadable: {e}") from e
-    if len(data) < HEADER.size:
-        raise CorruptIndexError(f"hnswlib graph file {links} is truncated")
-    layout = Layout(data[: HEADER.size], dim)
-    count, level0_end = layout.count, HEADER.size + layout.count * layout.short
-    if len(data) < level0_end:
-        raise CorruptIndexError(f"hnswlib graph file {links} is truncated")
-    if kept_vectors.shape[1:] != (layout.vec,) or len(kept_ids) != len(kept_vectors):
+    if ids.ndim != 1 or vectors.ndim != 2 or len(ids) != len(vectors):
         raise CorruptIndexError(f"hnswlib kept vectors in {kept} do not match the graph")
-    if len(kept_ids) and (kept_ids.min() < 0 or kept_ids.max() >= count):
-        raise CorruptIndexError(f"hnswlib kept vectors in {kept} name elements the graph lacks")
-    short = np.frombuffer(data, dtype=np.uint8, count=count * layout.short, offset=HEADER.size)
-    short = short.reshape(count, layout.short)
-    level0 = np.empty((count, layout.row), dtype=np.uint8)
-
-    def copy_links() -> None:  # numpy copies without the GIL: this runs beside the fetches
-        level0[:, : layout.data_at] = short[:, : layout.data_at]
-        level0[:, layout.data_at + layout.vec :] = short[:, layout.data_at :]
-
-    links_copied = worker.submit(copy_links)
-    vecs = level0[:, layout.data_at : layout.data_at + layout.vec]
-    labels = layout.labels(short, stripped=True)
-    vecs[kept_ids] = kept_vectors
-    from_storage = np.ones(count, dtype=bool)
-    from_storage[kept_ids] = False
-    placed = []  # the worker normalises and places each chunk while this thread reads the next
-    for start in range(0, count, JOIN_ROWS):
-        stop = min(count, start + JOIN_ROWS)
-        wanted = np.flatnonzero(from_storage[start:stop]) + start
-        if len(wanted):
-            found, ok = fetch(labels[wanted])
-            placed.append(worker.submit(_place, vecs, start, stop, wanted, found, ok, space))
-    links_copied.result()
-    missing = [row for chunk in placed for row in chunk.result()]
-    _fill_missing(level0, layout, missing)
-    return level0, labels, memoryview(data)[level0_end:]
+    order = np.argsort(ids, kind="stable")
+    return ids[order].astype(np.int64), vectors[order]
 
 
-def _place(
-    vecs: np.ndarray, start: int, stop: int, wanted: np.ndarray, found: np.ndarray, ok: np.ndarray, space: str
-) -> list[int]:
-    """Writes fetched vectors into their rows (as hnswlib stores them); returns the rows
-    storage had no vector for (zeroed)."""
-    found = normalized(found) if space == "cosine" else np.ascontiguousarray(found, dtype=np.float32)
-    if len(wanted) == stop - start and ok.all():  # the usual case: a slice, no fancy indexing
-        vecs[start:stop] = found.view(np.uint8)
-        return []
-    vecs[wanted[ok]] = found[ok].view(np.uint8)
-    vecs[wanted[~ok]] = 0
-    return wanted[~ok].tolist()
+def _write_joined(
+    links: Path, kept: Path, out: BinaryIO, dim: int, space: str, fetch: VectorSource
+) -> tuple[Layout, dict[Path, str]]:
+    """Writes hnswlib's file of the graph to ``out``: the header, the level-0 rows (links,
+    vector, label) JOIN_BLOCK at a time, the upper-level links. Returns the layout and the
+    SHA-256 of the bytes read from ``links`` and ``kept``. A second thread hashes, places the
+    vectors and writes each block while this one reads the next from ``links`` and storage
+    (hashlib, numpy, file writes and SQLite release the GIL)."""
+    kept_data = kept.read_bytes()
+    kept_ids, kept_vectors = _read_kept(kept, kept_data)
+    links_hash = hashlib.sha256()
+    missing: list[int] = []
+    with open(links, "rb") as src, ThreadPoolExecutor(max_workers=1) as worker:
+        kept_digest = worker.submit(lambda: hashlib.sha256(kept_data).hexdigest())
+        header = _read_exact(src, HEADER.size)
+        links_hash.update(header)
+        layout = Layout(header, dim)
+        count = layout.count
+        if kept_vectors.shape[1] != layout.vec or (len(kept_ids) and (kept_ids[0] < 0 or kept_ids[-1] >= count)):
+            raise CorruptIndexError(f"hnswlib kept vectors in {kept} do not match the graph")
+        from_storage = np.ones(count, dtype=bool)
+        from_storage[kept_ids] = False
+        out.write(header)
+        writer = _BlockWriter(out, links_hash, layout, space)
+        pending: Future[list[int]] | None = None
+        for start in range(0, count, JOIN_BLOCK):
+            stop = min(count, start + JOIN_BLOCK)
+            short = np.frombuffer(_read_exact(src, (stop - start) * layout.short), dtype=np.uint8)
+            short = short.reshape(stop - start, layout.short)
+            labels = layout.labels(short, stripped=True)
+            fetched = []
+            for at in range(start, stop, JOIN_ROWS):
+                wanted = np.flatnonzero(from_storage[at : min(stop, at + JOIN_ROWS)]) + at
+                if len(wanted):
+                    fetched.append((wanted - start, *fetch(labels[wanted - start])))
+            lo, hi = np.searchsorted(kept_ids, [start, stop])
+            inline = (kept_ids[lo:hi] - start, kept_vectors[lo:hi])
+            if pending is not None:
+                missing += pending.result()  # one block in flight: the join holds at most two
+            pending = worker.submit(writer.write, start, short, inline, fetched)
+        if pending is not None:
+            missing += pending.result()
+        tail = src.read()  # upper-level links: a size word per element, then its lists
+        links_hash.update(tail)
+        _check_upper_levels(memoryview(tail), layout)
+        out.write(tail)
+        kept_hex = kept_digest.result()
+    out.flush()
+    _fill_missing(out, layout, missing)
+    return layout, {links: links_hash.hexdigest(), kept: kept_hex}
+
+
+class _BlockWriter:
+    """Writes hnswlib's level-0 rows block by block, on one thread, through one reused buffer
+    (a fresh block each time would fault its pages in again)."""
+
+    def __init__(self, out: BinaryIO, links_hash: Any, layout: Layout, space: str) -> None:
+        self.out, self.links_hash, self.layout, self.space = out, links_hash, layout, space
+        self.buffer = np.empty((min(JOIN_BLOCK, layout.count), layout.row), dtype=np.uint8)
+
+    def write(
+        self,
+        start: int,
+        short: np.ndarray,
+        inline: tuple[np.ndarray, np.ndarray],
+        fetched: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    ) -> list[int]:
+        """Writes the rows of graph rows ``start:start+len(short)``: links and label from ``short``,
+        vectors from ``inline`` (kept) and ``fetched`` (storage; placed as hnswlib stores them).
+        Returns the rows storage had no vector for (zeroed)."""
+        layout = self.layout
+        self.links_hash.update(short)
+        rows = self.buffer[: len(short)]
+        rows[:, : layout.data_at] = short[:, : layout.data_at]
+        rows[:, layout.data_at + layout.vec :] = short[:, layout.data_at :]
+        vecs = rows[:, layout.data_at : layout.data_at + layout.vec]
+        vecs[inline[0]] = inline[1]
+        missing: list[int] = []
+        for wanted, found, ok in fetched:
+            found = normalized(found) if self.space == "cosine" else np.ascontiguousarray(found, dtype=np.float32)
+            if ok.all() and wanted[-1] - wanted[0] == len(wanted) - 1:  # the usual case: a slice
+                vecs[wanted[0] : wanted[-1] + 1] = found.view(np.uint8)
+                continue
+            vecs[wanted[ok]] = found[ok].view(np.uint8)
+            vecs[wanted[~ok]] = 0
+            missing += (wanted[~ok] + start).tolist()
+        self.out.write(rows)
+        return missing
 
 
 #: a run of elements without upper levels: their size words are zero
 _ZEROS = re.compile(rb"\x00*")
 
 
-def _upper_levels(tail: memoryview, layout: Layout, capacity: int) -> tuple[np.ndarray, np.ndarray]:
-    """(each element's level, the upper-level link lists concatenated), as hnswlib's pickle
-    state holds them, from the file's tail: per element a byte count, then that many bytes."""
-    levels = np.zeros(capacity, dtype=np.int32)
-    blocks: list[memoryview] = []
+def _check_upper_levels(tail: memoryview, layout: Layout) -> None:
+    """Checks the file's tail, hnswlib's upper-level link lists: per element a byte count (a
+    whole number of levels), then that many bytes, and nothing after the last element."""
     element = word = 0  # word: position in 4-byte units (every size is a multiple of 4)
     total = len(tail)
     while True:
@@ -316,22 +357,25 @@ def _upper_levels(tail: memoryview, layout: Layout, capacity: int) -> tuple[np.n
         end = 4 * word + 4 + size
         if size % layout.links_size or end > total:
             raise CorruptIndexError("hnswlib graph file has a damaged upper-level link list")
-        levels[element] = size // layout.links_size
-        blocks.append(tail[4 * word + 4 : end])
         element, word = element + 1, end // 4
     if 4 * word != total:
         raise CorruptIndexError("hnswlib graph file has bytes after its last link list")
-    return levels, np.frombuffer(b"".join(blocks), dtype=np.int8)
 
 
-def _fill_missing(level0: np.ndarray, layout: Layout, missing: list[int]) -> None:
-    """Gives each element whose record is gone the vector of a level-0 neighbour that has one."""
+def _fill_missing(out: BinaryIO, layout: Layout, missing: list[int]) -> None:
+    """Gives each element whose record is gone (its row in the joined file ``out``) the vector
+    of a level-0 neighbour that has one."""
     gone = set(missing)
-    vecs = level0[:, layout.data_at : layout.data_at + layout.vec]
+    fd = out.fileno()
+
+    def at(row: int) -> int:
+        return HEADER.size + row * layout.row
+
     for row in missing:
-        count = int(level0[row, :4].view("<u4")[0] & 0xFFFF)
-        neighbours = level0[row, 4 : 4 + 4 * count].view("<u4").tolist()
+        head = os.pread(fd, layout.data_at, at(row))
+        count = min(int.from_bytes(head[:4], "little") & 0xFFFF, layout.data_at // 4 - 1)
+        neighbours = np.frombuffer(head, dtype="<u4", count=count, offset=4).tolist()
         donor = next((n for n in neighbours if n not in gone and n < layout.count), None)
         if donor is None:
             raise CorruptIndexError("a deleted graph element has no neighbour to take a vector from")
-        vecs[row] = vecs[donor]
+        os.pwrite(fd, os.pread(fd, layout.vec, at(donor) + layout.data_at), at(row) + layout.data_at)
