@@ -20,7 +20,8 @@ once (hnswlib's) and two blocks beside it (one read, one written): the file's pa
 the kernel's page cache, which it can evict, not the process's memory. (Handing hnswlib
 the assembled graph as its pickle state held it twice: hnswlib copies the array it is
 given.) The files' SHA-256 is checked over the bytes read before hnswlib reads the
-file; the directory needs room for it (OSError ENOSPC first otherwise). A record deleted since the
+file; where the directory has no room for it, the file is an in-memory one (a Linux memfd: the
+process then holds the graph twice while it loads). A record deleted since the
 persist has no vector in storage any more: its element (which catch-up marks
 deleted) takes the vector of its first level-0 neighbour that has one, so it still
 routes searches to the right region.
@@ -176,7 +177,12 @@ def join(
         )
     digests = sha256 or {}
     scratch = scratch or links.with_name(f".{links.name}.{uuid.uuid4().hex}.join.tmp")
-    _check_space(links, scratch, dim)
+    in_memory = None
+    if not _has_room(links, scratch, dim):
+        # A full disk must not make the collection unreadable: the joined file then lives in
+        # memory, and the process holds the graph twice while hnswlib reads it.
+        in_memory = _memory_file(scratch)
+        scratch = Path(f"/proc/self/fd/{in_memory}")
     try:
         try:
             with open(scratch, "w+b") as out:
@@ -193,30 +199,37 @@ def join(
         except Exception as e:  # noqa: BLE001 - any loader failure means "rebuild"
             raise CorruptIndexError(f"hnswlib could not load the graph joined from {links}: {e}") from e
     finally:
-        scratch.unlink(missing_ok=True)
+        if in_memory is None:
+            scratch.unlink(missing_ok=True)
+        else:
+            os.close(in_memory)
     return index
 
 
-def _check_space(links: Path, scratch: Path, dim: int) -> None:
-    """Raises OSError(ENOSPC) with what to do when ``scratch``'s file system cannot take the
-    joined file (``links`` with its vectors put back): before writing, not halfway."""
+def _has_room(links: Path, scratch: Path, dim: int) -> bool:
+    """Whether ``scratch``'s file system can take the joined file (``links`` with its vectors
+    put back), checked before writing rather than failing halfway."""
     with open(links, "rb") as f:
         header = f.read(HEADER.size)
     size = links.stat().st_size
     try:
         layout = Layout(header, dim)
     except (CorruptIndexError, struct.error):
-        return  # join reports the damage (after its SHA-256 check)
+        return True  # join reports the damage (after its SHA-256 check)
     if HEADER.size + layout.count * layout.short > size:
-        return  # a count the file cannot hold: the same
-    needed = size + layout.count * layout.vec
-    free = shutil.disk_usage(scratch.parent).free
-    if free < needed:
+        return True  # a count the file cannot hold: the same
+    return shutil.disk_usage(scratch.parent).free >= size + layout.count * layout.vec
+
+
+def _memory_file(scratch: Path) -> int:
+    """A file descriptor of an anonymous in-memory file (Linux ``memfd``) for the joined graph."""
+    if not hasattr(os, "memfd_create"):
         raise OSError(
             errno.ENOSPC,
-            f"loading the index needs {needed / 1e6:.0f} MB free in {scratch.parent} for a temporary "
-            f"file ({free / 1e6:.0f} MB free): free some space there and open the collection again",
+            f"loading the index needs free space in {scratch.parent} for a temporary file about the "
+            "size of the graph with its vectors: free some space there and open the collection again",
         )
+    return os.memfd_create("huedb-hnsw-join")
 
 
 def _check_files(digests: dict[Path, str], *paths: Path) -> None:
