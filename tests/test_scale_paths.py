@@ -137,3 +137,89 @@ def test_aggregate_over_sqlites_text_limit_reads_rows(tmp_path):
     assert found.documents == [data["documents"][i] for i in want]
     assert found.metadatas == [data["metadatas"][i] for i in want]
     conn.close()
+
+
+# -- filtered graph search: post-filtering a common filter ------------------------
+def test_post_filter_widens_and_hands_short_rows_back():
+    from huedb_plugins.index import post_filter
+
+    allowed = np.arange(0, 1000, 10, dtype=np.int64)  # every 10th label
+    asked = []
+
+    def search(rows, n, ef):
+        # row 0 sees labels 0, 1, 2, ... nearest first; row 1 sees only labels that are never allowed
+        asked.append((len(rows), n, ef))
+        base = np.arange(n, dtype=np.int64)
+        ids = np.vstack([base if r == 0 else base * 10 + 1 for r in rows[:, 0].astype(int)])
+        return ids, ids.astype(np.float32)
+
+    queries = np.array([[0.0], [1.0]], dtype=np.float32)
+    labels, dists, short = post_filter.post_filtered(search, queries, 3, allowed, 40, 1000, ef=50)
+    assert labels[0].tolist() == [0, 10, 20] and dists[0].tolist() == [0.0, 10.0, 20.0]
+    assert short.tolist() == [1] and labels[1].tolist() == [-1, -1, -1]
+    # both rows first, then only the short one, four times wider each time up to the graph size
+    assert [a[:2] for a in asked] == [(2, 40), (1, 160), (1, 640), (1, 1000)]
+    assert asked[0][2] == max(2 * 40, 50 * 10)  # the walk's ef over the allowed share
+    assert post_filter.first_ask(10, 100, 1000) == 400
+    assert post_filter.first_ask(10, 10, 100_000) is None  # rare: the walk
+    assert post_filter.first_ask(10, 0, 1000) is None
+
+
+def _graph(n=8_000, dim=16, seed=5):
+    from huedb_plugins.index.hnswlib_segment import HnswlibSegment
+
+    cfg = {"max_neighbors": 16, "ef_construction": 100, "ef_search": 50, "num_threads": 1, "batch_size": 1000}
+    seg = HnswlibSegment(dim, "l2", cfg, None)
+    x = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    seg.add(np.arange(1, n + 1, dtype=np.int64), x, seq=1)
+    return seg, x
+
+
+def _walks(seg):
+    calls = []
+    real = seg._walk
+    seg._walk = lambda q, k, allowed: calls.append(len(q)) or real(q, k, allowed)
+    return calls
+
+
+def test_hnswlib_common_filter_is_post_filtered():
+    from huedb.distance import exact_search
+
+    seg, x = _graph()
+    allowed = np.sort(np.random.default_rng(1).choice(np.arange(1, 8_001), 3_000, replace=False)).astype(np.int64)
+    q = np.random.default_rng(2).normal(size=(20, 16)).astype(np.float32)
+    walks = _walks(seg)
+    labels, dists = seg.query(q, 10, allowed)
+    assert walks == []  # no filtered walk: 3,000 of 8,000 is a common filter
+    assert np.isin(labels, allowed).all()
+    true_l, true_d = exact_search(q, x[allowed - 1], allowed, 10, "l2")
+    assert np.mean([len(np.intersect1d(a, b)) for a, b in zip(labels, true_l)]) / 10 >= 0.99
+    hit = labels == true_l
+    np.testing.assert_allclose(dists[hit], true_d[hit], rtol=1e-4, atol=1e-4)
+    assert (np.diff(dists, axis=1) >= 0).all()
+
+
+def test_hnswlib_post_filter_widens_for_a_filter_far_from_the_query():
+    from huedb.distance import exact_search
+
+    seg, x = _graph()
+    q = np.random.default_rng(3).normal(size=(1, 16)).astype(np.float32)
+    far = np.argsort(((x - q) ** 2).sum(1))[-3_000:]  # the 3,000 farthest records only
+    allowed = np.sort(far + 1).astype(np.int64)
+    walks = _walks(seg)
+    labels, _ = seg.query(q, 10, allowed)
+    true_l, _ = exact_search(q, x[allowed - 1], allowed, 10, "l2")
+    assert walks == [] and labels.tolist() == true_l.tolist()  # widened until the whole graph was asked
+
+
+def test_hnswlib_post_filter_maps_moved_records_back():
+    # An updated record lives in the graph under a fresh label; the filter speaks record ids.
+    seg, x = _graph()
+    rng = np.random.default_rng(4)
+    moved = np.arange(1, 3_001, dtype=np.int64)
+    seg.add(moved, rng.normal(size=(3_000, 16)).astype(np.float32), seq=2)
+    assert seg.buffered < 3_000 and len(seg._slots) > 0  # flushed into the graph under moved labels
+    walks = _walks(seg)
+    q = rng.normal(size=(5, 16)).astype(np.float32)
+    labels, _ = seg.query(q, 10, moved)
+    assert walks == [] and np.isin(labels, moved).all() and (labels >= 0).all()
