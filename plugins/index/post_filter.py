@@ -4,8 +4,8 @@ the allowed ones, and widen for the queries that kept fewer than k.
 
 hnswlib's filtered walk calls a Python predicate for every element it visits, under the
 GIL, and needs a Python set of the allowed labels built per query. On the bench's 10%
-filter at 1M (a bench-config graph, 100 queries) the walk took 6.3 ms p50 with recall
-0.993; this took 2.2 ms with recall 0.993 (docs/benchmarks.md, "Filtered search at 1M").
+filter at 1M (a bench-config graph, 100 queries, busy machine) the walk took 14.7-15.5 ms
+p50 and this 6.0-6.5 ms, recall 0.993 both (docs/benchmarks.md, "Profile at 1M").
 A rare filter would need a long unfiltered list: past ``MAX_NEIGHBOURS`` the walk stays.
 """
 
