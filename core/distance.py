@@ -32,13 +32,23 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     return x / norms
 
 
+def dots(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(nq, n) dot products. One query's go through numpy's own loop (einsum), not BLAS:
+    OpenBLAS runs even a matrix-vector product on all its threads, and on the busy 2-core
+    machine 10,000 x 384 took 12-19 ms p50 that way against 0.3 ms in einsum (0.17 ms in
+    BLAS on one thread). A batch of queries keeps BLAS, where its threads pay off."""
+    if len(q) == 1:
+        return np.einsum("ij,j->i", v, q[0])[None, :]
+    return q @ v.T
+
+
 def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> np.ndarray:
     """(nq, n) distances: l2 = squared L2, ip = 1 - a.b, cosine = 1 - cos."""
     q = np.asarray(queries, dtype=np.float32)
     v = np.asarray(vectors, dtype=np.float32)
     if space == "l2":
-        qq, vv = (q * q).sum(1)[:, None], (v * v).sum(1)
-        d = qq - 2.0 * (q @ v.T) + vv[None, :]
+        qq, vv = (q * q).sum(1)[:, None], np.einsum("ij,ij->i", v, v)  # einsum: no (n, d) temporary
+        d = qq - 2.0 * dots(q, v) + vv[None, :]
         np.maximum(d, 0.0, out=d)
         if len(vv):
             # |q|^2 - 2q.v + |v|^2 cancels for near-identical pairs (6e-5 for a vector and itself at
@@ -51,9 +61,9 @@ def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> 
                 d[rows, cols] = np.einsum("ij,ij->i", diff, diff)
         return d
     if space == "ip":
-        return 1.0 - q @ v.T
+        return 1.0 - dots(q, v)
     if space == "cosine":
-        return 1.0 - normalize_rows(q) @ normalize_rows(v).T
+        return 1.0 - dots(normalize_rows(q), normalize_rows(v))
     raise ValueError(f"unknown space {space!r}; expected one of l2, cosine, ip")
 
 

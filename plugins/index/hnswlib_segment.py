@@ -29,7 +29,7 @@ import numpy as np
 from huedb.distance import row_norms
 from huedb.hookspecs import hookimpl
 from huedb.index import exact_search_limit
-from huedb_plugins.index import atomic, hnsw_files
+from huedb_plugins.index import atomic, hnsw_files, post_filter
 from huedb_plugins.index.common import (
     Result,
     as_labels,
@@ -451,6 +451,30 @@ class HnswlibSegment:
         return math.ceil(self._cfg["ef_search"] * slots / max(live, 1))
 
     def _graph_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Result:
+        """Graph kNN; a filter that allows a large enough share of the graph is applied to an
+        unfiltered search's results (post_filter), a rarer one by the filtered walk."""
+        wanted = None if allowed is None else post_filter.first_ask(k, len(allowed), len(self._live))
+        if allowed is None or wanted is None:
+            return self._walk(q, k, allowed)
+        labels, dists, short = post_filter.post_filtered(
+            self._unfiltered, q, k, allowed, wanted, len(self._live), self._live_ef()
+        )
+        if len(short):
+            labels[short], dists[short] = self._walk(q[short], k, allowed)
+        return labels, dists
+
+    def _unfiltered(self, q: np.ndarray, n: int, ef: int) -> Result | None:
+        """Record ids and distances of the n nearest graph elements; None when the graph cannot return n."""
+        self._index.set_ef(ef)
+        try:
+            labels, dists = self._index.knn_query(q, k=n, num_threads=self._cfg["num_threads"])
+        except RuntimeError:  # "Cannot return the results in a contiguous 2D array"
+            return None
+        finally:
+            self._index.set_ef(self._cfg["ef_search"])
+        return self._ids_of(labels.astype(np.int64)), dists.astype(np.float32)
+
+    def _walk(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Result:
         """Graph kNN widening ef until k hits come back; exact over the graph as a last resort."""
         allowed_set = None if allowed is None else set(self._slot_of(allowed).tolist())
         keep = None if allowed_set is None else allowed_set.__contains__

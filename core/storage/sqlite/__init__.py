@@ -51,10 +51,10 @@ class SqliteRead(CatalogReads):
     def select_records(
         self, selection: Any, fields: Sequence[str], limit: int | None = None, offset: int | None = None
     ) -> Records:
-        return _records(rec.select_records(self.conn, selection, fields, limit, offset), fields)
+        return rec.select_records(self.conn, selection, fields, limit, offset)
 
     def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
-        return _records(rec.rows_by_rids(self.conn, rids, fields), fields)
+        return rec.rows_by_rids(self.conn, rids, fields)
 
     def vectors_by_rids(self, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rec.vectors_by_rids(self.conn, rids)
@@ -117,25 +117,6 @@ class SqliteWrite(SqliteRead, CatalogWrites):
 
     def prune_deletions(self, cid: int, upto_seq: int) -> None:
         rec.prune_deletions(self.conn, cid, upto_seq)
-
-
-def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
-    """Columnar, decoded records from (rid, id, *fields) rows."""
-    pos = {f: i + 2 for i, f in enumerate(fields)}
-
-    def column(name: str) -> list[Any] | None:
-        return [r[pos[name]] for r in rows] if name in pos else None
-
-    metadatas = column("metadatas")
-    blobs = column("embeddings")
-    return Records(
-        rids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-        ids=[r[1] for r in rows],
-        documents=column("documents"),
-        metadatas=None if metadatas is None else rec.loads_metadatas(metadatas),
-        uris=column("uris"),
-        embeddings=None if blobs is None else rec.embeddings_from_blobs(blobs, None),
-    )
 
 
 class SqliteBackend:

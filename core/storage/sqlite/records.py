@@ -15,8 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from huedb.storage.protocol import Records
 from huedb.storage.sqlite import sparse
 from huedb.storage.sqlite.catalog import limit_offset
+from huedb.storage.sqlite.columns import (  # noqa: F401 - loads_metadatas re-exported: tests use it here
+    loads_metadatas,
+    records_by_rid_list,
+    records_from_rows,
+)
 from huedb.storage.sqlite.filters import (
     INT64_MAX,
     NUL_DOCUMENT_KEY,
@@ -58,11 +64,6 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(**kw)
 
 def dumps_metadata(md: dict[str, Any] | None) -> str | None:
     return _ENCODER.encode(md) if md else None
-
-
-def loads_metadatas(texts: Sequence[str | None]) -> list[dict[str, Any] | None]:
-    """Stored metadata JSON (or NULL) to dicts, in one parse: per-call overhead dominates small dicts."""
-    return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
 
 
 def existing(conn: sqlite3.Connection, cid: int, ids: Sequence[str]) -> dict[str, int]:
@@ -261,27 +262,32 @@ def select_records(
     fields: Sequence[str],
     limit: int | None = None,
     offset: int | None = None,
-) -> list[tuple]:
-    """Rows of (rid, id, *fields) in insertion order."""
+) -> Records:
+    """The selected records in insertion order."""
     found = candidates(conn, sel)
     if found is not None and len(found) == 0:
-        return []
+        return records_from_rows([], fields)
+    if found is not None and limit is None and not offset:
+        columns = records_by_rid_list(conn, sel.cid, found, fields, sel.predicate, sel.predicate_params)
+        if columns is not None:
+            return columns
     where_sql, params = _where_sql(sel, found, conn)
     cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
     sql = f"SELECT {cols} FROM records r WHERE {where_sql} ORDER BY r.rid"
     if limit is not None or offset:
         sql += " LIMIT ? OFFSET ?"
         params = list(params) + list(limit_offset(limit, offset))
-    return conn.execute(sql, params).fetchall()
+    return records_from_rows(conn.execute(sql, params).fetchall(), fields)
 
 
-def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[str]) -> list[tuple]:
-    """(rid, id, *fields) rows of the rids that still exist, in rid order."""
+def rows_by_rids(conn: sqlite3.Connection, rids: np.ndarray, fields: Sequence[str]) -> Records:
+    """The records of the rids that still exist, in rid order."""
     cols = ", ".join(["r.rid", "r.id"] + [_FIELD_COLUMNS[f] for f in fields])
-    return conn.execute(
+    rows = conn.execute(
         f"SELECT {cols} FROM records r WHERE r.rid IN (SELECT value FROM json_each(?)) ORDER BY r.rid",
         (ids_param(np.asarray(rids).tolist()),),
     ).fetchall()
+    return records_from_rows(rows, fields)
 
 
 def changed_since(conn: sqlite3.Connection, cid: int, seq: int, batch: int = 5000):
