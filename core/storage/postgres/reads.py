@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from huedb.storage.postgres import catalog, fork, search
+from huedb.storage.postgres import catalog, fork, keys, search
 from huedb.storage.postgres import records as rec
 from huedb.storage.postgres.cache import CollectionCache, read_row
 from huedb.storage.protocol import Records
@@ -66,6 +66,9 @@ class PostgresRead:
 
     def count_collections(self, tenant: str, database: str) -> int:
         return catalog.count_collections(self.conn, tenant, database)
+
+    def seen_keys(self, cids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        return keys.seen(self.conn, cids)
 
     def collection_seq(self, cid: int) -> int | None:
         return catalog.collection_seq(self.conn, cid)

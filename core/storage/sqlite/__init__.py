@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from huedb.storage.protocol import NewRecords, RecordChanges, Records
-from huedb.storage.sqlite import catalog, fork, sparse
+from huedb.storage.sqlite import catalog, fork, keys, sparse
 from huedb.storage.sqlite import records as rec
 from huedb.storage.sqlite.connection import Store
 from huedb.storage.sqlite.sparse_cache import PostingsCache
@@ -60,6 +60,9 @@ class SqliteRead:
 
     def count_collections(self, tenant: str, database: str) -> int:
         return catalog.count_collections(self.conn, tenant, database)
+
+    def seen_keys(self, cids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        return keys.seen(self.conn, cids)
 
     def collection_seq(self, cid: int) -> int | None:
         return catalog.collection_seq(self.conn, cid)
@@ -160,11 +163,16 @@ class SqliteWrite(SqliteRead):
         catalog.set_collection_state(self.conn, cid, seq, dimension)
 
     def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
+        keys.record(self.conn, cid, records.metadatas)
         return rec.insert(
             self.conn, cid, seq, records.ids, records.embeddings, records.documents, records.uris, records.metadatas
         )
 
     def update_records(self, seq: int, changes: RecordChanges) -> None:
+        if changes.metadatas is not None and len(changes.rids):
+            cid = keys.collection_of(self.conn, int(changes.rids[0]))
+            if cid is not None:
+                keys.record(self.conn, cid, changes.metadatas)
         rec.update(
             self.conn,
             seq,
