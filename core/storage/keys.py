@@ -18,32 +18,33 @@ _TYPE_NAMES: dict[type, str] = {str: "string", bool: "bool", int: "int", float: 
 SPARSE = "sparse_vector"
 
 
-def _name(value: Any) -> str | None:
-    name = _TYPE_NAMES.get(type(value))
+def _type_name(cls: type) -> str | None:
+    name = _TYPE_NAMES.get(cls)
     if name is not None:
         return name
-    for cls in (bool, int, float, str):  # subclasses (numpy scalars are converted earlier)
-        if isinstance(value, cls):
-            return _TYPE_NAMES[cls]
-    if isinstance(value, Mapping):
-        return SPARSE
-    return None
+    for base in (bool, int, float, str):  # subclasses (numpy scalars are converted earlier)
+        if issubclass(cls, base):
+            return _TYPE_NAMES[base]
+    return SPARSE if issubclass(cls, Mapping) else None  # None: a deletion in an update
 
 
 def key_types(metadatas: Iterable[Mapping[str, Any] | None] | None) -> set[tuple[str, str]]:
     """The distinct (key, value type) pairs of a batch's metadata; None values (deletions
-    in an update) register nothing."""
+    in an update) register nothing. On the write path: one pass over the values, in a set
+    comprehension, then per distinct (key, Python type); lists get a second look."""
+    mds = [md for md in metadatas or () if md]
     seen: set[tuple[str, str]] = set()
-    for md in metadatas or ():
-        if not md:
+    lists: set[str] = set()
+    for key, cls in {(key, type(value)) for md in mds for key, value in md.items()}:
+        if issubclass(cls, list):
+            lists.add(key)
             continue
-        for key, value in md.items():
-            if isinstance(value, list):
-                seen.update((key, n) for n in {_name(item) for item in value} if n is not None)
-                continue
-            name = _name(value)
-            if name is not None:
-                seen.add((key, name))
+        name = _type_name(cls)
+        if name is not None:
+            seen.add((key, name))
+    for key in lists:
+        items = {type(item) for md in mds if isinstance(value := md.get(key), list) for item in value}
+        seen.update((key, name) for name in map(_type_name, items) if name is not None)
     return seen
 
 
