@@ -15,7 +15,7 @@ This module works on plain JSON: the engine, the server and both clients use it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from huedb.errors import InvalidArgumentError
@@ -240,6 +240,24 @@ def served(schema: Mapping[str, Any] | None, configuration: Mapping[str, Any]) -
     vector = {"space": space, "hnsw": hnsw, "embedding_function": ef}
     out["defaults"]["float_list"]["vector_index"] = _index(False, dict(vector))
     out["keys"][EMBEDDING]["float_list"]["vector_index"] = _index(True, {**vector, "source_key": DOCUMENT})
+    return out
+
+
+def with_seen_keys(schema: dict[str, Any] | None, seen: Sequence[tuple[str, str]]) -> dict[str, Any] | None:
+    """The stored schema with the metadata keys the data has held (``(key, value type)``
+    pairs), as Chroma lists them: a pair the schema does not configure gets the schema's
+    ``defaults`` entry for its type (so a type whose index the defaults turn off is listed
+    off); a configured pair keeps its configuration. None (Chroma's default) stays None
+    when nothing was seen."""
+    if not seen:
+        return schema
+    out = copy.deepcopy(schema) if schema else default_schema()
+    keys = out["keys"]
+    for key, vtype in seen:
+        if vtype in VALUE_TYPES and vtype not in keys.get(key, {}):
+            keys.setdefault(key, {})[vtype] = copy.deepcopy(out["defaults"][vtype])
+    for key in {k for k, _ in seen} & set(keys):  # value types in Chroma's order
+        keys[key] = {t: keys[key][t] for t in VALUE_TYPES if t in keys[key]}
     return out
 
 

@@ -37,7 +37,9 @@ class CollectionModel:
     database: str
     version: int = 0
     #: the index schema given at creation (Chroma's JSON, without the vector index settings,
-    #: which are the configuration's; see huedb.index_schema), None for Chroma's default
+    #: which are the configuration's; see huedb.index_schema), None for Chroma's default; in a
+    #: model returned to a client (get, list, fork...) it also lists the metadata keys the data
+    #: has held (huedb.index_schema.with_seen_keys)
     schema: dict[str, Any] | None = None
     #: the storage backend's key for the collection (never sent over the wire)
     internal_id: int | None = field(default=None, repr=False)

@@ -258,3 +258,79 @@ def test_http_client_arguments_override_configured_global_settings(huedb_run_por
     huedb.configure(chroma_server_host="localhost", chroma_server_http_port=1)
     client = huedb.HttpClient(host="127.0.0.1", port=huedb_run_port)
     assert client.heartbeat() > 0
+
+
+# -- VectorIndexConfig's embedding function: chromadb 1.5.9 defaults it to its default EF (so
+# Schema().defaults...embedding_function.name() == "default") and writes one given as None as
+# {"type": "legacy"}, which reads back as None; an unset one is written as the default EF.
+def test_vector_index_config_ef_defaults_to_the_default_ef_and_none_is_legacy():
+    from huedb import Schema
+    from huedb.api.types import VectorIndexConfig
+
+    default_ef = {"name": "default", "type": "known", "config": {}}
+    assert VectorIndexConfig().embedding_function.name() == "default"
+    assert VectorIndexConfig(embedding_function=None).embedding_function is None
+    schema = Schema()
+    assert schema.defaults.float_list.vector_index.config.embedding_function.name() == "default"
+    data = schema.serialize_to_json()
+    assert data["defaults"]["float_list"]["vector_index"]["config"] == {"embedding_function": default_ef, "space": "l2"}
+    back = Schema.deserialize_from_json(data)
+    assert back.defaults.float_list.vector_index.config.embedding_function.name() == "default"
+    assert back.serialize_to_json() == data
+
+    no_ef = Schema().create_index(config=VectorIndexConfig(space="ip", embedding_function=None)).serialize_to_json()
+    assert no_ef["defaults"]["float_list"]["vector_index"]["config"] == {
+        "embedding_function": {"type": "legacy"},
+        "space": "ip",
+    }
+    assert no_ef["keys"]["#embedding"]["float_list"]["vector_index"]["config"] == {
+        "embedding_function": {"type": "legacy"},
+        "space": "ip",
+        "source_key": "#document",
+    }
+    back = Schema.deserialize_from_json(no_ef)
+    assert back.keys["#embedding"].float_list.vector_index.config.embedding_function is None
+    assert back.defaults.float_list.vector_index.config.space == "ip"
+    assert back.serialize_to_json() == no_ef
+    space_only = Schema().create_index(config=VectorIndexConfig(space="cosine")).serialize_to_json()
+    assert space_only["keys"]["#embedding"]["float_list"]["vector_index"]["config"]["embedding_function"] == default_ef
+
+
+def test_a_schema_with_no_vector_ef_still_creates_a_collection(client):
+    from huedb import Schema
+    from huedb.api.types import VectorIndexConfig
+
+    schema = Schema().create_index(config=VectorIndexConfig(space="ip", embedding_function=None))
+    col = client.create_collection("legacy_schema", schema=schema)
+    assert col.configuration_json["hnsw"]["space"] == "ip"
+    col.add(ids=["1"], embeddings=[[1.0, 2.0]])
+    assert col.get()["ids"] == ["1"]
+
+
+# -- Rank.from_dict({"$knn": ...}): chromadb 1.5.9 makes a list query a float32 numpy array (its
+# embedding normalisation) and keeps a numpy array as given (a one-row 2-D one becomes its row)
+def test_rank_from_dict_knn_query_is_an_array_as_chromadb():
+    import numpy as np
+
+    from huedb.execution.expression import Knn, Search
+    from huedb.execution.expression.operator import Rank
+
+    rank = Rank.from_dict({"$knn": {"query": [0.1, 0.2]}})
+    assert isinstance(rank, Knn) and rank.key == "#embedding" and rank.limit == 16
+    assert isinstance(rank.query, np.ndarray) and rank.query.dtype == np.float32
+    np.testing.assert_array_equal(rank.query, np.array([0.1, 0.2], dtype=np.float32))
+    assert Rank.from_dict({"$knn": {"query": [[1, 2]]}}).query.dtype == np.float32
+    given = np.array([[0.1, 0.2]])
+    kept = Rank.from_dict({"$knn": {"query": given}}).query
+    assert kept.dtype == np.float64 and kept.shape == (2,)
+    assert Search(rank={"$knn": {"query": [0.1, 0.2]}})._rank.query.dtype == np.float32
+
+
+def test_a_search_from_dicts_finds_the_same_records(client):
+    from huedb.execution.expression import Knn, Search
+
+    col = client.create_collection("from_dict", embedding_function=None)
+    col.add(ids=["a", "b", "c"], embeddings=[[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
+    want = col.search(Search().rank(Knn(query=[0.9, 0.1], limit=3)).limit(2))["ids"]
+    got = col.search(Search(rank={"$knn": {"query": [0.9, 0.1], "limit": 3}}).limit(2))["ids"]
+    assert got == want == [["a", "c"]]

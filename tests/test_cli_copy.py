@@ -274,12 +274,15 @@ def test_copy_keeps_the_index_schema(tmp_path):
     src = huedb.PersistentClient(path=str(tmp_path / "src"))
     col = src.create_collection("with_schema", schema=schema, configuration={"index": {"name": "exact"}})
     col.add(ids=["a"], embeddings=[[1.0, 0.0]], documents=["zebra"], metadatas=[{"year": 1}])
+    col.add(ids=["gone"], embeddings=[[1.0, 1.0]], metadatas=[{"only_gone": 2.5}])
+    col.delete(ids=["gone"])  # its key stays listed, in the copy too
     r = CliRunner().invoke(
         build_cli(), ["copy", "--all", "--from-path", str(tmp_path / "src"), "--to-path", str(tmp_path / "dst")]
     )
     assert r.exit_code == 0, r.output
     dst = huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("with_schema")
     assert dst.schema == src.get_collection("with_schema").schema
+    assert dst.schema.keys["only_gone"].float_value.float_inverted_index.enabled is True
     assert dst.configuration_json["hnsw"] == col.configuration_json["hnsw"]
     with pytest.raises(InvalidArgumentError, match="'year' with type 'Int'"):
         dst.get(where={"year": 1})

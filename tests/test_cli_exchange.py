@@ -211,12 +211,15 @@ def test_export_import_keeps_the_index_schema(tmp_path):
     schema = Schema().delete_index(StringInvertedIndexConfig(), key="genre")
     col = huedb.PersistentClient(path=str(path)).create_collection("exp_schema", schema=schema, embedding_function=None)
     col.add(ids=["a"], embeddings=[[1.0, 2.0]], metadatas=[{"genre": "x"}])
+    col.add(ids=["gone"], embeddings=[[1.0, 1.0]], metadatas=[{"only_gone": True}])
+    col.delete(ids=["gone"])  # its key stays listed, in the import too
     out = tmp_path / "dump.jsonl"
     runner = CliRunner()
     assert runner.invoke(build_cli(), ["export", "exp_schema", "--path", str(path), "-o", str(out)]).exit_code == 0
     r = runner.invoke(build_cli(), ["import", str(out), "--path", str(tmp_path / "dst")])
     assert r.exit_code == 0, r.output
     dst = huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("exp_schema")
-    assert dst.schema == col.schema
+    assert dst.schema == huedb.PersistentClient(path=str(path)).get_collection("exp_schema").schema
+    assert dst.schema.keys["only_gone"].boolean.bool_inverted_index.enabled is True
     with pytest.raises(InvalidArgumentError, match="'genre' with type 'Str'"):
         dst.get(where={"genre": "x"})

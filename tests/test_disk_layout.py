@@ -69,6 +69,9 @@ def test_a_database_written_before_issue_17_opens_and_keeps_working(tmp_path):
     c = huedb.PersistentClient(path=str(root))
     for name, (space, X, rows) in want.items():
         _check(c.get_collection(name), space, X, rows)
+        assert c.get_collection(name).schema.serialize_to_json()["keys"]["k"] == {
+            "int": {"int_inverted_index": {"enabled": True, "config": {}}}
+        }
         # New writes go on as before; the next persist writes the graph without vectors.
         col = c.get_collection(name)
         extra = np.random.default_rng(7).normal(size=(60, DIM)).astype(np.float32)
@@ -76,9 +79,10 @@ def test_a_database_written_before_issue_17_opens_and_keeps_working(tmp_path):
         rows.update({f"n{i}": (extra[i], "new", {"k": 1}) for i in range(60)})
     c.close()
     assert _graph_files(root, ".graph.bin") == [] and len(_graph_files(root, ".graph.links")) == 2
-    # Schema 3: the vectors moved from records.embedding into their own table.
+    # Schema 3: the vectors moved from records.embedding into their own table; 4: the
+    # metadata keys of the data are listed in the schema.
     conn = sqlite3.connect(root / "huedb.sqlite3")
-    assert conn.execute("SELECT value FROM huedb_meta WHERE key='schema_version'").fetchone() == ("3",)
+    assert conn.execute("SELECT value FROM huedb_meta WHERE key='schema_version'").fetchone() == ("4",)
     assert "embedding" not in [r[1] for r in conn.execute("PRAGMA table_info(records)")]
     assert (
         conn.execute("SELECT count(*) FROM vectors").fetchone()

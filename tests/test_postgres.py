@@ -192,7 +192,7 @@ def test_schema_1_databases_are_migrated_on_start(postgres_database: str) -> Non
         again.add(ids=["new"], embeddings=[[0.5, 0.5]])
         assert again.count() == 30
         with psycopg.connect(postgres_database) as conn:
-            assert conn.execute("SELECT value FROM huedb_meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+            assert conn.execute("SELECT value FROM huedb_meta WHERE key = 'schema_version'").fetchone()[0] == "3"
     finally:
         client.close()
 

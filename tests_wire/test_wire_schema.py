@@ -40,6 +40,10 @@ def test_a_disabled_index_raises_over_the_wire(client):  # noqa: F811
     again = client.get_collection("wire-schema-off")
     served = again.schema.serialize_to_json()
     assert served["keys"]["genre"]["string"]["string_inverted_index"]["enabled"] is False
+    # the keys the data holds are listed too, as chromadb's own server does
+    assert served["keys"]["n"] == {"int": {"int_inverted_index": {"enabled": True, "config": {}}}}
+    assert "n" not in col.schema.keys  # the collection object held keeps what it was created with
+    assert [sorted(c.schema.keys) for c in client.list_collections()] == [["#document", "#embedding", "genre", "n"]]
 
 
 def _records(n: int = 60) -> list[dict]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from huedb.api.schema_fields import SPANN_FIELDS, STRICT, known_fields, source_key_name
-from huedb.api.schema_json import from_json, to_json
+from huedb.api.schema_json import DEFAULT_EF_SPEC, from_json, to_json
+from huedb.ef_persistence import LazyEmbeddingFunction
 from huedb.index_schema import DOCUMENT, EMBEDDING
 
 
@@ -79,12 +80,19 @@ class SpannIndexConfig(BaseModel):
     merge_threshold: int | None = None
 
 
+def _default_ef() -> Any:
+    """The default EF, built on first use (a Schema is made without loading any plugin)."""
+    return LazyEmbeddingFunction(dict(DEFAULT_EF_SPEC), "schema")
+
+
 class VectorIndexConfig(BaseModel):
-    """The collection's vector index (``#embedding``): space, hnsw parameters and embedding function."""
+    """The collection's vector index (``#embedding``): space, hnsw parameters and embedding function.
+    As on chromadb, ``embedding_function`` is the default EF unless given; given as None it means
+    no EF (Chroma's ``legacy`` entry in the schema JSON)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
     space: str | None = None
-    embedding_function: Any | None = None
+    embedding_function: Any | None = Field(default_factory=_default_ef)
     source_key: str | None = None
     hnsw: HnswIndexConfig | None = None
     spann: SpannIndexConfig | None = None

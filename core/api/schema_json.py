@@ -23,6 +23,8 @@ JSON_NAMES = {
     "boolean": "bool",
 }
 DEFAULT_EF_SPEC = {"name": "default", "type": "known", "config": {}}
+#: a vector index without an embedding function, as chromadb writes it
+LEGACY_EF = {"type": "legacy"}
 
 
 def _ef_spec(ef: Any, default: dict[str, Any]) -> dict[str, Any]:
@@ -46,9 +48,14 @@ def _config_json(config: Any) -> dict[str, Any]:
     from huedb.api.schema import SparseVectorIndexConfig, VectorIndexConfig
 
     if isinstance(config, VectorIndexConfig):
-        out: dict[str, Any] = {"embedding_function": _ef_spec(config.embedding_function, DEFAULT_EF_SPEC)}
-        # as chromadb: an unset space is the EF's default_space(), else its default l2
-        out["space"] = config.space or _ef_space(config.embedding_function) or "l2"
+        given = "embedding_function" in config.model_fields_set
+        ef = config.embedding_function
+        # as chromadb: an EF given as None is "legacy" (no EF), an unset one the default EF
+        out: dict[str, Any] = {
+            "embedding_function": dict(LEGACY_EF) if given and ef is None else _ef_spec(ef, DEFAULT_EF_SPEC)
+        }
+        # as chromadb: an unset space is the given EF's default_space(), else l2 (the default EF's)
+        out["space"] = config.space or (_ef_space(ef) if given else None) or "l2"
         for name in ("source_key",):
             if getattr(config, name) is not None:
                 out[name] = getattr(config, name)
@@ -150,8 +157,9 @@ def schema_request(schema: Any) -> tuple[dict[str, Any] | None, Any, bool]:
     if isinstance(schema, Schema):
         data = schema.serialize_to_json()
         vector_type = schema.keys[EMBEDDING].float_list
-        if vector_type is not None and vector_type.vector_index is not None:
-            ef = vector_type.vector_index.config.embedding_function
+        config = vector_type.vector_index.config if vector_type is not None and vector_type.vector_index else None
+        if config is not None and "embedding_function" in config.model_fields_set:  # unset: the default EF
+            ef = config.embedding_function
     elif isinstance(schema, dict):
         data = schema
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from huedb import index_schema
@@ -13,6 +14,7 @@ from huedb.engine.base import EngineBase
 from huedb.errors import AuthorizationError, InvalidArgumentError, NotFoundError, UniqueConstraintError
 from huedb.index import index_lock
 from huedb.registry import get_registry
+from huedb.storage import ReadTx
 from huedb.types import DEFAULT_DATABASE, DEFAULT_TENANT, CollectionModel
 from huedb.validation import (
     validate_collection_name,
@@ -141,7 +143,7 @@ class AdminEngine(EngineBase):
             except UniqueConstraintError:
                 if not get_or_create:
                     raise
-                return tx.collection_by_name(name, tenant, database)  # created concurrently
+                return _with_seen_keys(tx, [tx.collection_by_name(name, tenant, database)])[0]  # created concurrently
 
     def get_collection(
         self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
@@ -149,16 +151,20 @@ class AdminEngine(EngineBase):
         if not isinstance(name, str):
             raise InvalidArgumentError(f"Expected collection name to be a string, got {name!r}")
         with self.storage.read() as tx:
-            return tx.collection_by_name(name, tenant, database)
+            return _with_seen_keys(tx, [tx.collection_by_name(name, tenant, database)])[0]
 
     def get_collection_by_id(
         self, collection_id: str, tenant: str | None = None, database: str | None = None
     ) -> CollectionModel:
         """A collection by id; with tenant/database, one outside them does not exist."""
         with self.storage.read() as tx:
-            if tenant is None and database is None:
-                return tx.collection_by_id(collection_id)
-            return self._scoped(tx, collection_id, tenant or DEFAULT_TENANT, database or DEFAULT_DATABASE)
+            return _with_seen_keys(tx, [self._by_id(tx, collection_id, tenant, database)])[0]
+
+    def _by_id(self, tx: ReadTx, collection_id: str, tenant: str | None, database: str | None) -> CollectionModel:
+        """The collection as stored: its schema without the keys its data has held."""
+        if tenant is None and database is None:
+            return tx.collection_by_id(collection_id)
+        return self._scoped(tx, collection_id, tenant or DEFAULT_TENANT, database or DEFAULT_DATABASE)
 
     def list_collections(
         self,
@@ -169,7 +175,7 @@ class AdminEngine(EngineBase):
     ) -> list[CollectionModel]:
         validate_limit_offset(limit, offset)
         with self.storage.read() as tx:
-            return tx.list_collections(tenant, database, limit, offset)
+            return _with_seen_keys(tx, tx.list_collections(tenant, database, limit, offset))
 
     def count_collections(self, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE) -> int:
         with self.storage.read() as tx:
@@ -193,7 +199,7 @@ class AdminEngine(EngineBase):
         with self.segments.write_lock(model.storage_key):
             self.segments.persist(model)
             with self.storage.write() as tx:
-                forked = tx.fork_collection(model.storage_key, new_name)
+                forked = _with_seen_keys(tx, [tx.fork_collection(model.storage_key, new_name)])[0]
                 source, target = self.segments.directory(model), self.segments.directory(forked)
                 if source is not None and target is not None and source.is_dir():
                     # Copied under the source's file lock, before the commit: a failed copy forks nothing.
@@ -224,7 +230,8 @@ class AdminEngine(EngineBase):
                     "Changing hnsw:* metadata is not supported after creation; "
                     "use modify(configuration={'hnsw': {...}})"
                 )
-        model = self.get_collection_by_id(collection_id, tenant, database)
+        with self.storage.read() as rtx:
+            model = self._by_id(rtx, collection_id, tenant, database)  # its schema is stored again below
         stored = None
         if new_configuration is not None:
             cls = get_registry().get("index_segment", model.configuration_json["index"]["name"])
@@ -245,7 +252,18 @@ class AdminEngine(EngineBase):
         with self.segments.write_lock(model.storage_key):
             with self.storage.write() as tx:
                 tx.update_collection(model.storage_key, new_name, new_metadata, stored)
-                updated = tx.collection_by_id(model.id)
+                updated = _with_seen_keys(tx, [tx.collection_by_id(model.id)])[0]
             if stored is not None:
                 self.segments.update_config(model, stored)
         return updated
+
+
+def _with_seen_keys(tx: ReadTx, models: list[CollectionModel]) -> list[CollectionModel]:
+    """The models as a user reads them: each schema lists the metadata keys its data has held
+    (Chroma's discoverable keys). Only what a collection is read for gets them: the stored
+    schema stays the one given at creation."""
+    seen = tx.seen_keys([m.storage_key for m in models])
+    return [
+        replace(m, schema=index_schema.with_seen_keys(m.schema, seen[m.storage_key])) if seen.get(m.storage_key) else m
+        for m in models
+    ]

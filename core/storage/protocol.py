@@ -117,6 +117,13 @@ class ReadTx(Protocol):
 
     def count_collections(self, tenant: str, database: str) -> int: ...
 
+    def seen_keys(self, cids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """collection -> the sorted (metadata key, value type) pairs its records have held
+        (value types as in Chroma's schema: string, int, float, bool, sparse_vector; see
+        ``huedb.storage.keys``), kept after those records are gone. Collections without any
+        may be left out."""
+        ...
+
     def collection_seq(self, cid: int) -> int | None:
         """The sequence number of the collection's last write (None: no such collection)."""
         ...
@@ -239,7 +246,8 @@ class WriteTx(ReadTx, Protocol):
     def set_collection_state(self, cid: int, seq: int, dimension: int | None) -> None: ...
 
     def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
-        """Inserts new records; returns their rids."""
+        """Inserts new records; returns their rids. Records the batch's metadata keys
+        (``seen_keys``) in the same transaction, as ``update_records`` does."""
         ...
 
     def update_records(self, seq: int, changes: RecordChanges) -> None: ...

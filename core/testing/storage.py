@@ -231,6 +231,41 @@ class StorageBackendConformance(SparseIndexChecks):
         with backend.read() as tx:
             assert tx.records_by_rids(rids[:1], ["documents"]).documents == [None]
 
+    def test_seen_keys_grow_with_writes_and_outlive_their_records(
+        self, backend: StorageBackend, collection: CollectionModel
+    ) -> None:
+        cid = collection.storage_key
+        with backend.read() as tx:
+            assert tx.seen_keys([cid]).get(cid, []) == []
+        sparse = {"#type": "sparse_vector", "indices": [1], "values": [0.5]}
+        rids = self.add(
+            backend, collection, ["a", "b", "c"], 1, [{"n": 1, "s": "x"}, {"n": 1.5, "l": [True]}, {"sp": sparse}]
+        )
+        with backend.write() as tx:
+            tx.update_records(2, RecordChanges(rids[:1], metadatas=[{"s": None, "u": ["y", "z"]}]))
+            tx.delete_records(cid, 3, rids)
+            tx.set_collection_state(cid, 3, DIM)
+        with backend.read() as tx:  # a deleted key or record keeps its pairs; None deletes register nothing
+            assert tx.seen_keys([cid, cid + 1000]) == {
+                cid: [
+                    ("l", "bool"),
+                    ("n", "float"),
+                    ("n", "int"),
+                    ("s", "string"),
+                    ("sp", "sparse_vector"),
+                    ("u", "string"),
+                ]
+            }
+        with backend.write() as tx:
+            fork = tx.fork_collection(cid, "things-fork")
+        with backend.read() as tx:
+            assert tx.seen_keys([fork.storage_key])[fork.storage_key] == tx.seen_keys([cid])[cid]
+        with backend.write() as tx:
+            tx.delete_collection(cid)
+            again = tx.insert_collection("things", None, {}, TENANT, DATABASE)
+        with backend.read() as tx:
+            assert tx.seen_keys([cid, again.storage_key]) == {}
+
     # -- the deletion log and catch-up -----------------------------------------------
     def test_changes_and_deletions_since_a_seq(self, backend: StorageBackend, collection: CollectionModel) -> None:
         cid = collection.storage_key

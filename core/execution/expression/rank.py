@@ -243,14 +243,16 @@ def _knn_from_dict(data: Any) -> Knn:
             raise ValueError(f"Expected dict with {TYPE_KEY}='{SPARSE_VECTOR_TYPE_VALUE}', got {query}")
         query = SparseVector.from_dict(query)
     elif isinstance(query, (list, tuple, np.ndarray)):
-        rows = np.asarray(query)
+        # as chromadb: a list becomes a float32 array (its embedding normalisation); an array
+        # keeps its dtype
+        rows = query if isinstance(query, np.ndarray) else np.asarray(query)
         if rows.ndim == 2:
             if len(rows) != 1:
                 raise ValueError("$knn requires exactly one query embedding")
             rows = rows[0]
         if rows.ndim != 1 or rows.size == 0 or not np.issubdtype(rows.dtype, np.number):
             raise ValueError("$knn query must be one non-empty list of numbers")
-        query = rows.astype(np.float32).tolist()  # as chromadb normalises embeddings: float32
+        query = rows if isinstance(query, np.ndarray) else rows.astype(np.float32)
     elif not isinstance(query, str):
         raise TypeError(f"$knn query must be a list, numpy array, or SparseVector dict, got {type(query).__name__}")
     key = data.get("key", "#embedding")

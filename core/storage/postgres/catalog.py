@@ -199,7 +199,16 @@ def collection_seq(conn: Any, cid: int, lock: bool = False) -> int | None:
 
 
 def delete_collection(conn: Any, cid: int) -> None:
-    for table in ("meta", "sparse", "sparse_docs", "records", "deletions", "deletions_pruned", "fork_lineage"):
+    for table in (
+        "meta",
+        "meta_keys",
+        "sparse",
+        "sparse_docs",
+        "records",
+        "deletions",
+        "deletions_pruned",
+        "fork_lineage",
+    ):
         conn.execute(f"DELETE FROM {table} WHERE collection_id = %s", (cid,))  # noqa: S608 - fixed names
     conn.execute(f"DROP INDEX IF EXISTS {index_name(cid)}")
     conn.execute("DELETE FROM collections WHERE cid = %s", (cid,))
@@ -217,8 +226,8 @@ def reset(conn: Any) -> None:
     for (cid,) in conn.execute("SELECT cid FROM collections").fetchall():
         conn.execute(f"DROP INDEX IF EXISTS {index_name(cid)}")
     conn.execute(
-        "TRUNCATE meta, sparse, sparse_docs, records, deletions, deletions_pruned, fork_lineage, collections, "
-        "databases, tenants"
+        "TRUNCATE meta, meta_keys, sparse, sparse_docs, records, deletions, deletions_pruned, fork_lineage, "
+        "collections, databases, tenants"
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from huedb.errors import InternalError, InvalidArgumentError
-from huedb.storage.postgres.schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from huedb.storage.postgres.schema import KEYS_MIGRATION, MIGRATION_LOCK, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 
 class PostgresUnavailableError(InternalError):
@@ -103,7 +103,10 @@ def migrate(url: str) -> None:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             _ensure_extensions(conn, url)
             conn.execute(SCHEMA)
+            row = conn.execute("SELECT value::int FROM huedb_meta WHERE key = 'schema_version'").fetchone()
             conn.execute(MIGRATIONS)
+            if row is None or row[0] < 3:
+                conn.execute(KEYS_MIGRATION)
             conn.execute(
                 "INSERT INTO huedb_meta(key, value) VALUES ('schema_version', %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

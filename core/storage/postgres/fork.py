@@ -1,7 +1,7 @@
 """Forking a collection in PostgreSQL, in the caller's transaction.
 
 The fork gets every row of its source (catalog row, records, filter rows, sparse
-postings) under fresh rids from ``records_rid_seq``; its own partial HNSW index is built
+postings, the keys its metadata has held) under fresh rids from ``records_rid_seq``; its own partial HNSW index is built
 in bulk by its first search that needs one (``PostgresBackend.ensure_index``). Search runs
 in the database, so there are no index files to copy and no label offset.
 The deletion log is not copied either: it only serves process-local index segments.
@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from huedb.errors import NotFoundError
+from huedb.storage.postgres import keys
 from huedb.storage.postgres.catalog import _unique, collection_by_id
 from huedb.types import CollectionModel
 
@@ -55,6 +56,7 @@ def fork(conn: Any, cid: int, new_name: str) -> CollectionModel:
             f"FROM {table} t JOIN huedb_fork_rids m ON t.rid = m.old WHERE t.collection_id = %s",
             (new_cid, cid),
         )
+    keys.copy(conn, cid, new_cid)
     conn.execute(
         "UPDATE collections SET record_count = (SELECT record_count FROM collections WHERE cid = %s) WHERE cid = %s",
         (cid, new_cid),

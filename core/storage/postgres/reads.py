@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from huedb.storage.catalog_tx import CatalogReads
-from huedb.storage.postgres import catalog, fork, search
+from huedb.storage.postgres import catalog, fork, keys, search
 from huedb.storage.postgres import records as rec
 from huedb.storage.postgres.cache import CollectionCache, read_row
 from huedb.storage.protocol import Records
@@ -43,6 +43,9 @@ class PostgresRead(CatalogReads):
 
     def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         return catalog.all_collections(self.conn, tenant, database)
+
+    def seen_keys(self, cids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        return keys.seen(self.conn, cids)
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 
 from huedb.errors import InvalidArgumentError
 from huedb.filters import VT_BOOL, VT_NUM, VT_STR
+from huedb.storage.postgres import keys
 from huedb.storage.postgres.catalog import limit_offset
 from huedb.storage.postgres.filters import Selection, document_matches, num
 
@@ -116,6 +117,7 @@ def insert(
             for row in zip(repeat(cid, n), rids.tolist(), ids, repeat(seq, n), vecs, docs, uri_col, metas):
                 copy.write_row((*row[:7], dumps_metadata(row[7])))
     _derive(conn, cid, rids.tolist(), metas)
+    keys.record(conn, cid, metadatas)
     conn.execute("UPDATE collections SET record_count = record_count + %s WHERE cid = %s", (n, cid))
     return rids
 
@@ -172,6 +174,7 @@ def update(
         )
     _remove_derived(conn, cid, list(merged))
     _derive(conn, cid, list(merged), list(merged.values()))
+    keys.record(conn, cid, patches.values())
 
 
 def delete(conn: Any, cid: int, seq: int, rids: np.ndarray) -> None:

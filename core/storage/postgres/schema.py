@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: pg_advisory_xact_lock key held while the schema is created or migrated ("huedb" in ASCII)
 MIGRATION_LOCK = 0x6875656462
 
@@ -83,6 +83,12 @@ CREATE TABLE IF NOT EXISTS sparse_docs (
 );
 CREATE INDEX IF NOT EXISTS sparse_docs_key ON sparse_docs (collection_id, key, nnz);
 CREATE INDEX IF NOT EXISTS sparse_docs_rid ON sparse_docs (collection_id, rid);
+CREATE TABLE IF NOT EXISTS meta_keys (
+    collection_id BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    vtype TEXT NOT NULL,
+    PRIMARY KEY (collection_id, key, vtype)
+);
 CREATE TABLE IF NOT EXISTS deletions (collection_id BIGINT NOT NULL, seq BIGINT NOT NULL, rid BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS deletions_seq ON deletions (collection_id, seq);
 CREATE TABLE IF NOT EXISTS deletions_pruned (collection_id BIGINT PRIMARY KEY, pruned_seq BIGINT NOT NULL);
@@ -97,6 +103,26 @@ ALTER TABLE collections ADD COLUMN IF NOT EXISTS record_count BIGINT;
 UPDATE collections c SET record_count = (SELECT count(*) FROM records r WHERE r.collection_id = c.cid)
     WHERE record_count IS NULL;
 ALTER TABLE collections ALTER COLUMN record_count SET DEFAULT 0, ALTER COLUMN record_count SET NOT NULL;
+"""
+
+#: schema version 3: ``meta_keys``, each (collection, metadata key, value type) the collection's
+#: records have held (Chroma's discoverable schema keys, which ``collection.schema`` lists), filled
+#: once for the data written before it existed, from the stored metadata JSON (its number literals
+#: tell an int from a float; an array registers its elements' type; an object is a sparse vector)
+KEYS_MIGRATION = """
+WITH v AS (
+    SELECT r.collection_id, j.key, CASE json_typeof(j.value) WHEN 'array' THEN e.value ELSE j.value END AS value
+      FROM records r
+     CROSS JOIN LATERAL json_each(r.metadata::json) j
+      LEFT JOIN LATERAL json_array_elements(CASE json_typeof(j.value) WHEN 'array' THEN j.value END) e ON true
+     WHERE r.metadata IS NOT NULL
+)
+INSERT INTO meta_keys(collection_id, key, vtype)
+SELECT DISTINCT collection_id, key,
+       CASE json_typeof(value) WHEN 'string' THEN 'string' WHEN 'boolean' THEN 'bool' WHEN 'object' THEN 'sparse_vector'
+            ELSE CASE WHEN value::text ~ '[.eE]' THEN 'float' ELSE 'int' END END
+  FROM v WHERE value IS NOT NULL AND json_typeof(value) IN ('string', 'boolean', 'object', 'number')
+ON CONFLICT DO NOTHING
 """
 
 #: pgvector operator class and distance operator per Chroma space

@@ -16,7 +16,7 @@ import numpy as np
 
 from huedb.storage.catalog_tx import CatalogReads, CatalogWrites
 from huedb.storage.protocol import NewRecords, RecordChanges, Records
-from huedb.storage.sqlite import catalog, fork, sparse
+from huedb.storage.sqlite import catalog, fork, keys, sparse
 from huedb.storage.sqlite import records as rec
 from huedb.storage.sqlite.connection import Store
 from huedb.storage.sqlite.sparse_cache import PostingsCache
@@ -37,6 +37,9 @@ class SqliteRead(CatalogReads):
     def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         did = None if database is None else catalog.database_did(self.conn, database, tenant or "")
         return catalog.all_collections(self.conn, did)
+
+    def seen_keys(self, cids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        return keys.seen(self.conn, cids)
 
     # -- records -------------------------------------------------------------
     def count_records(self, cid: int) -> int:
@@ -96,11 +99,16 @@ class SqliteWrite(SqliteRead, CatalogWrites):
         catalog.set_collection_state(self.conn, cid, seq, dimension)
 
     def insert_records(self, cid: int, seq: int, records: NewRecords) -> np.ndarray:
+        keys.record(self.conn, cid, records.metadatas)
         return rec.insert(
             self.conn, cid, seq, records.ids, records.embeddings, records.documents, records.uris, records.metadatas
         )
 
     def update_records(self, seq: int, changes: RecordChanges) -> None:
+        if changes.metadatas is not None and len(changes.rids):
+            cid = keys.collection_of(self.conn, int(changes.rids[0]))
+            if cid is not None:
+                keys.record(self.conn, cid, changes.metadatas)
         rec.update(
             self.conn,
             seq,

@@ -204,6 +204,7 @@ def delete_collection(conn: sqlite3.Connection, cid: int) -> None:
     conn.execute("DELETE FROM deletions WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM deletions_pruned WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM label_offsets WHERE collection_id=?", (cid,))
+    conn.execute("DELETE FROM meta_keys WHERE collection_id=?", (cid,))
     conn.execute("DELETE FROM collections WHERE cid=?", (cid,))
 
 
@@ -220,6 +221,7 @@ def reset(conn: sqlite3.Connection) -> None:
     """Removes every tenant, database, collection, record and deletion-log entry."""
     for table in (
         "meta",
+        "meta_keys",
         "sparse",
         "sparse_docs",
         "records",

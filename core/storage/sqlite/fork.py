@@ -1,7 +1,7 @@
 """Forking a collection in SQLite: one statement per table, in the caller's transaction.
 
 The fork gets every row of its source (catalog row, records, filter rows, full-text
-rows, sparse postings, deletion log) under fresh rids ``rid + delta``, a block past
+rows, sparse postings, deletion log, the keys its metadata has held) under fresh rids ``rid + delta``, a block past
 every rid in use. Its index files are copies of the source's, whose labels are the
 source's: ``label_offsets`` records ``rid - label`` for the fork.
 """
@@ -12,6 +12,7 @@ import sqlite3
 import uuid
 
 from huedb.errors import NotFoundError, UniqueConstraintError
+from huedb.storage.sqlite import keys
 from huedb.storage.sqlite.catalog import collection_by_id
 from huedb.types import CollectionModel
 
@@ -38,6 +39,7 @@ def fork(conn: sqlite3.Connection, cid: int, new_name: str) -> CollectionModel:
     except sqlite3.IntegrityError:
         raise UniqueConstraintError(f"Collection [{new_name}] already exists") from None
     new_cid = cur.lastrowid
+    assert new_cid is not None  # the INSERT above succeeded
     first, lowest = conn.execute(
         "SELECT (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name='records') + 1, "
         "(SELECT min(rid) FROM records WHERE collection_id=?)",
@@ -84,6 +86,7 @@ def fork(conn: sqlite3.Connection, cid: int, new_name: str) -> CollectionModel:
         "WHERE collection_id=?",
         (new_cid, cid),
     )
+    keys.copy(conn, cid, new_cid)
     offset = label_offset(conn, cid) + delta
     if offset:
         conn.execute("INSERT INTO label_offsets(collection_id, label_offset) VALUES (?, ?)", (new_cid, offset))

@@ -8,7 +8,9 @@ only labels (no text, no vectors) so a stale index can be caught up;
 postings of the sparse vectors in metadata (see ``sparse.py``), ``sparse_docs`` one
 row per record and key holding one.
 
-Versions: 3 moved the vectors out of ``records`` into ``vectors`` (``migrate`` below): a
+Versions: 4 added ``meta_keys``: each (collection, metadata key, value type) the collection's
+records have held, which ``collection.schema`` lists (filled for existing data by ``migrate``).
+3 moved the vectors out of ``records`` into ``vectors`` (``migrate`` below): a
 record row without its 1.5 KB vector is ~100 bytes, so a filter that returns thousands of
 ids or documents reads a few pages instead of one page per record. 2 added ``sparse``,
 ``sparse_docs``, ``label_offsets`` (a fork's rid - index label) and ``fork_lineage``.
@@ -16,7 +18,7 @@ Every statement is ``IF NOT EXISTS``, so opening an older file adds what it lack
 sparse vectors: they were refused), and the stored version is raised.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS huedb_meta (key TEXT PRIMARY KEY, value TEXT);
@@ -76,6 +78,15 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE INDEX IF NOT EXISTS meta_lookup ON meta (collection_id, key, vtype, is_list, value, rid);
 CREATE INDEX IF NOT EXISTS meta_rid ON meta (rid);
+
+-- Every (key, value type) the collection's metadata has held, kept after its records go
+-- (Chroma's discoverable schema keys). vtype is Chroma's name: string, int, float, bool, sparse_vector.
+CREATE TABLE IF NOT EXISTS meta_keys (
+    collection_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    vtype TEXT NOT NULL,
+    PRIMARY KEY (collection_id, key, vtype)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS deletions (
     collection_id INTEGER NOT NULL,
@@ -145,3 +156,19 @@ def migrate(conn) -> None:  # noqa: ANN001 - a sqlite3.Connection inside BEGIN I
     if has_embedding:  # version 2 or older: vectors lived in records.embedding
         conn.execute("INSERT OR IGNORE INTO vectors(rid, embedding) SELECT rid, embedding FROM records")
         conn.execute("ALTER TABLE records DROP COLUMN embedding")
+    row = conn.execute("SELECT CAST(value AS INTEGER) FROM huedb_meta WHERE key='schema_version'").fetchone()
+    if row is None or row[0] < 4:  # the keys of the data written before meta_keys existed
+        conn.execute(_KEYS_FROM_DATA)
+
+
+#: meta_keys from the filter rows (vtype 0 holds numbers: SQLite keeps integer or real) and
+#: the sparse postings; NUL-document marks (vtype 3) are no metadata
+_KEYS_FROM_DATA = """
+INSERT OR IGNORE INTO meta_keys(collection_id, key, vtype)
+SELECT DISTINCT collection_id, key,
+       CASE vtype WHEN 1 THEN 'string' WHEN 2 THEN 'bool'
+                  ELSE CASE typeof(value) WHEN 'integer' THEN 'int' ELSE 'float' END END
+  FROM meta WHERE vtype IN (0, 1, 2)
+UNION
+SELECT DISTINCT collection_id, key, 'sparse_vector' FROM sparse_docs
+"""
