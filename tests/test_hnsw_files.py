@@ -40,6 +40,21 @@ def _assert_same(a: hnswlib.Index, b: hnswlib.Index) -> None:
             assert sa[key] == sb[key], key
 
 
+def _split_graph(tmp_path: Path, n: int, seed: int) -> tuple[hnswlib.Index, np.ndarray, Path, Path]:
+    """(an l2 graph of n random vectors built on one thread, the vectors, its links and kept files)."""
+    X = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    index = hnswlib.Index(space="l2", dim=DIM)
+    index.init_index(max_elements=n, M=4)
+    index.add_items(X, np.arange(n), num_threads=1)  # one thread: the same graph every run
+    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
+    hnsw_files.split(index, DIM, np.arange(n), tmp_path / "g.full", links, kept)
+    return index, X, links, kept
+
+
+def _fetch_all(X: np.ndarray):
+    return lambda wanted: (X[wanted], np.ones(len(wanted), dtype=bool))
+
+
 @pytest.mark.parametrize("space", ["l2", "cosine", "ip"])
 @pytest.mark.parametrize("m", [2, 16])
 def test_joined_graph_is_the_saved_graph_bit_for_bit(tmp_path: Path, space: str, m: int) -> None:
@@ -78,17 +93,9 @@ def test_joined_graph_is_the_saved_graph_bit_for_bit(tmp_path: Path, space: str,
 
 
 def test_a_truncated_or_padded_links_file_is_corrupt(tmp_path: Path) -> None:
-    index = hnswlib.Index(space="l2", dim=DIM)
-    index.init_index(max_elements=500, M=4)
-    X = np.random.default_rng(1).normal(size=(500, DIM)).astype(np.float32)
-    index.add_items(X, np.arange(500))
-    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
-    hnsw_files.split(index, DIM, np.arange(500), tmp_path / "g.full", links, kept)
+    _, X, links, kept = _split_graph(tmp_path, 500, seed=1)
     whole = links.read_bytes()
-
-    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return X[wanted], np.ones(len(wanted), dtype=bool)
-
+    fetch = _fetch_all(X)
     for damaged in (whole[:-4], whole + b"\0\0\0\0", whole[: hnsw_files.HEADER.size + 10]):
         links.write_bytes(damaged)
         with pytest.raises(hnsw_files.CorruptIndexError):
@@ -164,16 +171,9 @@ def test_cosine_graphs_of_a_dimension_hnswlib_normalises_otherwise_keep_their_ve
 def test_join_checks_the_digests_of_the_bytes_it_read(tmp_path: Path) -> None:
     import hashlib
 
-    index = hnswlib.Index(space="l2", dim=DIM)
-    index.init_index(max_elements=300, M=4)
-    X = np.random.default_rng(2).normal(size=(300, DIM)).astype(np.float32)
-    index.add_items(X, np.arange(300))
-    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
-    hnsw_files.split(index, DIM, np.arange(300), tmp_path / "g.full", links, kept)
+    _, X, links, kept = _split_graph(tmp_path, 300, seed=2)
     digests = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (links, kept)}
-
-    def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return X[wanted], np.ones(len(wanted), dtype=bool)
+    fetch = _fetch_all(X)
 
     assert hnsw_files.join(links, kept, DIM, "l2", fetch, sha256=digests).get_current_count() == 300
     for path, at in ((links, hnsw_files.HEADER.size + 5), (kept, kept.stat().st_size - 3), (links, 2)):
@@ -186,12 +186,7 @@ def test_join_checks_the_digests_of_the_bytes_it_read(tmp_path: Path) -> None:
 
 def test_elements_whose_vectors_storage_lost_take_a_neighbours_and_no_joined_file_stays(tmp_path: Path) -> None:
     n = 700
-    X = np.random.default_rng(3).normal(size=(n, DIM)).astype(np.float32)
-    index = hnswlib.Index(space="l2", dim=DIM)
-    index.init_index(max_elements=n, M=4)
-    index.add_items(X, np.arange(n), num_threads=1)  # one thread: the same graph every run
-    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
-    hnsw_files.split(index, DIM, np.arange(n), tmp_path / "g.full", links, kept)
+    _, X, links, kept = _split_graph(tmp_path, n, seed=3)
     lost = set(range(0, n, 7))
 
     def fetch(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,18 +219,13 @@ def test_a_join_without_room_on_disk_loads_through_memory(tmp_path: Path, monkey
     """A full disk must not make the collection unreadable: the joined file goes to a memfd."""
     import shutil
 
-    index = hnswlib.Index(space="l2", dim=DIM)
-    index.init_index(max_elements=200, M=4)
-    X = np.random.default_rng(4).normal(size=(200, DIM)).astype(np.float32)
-    index.add_items(X, np.arange(200))
-    links, kept = tmp_path / "g.links", tmp_path / "g.kept"
-    hnsw_files.split(index, DIM, np.arange(200), tmp_path / "g.full", links, kept)
+    index, X, links, kept = _split_graph(tmp_path, 200, seed=4)
     # a full disk cannot be made here: the file system reports 1 KB free
     monkeypatch.setattr(hnsw_files.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9, 1000))
     opened = []
     real_memfd = os.memfd_create
     monkeypatch.setattr(hnsw_files.os, "memfd_create", lambda name: opened.append(real_memfd(name)) or opened[-1])
-    joined = hnsw_files.join(links, kept, DIM, "l2", lambda w: (X[w], np.ones(len(w), dtype=bool)))
+    joined = hnsw_files.join(links, kept, DIM, "l2", _fetch_all(X))
     assert len(opened) == 1
     with pytest.raises(OSError):
         os.fstat(opened[0])  # closed after the load

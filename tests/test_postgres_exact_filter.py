@@ -9,6 +9,20 @@ import pytest
 pytestmark = pytest.mark.postgres
 
 
+def _filled(client, name: str, n: int, dim: int, seed: int):
+    """(a collection of n random vectors with metadata {"k": i % 10}, the vectors)."""
+    vectors = np.random.default_rng(seed).random((n, dim), dtype=np.float32)
+    col = client.create_collection(name, embedding_function=None)
+    for start in range(0, n, 5_000):
+        stop = start + 5_000
+        col.add(
+            ids=[str(i) for i in range(start, stop)],
+            embeddings=vectors[start:stop],
+            metadatas=[{"k": i % 10} for i in range(start, stop)],
+        )
+    return col, vectors
+
+
 def test_filtered_searches_up_to_the_limit_are_exact():
     from huedb.storage.postgres.search import FILTERED_EXACT_MAX, searched_exactly
 
@@ -26,15 +40,7 @@ def test_a_10_percent_filter_finds_the_exact_neighbours(postgres_database):
     client = huedb.Client(huedb.Settings(storage_backend="postgres", postgres_url=postgres_database))
     try:
         n, dim = 25_000, 8  # a 10% filter: 2,500 candidates, above exact_search_limit (2,000)
-        vectors = np.random.default_rng(3).random((n, dim), dtype=np.float32)
-        col = client.create_collection("exact_filter", embedding_function=None)
-        for start in range(0, n, 5_000):
-            stop = start + 5_000
-            col.add(
-                ids=[str(i) for i in range(start, stop)],
-                embeddings=vectors[start:stop],
-                metadatas=[{"k": i % 10} for i in range(start, stop)],
-            )
+        col, vectors = _filled(client, "exact_filter", n, dim, seed=3)
         queries = np.random.default_rng(4).random((20, dim), dtype=np.float32)
         got = col.query(query_embeddings=queries, n_results=10, where={"k": 3}, include=[])["ids"]
         candidates = np.arange(3, n, 10)
@@ -54,15 +60,7 @@ def test_a_filter_above_the_exact_limit_uses_the_iterative_scan_and_finds_the_ne
     client = huedb.Client(huedb.Settings(storage_backend="postgres", postgres_url=postgres_database))
     try:
         n, dim = 40_000, 8
-        vectors = np.random.default_rng(5).random((n, dim), dtype=np.float32)
-        col = client.create_collection("iterative_filter", embedding_function=None)
-        for start in range(0, n, 5_000):
-            stop = start + 5_000
-            col.add(
-                ids=[str(i) for i in range(start, stop)],
-                embeddings=vectors[start:stop],
-                metadatas=[{"k": i % 10} for i in range(start, stop)],
-            )
+        col, vectors = _filled(client, "iterative_filter", n, dim, seed=5)
         candidates = np.flatnonzero(np.arange(n) % 10 < 6)  # 24,000: searched through the index
         assert len(candidates) > FILTERED_EXACT_MAX and not searched_exactly(10, candidates, n)
         queries = np.random.default_rng(6).random((20, dim), dtype=np.float32)
