@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from huedb.index import sorted_unique
-from huedb.storage.sqlite.records import intersect_sorted, loads_metadatas
+from huedb.storage.rows import loads_metadatas
+from huedb.storage.sqlite.records import intersect_sorted
 
 
 @pytest.mark.parametrize("seed", range(5))

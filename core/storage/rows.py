@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
+from huedb.storage.protocol import Records
 from huedb.types import CollectionModel
 
 
@@ -27,4 +31,31 @@ def collection_model(row: tuple[Any, ...]) -> CollectionModel:
         version=seq,
         internal_id=cid,
         schema=schema,
+    )
+
+
+def loads_metadatas(texts: Sequence[str | None]) -> list[dict[str, Any] | None]:
+    """Stored metadata JSON (or NULL) to dicts, in one parse: per-call overhead dominates small dicts."""
+    return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
+
+
+def records_from_rows(
+    rows: Sequence[tuple], fields: Sequence[str], embeddings: Callable[[list[Any]], np.ndarray]
+) -> Records:
+    """Columnar, decoded records from ``(rid, id, *fields)`` rows; ``embeddings`` decodes the
+    backend's stored vectors (SQLite blobs, pgvector values)."""
+    pos = {f: i + 2 for i, f in enumerate(fields)}
+
+    def column(name: str) -> list[Any] | None:
+        return [r[pos[name]] for r in rows] if name in pos else None
+
+    metadatas = column("metadatas")
+    stored = column("embeddings")
+    return Records(
+        rids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        ids=[r[1] for r in rows],
+        documents=column("documents"),
+        metadatas=None if metadatas is None else loads_metadatas(metadatas),
+        uris=column("uris"),
+        embeddings=None if stored is None else embeddings(stored),
     )

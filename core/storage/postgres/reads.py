@@ -12,6 +12,7 @@ from huedb.storage.postgres import catalog, fork, keys, search
 from huedb.storage.postgres import records as rec
 from huedb.storage.postgres.cache import CollectionCache, read_row
 from huedb.storage.protocol import Records
+from huedb.storage.rows import records_from_rows
 from huedb.types import CollectionModel
 
 
@@ -132,18 +133,4 @@ _HIT_COLUMN = {"documents": 2, "uris": 3, "metadatas": 4}
 
 
 def _records(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
-    pos = {f: i + 2 for i, f in enumerate(fields)}
-
-    def column(name: str) -> list[Any] | None:
-        return [r[pos[name]] for r in rows] if name in pos else None
-
-    metadatas = column("metadatas")
-    embeddings = column("embeddings")
-    return Records(
-        rids=rec.rids_of(rows),
-        ids=[r[1] for r in rows],
-        documents=column("documents"),
-        metadatas=None if metadatas is None else rec.loads_metadatas(metadatas),
-        uris=column("uris"),
-        embeddings=None if embeddings is None else rec.vectors(embeddings),
-    )
+    return records_from_rows(rows, fields, rec.vectors)

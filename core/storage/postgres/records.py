@@ -28,10 +28,6 @@ def dumps_metadata(md: dict[str, Any] | None) -> str | None:
     return _ENCODER.encode(md) if md else None  # json escapes NUL as \u0000: storable as text
 
 
-def loads_metadatas(texts: Sequence[str | None]) -> list[dict[str, Any] | None]:
-    return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
-
-
 def rids_of(rows: Sequence[tuple]) -> np.ndarray:
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from huedb.storage.protocol import Records
+from huedb.storage.rows import records_from_rows as rows_records
 from huedb.storage.sqlite.selection import ids_param
 from huedb.storage.sqlite.vectors import embeddings_from_blobs
 
@@ -34,28 +35,9 @@ _AGGREGATES = {
 }
 
 
-def loads_metadatas(texts: Sequence[str | None]) -> list[dict[str, Any] | None]:
-    """Stored metadata JSON (or NULL) to dicts, in one parse: per-call overhead dominates small dicts."""
-    return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
-
-
 def records_from_rows(rows: Sequence[tuple], fields: Sequence[str]) -> Records:
     """Columnar, decoded records from (rid, id, *fields) rows."""
-    pos = {f: i + 2 for i, f in enumerate(fields)}
-
-    def column(name: str) -> list[Any] | None:
-        return [r[pos[name]] for r in rows] if name in pos else None
-
-    metadatas = column("metadatas")
-    blobs = column("embeddings")
-    return Records(
-        rids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-        ids=[r[1] for r in rows],
-        documents=column("documents"),
-        metadatas=None if metadatas is None else loads_metadatas(metadatas),
-        uris=column("uris"),
-        embeddings=None if blobs is None else embeddings_from_blobs(blobs, None),
-    )
+    return rows_records(rows, fields, lambda blobs: embeddings_from_blobs(blobs, None))
 
 
 def records_by_rid_list(

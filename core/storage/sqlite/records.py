@@ -18,11 +18,7 @@ import numpy as np
 from huedb.storage.protocol import Records
 from huedb.storage.sqlite import sparse
 from huedb.storage.sqlite.catalog import limit_offset
-from huedb.storage.sqlite.columns import (  # noqa: F401 - loads_metadatas re-exported: tests use it here
-    loads_metadatas,
-    records_by_rid_list,
-    records_from_rows,
-)
+from huedb.storage.sqlite.columns import records_by_rid_list, records_from_rows
 from huedb.storage.sqlite.filters import (
     INT64_MAX,
     NUL_DOCUMENT_KEY,
