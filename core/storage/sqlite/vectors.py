@@ -61,11 +61,15 @@ def _vector_list(conn: sqlite3.Connection, rids: np.ndarray) -> tuple[np.ndarray
     if not found_parts:
         return np.zeros(0, dtype=np.int64), embeddings_from_blobs([], None)
     found = np.concatenate(found_parts)
-    vectors = vector_parts[0] if len(vector_parts) == 1 else np.concatenate(vector_parts)
-    if len(found) > 1 and not (found[1:] > found[:-1]).all():
-        order = np.argsort(found, kind="stable")
-        found, vectors = found[order], vectors[order]
-    return found, vectors
+    return _in_rid_order(found, vector_parts[0] if len(vector_parts) == 1 else np.concatenate(vector_parts))
+
+
+def _in_rid_order(rids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rids`` and their ``vectors`` sorted by rid (as they are unless SQLite aggregated out of order)."""
+    if len(rids) > 1 and not (rids[1:] > rids[:-1]).all():
+        order = np.argsort(rids, kind="stable")
+        return rids[order], vectors[order]
+    return rids, vectors
 
 
 #: rows per statement of vector_range: its aggregate buffer stays small enough for the CPU cache
@@ -107,12 +111,7 @@ def vector_range(conn: sqlite3.Connection, lo: int, hi: int) -> tuple[np.ndarray
         at += len(found)
     if out is None:
         return np.zeros(0, dtype=np.int64), embeddings_from_blobs([], None)
-    rids = np.concatenate(rid_parts)
-    vectors = out[:at]
-    if len(rids) > 1 and not (rids[1:] > rids[:-1]).all():
-        order = np.argsort(rids, kind="stable")
-        rids, vectors = rids[order], vectors[order]
-    return rids, vectors
+    return _in_rid_order(np.concatenate(rid_parts), out[:at])
 
 
 def _vector_rows(conn: sqlite3.Connection, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
