@@ -143,7 +143,7 @@ class AdminEngine(EngineBase):
             except UniqueConstraintError:
                 if not get_or_create:
                     raise
-                return _with_seen_keys(tx, [tx.collection_by_name(name, tenant, database)])[0]  # created concurrently
+                return _as_read(tx, tx.collection_by_name(name, tenant, database))  # created concurrently
 
     def get_collection(
         self, name: str, tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE
@@ -151,14 +151,14 @@ class AdminEngine(EngineBase):
         if not isinstance(name, str):
             raise InvalidArgumentError(f"Expected collection name to be a string, got {name!r}")
         with self.storage.read() as tx:
-            return _with_seen_keys(tx, [tx.collection_by_name(name, tenant, database)])[0]
+            return _as_read(tx, tx.collection_by_name(name, tenant, database))
 
     def get_collection_by_id(
         self, collection_id: str, tenant: str | None = None, database: str | None = None
     ) -> CollectionModel:
         """A collection by id; with tenant/database, one outside them does not exist."""
         with self.storage.read() as tx:
-            return _with_seen_keys(tx, [self._by_id(tx, collection_id, tenant, database)])[0]
+            return _as_read(tx, self._by_id(tx, collection_id, tenant, database))
 
     def _by_id(self, tx: ReadTx, collection_id: str, tenant: str | None, database: str | None) -> CollectionModel:
         """The collection as stored: its schema without the keys its data has held."""
@@ -199,7 +199,7 @@ class AdminEngine(EngineBase):
         with self.segments.write_lock(model.storage_key):
             self.segments.persist(model)
             with self.storage.write() as tx:
-                forked = _with_seen_keys(tx, [tx.fork_collection(model.storage_key, new_name)])[0]
+                forked = _as_read(tx, tx.fork_collection(model.storage_key, new_name))
                 source, target = self.segments.directory(model), self.segments.directory(forked)
                 if source is not None and target is not None and source.is_dir():
                     # Copied under the source's file lock, before the commit: a failed copy forks nothing.
@@ -252,7 +252,7 @@ class AdminEngine(EngineBase):
         with self.segments.write_lock(model.storage_key):
             with self.storage.write() as tx:
                 tx.update_collection(model.storage_key, new_name, new_metadata, stored)
-                updated = _with_seen_keys(tx, [tx.collection_by_id(model.id)])[0]
+                updated = _as_read(tx, tx.collection_by_id(model.id))
             if stored is not None:
                 self.segments.update_config(model, stored)
         return updated
@@ -267,3 +267,8 @@ def _with_seen_keys(tx: ReadTx, models: list[CollectionModel]) -> list[Collectio
         replace(m, schema=index_schema.with_seen_keys(m.schema, seen[m.storage_key])) if seen.get(m.storage_key) else m
         for m in models
     ]
+
+
+def _as_read(tx: ReadTx, model: CollectionModel) -> CollectionModel:
+    """One model as a user reads it (``_with_seen_keys``)."""
+    return _with_seen_keys(tx, [model])[0]
