@@ -120,32 +120,23 @@ def builtin_plugins_only(request):
 # -- a real `huedb run` process (the CLI tests talk to it as a remote server) -----------------
 @pytest.fixture
 def huedb_run_port(tmp_path):
-    """The port of a `huedb run` subprocess on 127.0.0.1 serving a fresh directory."""
-    import socket
+    """The port of a `huedb run` subprocess (the console script) on 127.0.0.1 serving a fresh directory."""
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
-    import httpx
+    from server_fixtures import free_port, wait_for_heartbeat
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     huedb = str(Path(sys.executable).with_name("huedb"))
     proc = subprocess.Popen(
         [huedb, "run", "--path", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.2)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        wait_for_heartbeat(f"http://127.0.0.1:{port}", timeout=60, proc=proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
