@@ -143,7 +143,7 @@ class SearchEngine(EngineBase):
         if in_database is not None:  # the backend plans exact or index search itself
             labels, dists = in_database(model.storage_key, query, k, allowed, space)
         elif allowed is not None and len(allowed) <= exact_search_limit(k, total):
-            present, vectors = tx.vectors_by_rids(allowed)
+            present, vectors = self.segments.candidates.read(tx, model, allowed)
             labels, dists = exact_search(query, vectors, present, k, space)
         else:
             assert seg is not None

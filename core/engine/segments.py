@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from huedb.configuration import segment_config
+from huedb.engine.candidate_vectors import CandidateVectors
 from huedb.engine.labels import with_offset
 from huedb.index import CorruptIndexError, IndexSegment, index_lock
 from huedb.registry import get_registry
@@ -89,6 +90,8 @@ class SegmentManager:
         self._write_locks: dict[int, threading.RLock] = {}
         #: the backend searches vectors itself (ReadTx.vector_search): no index segments at all
         self.in_database = bool(getattr(storage, "in_database_search", False))
+        #: vectors of recent exact-search candidate sets, per collection version
+        self.candidates = CandidateVectors()
 
     def write_lock(self, cid: int) -> threading.RLock:
         """Serialises writes to one collection (reentrant: a write may open the segment)."""

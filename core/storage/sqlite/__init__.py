@@ -19,7 +19,7 @@ from huedb.storage.protocol import NewRecords, RecordChanges, Records
 from huedb.storage.sqlite import catalog, fork, keys, sparse
 from huedb.storage.sqlite import records as rec
 from huedb.storage.sqlite.connection import Store
-from huedb.storage.sqlite.sparse_cache import PostingsCache
+from huedb.storage.sqlite.read_cache import ReadCache
 from huedb.types import CollectionModel
 
 
@@ -29,10 +29,10 @@ class SqliteRead(CatalogReads):
     _catalog = catalog
     _forks = fork
 
-    def __init__(self, conn: Any, persistent: bool, sparse_cache: PostingsCache | None = None) -> None:
+    def __init__(self, conn: Any, persistent: bool, cache: ReadCache | None = None) -> None:
         super().__init__(conn)
         self.persistent = persistent
-        self.sparse_cache = sparse_cache
+        self.cache = cache  # None in a write transaction: it reads storage directly
 
     def all_collections(self, tenant: str | None = None, database: str | None = None) -> list[CollectionModel]:
         did = None if database is None else catalog.database_did(self.conn, database, tenant or "")
@@ -49,12 +49,12 @@ class SqliteRead(CatalogReads):
         return rec.existing(self.conn, cid, ids)
 
     def matching_rids(self, selection: Any) -> np.ndarray:
-        return rec.matching_rids(self.conn, selection)
+        return rec.matching_rids(self.conn, selection, self.cache)
 
     def select_records(
         self, selection: Any, fields: Sequence[str], limit: int | None = None, offset: int | None = None
     ) -> Records:
-        return rec.select_records(self.conn, selection, fields, limit, offset)
+        return rec.select_records(self.conn, selection, fields, limit, offset, self.cache)
 
     def records_by_rids(self, rids: np.ndarray, fields: Sequence[str]) -> Records:
         return rec.rows_by_rids(self.conn, rids, fields)
@@ -66,13 +66,13 @@ class SqliteRead(CatalogReads):
     def sparse_knn(
         self, cid: int, key: str, indices: np.ndarray, values: np.ndarray, limit: int, allowed: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        return sparse.knn(self.conn, cid, key, indices, values, limit, allowed, self.sparse_cache)
+        return sparse.knn(self.conn, cid, key, indices, values, limit, allowed, self.cache)
 
     def sparse_df(self, cid: int, key: str, indices: np.ndarray) -> np.ndarray:
-        return sparse.document_frequencies(self.conn, cid, key, indices, self.sparse_cache)
+        return sparse.document_frequencies(self.conn, cid, key, indices, self.cache)
 
     def sparse_stats(self, cid: int, key: str) -> tuple[int, float]:
-        return sparse.stats(self.conn, cid, key, self.sparse_cache)
+        return sparse.stats(self.conn, cid, key, self.cache)
 
     def sparse_keys(self, cid: int, keys: Sequence[str]) -> list[str]:
         return sparse.sparse_keys(self.conn, cid, keys)
@@ -133,7 +133,7 @@ class SqliteBackend:
     def __init__(self, directory: Path | None, synchronous: str = "FULL") -> None:
         self._store = Store(directory, synchronous=synchronous)
         self.persistent = self._store.persistent
-        self._sparse_cache = PostingsCache()  # term postings of sparse queries, per collection version
+        self._cache = ReadCache()  # filters' rid sets and sparse terms' postings, per collection version
         self.index_directory = directory
 
     def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:
@@ -142,7 +142,7 @@ class SqliteBackend:
     @contextmanager
     def read(self) -> Iterator[SqliteRead]:
         with self._store.read() as conn:
-            yield SqliteRead(conn, self.persistent, self._sparse_cache)
+            yield SqliteRead(conn, self.persistent, self._cache)
 
     @contextmanager
     def write(self) -> Iterator[SqliteWrite]:
@@ -150,7 +150,7 @@ class SqliteBackend:
             with self._store.write() as conn:
                 yield SqliteWrite(conn, self.persistent)
         finally:
-            self._sparse_cache.bump()
+            self._cache.bump()
 
     def checkpoint(self) -> None:
         self._store.checkpoint()

@@ -27,6 +27,7 @@ from huedb.storage.sqlite.filters import (
     VT_NUM,
     VT_STR,
 )
+from huedb.storage.sqlite.read_cache import ReadCache
 from huedb.storage.sqlite.selection import (  # noqa: F401 - re-exported: the backend and tests use them here
     _JSON_NUL,
     Selection,
@@ -258,9 +259,10 @@ def select_records(
     fields: Sequence[str],
     limit: int | None = None,
     offset: int | None = None,
+    cache: ReadCache | None = None,
 ) -> Records:
     """The selected records in insertion order."""
-    found = candidates(conn, sel)
+    found = candidates(conn, sel, cache)
     if found is not None and len(found) == 0:
         return records_from_rows([], fields)
     if found is not None and limit is None and not offset:

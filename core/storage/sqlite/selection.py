@@ -15,6 +15,7 @@ from huedb.errors import InvalidArgumentError
 from huedb.filters import TextFilter, parse_where_document
 from huedb.index import sorted_unique
 from huedb.storage.sqlite.filters import Combine, Probe, RidSet, compile_where, document_predicate, document_rid_set
+from huedb.storage.sqlite.read_cache import ReadCache, Version
 from huedb.storage.sqlite.sparse import sparse_keys
 from huedb.storage.sqlite.trigrams import match_expression
 
@@ -110,21 +111,41 @@ def _params(conn: sqlite3.Connection, probe: Probe) -> tuple[Any, ...]:
     return (match_expression(conn, probe.fts_text),)
 
 
-def rid_array(conn: sqlite3.Connection, node: RidSet) -> np.ndarray:
-    """Sorted, unique rids of a rid set: probes run in SQLite, $and/$or combine in numpy."""
+#: a rid set whose description (SQL and parameters) is longer than this is not kept: an
+#: ``ids`` list or a long ``$in`` is cheap to probe again and would make a long key
+CACHED_KEY_MAX = 4096
+
+Memo = tuple[ReadCache, int, Version]  # the cache, the collection's cid and its version
+
+
+def rid_array(conn: sqlite3.Connection, node: RidSet, memo: Memo | None = None) -> np.ndarray:
+    """Sorted, unique rids of a rid set: probes run in SQLite, $and/$or combine in numpy.
+    With ``memo`` (the read cache and the collection version of this snapshot), each part
+    is taken from memory when this version already read it."""
+    if memo is None:
+        return _run(conn, node, None)
+    key = repr(node)  # repr, not the node: True and 1 are equal and hash alike as parameters
+    if len(key) > CACHED_KEY_MAX:
+        return _run(conn, node, memo)
+    cache, cid, version = memo
+    (rids,) = cache.arrays(("rids", cid, key), version, lambda: (_run(conn, node, memo),))
+    return rids
+
+
+def _run(conn: sqlite3.Connection, node: RidSet, memo: Memo | None) -> np.ndarray:
     if isinstance(node, Probe):
         # One text value instead of a row per rid: about 3x faster to bring into numpy.
         text = conn.execute(f"SELECT group_concat(rid) FROM ({node.sql})", _params(conn, node)).fetchone()[0]
         rids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
         return sorted_unique(rids)  # probes of an index on (value, rid) come sorted for one value
     if node.op == "except":
-        base, *minus = (rid_array(conn, part) for part in node.parts)
+        base, *minus = (rid_array(conn, part, memo) for part in node.parts)
         for rids in minus:
             base = np.setdiff1d(base, rids, assume_unique=True)
         return base
     result: np.ndarray | None = None
     for part in node.parts:
-        rids = rid_array(conn, part)
+        rids = rid_array(conn, part, memo)
         if result is None:
             result = rids
         elif node.op == "and":
@@ -147,14 +168,19 @@ def intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[b[at] == a]
 
 
-def candidates(conn: sqlite3.Connection, sel: Selection) -> np.ndarray | None:
+def candidates(conn: sqlite3.Connection, sel: Selection, cache: ReadCache | None = None) -> np.ndarray | None:
     """Sorted rids every match lies in; None when nothing narrows (the whole collection)
-    or when the narrowing runs inside the record query (``sel.inline``)."""
+    or when the narrowing runs inside the record query (``sel.inline``). With ``cache``,
+    rid sets this collection version already read come from memory."""
     if sel.inline:
         return None
     if sel.where_keys:
         _refuse_sparse_keys(conn, sel)
-    return rid_array(conn, Combine("and", sel.narrowing)) if sel.narrowing else None
+    if not sel.narrowing:
+        return None
+    node = sel.narrowing[0] if len(sel.narrowing) == 1 else Combine("and", sel.narrowing)
+    version = cache.version(conn, sel.cid) if cache is not None else None
+    return rid_array(conn, node, None if cache is None or version is None else (cache, sel.cid, version))
 
 
 def _refuse_sparse_keys(conn: sqlite3.Connection, sel: Selection) -> None:
@@ -166,9 +192,9 @@ def _refuse_sparse_keys(conn: sqlite3.Connection, sel: Selection) -> None:
         )
 
 
-def matching_rids(conn: sqlite3.Connection, sel: Selection) -> np.ndarray:
+def matching_rids(conn: sqlite3.Connection, sel: Selection, cache: ReadCache | None = None) -> np.ndarray:
     """Sorted rids of every record the selection matches."""
-    found = candidates(conn, sel)
+    found = candidates(conn, sel, cache)
     if found is not None and (sel.predicate is None or len(found) == 0):
         return found  # meta rows and rid probes exist only for live records
     where_sql, params = _where_sql(sel, found, conn)

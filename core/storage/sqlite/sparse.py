@@ -8,7 +8,7 @@ metadata JSON inside SQLite, in the write transaction of the record, and rewritt
 whenever the record's metadata changes.
 
 Search is exact: the postings of the query's terms are read (through the backend's
-``PostingsCache``, stamped with the collection's version), the dot products accumulated
+``ReadCache``, stamped with the collection's version), the dot products accumulated
 in numpy, and the best ``limit`` records kept.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from huedb.storage.sparse_query import query_terms
-from huedb.storage.sqlite.sparse_cache import PostingsCache
+from huedb.storage.sqlite.read_cache import ReadCache
 
 #: the metadata values that are sparse vectors: JSON objects (validation admits no other object)
 _SPARSE_FROM_JSON = """
@@ -78,7 +78,7 @@ def knn(
     values: np.ndarray,
     limit: int,
     allowed: np.ndarray | None,
-    cache: PostingsCache | None = None,
+    cache: ReadCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rids, float64 scores) of the ``limit`` records with the highest dot product with the
     query, best first (ties: lower rid first); records sharing no term are left out."""
@@ -86,7 +86,7 @@ def knn(
     empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
     if limit <= 0 or not len(terms) or (allowed is not None and not len(allowed)):
         return empty
-    cache = cache or PostingsCache(max_entries=0)
+    cache = cache or ReadCache(max_bytes=0)
     version = cache.version(conn, cid)
     lists: list[tuple[np.ndarray, np.ndarray]] = []  # per term: (rids ascending, contributions)
     for term, weight in zip(terms.tolist(), weights.tolist()):
@@ -163,19 +163,19 @@ def document_frequencies(
     cid: int,
     key: str,
     indices: Sequence[int] | np.ndarray,
-    cache: PostingsCache | None = None,
+    cache: ReadCache | None = None,
 ) -> np.ndarray:
     """How many records of the collection hold each term under ``key`` (int64, one per index):
     the length of its postings (a record holds a term once)."""
-    cache = cache or PostingsCache(max_entries=0)
+    cache = cache or ReadCache(max_bytes=0)
     version = cache.version(conn, cid)
     terms = np.asarray(indices, dtype=np.int64).ravel().tolist()
     return np.asarray([len(cache.postings(conn, cid, version, key, t)[0]) for t in terms], dtype=np.int64)
 
 
-def stats(conn: sqlite3.Connection, cid: int, key: str, cache: PostingsCache | None = None) -> tuple[int, float]:
+def stats(conn: sqlite3.Connection, cid: int, key: str, cache: ReadCache | None = None) -> tuple[int, float]:
     """(records holding a sparse vector under ``key``, their mean number of nonzero terms)."""
-    return (cache or PostingsCache(max_entries=0)).stats(conn, cid, key)
+    return (cache or ReadCache(max_bytes=0)).stats(conn, cid, key)
 
 
 def sparse_keys(conn: sqlite3.Connection, cid: int, keys: Sequence[str]) -> list[str]:

@@ -1,0 +1,168 @@
+"""Reads kept in memory per collection version: the SQLite backend's rid sets of where
+filters (huedb.storage.sqlite.read_cache) and the engine's vectors of exact-search
+candidates (huedb.engine.candidate_vectors). A repeated filter is served from memory, and
+every write, in this process or another, shows in the next read."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import huedb
+from huedb.stamped_cache import StampedCache
+
+
+def _collection(path, n=300, dim=4):
+    client = huedb.PersistentClient(str(path))
+    col = client.create_collection("cached", embedding_function=None)
+    rng = np.random.default_rng(3)
+    col.add(
+        ids=[f"r{i}" for i in range(n)],
+        embeddings=rng.random((n, dim)).astype(np.float32).tolist(),
+        metadatas=[{"k": i % 10, "s": f"v{i % 7}"} for i in range(n)],
+    )
+    return client, col
+
+
+def _run_elsewhere(path, code: str) -> None:
+    prelude = f"import huedb; c = huedb.PersistentClient({str(path)!r}).get_collection('cached');"
+    subprocess.run([sys.executable, "-c", prelude + code], check=True, timeout=120)
+
+
+# -- the generic cache ----------------------------------------------------------------
+
+
+def test_stamped_cache_misses_on_another_stamp_and_keeps_arrays_read_only():
+    cache = StampedCache(max_bytes=1000)
+    a = np.arange(10, dtype=np.int64)
+    cache.put("slot", ("c", 1), (a,))
+    assert cache.get("slot", ("c", 1))[0] is a
+    assert cache.get("slot", ("c", 2)) is None
+    with pytest.raises(ValueError):
+        a[0] = 5  # shared by every reader from now on
+
+
+def test_stamped_cache_drops_least_recently_used_first_and_never_keeps_an_oversized_entry():
+    cache = StampedCache(max_bytes=200)  # 25 int64s
+    for name in "abc":
+        cache.put(name, 1, (np.zeros(8, dtype=np.int64),))  # 64 bytes each
+    assert cache.get("a", 1) is not None  # a is now the most recently used
+    cache.put("d", 1, (np.zeros(8, dtype=np.int64),))
+    assert cache.get("b", 1) is None and cache.get("a", 1) is not None
+    assert cache.size == 192
+    cache.put("big", 1, (np.zeros(26, dtype=np.int64),))
+    assert cache.get("big", 1) is None and cache.size == 192
+    loads = []
+    got = cache.read("lazy", None, lambda: (loads.append(1) or np.ones(2),))  # no stamp: load, keep nothing
+    assert loads == [1] and got[0].tolist() == [1.0, 1.0] and cache.get("lazy", None) is None
+
+
+# -- rid sets of where filters ---------------------------------------------------------------
+
+
+def test_a_repeated_filter_reads_its_rid_set_from_memory(tmp_path):
+    client, col = _collection(tmp_path)
+    api = client._server
+    where = {"$and": [{"k": 3}, {"s": "v2"}]}
+    expected = sorted(f"r{i}" for i in range(300) if i % 10 == 3 and i % 7 == 2)
+    assert sorted(col.get(where=where)["ids"]) == expected
+    held = api.storage._cache._arrays.size
+    assert held > 0  # the two probes and their intersection
+    with api.storage.read() as tx:
+        cid = tx.collection_by_id(str(col.id)).storage_key
+        sel = api.storage.selection(cid, None, where, None)
+        first = tx.matching_rids(sel)
+        second = tx.matching_rids(sel)
+    assert second is first and not first.flags.writeable  # one array, shared, from memory
+    assert sorted(col.get(where=where)["ids"]) == expected
+    assert api.storage._cache._arrays.size == held  # nothing read again
+    client.close()
+
+
+def test_filters_on_true_and_on_1_are_kept_apart(tmp_path):
+    client = huedb.PersistentClient(str(tmp_path))
+    col = client.create_collection("flags", embedding_function=None)
+    col.add(ids=["bool", "int", "float"], embeddings=[[1.0, 0.0]] * 3, metadatas=[{"b": True}, {"b": 1}, {"b": 1.5}])
+    for _ in range(2):  # cold, then from memory
+        assert col.get(where={"b": True})["ids"] == ["bool"]
+        assert col.get(where={"b": 1})["ids"] == ["int"]
+        assert col.get(where={"b": {"$gt": 1}})["ids"] == ["float"]
+    client.close()
+
+
+def test_cached_rid_sets_follow_writes_in_this_and_other_processes(tmp_path):
+    client, col = _collection(tmp_path)
+    where = {"k": 3}
+    before = set(col.get(where=where)["ids"])
+    assert len(before) == 30
+    col.update(ids=["r3"], metadatas=[{"k": 4}])
+    assert set(col.get(where=where)["ids"]) == before - {"r3"}
+    col.delete(ids=["r13"])
+    assert set(col.get(where=where)["ids"]) == before - {"r3", "r13"}
+    _run_elsewhere(tmp_path, "c.add(ids=['new'], embeddings=[[0.5] * 4], metadatas=[{'k': 3}]); c.delete(ids=['r23'])")
+    assert set(col.get(where=where)["ids"]) == (before - {"r3", "r13", "r23"}) | {"new"}
+    assert col.count() == 300 - 2 + 1  # r13 and r23 gone, new added
+    client.close()
+
+
+def test_negations_and_or_filters_stay_exact_when_cached(tmp_path):
+    client, col = _collection(tmp_path)
+    cases = {
+        "ne": ({"k": {"$ne": 3}}, lambda i: i % 10 != 3),
+        "nin": ({"s": {"$nin": ["v1", "v2"]}}, lambda i: i % 7 not in (1, 2)),
+        "or": ({"$or": [{"k": 1}, {"s": "v0"}]}, lambda i: i % 10 == 1 or i % 7 == 0),
+        "range": ({"k": {"$gte": 8}}, lambda i: i % 10 >= 8),
+    }
+    for where, keep in cases.values():
+        for _ in range(2):
+            assert sorted(col.get(where=where)["ids"]) == sorted(f"r{i}" for i in range(300) if keep(i))
+    col.update(ids=["r1"], metadatas=[{"k": 3, "s": "v1"}])
+    assert "r1" not in col.get(where={"k": {"$ne": 3}})["ids"]
+    assert "r1" not in col.get(where={"$or": [{"k": 1}, {"s": "v0"}]})["ids"]
+    client.close()
+
+
+# -- vectors of exact-search candidates ------------------------------------------------------
+
+
+def test_a_repeated_exact_filtered_query_reads_its_candidates_vectors_from_memory(tmp_path):
+    client, col = _collection(tmp_path)
+    api = client._server
+    q = [[0.1, 0.9, 0.3, 0.2]]
+    first = col.query(query_embeddings=q, n_results=5, where={"k": 3}, include=["distances"])
+    held = api.segments.candidates._cache.size
+    assert held == 30 * 4 * 4 + 30 * 8 * 2  # 30 vectors of 4 float32, their rids twice (asked, found)
+    again = col.query(query_embeddings=q, n_results=5, where={"k": 3}, include=["distances"])
+    assert again == first and api.segments.candidates._cache.size == held
+    client.close()
+
+
+def test_cached_candidate_vectors_follow_writes_in_this_and_other_processes(tmp_path):
+    client, col = _collection(tmp_path)
+    q = [[1.0, 1.0, 1.0, 1.0]]
+
+    def nearest():
+        got = col.query(query_embeddings=q, n_results=1, where={"k": 3}, include=["distances"])
+        return got["ids"][0][0], got["distances"][0][0]
+
+    nearest()
+    col.update(ids=["r3"], embeddings=[[1.0, 1.0, 1.0, 1.0]])
+    assert nearest() == ("r3", pytest.approx(0.0, abs=1e-6))
+    _run_elsewhere(tmp_path, "c.update(ids=['r13'], embeddings=[[1.0, 1.0, 1.0, 1.01]]); c.delete(ids=['r3'])")
+    assert nearest() == ("r13", pytest.approx(0.0001, abs=1e-5))
+    client.close()
+
+
+def test_search_api_exact_knn_uses_the_same_candidates(tmp_path):
+    from huedb import Knn, Search
+
+    client, col = _collection(tmp_path)
+    q = [0.1, 0.9, 0.3, 0.2]
+    plain = col.query(query_embeddings=[q], n_results=4, where={"k": 3}, include=[])["ids"][0]
+    for _ in range(2):
+        found = col.search(Search().where({"k": 3}).rank(Knn(query=q, limit=4)).limit(4))["ids"][0]
+        assert found == plain
+    client.close()
