@@ -272,14 +272,16 @@ class HnswlibSegment:
             return merge_topk(parts, k, nq)
         buf_rows = self._buffer.find(allowed)
         buf_rows = buf_rows[buf_rows >= 0]
-        graph_allowed = allowed[self._live.contains(allowed)]
         parts = [exact_topk(q, self._buffer.vectors[buf_rows], self._buffer.labels[buf_rows], k, self._space)]
-        if len(graph_allowed) == 0:
-            pass
-        elif len(buf_rows) + len(graph_allowed) <= exact_search_limit(k, self.count()):
-            parts.append(exact_topk(q, self._graph_vectors(graph_allowed), graph_allowed, k, self._space))
+        if len(allowed) > exact_search_limit(k, self.count()):
+            # No membership test of every allowed label here (2-4 ms for 100,000 of 1M): a
+            # post-filter only checks the graph's answers against them, and a walk narrows
+            # them to the graph's labels itself.
+            parts.append(self._graph_search(q, k, allowed))
         else:
-            parts.append(self._graph_search(q, min(k, len(graph_allowed)), graph_allowed))
+            graph_allowed = allowed[self._live.contains(allowed)]
+            if len(graph_allowed):
+                parts.append(exact_topk(q, self._graph_vectors(graph_allowed), graph_allowed, k, self._space))
         return merge_topk(parts, k, nq)
 
     def get_vectors(self, labels: np.ndarray) -> np.ndarray:
@@ -452,7 +454,8 @@ class HnswlibSegment:
 
     def _graph_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Result:
         """Graph kNN; a filter that allows a large enough share of the graph is applied to an
-        unfiltered search's results (post_filter), a rarer one by the filtered walk."""
+        unfiltered search's results (post_filter), a rarer one by the filtered walk. ``allowed``
+        may hold labels outside the graph (the buffer's): they count towards its share only."""
         wanted = None if allowed is None else post_filter.first_ask(k, len(allowed), len(self._live))
         if allowed is None or wanted is None:
             return self._walk(q, k, allowed)
@@ -475,7 +478,12 @@ class HnswlibSegment:
         return self._ids_of(labels.astype(np.int64)), dists.astype(np.float32)
 
     def _walk(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Result:
-        """Graph kNN widening ef until k hits come back; exact over the graph as a last resort."""
+        """Graph kNN widening ef until k hits come back (fewer: padded when fewer graph labels
+        are allowed); exact over the graph as a last resort."""
+        if allowed is not None:
+            allowed = allowed[self._live.contains(allowed)]
+            if len(allowed) < k:
+                return merge_topk([self._walk(q, len(allowed), allowed)] if len(allowed) else [], k, len(q))
         allowed_set = None if allowed is None else set(self._slot_of(allowed).tolist())
         keep = None if allowed_set is None else allowed_set.__contains__
         ceiling = max(self._index.element_count, k)
