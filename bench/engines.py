@@ -320,7 +320,7 @@ def run(engine, wl: Workload, res: Results) -> None:
     for label, where, truth in (("10pct", wlm.FILTER_10PCT, wl.truth_10pct), ("1pct", wlm.FILTER_1PCT, wl.truth_1pct)):
         res.phase(f"filtered_{label}")
         if is_floor:
-            for fig in (f"filtered_{label}_p50_ms", f"filtered_{label}_recall"):
+            for fig in (f"filtered_{label}_p50_ms", f"filtered_{label}_recall", f"filtered_{label}_first_ms"):
                 res.na(fig, "no metadata; reference is the floor's unfiltered query p50")
             continue
         lat, got = [], []
@@ -329,13 +329,18 @@ def run(engine, wl: Workload, res: Results) -> None:
             lat.append(dt)
             got.append(ids)
         res.set(
-            **{f"filtered_{label}_p50_ms": _p(lat, 50), f"filtered_{label}_recall": wlm.recall(got, np.asarray(truth))}
+            **{
+                f"filtered_{label}_p50_ms": _p(lat, 50),
+                f"filtered_{label}_recall": wlm.recall(got, np.asarray(truth)),
+                f"filtered_{label}_first_ms": lat[0] * 1000,
+            }
         )
 
     reps = max(5, min(50, p.queries))
     res.phase("get_and")
     if is_floor:
         res.na("get_and_p50_ms", "no metadata")
+        res.na("get_and_first_ms", "no metadata")
         res.na("contains_p50_ms", "no documents")
         res.na("contains_many_p50_ms", "no documents")
     else:
@@ -348,7 +353,7 @@ def run(engine, wl: Workload, res: Results) -> None:
             "expected": int(wlm.mask_get_and(p.n).sum()),
             "got": sorted(counts)[0] if len(counts) == 1 else sorted(counts),
         }
-        res.set(get_and_p50_ms=_p(lat, 50))
+        res.set(get_and_p50_ms=_p(lat, 50), get_and_first_ms=lat[0] * 1000)
 
         res.phase("contains")
         lat, docs = [], []

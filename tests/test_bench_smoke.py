@@ -25,6 +25,9 @@ DB_TIME_FIGURES = [
     "filtered_10pct_p50_ms",
     "filtered_1pct_p50_ms",
     "get_and_p50_ms",
+    "filtered_10pct_first_ms",
+    "filtered_1pct_first_ms",
+    "get_and_first_ms",
     "contains_p50_ms",
     "contains_many_p50_ms",
 ]
