@@ -139,6 +139,7 @@ class WriteEngine(EngineBase):
                 old_rids = np.fromiter((found[ids[i]] for i in old_sel), dtype=np.int64, count=len(old_sel))
                 if len(old_sel):
                     tx.update_records(
+                        cid,
                         seq,
                         RecordChanges(
                             old_rids,

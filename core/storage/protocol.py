@@ -250,7 +250,11 @@ class WriteTx(ReadTx, Protocol):
         (``seen_keys``) in the same transaction, as ``update_records`` does."""
         ...
 
-    def update_records(self, seq: int, changes: RecordChanges) -> None: ...
+    def update_records(self, cid: int, seq: int, changes: RecordChanges) -> None:
+        """Changes existing records, ``changes.rids``, all of collection ``cid`` (the caller
+        found them there in this transaction). Records the new metadata keys (``seen_keys``)
+        in the same transaction, as ``insert_records`` does."""
+        ...
 
     def delete_records(self, cid: int, seq: int, rids: np.ndarray) -> None:
         """Deletes records, logging their rids (persistent backends) for index catch-up."""

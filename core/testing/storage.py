@@ -210,6 +210,7 @@ class StorageBackendConformance(SparseIndexChecks):
         rids = self.add(backend, collection, ["a", "b"], 1, [{"n": 1, "k": "x"}, {"n": 2}], ["doc a", "doc b"])
         with backend.write() as tx:
             tx.update_records(
+                collection.storage_key,
                 2,
                 RecordChanges(
                     rids,
@@ -227,7 +228,7 @@ class StorageBackendConformance(SparseIndexChecks):
             sel = backend.selection(collection.storage_key, None, {"k": "x"}, None)
             assert tx.select_records(sel, []).ids == []  # filters see the merged metadata
         with backend.write() as tx:
-            tx.update_records(3, RecordChanges(rids[:1], clear=("documents",)))
+            tx.update_records(collection.storage_key, 3, RecordChanges(rids[:1], clear=("documents",)))
         with backend.read() as tx:
             assert tx.records_by_rids(rids[:1], ["documents"]).documents == [None]
 
@@ -242,7 +243,7 @@ class StorageBackendConformance(SparseIndexChecks):
             backend, collection, ["a", "b", "c"], 1, [{"n": 1, "s": "x"}, {"n": 1.5, "l": [True]}, {"sp": sparse}]
         )
         with backend.write() as tx:
-            tx.update_records(2, RecordChanges(rids[:1], metadatas=[{"s": None, "u": ["y", "z"]}]))
+            tx.update_records(cid, 2, RecordChanges(rids[:1], metadatas=[{"s": None, "u": ["y", "z"]}]))
             tx.delete_records(cid, 3, rids)
             tx.set_collection_state(cid, 3, DIM)
         with backend.read() as tx:  # a deleted key or record keeps its pairs; None deletes register nothing

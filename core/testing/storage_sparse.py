@@ -146,6 +146,7 @@ class SparseIndexChecks:
         a, b, c = (int(r) for r in rids)
         with backend.write() as tx:
             tx.update_records(
+                cid,
                 2,
                 RecordChanges(
                     rids,
@@ -159,7 +160,7 @@ class SparseIndexChecks:
             assert tx.sparse_df(cid, "sv", np.array([1, 2, 3, 99])).tolist() == [2, 0, 1, 0]
             assert tx.sparse_keys(cid, ["sv", "k", "missing"]) == ["sv"]
         with backend.write() as tx:
-            tx.update_records(3, RecordChanges(rids[:1], metadatas=[{"sv": None}]))  # a None value deletes the key
+            tx.update_records(cid, 3, RecordChanges(rids[:1], metadatas=[{"sv": None}]))  # a None value deletes the key
             tx.delete_records(cid, 3, rids[2:])
         assert self.knn(backend, collection, [1, 3], [1.0, 1.0]) == [(b, 5.0)]
         with backend.read() as tx:

@@ -60,15 +60,12 @@ class PostgresWrite(PostgresRead, CatalogWrites):
             self.conn, cid, seq, records.ids, records.embeddings, records.documents, records.uris, records.metadatas
         )
 
-    def update_records(self, seq: int, changes: RecordChanges) -> None:
+    def update_records(self, cid: int, seq: int, changes: RecordChanges) -> None:
         if not len(changes.rids):
-            return
-        row = self.conn.execute("SELECT collection_id FROM records WHERE rid = %s", (int(changes.rids[0]),)).fetchone()
-        if row is None:
             return
         rec.update(
             self.conn,
-            row[0],
+            cid,
             seq,
             changes.rids.tolist(),
             changes.embeddings,

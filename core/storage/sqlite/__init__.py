@@ -104,11 +104,11 @@ class SqliteWrite(SqliteRead, CatalogWrites):
             self.conn, cid, seq, records.ids, records.embeddings, records.documents, records.uris, records.metadatas
         )
 
-    def update_records(self, seq: int, changes: RecordChanges) -> None:
-        if changes.metadatas is not None and len(changes.rids):
-            cid = keys.collection_of(self.conn, int(changes.rids[0]))
-            if cid is not None:
-                keys.record(self.conn, cid, changes.metadatas)
+    def update_records(self, cid: int, seq: int, changes: RecordChanges) -> None:
+        if not len(changes.rids):
+            return
+        if changes.metadatas is not None:
+            keys.record(self.conn, cid, changes.metadatas)
         rec.update(
             self.conn,
             seq,

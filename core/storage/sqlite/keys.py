@@ -20,11 +20,6 @@ def record(conn: sqlite3.Connection, cid: int, metadatas: Iterable[Mapping[str, 
         )
 
 
-def collection_of(conn: sqlite3.Connection, rid: int) -> int | None:
-    row = conn.execute("SELECT collection_id FROM records WHERE rid=?", (rid,)).fetchone()
-    return None if row is None else row[0]
-
-
 def seen(conn: sqlite3.Connection, cids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
     """collection -> its sorted (key, value type) pairs (collections with none are left out)."""
     if not cids:
