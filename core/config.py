@@ -25,6 +25,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from huedb.stamped_cache import CANDIDATE_VECTORS_BYTES, READ_CACHE_BYTES
+
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
 
@@ -161,6 +163,11 @@ class Settings(BaseSettings):
     #: the PostgreSQL database of the postgres backend (env HUEDB_POSTGRES_URL or POSTGRES_URL)
     postgres_url: str | None = Field(default=None, validation_alias=AliasChoices("huedb_postgres_url", "postgres_url"))
     index_cache_size: int | None = None
+    #: bytes per storage location kept for repeated filters: the SQLite backend's rid sets of
+    #: where filters and postings of sparse query terms (0: read storage every time)
+    read_cache_bytes: int = Field(default=READ_CACHE_BYTES, ge=0)
+    #: bytes per storage location kept of exact-search candidates' vectors (0: read them every time)
+    candidate_vectors_cache_bytes: int = Field(default=CANDIDATE_VECTORS_BYTES, ge=0)
     #: hosts a persisted embedding-function config may send data to (beyond the provider's default)
     embedding_function_allowed_hosts: StrList = _huedb_alias("embedding_function_allowed_hosts")
     #: env vars a persisted embedding-function config may read a key from (beyond the provider's own)

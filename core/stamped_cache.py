@@ -18,6 +18,12 @@ import numpy as np
 
 Arrays = tuple[np.ndarray, ...]
 
+#: default bounds, per storage location (the settings read_cache_bytes and
+#: candidate_vectors_cache_bytes): filters' rid sets and sparse postings (8 bytes a rid), and
+#: exact-search candidates' vectors (a 1% filter at 1M x 384: 15 MB)
+READ_CACHE_BYTES = 128 * 2**20
+CANDIDATE_VECTORS_BYTES = 64 * 2**20
+
 
 class StampedCache:
     def __init__(self, max_bytes: int) -> None:

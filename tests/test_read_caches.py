@@ -166,3 +166,20 @@ def test_search_api_exact_knn_uses_the_same_candidates(tmp_path):
         found = col.search(Search().where({"k": 3}).rank(Knn(query=q, limit=4)).limit(4))["ids"][0]
         assert found == plain
     client.close()
+
+
+def test_the_caches_are_bounded_by_settings_and_can_be_turned_off(tmp_path):
+    off = huedb.Settings(read_cache_bytes=0, candidate_vectors_cache_bytes=0)
+    client = huedb.PersistentClient(str(tmp_path), settings=off)
+    col = client.create_collection("off", embedding_function=None)
+    col.add(
+        ids=["a", "b", "c"], embeddings=[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], metadatas=[{"k": 1}, {"k": 2}, {"k": 1}]
+    )
+    for _ in range(2):
+        assert col.get(where={"k": 1})["ids"] == ["a", "c"]
+        assert col.query(query_embeddings=[[1.0, 0.1]], n_results=1, where={"k": 1}, include=[])["ids"] == [["a"]]
+    api = client._server
+    assert api.storage._cache._arrays.size == 0 and api.segments.candidates._cache.size == 0
+    client.close()
+    with pytest.raises(ValueError, match="read_cache_bytes"):
+        huedb.Settings(read_cache_bytes=-1)

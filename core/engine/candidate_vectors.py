@@ -8,7 +8,7 @@ filters (one tenant's or one user's records, one category), so the vectors read 
 candidate set are kept, stamped with the collection's id and seq in the reader's snapshot:
 every write moves the seq, so a later snapshot of a changed collection misses and reads
 storage again, and an answer is always exactly the snapshot's. Bounded by bytes
-(``MAX_BYTES``), least recently used first out. The index segments are not involved:
+(the setting ``candidate_vectors_cache_bytes``), least recently used first out. The index segments are not involved:
 hnswlib cannot hand its vectors back quickly enough, and they would not be stamped.
 """
 
@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from huedb.stamped_cache import StampedCache
+from huedb.stamped_cache import CANDIDATE_VECTORS_BYTES, StampedCache
 from huedb.storage import ReadTx
 from huedb.types import CollectionModel
 
-#: bytes kept at most, all collections together (a 1% filter at 1M x 384: 15 MB)
-MAX_BYTES = 64 * 2**20
-
 
 class CandidateVectors:
-    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
-        self._cache = StampedCache(max_bytes)
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self._cache = StampedCache(CANDIDATE_VECTORS_BYTES if max_bytes is None else max_bytes)
 
     def read(self, tx: ReadTx, collection: CollectionModel, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rids found, their vectors) of sorted ``rids``, as ``tx.vectors_by_rids`` answers."""

@@ -83,7 +83,7 @@ def stored_vectors(tx: ReadTx, offset: int, dimension: int) -> Callable[[np.ndar
 
 
 class SegmentManager:
-    def __init__(self, storage: StorageBackend) -> None:
+    def __init__(self, storage: StorageBackend, candidate_vectors_bytes: int | None = None) -> None:
         self.storage = storage
         self._segments: dict[int, Segment] = {}
         self._lock = threading.Lock()
@@ -91,7 +91,7 @@ class SegmentManager:
         #: the backend searches vectors itself (ReadTx.vector_search): no index segments at all
         self.in_database = bool(getattr(storage, "in_database_search", False))
         #: vectors of recent exact-search candidate sets, per collection version
-        self.candidates = CandidateVectors()
+        self.candidates = CandidateVectors(candidate_vectors_bytes)
 
     def write_lock(self, cid: int) -> threading.RLock:
         """Serialises writes to one collection (reentrant: a write may open the segment)."""

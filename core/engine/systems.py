@@ -20,9 +20,13 @@ class System:
         self.key = key
         self.settings = settings
         self.storage: StorageBackend = open_storage(
-            directory, settings.sqlite_synchronous, settings.storage_backend, settings.postgres_url
+            directory,
+            settings.sqlite_synchronous,
+            settings.storage_backend,
+            settings.postgres_url,
+            settings.read_cache_bytes,
         )
-        self.segments = SegmentManager(self.storage)
+        self.segments = SegmentManager(self.storage, settings.candidate_vectors_cache_bytes)
         self.refcount = 0
         with self.storage.write() as tx:
             tx.ensure_defaults(DEFAULT_TENANT, DEFAULT_DATABASE)

@@ -29,9 +29,14 @@ __all__ = [
 
 
 def open_storage(
-    directory: Path | None, synchronous: str = "FULL", backend: str = "sqlite", postgres_url: str | None = None
+    directory: Path | None,
+    synchronous: str = "FULL",
+    backend: str = "sqlite",
+    postgres_url: str | None = None,
+    read_cache_bytes: int | None = None,
 ) -> StorageBackend:
-    """SQLite (the default) under ``directory`` (None: in memory), or PostgreSQL at ``postgres_url``."""
+    """SQLite (the default) under ``directory`` (None: in memory), or PostgreSQL at ``postgres_url``.
+    ``read_cache_bytes``: what SQLite keeps of repeated filters' reads (None: its default)."""
     if backend == "postgres":
         if not postgres_url:
             raise ValueError("storage_backend='postgres' needs postgres_url (or HUEDB_POSTGRES_URL)")
@@ -44,4 +49,4 @@ def open_storage(
         return PostgresBackend(postgres_url)
     from huedb.storage.sqlite import SqliteBackend
 
-    return SqliteBackend(directory, synchronous=synchronous)
+    return SqliteBackend(directory, synchronous=synchronous, read_cache_bytes=read_cache_bytes)

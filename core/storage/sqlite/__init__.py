@@ -130,10 +130,11 @@ class SqliteWrite(SqliteRead, CatalogWrites):
 class SqliteBackend:
     """SQLite in WAL mode under ``directory`` (or in memory when it is None)."""
 
-    def __init__(self, directory: Path | None, synchronous: str = "FULL") -> None:
+    def __init__(self, directory: Path | None, synchronous: str = "FULL", read_cache_bytes: int | None = None) -> None:
         self._store = Store(directory, synchronous=synchronous)
         self.persistent = self._store.persistent
-        self._cache = ReadCache()  # filters' rid sets and sparse terms' postings, per collection version
+        # filters' rid sets and sparse terms' postings, per collection version
+        self._cache = ReadCache(read_cache_bytes)
         self.index_directory = directory
 
     def selection(self, cid: int, ids: Sequence[str] | None, where: Any, where_document: Any) -> Any:

@@ -18,10 +18,7 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 
-from huedb.stamped_cache import Arrays, StampedCache
-
-#: bytes kept at most, all collections together
-MAX_BYTES = 128 * 2**20
+from huedb.stamped_cache import READ_CACHE_BYTES, Arrays, StampedCache
 
 Version = tuple[str, int, int]
 
@@ -37,8 +34,8 @@ def read_postings(conn: sqlite3.Connection, cid: int, key: str, term: int) -> tu
 
 
 class ReadCache:
-    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
-        self._arrays = StampedCache(max_bytes)
+    def __init__(self, max_bytes: int | None = None) -> None:
+        self._arrays = StampedCache(READ_CACHE_BYTES if max_bytes is None else max_bytes)
         self._stats: dict[tuple[int, str], tuple[Version, int, float]] = {}
         self._lock = threading.Lock()
         self._generation = 0
