@@ -183,3 +183,27 @@ def test_the_caches_are_bounded_by_settings_and_can_be_turned_off(tmp_path):
     client.close()
     with pytest.raises(ValueError, match="read_cache_bytes"):
         huedb.Settings(read_cache_bytes=-1)
+
+
+@pytest.mark.parametrize("space", ["cosine", "ip", "l2"])
+def test_cached_candidates_answer_exactly_in_every_space(tmp_path, space):
+    client = huedb.PersistentClient(str(tmp_path))
+    col = client.create_collection("spaces", embedding_function=None, configuration={"hnsw": {"space": space}})
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(size=(200, 8)).astype(np.float32)
+    col.add(ids=[f"r{i}" for i in range(200)], embeddings=vectors, metadatas=[{"k": i % 4} for i in range(200)])
+    q = rng.normal(size=8).astype(np.float32)
+    rows = np.arange(200)[np.arange(200) % 4 == 1]
+    c = vectors[rows]
+    if space == "l2":
+        d = ((c - q) ** 2).sum(axis=1)
+    elif space == "ip":
+        d = 1.0 - c @ q
+    else:
+        d = 1.0 - (c @ q) / (np.linalg.norm(c, axis=1) * np.linalg.norm(q))
+    best = rows[np.argsort(d)[:5]]
+    for _ in range(3):  # cold, then from memory
+        got = col.query(query_embeddings=[q], n_results=5, where={"k": 1}, include=["distances"])
+        assert got["ids"][0] == [f"r{i}" for i in best]
+        assert np.allclose(got["distances"][0], np.sort(d)[:5], atol=1e-5)
+    client.close()
