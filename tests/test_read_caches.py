@@ -207,3 +207,53 @@ def test_cached_candidates_answer_exactly_in_every_space(tmp_path, space):
         assert got["ids"][0] == [f"r{i}" for i in best]
         assert np.allclose(got["distances"][0], np.sort(d)[:5], atol=1e-5)
     client.close()
+
+
+def test_under_concurrent_writes_every_cached_read_equals_its_snapshots_own(tmp_path):
+    """Readers compare, inside one snapshot, the cached rid set and candidate vectors with
+    what storage answers uncached, while a writer keeps changing metadata and vectors."""
+    import threading
+
+    from huedb.storage.sqlite import selection
+
+    client, col = _collection(tmp_path, n=300)
+    api = client._server
+    stop = threading.Event()
+    problems: list[str] = []
+    checked = [0]
+
+    def writer() -> None:
+        rng = np.random.default_rng(1)
+        while not stop.is_set():
+            rows = rng.choice(300, 20, replace=False)
+            col.update(
+                ids=[f"r{i}" for i in rows],
+                metadatas=[{"k": int(v)} for v in rng.integers(0, 10, 20)],
+                embeddings=rng.random((20, 4)).astype(np.float32).tolist(),
+            )
+
+    def reader() -> None:
+        while not stop.is_set() and not problems:
+            with api.storage.read() as tx:
+                model = tx.collection_by_id(str(col.id))
+                sel = api.storage.selection(model.storage_key, None, {"$or": [{"k": 3}, {"k": 5}]}, None)
+                cached = tx.matching_rids(sel)
+                fresh = selection.matching_rids(tx.conn, sel)
+                if not np.array_equal(cached, fresh):
+                    problems.append(f"rid set at seq {model.version}")
+                present, vectors = api.segments.candidates.read(tx, model, cached)
+                want_present, want_vectors = tx.vectors_by_rids(cached)
+                if not (np.array_equal(present, want_present) and np.array_equal(vectors, want_vectors)):
+                    problems.append(f"candidate vectors at seq {model.version}")
+                checked[0] += 1
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    stop.wait(2.0)  # a duration for the race, not a timed assertion
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert not problems, problems
+    assert checked[0] > 10 and col.count() == 300
+    client.close()
