@@ -329,6 +329,8 @@ class Client(_Base):
         try:
             model = yield api_call("get_collection", name, **self._scope())
         except NotFoundError:
+            model = None
+        if model is None:  # created outside the except block: its errors do not chain the NotFoundError
             return (
                 yield from steps_of(
                     self.create_collection,
