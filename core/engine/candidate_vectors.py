@@ -7,9 +7,10 @@ about 2 ms for the search itself (docs/benchmarks.md, "Profile at 1M"). Applicat
 filters (one tenant's or one user's records, one category), so the vectors read for a
 candidate set are kept, stamped with the collection's id and seq in the reader's snapshot:
 every write moves the seq, so a later snapshot of a changed collection misses and reads
-storage again, and an answer is always exactly the snapshot's. Bounded by bytes
-(the setting ``candidate_vectors_cache_bytes``), least recently used first out. The index segments are not involved:
-hnswlib cannot hand its vectors back quickly enough, and they would not be stamped.
+storage again, and an answer is always exactly the snapshot's. Bounded by bytes (the
+setting ``candidate_vectors_cache_bytes``), least recently used first out. The index
+segments are not involved: hnswlib cannot hand its vectors back quickly enough, and they
+would not be stamped.
 """
 
 from __future__ import annotations
