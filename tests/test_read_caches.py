@@ -257,3 +257,17 @@ def test_under_concurrent_writes_every_cached_read_equals_its_snapshots_own(tmp_
     assert not problems, problems
     assert checked[0] > 10 and col.count() == 300
     client.close()
+
+
+def test_a_recreated_collection_never_sees_its_predecessors_cached_reads(tmp_path):
+    """Same name, same filter, other data: the stamps hold the collection's id (and the
+    slots its storage key), so nothing read for the deleted one is found for the new one."""
+    client = huedb.PersistentClient(str(tmp_path))
+    for round_, vector in enumerate(([1.0, 0.0], [0.0, 1.0])):
+        col = client.create_collection("again", embedding_function=None)
+        col.add(ids=[f"{round_}-a", f"{round_}-b"], embeddings=[vector, vector], metadatas=[{"k": 1}, {"k": 2}])
+        assert col.get(where={"k": 1})["ids"] == [f"{round_}-a"]
+        got = col.query(query_embeddings=[[1.0, 0.0]], n_results=1, where={"k": 1}, include=["embeddings"])
+        assert got["ids"] == [[f"{round_}-a"]] and got["embeddings"][0][0].tolist() == vector
+        client.delete_collection("again")
+    client.close()
