@@ -1,5 +1,5 @@
 """What the SQLite backend keeps in memory per collection version: rid sets of ``where``
-filters and postings of queried sparse terms.
+filters, and postings of queried sparse terms with their key's record count and mean length.
 
 A 10% filter's 100,000 rids take 12-20 ms to leave SQLite at 1M records, and a BM25 term
 in every document tens of milliseconds at 50,000: far more than using them. Each entry is
@@ -36,7 +36,6 @@ def read_postings(conn: sqlite3.Connection, cid: int, key: str, term: int) -> tu
 class ReadCache:
     def __init__(self, max_bytes: int | None = None) -> None:
         self._arrays = StampedCache(READ_CACHE_BYTES if max_bytes is None else max_bytes)
-        self._stats: dict[tuple[int, str], tuple[Version, int, float]] = {}
         self._lock = threading.Lock()
         self._generation = 0
 
@@ -64,17 +63,13 @@ class ReadCache:
 
     def stats(self, conn: sqlite3.Connection, cid: int, key: str) -> tuple[int, float]:
         """(records holding a sparse vector under ``key``, their mean number of terms)."""
-        version = self.version(conn, cid)
-        slot = (cid, key)
-        with self._lock:
-            hit = self._stats.get(slot)
-        if hit is not None and version is not None and hit[0] == version:
-            return hit[1], hit[2]
-        count, total = conn.execute(
-            "SELECT count(*), total(nnz) FROM sparse_docs WHERE collection_id=? AND key=?", (cid, key)
-        ).fetchone()
-        out = int(count), (float(total) / count if count else 0.0)
-        if version is not None:
-            with self._lock:
-                self._stats[slot] = (version, *out)
-        return out
+
+        def load() -> Arrays:
+            count, total = conn.execute(
+                "SELECT count(*), total(nnz) FROM sparse_docs WHERE collection_id=? AND key=?", (cid, key)
+            ).fetchone()
+            return (np.array([count, total], dtype=np.float64),)  # counts are below 2**53
+
+        (pair,) = self.arrays(("stats", cid, key), self.version(conn, cid), load)
+        count = int(pair[0])
+        return count, (float(pair[1]) / count if count else 0.0)
