@@ -73,7 +73,7 @@ def records_by_rid_list(
         found.append(np.fromstring(row[0], dtype=np.int64, sep=","))
         parts.append([json.loads(text) for text in row[1:]])
     if not found:
-        return _empty(fields)
+        return records_from_rows([], fields)
     rid_col = np.concatenate(found)
     cols = [list(chain.from_iterable(p[i] for p in parts)) for i in range(len(fields) + 1)]
     if len(rid_col) > 1 and not (rid_col[1:] > rid_col[:-1]).all():
@@ -87,14 +87,4 @@ def records_by_rid_list(
         documents=named.get("documents"),
         metadatas=named.get("metadatas"),
         uris=named.get("uris"),
-    )
-
-
-def _empty(fields: Sequence[str]) -> Records:
-    return Records(
-        rids=np.zeros(0, dtype=np.int64),
-        ids=[],
-        documents=[] if "documents" in fields else None,
-        metadatas=[] if "metadatas" in fields else None,
-        uris=[] if "uris" in fields else None,
     )
