@@ -483,7 +483,12 @@ class HnswlibSegment:
         if allowed is not None:
             allowed = allowed[self._live.contains(allowed)]
             if len(allowed) < k:
-                return merge_topk([self._walk(q, len(allowed), allowed)] if len(allowed) else [], k, len(q))
+                found = [self._walk_graph(q, len(allowed), allowed)] if len(allowed) else []
+                return merge_topk(found, k, len(q))
+        return self._walk_graph(q, k, allowed)
+
+    def _walk_graph(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> Result:
+        """The walk itself: ``allowed`` holds graph labels only, at least k of them (None: every element)."""
         allowed_set = None if allowed is None else set(self._slot_of(allowed).tolist())
         keep = None if allowed_set is None else allowed_set.__contains__
         ceiling = max(self._index.element_count, k)
