@@ -120,8 +120,8 @@ Memo = tuple[ReadCache, int, Version]  # the cache, the collection's cid and its
 
 def rid_array(conn: sqlite3.Connection, node: RidSet, memo: Memo | None = None) -> np.ndarray:
     """Sorted, unique rids of a rid set: probes run in SQLite, $and/$or combine in numpy.
-    With ``memo`` (the read cache and the collection version of this snapshot), each part
-    is taken from memory when this version already read it."""
+    With ``memo`` (the read cache, the collection's cid and its version in this snapshot),
+    each part is taken from memory when this version already read it."""
     if memo is None:
         return _run(conn, node, None)
     key = repr(node)  # repr, not the node: True and 1 are equal and hash alike as parameters
