@@ -98,3 +98,23 @@ def test_a_version_1_database_file_opens_and_gains_the_sparse_tables(tmp_path):
     assert conn.execute("SELECT value FROM huedb_meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     assert conn.execute("SELECT count(*) FROM sparse").fetchone() == (1,)
     conn.close()
+
+
+def test_the_marker_text_in_a_string_value_stays_a_string(client):
+    """Reads decode sparse vectors only when their marker appears in the stored JSON; a string
+    that spells it (or a whole #type dict as text) is still returned as the string it was."""
+    col = client.create_collection("sparse-marker")
+    text = '{"#type": "sparse_vector", "indices": [1], "values": [1.0]}'
+    col.add(
+        ids=["s", "v", "plain"],
+        embeddings=[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+        metadatas=[{"note": "sparse_vector", "raw": text}, {"sv": SparseVector([1], [2.0])}, {"n": 1}],
+        documents=["sparse_vector", "doc", "doc"],
+    )
+    got = col.get(include=["metadatas", "documents"])
+    assert got["metadatas"] == [{"note": "sparse_vector", "raw": text}, {"sv": SparseVector([1], [2.0])}, {"n": 1}]
+    assert got["documents"][0] == "sparse_vector"
+    # the row path (embeddings included) decodes the same way
+    rows = col.get(ids=["s", "v"], include=["metadatas", "embeddings"])["metadatas"]
+    assert rows == [{"note": "sparse_vector", "raw": text}, {"sv": SparseVector([1], [2.0])}]
+    assert col.get(ids=["plain"], include=["metadatas"])["metadatas"] == [{"n": 1}]

@@ -19,7 +19,7 @@ from huedb.api.client import AdminClient, Client, _Base
 from huedb.api.collection import Collection
 from huedb.api.http_api import HttpAPI
 from huedb.api.http_transport import HttpCall, build_request, decode, not_connected
-from huedb.api.search import ReadLevel, SearchResult, search_payloads, search_result
+from huedb.api.search import ReadLevel, SearchResult, search_payloads, search_response, search_result
 from huedb.api.steps import ApiCall, drive_async, steps_function
 
 
@@ -121,7 +121,9 @@ class AsyncCollection(_AsyncWrapper):
         level = getattr(read_level, "value", read_level) or "index_and_wal"
         path = self._sync._api._coll(model.id, model.tenant, model.database) + "/search"
         return search_result(
-            dict(await self._server.send(HttpCall("POST", path, {"searches": payloads, "read_level": level})))
+            search_response(
+                await self._server.send(HttpCall("POST", path, {"searches": payloads, "read_level": level}))
+            )
         )
 
     def __eq__(self, other: object) -> bool:

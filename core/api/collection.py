@@ -21,7 +21,7 @@ from huedb.api.schema import Schema
 from huedb.api.search import ReadLevel, SearchResult, run_search
 from huedb.api.server_api import ServerAPI
 from huedb.api.steps import ApiCall, Steps, api_call, steps, steps_of
-from huedb.api.types import IndexingStatus, decode_sparse_values
+from huedb.api.types import IndexingStatus
 from huedb.configuration import validate_request
 from huedb.errors import InvalidArgumentError
 from huedb.execution.expression import Search  # noqa: F401 - chromadb exports it here
@@ -287,7 +287,6 @@ class Collection(ForkMixin, EmbedMixin):
             server_include,
             **self._scope(),
         )
-        decode_sparse_values(result.get("metadatas"))
         if want_data:
             result["data"] = self._data_loader(result["uris"])
             finish_data(result, hide_uris)
@@ -336,7 +335,6 @@ class Collection(ForkMixin, EmbedMixin):
             request.ids,
             **self._scope(),
         )
-        decode_sparse_values(result.get("metadatas"))
         if want_data:
             result["data"] = [self._data_loader(u) for u in result["uris"] or []]
             finish_data(result, hide_uris)

@@ -85,8 +85,6 @@ def search_payloads(collection: Any, searches: Any) -> list[dict[str, Any]]:
 
 
 def search_result(result: dict[str, Any]) -> SearchResult:
-    for metadatas in result.get("metadatas") or []:
-        decode_sparse_values(metadatas)  # sparse vectors come back as SparseVector, as from get()
     return SearchResult(result)
 
 
@@ -108,4 +106,13 @@ def http_search(
     """``HttpAPI._search``: the payloads as chromadb's client posts them to ``.../search``."""
     payloads = [s.to_dict() if hasattr(s, "to_dict") else s for s in searches]
     body = {"searches": payloads, "read_level": getattr(read_level, "value", read_level) or "index_and_wal"}
-    return dict(api._request("POST", api._coll(collection_id, tenant, database) + "/search", json=body))
+    return search_response(api._request("POST", api._coll(collection_id, tenant, database) + "/search", json=body))
+
+
+def search_response(data: Any) -> dict[str, Any]:
+    """Client side: a ``SearchResponse``'s JSON, its sparse vector metadata values (``#type``
+    dicts) as SparseVector objects, as the local engine returns them."""
+    result = dict(data)
+    for metadatas in result.get("metadatas") or []:
+        decode_sparse_values(metadatas)
+    return result

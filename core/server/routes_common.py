@@ -29,6 +29,7 @@ from huedb.errors import (
     NotImplementedFeatureError,
 )
 from huedb.server.auth import IDENTITY, OPEN
+from huedb.sparse import SparseVector
 
 logger = logging.getLogger("huedb.server")
 
@@ -61,6 +62,21 @@ def _utf8_safe(text: str) -> str:
     """The message with lone surrogates (echoed from a hostile request) escaped, so that
     the error body itself can be encoded as UTF-8 instead of failing with a 500."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, SparseVector):  # read metadata holds them; the wire form is their dict
+        return value.to_dict()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class ResultResponse(JSONResponse):
+    """JSONResponse that sends SparseVector metadata values in their ``#type`` JSON form."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=_json_value
+        ).encode("utf-8")
 
 
 def error_response(exc: BaseException) -> JSONResponse:
@@ -143,7 +159,7 @@ def endpoint(
             return error_response(exc)
         if isinstance(result, Response):
             return result
-        return JSONResponse(result, status_code=status_code)
+        return ResultResponse(result, status_code=status_code)
 
     run.__name__ = getattr(handler, "__name__", "endpoint")
     return run

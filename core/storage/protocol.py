@@ -31,7 +31,7 @@ class Records:
     rids: np.ndarray  # int64 record ids: the labels of index segments
     ids: list[str]
     documents: list[str | None] | None = None
-    metadatas: list[dict[str, Any] | None] | None = None
+    metadatas: list[dict[str, Any] | None] | None = None  # sparse vector values as SparseVector
     uris: list[str | None] | None = None
     embeddings: np.ndarray | None = None  # float32 (n, dimension)
 

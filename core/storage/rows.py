@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.sparse import loads_metadata_list
 from huedb.storage.protocol import Records
 from huedb.types import CollectionModel
 
@@ -35,8 +36,9 @@ def collection_model(row: tuple[Any, ...]) -> CollectionModel:
 
 
 def loads_metadatas(texts: Sequence[str | None]) -> list[dict[str, Any] | None]:
-    """Stored metadata JSON (or NULL) to dicts, in one parse: per-call overhead dominates small dicts."""
-    return json.loads("[" + ",".join(t or "null" for t in texts) + "]")
+    """Stored metadata JSON (or NULL) to dicts, in one parse (per-call overhead dominates
+    small dicts); sparse vector values become SparseVector objects, as every reader gets them."""
+    return loads_metadata_list("[" + ",".join(t or "null" for t in texts) + "]")
 
 
 def records_from_rows(

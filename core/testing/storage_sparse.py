@@ -3,7 +3,7 @@
 Sparse vectors are metadata values (``{"#type": "sparse_vector", "indices": [...],
 "values": [...]}``, as chromadb serialises them); the backend keeps their postings in
 the record's write transaction and answers exact top-k dot-product queries over them.
-``StorageBackendConformance`` inherits these checks.
+Read back, such a value is a ``SparseVector``. ``StorageBackendConformance`` inherits these checks.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from huedb.sparse import SparseVector
 from huedb.storage import NewRecords, RecordChanges, StorageBackend
 from huedb.types import CollectionModel
 
@@ -102,8 +103,10 @@ class SparseIndexChecks:
         assert self.knn(backend, collection, [1], [1.0], key="other") == [(int(rids[3]), 10.0)]
         assert self.knn(backend, collection, [1], [1.0], key="n") == []
         with backend.read() as tx:
-            got_md = tx.records_by_rids(rids[:1], ["metadatas"]).metadatas
-            assert got_md == [{"sv": sv([1, 5], [1.0, 2.0]), "n": 1}]
+            # written as the validated #type dict, read back as SparseVector (columns and rows alike)
+            for fields in (["metadatas"], ["metadatas", "embeddings"]):
+                got_md = tx.records_by_rids(rids[:1], fields).metadatas
+                assert got_md == [{"sv": SparseVector([1, 5], [1.0, 2.0]), "n": 1}]
 
     def test_sparse_knn_ties_keep_the_lower_rids(self, backend: StorageBackend, collection: CollectionModel) -> None:
         rids = self.write_records(backend, collection, [f"r{i}" for i in range(6)], 1, [{"sv": sv([3], [1.0])}] * 6)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from huedb.sparse import loads_metadata_list
 from huedb.storage.protocol import Records
 from huedb.storage.rows import records_from_rows as rows_records
 from huedb.storage.sqlite.selection import ids_param
@@ -54,6 +55,7 @@ def records_by_rid_list(
     if "embeddings" in fields:
         return None
     columns = ["group_concat(r.rid)", "json_group_array(r.id)", *(_AGGREGATES[f] for f in fields)]
+    names = ["ids", *fields]
     where = "+r.collection_id = ?" + (f" AND {predicate}" if predicate else "")
     # json_each drives the join: one rowid lookup per rid, in the list's order, with no
     # temporary index of the list (which ``rid IN (SELECT ...)`` builds first).
@@ -71,7 +73,7 @@ def records_by_rid_list(
         if row[0] is None:
             continue
         found.append(np.fromstring(row[0], dtype=np.int64, sep=","))
-        parts.append([json.loads(text) for text in row[1:]])
+        parts.append([loads_metadata_list(t) if f == "metadatas" else json.loads(t) for f, t in zip(names, row[1:])])
     if not found:
         return records_from_rows([], fields)
     rid_col = np.concatenate(found)
