@@ -42,12 +42,35 @@ def dots(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return q @ v.T
 
 
-def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> np.ndarray:
-    """(nq, n) distances: l2 = squared L2, ip = 1 - a.b, cosine = 1 - cos."""
+def vector_norms(vectors: np.ndarray, space: str) -> np.ndarray | None:
+    """What ``pairwise_distances`` reads of the vectors besides their dot products with the
+    queries, to keep beside a set of vectors searched again and again: squared norms (l2),
+    norms with 0 as 1 (cosine), nothing (ip). Each is one pass over the vectors, as long
+    as the dot products themselves."""
+    v = np.asarray(vectors, dtype=np.float32)
+    if space == "ip":
+        return None
+    squared = np.einsum("ij,ij->i", v, v)  # einsum: no (n, d) temporary
+    if space == "l2":
+        return squared
+    norms = np.sqrt(squared)
+    norms[norms == 0] = 1.0  # a zero vector: cos 0, distance 1
+    return norms
+
+
+def pairwise_distances(
+    queries: np.ndarray, vectors: np.ndarray, space: str, norms: np.ndarray | None = None
+) -> np.ndarray:
+    """(nq, n) distances: l2 = squared L2, ip = 1 - a.b, cosine = 1 - cos. ``norms``:
+    ``vector_norms(vectors, space)`` when the caller keeps it (computed here otherwise)."""
+    check_space(space)
     q = np.asarray(queries, dtype=np.float32)
     v = np.asarray(vectors, dtype=np.float32)
+    if norms is None:
+        norms = vector_norms(v, space)
     if space == "l2":
-        qq, vv = (q * q).sum(1)[:, None], np.einsum("ij,ij->i", v, v)  # einsum: no (n, d) temporary
+        assert norms is not None
+        qq, vv = (q * q).sum(1)[:, None], norms
         d = qq - 2.0 * dots(q, v) + vv[None, :]
         np.maximum(d, 0.0, out=d)
         if len(vv):
@@ -62,9 +85,9 @@ def pairwise_distances(queries: np.ndarray, vectors: np.ndarray, space: str) -> 
         return d
     if space == "ip":
         return 1.0 - dots(q, v)
-    if space == "cosine":
-        return 1.0 - dots(normalize_rows(q), normalize_rows(v))
-    raise ValueError(f"unknown space {space!r}; expected one of l2, cosine, ip")
+    assert norms is not None
+    # q^.v / |v| rather than q^.(v / |v|): no normalised (n, d) copy of the vectors per query
+    return 1.0 - dots(normalize_rows(q), v) / norms[None, :]
 
 
 def top_k(distances: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,11 +113,17 @@ def top_k(distances: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray
 
 
 def exact_search(
-    queries: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: int, space: str
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    space: str,
+    norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest labels per query, exactly (``norms``: see ``pairwise_distances``)."""
     if len(labels) == 0:
         return top_k(np.zeros((len(queries), 0), dtype=np.float32), labels, k)
-    return top_k(pairwise_distances(queries, vectors, space), np.asarray(labels, dtype=np.int64), k)
+    return top_k(pairwise_distances(queries, vectors, space, norms), np.asarray(labels, dtype=np.int64), k)
 
 
 def _resolve_boundary_ties(distances: np.ndarray, labels: np.ndarray, part: np.ndarray) -> None:

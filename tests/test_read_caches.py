@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import huedb
+from huedb.distance import vector_norms
 from huedb.stamped_cache import StampedCache
 
 
@@ -134,7 +135,8 @@ def test_a_repeated_exact_filtered_query_reads_its_candidates_vectors_from_memor
     q = [[0.1, 0.9, 0.3, 0.2]]
     first = col.query(query_embeddings=q, n_results=5, where={"k": 3}, include=["distances"])
     held = api.segments.candidates._cache.size
-    assert held == 30 * 4 * 4 + 30 * 8 * 2  # 30 vectors of 4 float32, their rids twice (asked, found)
+    # 30 vectors of 4 float32, their rids twice (asked, found), their squared norms (l2)
+    assert held == 30 * 4 * 4 + 30 * 8 * 2 + 30 * 4
     again = col.query(query_embeddings=q, n_results=5, where={"k": 3}, include=["distances"])
     assert again == first and api.segments.candidates._cache.size == held
     client.close()
@@ -241,9 +243,13 @@ def test_under_concurrent_writes_every_cached_read_equals_its_snapshots_own(tmp_
                 fresh = selection.matching_rids(tx.conn, sel)
                 if not np.array_equal(cached, fresh):
                     problems.append(f"rid set at seq {model.version}")
-                present, vectors = api.segments.candidates.read(tx, model, cached)
+                present, vectors, norms = api.segments.candidates.read(tx, model, cached, "l2")
                 want_present, want_vectors = tx.vectors_by_rids(cached)
-                if not (np.array_equal(present, want_present) and np.array_equal(vectors, want_vectors)):
+                if not (
+                    np.array_equal(present, want_present)
+                    and np.array_equal(vectors, want_vectors)
+                    and np.array_equal(norms, vector_norms(want_vectors, "l2"))
+                ):
                     problems.append(f"candidate vectors at seq {model.version}")
                 checked[0] += 1
 

@@ -11,29 +11,49 @@ storage again, and an answer is always exactly the snapshot's. Bounded by bytes 
 setting ``candidate_vectors_cache_bytes``), least recently used first out. The index
 segments are not involved: hnswlib cannot hand its vectors back quickly enough, and they
 would not be stamped.
+
+Beside the vectors, the entry keeps what the distance needs of them besides their dot
+products with the query (squared norms for l2, norms for cosine: ``vector_norms``), so a
+repeated search reads the vectors once; cosine no longer normalises a copy per query.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from huedb.distance import exact_search, vector_norms
 from huedb.stamped_cache import CANDIDATE_VECTORS_BYTES, StampedCache
 from huedb.storage import ReadTx
 from huedb.types import CollectionModel
+
+_NO_NORMS = np.zeros(0, dtype=np.float32)
 
 
 class CandidateVectors:
     def __init__(self, max_bytes: int | None = None) -> None:
         self._cache = StampedCache(CANDIDATE_VECTORS_BYTES if max_bytes is None else max_bytes)
 
-    def read(self, tx: ReadTx, collection: CollectionModel, rids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rids found, their vectors) of sorted ``rids``, as ``tx.vectors_by_rids`` answers."""
+    def read(
+        self, tx: ReadTx, collection: CollectionModel, rids: np.ndarray, space: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(rids found, their vectors, ``vector_norms`` of them in ``space``) of sorted
+        ``rids``, as ``tx.vectors_by_rids`` and ``vector_norms`` answer."""
         rids = np.ascontiguousarray(rids, dtype=np.int64)
-        slot = (collection.storage_key, hash(rids.tobytes()))
+        slot = (collection.storage_key, space, hash(rids.tobytes()))
         stamp = (collection.id, collection.version)
         hit = self._cache.get(slot, stamp)
         if hit is not None and np.array_equal(hit[0], rids):  # equal hashes of different sets: read again
-            return hit[1], hit[2]
-        present, vectors = tx.vectors_by_rids(rids)
-        self._cache.put(slot, stamp, (rids.copy(), present, vectors))
-        return present, vectors
+            _, present, vectors, norms = hit
+        else:
+            present, vectors = tx.vectors_by_rids(rids)
+            computed = vector_norms(vectors, space)
+            norms = _NO_NORMS if computed is None else computed
+            self._cache.put(slot, stamp, (rids.copy(), present, vectors, norms))
+        return present, vectors, None if norms is _NO_NORMS else norms
+
+    def nearest(
+        self, tx: ReadTx, collection: CollectionModel, rids: np.ndarray, queries: np.ndarray, k: int, space: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest of the candidates ``rids`` per query, exactly."""
+        present, vectors, norms = self.read(tx, collection, rids, space)
+        return exact_search(queries, vectors, present, k, space, norms)

@@ -159,8 +159,7 @@ class ReadEngine(EngineBase):
             assert in_database is not None
             return in_database(model.storage_key, queries, k, allowed, space)
         if allowed is not None and len(allowed) <= exact_search_limit(k, total):
-            present, vectors = self.segments.candidates.read(tx, model, allowed)
-            return exact_search(queries, vectors, present, k, space)
+            return self.segments.candidates.nearest(tx, model, allowed, queries, k, space)
         return self.segments.search(seg, lambda ix: ix.query(queries, k, allowed))
 
 

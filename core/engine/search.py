@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from huedb.distance import exact_search
 from huedb.engine.base import EngineBase
 from huedb.engine.search_plan import KnnSpec, SearchPlan, parse_read_level, parse_searches
 from huedb.engine.search_rank import Domain, evaluate, group, knn_domain, ranked
@@ -143,8 +142,7 @@ class SearchEngine(EngineBase):
         if in_database is not None:  # the backend plans exact or index search itself
             labels, dists = in_database(model.storage_key, query, k, allowed, space)
         elif allowed is not None and len(allowed) <= exact_search_limit(k, total):
-            present, vectors = self.segments.candidates.read(tx, model, allowed)
-            labels, dists = exact_search(query, vectors, present, k, space)
+            labels, dists = self.segments.candidates.nearest(tx, model, allowed, query, k, space)
         else:
             assert seg is not None
             labels, dists = self.segments.search(seg, lambda ix: ix.query(query, k, allowed))
