@@ -77,6 +77,13 @@ def _sparse_hook(obj: dict[str, Any]) -> Any:
     return SparseVector.from_dict(obj) if obj.get(TYPE_KEY) == SPARSE_VECTOR_TYPE_VALUE else obj
 
 
+def json_default(value: Any) -> Any:
+    """``json.dumps(default=...)`` for read metadata: a SparseVector in its ``#type`` JSON form."""
+    if isinstance(value, SparseVector):
+        return value.to_dict()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def loads_metadata_list(text: str) -> list[Any]:
     """A JSON array of metadata (objects or null) as dicts whose sparse vector values are
     SparseVector objects. The marker's absence from the text (one C-speed scan) skips the

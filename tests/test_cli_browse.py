@@ -208,3 +208,25 @@ def test_the_real_binary_in_tmux_shows_the_rows(tmp_path):
         )
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_sparse_vector_metadata_shows_in_its_json_form(tmp_path):
+    """A metadata value that is a SparseVector (a BM25 key, say) is shown, and expanded, as its
+    #type JSON; it used to stop the app with a TypeError from json.dumps."""
+    client = huedb.PersistentClient(path=str(tmp_path / "db"))
+    col = client.create_collection("sparse_browse", embedding_function=None)
+    col.add(ids=["s"], embeddings=[[1.0, 0.0]], metadatas=[{"sv": huedb.SparseVector([2, 5], [0.5, 1.0]), "n": 1}])
+
+    async def go():
+        app = make_app(col)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.query_one("DataTable")
+            assert table.row_count == 1
+            assert '"#type": "sparse_vector"' in str(table.get_cell_at((0, 2)))
+            table.move_cursor(row=0, column=2)
+            await pilot.press("enter")
+            await pilot.pause()
+            text = str(app.screen.query_one("#cell-text").render())
+            assert '"indices": [' in text and '"n": 1' in text
+
+    run(go())

@@ -223,3 +223,21 @@ def test_export_import_keeps_the_index_schema(tmp_path):
     assert dst.schema.keys["only_gone"].boolean.bool_inverted_index.enabled is True
     with pytest.raises(InvalidArgumentError, match="'genre' with type 'Str'"):
         dst.get(where={"genre": "x"})
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_sparse_vector_metadata_round_trips(tmp_path, fmt):
+    """A SparseVector metadata value is written in its #type JSON form and read back as one
+    (export used to stop with a TypeError from json.dumps)."""
+    path = tmp_path / "src"
+    col = huedb.PersistentClient(path=str(path)).create_collection("exp_sparse", embedding_function=None)
+    sv = huedb.SparseVector([1, 9], [0.25, 2.0], labels=["a", "b"])
+    col.add(ids=["s", "p"], embeddings=[[1.0, 0.0], [0.0, 1.0]], metadatas=[{"sv": sv, "n": 1}, {"note": "x"}])
+    out = tmp_path / f"dump.{fmt}"
+    runner = CliRunner()
+    r = runner.invoke(build_cli(), ["export", "exp_sparse", "--path", str(path), "-o", str(out), "--format", fmt])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(build_cli(), ["import", str(out), "--path", str(tmp_path / "dst")])
+    assert r.exit_code == 0, r.output
+    dst = huedb.PersistentClient(path=str(tmp_path / "dst")).get_collection("exp_sparse")
+    assert dst.get(ids=["s", "p"], include=["metadatas"])["metadatas"] == [{"sv": sv, "n": 1}, {"note": "x"}]

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from huedb.cli.common import Target, load_config, save_config, target_options
+from huedb.sparse import json_default
 
 PAGE = 100
 #: characters of a document or metadata shown in a table cell (Return shows all)
@@ -61,8 +62,7 @@ def parse_value(text: str) -> Any:
 def cell_text(value: Any) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=json_default)
 
 
 def shorten(text: str, width: int = CELL_WIDTH) -> str:
@@ -292,7 +292,7 @@ def make_app(collection: Any, theme: str = "dark", page: int = PAGE) -> Any:
             column = ["id", "document", "metadata"][col]
             value = [rid, doc, meta][col]
             text = (
-                json.dumps(value, indent=2, ensure_ascii=False)
+                json.dumps(value, indent=2, ensure_ascii=False, default=json_default)
                 if column == "metadata" and value is not None
                 else cell_text(value)
             )

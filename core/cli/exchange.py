@@ -23,6 +23,7 @@ import numpy as np
 
 from huedb.cli.common import Target, target_options
 from huedb.cli.records import Batch, collection_header, create_like, iter_batches, write_batch
+from huedb.sparse import json_default
 
 FORMAT = "huedb-export"
 VERSION = 1
@@ -66,6 +67,7 @@ def _record_lines(batch: Batch) -> Iterator[str]:
                 "uri": batch.uris[i],
             },
             ensure_ascii=False,
+            default=json_default,  # a SparseVector metadata value: its #type JSON form
         )
 
 
@@ -130,7 +132,10 @@ def export_parquet(collection: Any, out: Path, batch_size: int) -> int:
                     pa.array(batch.ids, pa.string()),
                     embeddings,
                     pa.array(batch.documents, pa.string()),
-                    pa.array([None if m is None else json.dumps(m) for m in batch.metadatas], pa.string()),
+                    pa.array(
+                        [None if m is None else json.dumps(m, default=json_default) for m in batch.metadatas],
+                        pa.string(),
+                    ),
                     pa.array(batch.uris, pa.string()),
                 ],
                 schema=schema,

@@ -29,7 +29,7 @@ from huedb.errors import (
     NotImplementedFeatureError,
 )
 from huedb.server.auth import IDENTITY, OPEN
-from huedb.sparse import SparseVector
+from huedb.sparse import json_default
 
 logger = logging.getLogger("huedb.server")
 
@@ -64,18 +64,12 @@ def _utf8_safe(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, SparseVector):  # read metadata holds them; the wire form is their dict
-        return value.to_dict()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
 class ResultResponse(JSONResponse):
     """JSONResponse that sends SparseVector metadata values in their ``#type`` JSON form."""
 
     def render(self, content: Any) -> bytes:
         return json.dumps(
-            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=_json_value
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=json_default
         ).encode("utf-8")
 
 
