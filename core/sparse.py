@@ -95,14 +95,14 @@ def loads_metadata_list(text: str) -> list[Any]:
 
 
 def decode_sparse_values(metadatas: Any) -> Any:
-    """Stored sparse vector values (``{"#type": "sparse_vector", ...}``) in result metadata
-    (a list of dicts, or a list of lists of them for a query) become SparseVector objects,
-    in place; returns ``metadatas``."""
+    """Sparse vector values (``{"#type": "sparse_vector", ...}``) in result metadata already
+    parsed from JSON (the HTTP client's; a list of dicts, or a list of lists of them for a
+    query or search) become SparseVector objects, in place; returns ``metadatas``."""
     for md in metadatas or ():
         if isinstance(md, list):
             decode_sparse_values(md)
         elif md:
             for key, value in md.items():
-                if isinstance(value, dict) and value.get(TYPE_KEY) == SPARSE_VECTOR_TYPE_VALUE:
-                    md[key] = SparseVector.from_dict(value)
+                if isinstance(value, dict):
+                    md[key] = _sparse_hook(value)
     return metadatas

@@ -113,6 +113,5 @@ def search_response(data: Any) -> dict[str, Any]:
     """Client side: a ``SearchResponse``'s JSON, its sparse vector metadata values (``#type``
     dicts) as SparseVector objects, as the local engine returns them."""
     result = dict(data)
-    for metadatas in result.get("metadatas") or []:
-        decode_sparse_values(metadatas)
+    decode_sparse_values(result.get("metadatas"))  # one list of metadata per search
     return result
